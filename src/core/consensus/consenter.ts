@@ -1,0 +1,72 @@
+import type { Envelope } from '../wire/envelope.js'
+import type { Block, PeerEndpoint, PeerRole } from '../wire/payload-types.js'
+import type { Ledger } from '../ledger/ledger.js'
+import type { Clock } from '../util/clock.js'
+import type { Logger } from '../util/logger.js'
+
+/**
+ * The consenter plugin boundary (Fabric's `consensus.Consenter` and `consensus.Stack`). The engine
+ * calls `recvMsg` strictly one message at a time and awaits it; a consenter never needs locks.
+ */
+export interface Consenter {
+  readonly name: string
+  start(): void | Promise<void>
+  stop(): void | Promise<void>
+  /**
+   * One message: CONSENSUS from another peer, or CHAIN_TRANSACTION submitted to this peer (then
+   * `sender` is this peer's own ID).
+   */
+  recvMsg(msg: Envelope, sender: string): void | Promise<void>
+  /** Plugin-specific figures for `/status` (`consensus.*`). */
+  status?(): Record<string, unknown>
+}
+
+/** Which connected peers a broadcast reaches. */
+export type BroadcastTarget = 'all' | PeerRole
+
+export interface PeerInfo {
+  id: string
+  address: string
+  role: PeerRole
+}
+
+export interface NetworkInfo {
+  self: PeerInfo
+  /** Connected validators, sorted by ID; does not include self. */
+  validators: PeerInfo[]
+  /** Every connected peer, sorted by ID. */
+  peers: PeerInfo[]
+}
+
+/** What the peer lends its consenter. */
+export interface Stack {
+  /** Sends to every connected peer of the role; returns how many links it was queued on. */
+  broadcast(msg: Envelope, target?: BroadcastTarget): number
+  /** Sends to one peer; throws PeerNotFoundError when it is not connected. */
+  unicast(msg: Envelope, peerId: string): void
+  getNetworkInfo(): NetworkInfo
+  /** Endpoints of connected peers, as they announced themselves. */
+  getNetworkHandles(): PeerEndpoint[]
+  /** Signs bytes with this peer's identity (identity comes in its own issue; see SECURITY notes). */
+  sign(data: Uint8Array): Promise<Uint8Array>
+  /** Verifies a peer's signature over bytes. */
+  verify(peerId: string, signature: Uint8Array, data: Uint8Array): Promise<boolean>
+  ledger: Ledger
+  /** State transfer hooks. */
+  sync: SyncHooks
+  clock: Clock
+  log: Logger
+}
+
+export interface SyncHooks {
+  /** Chain heights peers last told us (HELLO, SYNC_BLOCK_ADDED), by peer ID. */
+  peerHeights(): ReadonlyMap<string, number>
+  /** Asks one peer for blocks start..end; resolves with what it sent (maybe fewer). */
+  fetchBlocks(peerId: string, start: number, end: number, options?: { signal?: AbortSignal }): Promise<Block[]>
+}
+
+export interface ConsenterOptions {
+  [key: string]: unknown
+}
+
+export type ConsenterFactory = (stack: Stack, options: ConsenterOptions) => Consenter

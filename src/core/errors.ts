@@ -1,0 +1,186 @@
+/**
+ * Every error wspeer raises on purpose. Each carries a machine-readable `code`; errors that end a
+ * link also carry the WebSocket close code the transport should use (the protocol layer decides,
+ * the socket layer only closes). Callers match on `code` or `instanceof`, never on message text.
+ */
+
+/** WebSocket close codes wspeer uses (RFC 6455 section 7.4 plus the 4000-4999 private range). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  NO_STATUS: 1005,
+  ABNORMAL: 1006,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
+  /** This link lost the duplicate-link tie-break; another link to the same peer survives. */
+  DUPLICATE_LINK: 4001,
+  /** The remote stopped reading and our send buffer passed its cap. */
+  SEND_BUFFER_FULL: 4002,
+  /** No frame arrived within the keepalive timeout. */
+  KEEPALIVE_TIMEOUT: 4003,
+  /** The remote did not complete HELLO within the handshake timeout. */
+  HANDSHAKE_TIMEOUT: 4004,
+  /** The peer is at its connection cap. */
+  TOO_MANY_PEERS: 4005,
+} as const
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+export class WspeerError extends Error {
+  readonly code: string
+  /** Close code to end the link with, when this error ends one. */
+  readonly closeCode: number | undefined
+
+  constructor(code: string, message: string, options?: { cause?: unknown; closeCode?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.closeCode = options?.closeCode
+  }
+}
+
+/** A frame could not be decoded into envelopes: bad msgpack, a cap exceeded, or a schema error. */
+export class DecodeError extends WspeerError {
+  constructor(message: string, options?: { cause?: unknown; closeCode?: number }) {
+    super('ERR_DECODE', message, { closeCode: CloseCode.INVALID_PAYLOAD, ...options })
+  }
+}
+
+/** A frame larger than the configured payload limit. */
+export class FrameTooLargeError extends WspeerError {
+  constructor(size: number, limit: number) {
+    super('ERR_FRAME_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${limit} bytes`, {
+      closeCode: CloseCode.MESSAGE_TOO_BIG,
+    })
+  }
+}
+
+/** A text frame where only binary frames are allowed. */
+export class TextFrameError extends WspeerError {
+  constructor() {
+    super('ERR_TEXT_FRAME', 'text frames are not accepted; send binary msgpack frames', {
+      closeCode: CloseCode.UNSUPPORTED_DATA,
+    })
+  }
+}
+
+/** A well-formed envelope whose type number wspeer does not know or does not accept. */
+export class UnknownTypeError extends WspeerError {
+  constructor(type: number) {
+    super('ERR_UNKNOWN_TYPE', `unknown or unsupported message type ${type}`)
+  }
+}
+
+/** A message that the handler's current state does not accept (e.g. CONSENSUS before HELLO). */
+export class HandlerStateError extends WspeerError {
+  constructor(typeName: string, state: string) {
+    super('ERR_HANDLER_STATE', `${typeName} is not accepted in state ${state}`)
+  }
+}
+
+/** A second HELLO on an established link. */
+export class DuplicateHelloError extends WspeerError {
+  constructor() {
+    super('ERR_DUPLICATE_HELLO', 'DISC_HELLO already received on this link', {
+      closeCode: CloseCode.POLICY_VIOLATION,
+    })
+  }
+}
+
+/** The per-connection consensus queue is full; the message was refused, the link stays up. */
+export class QueueFullError extends WspeerError {
+  constructor(peerId: string) {
+    super('ERR_QUEUE_FULL', `Message channel for ${peerId} full, rejecting`)
+  }
+}
+
+/** A queue was used after it was closed. */
+export class QueueClosedError extends WspeerError {
+  constructor(what: string) {
+    super('ERR_QUEUE_CLOSED', `${what} is closed`)
+  }
+}
+
+/** `unicast` to a peer ID that has no registered link ("handler not found" in Fabric). */
+export class PeerNotFoundError extends WspeerError {
+  constructor(peerId: string) {
+    super('ERR_PEER_NOT_FOUND', `no connected peer with id ${JSON.stringify(peerId)}`)
+  }
+}
+
+/** The transport failed (abnormal close, socket error, connect failure). */
+export class TransportError extends WspeerError {
+  readonly remoteCloseCode: number | undefined
+  constructor(message: string, options?: { cause?: unknown; remoteCloseCode?: number }) {
+    super('ERR_TRANSPORT', message, options)
+    this.remoteCloseCode = options?.remoteCloseCode
+  }
+}
+
+/** A send on a stream that is closed or closing. */
+export class StreamClosedError extends WspeerError {
+  constructor() {
+    super('ERR_STREAM_CLOSED', 'the chat stream is closed')
+  }
+}
+
+/** The remote is not reading: our send buffer passed its cap. The link is closed. */
+export class SendBufferFullError extends WspeerError {
+  constructor(buffered: number, cap: number) {
+    super('ERR_SEND_BUFFER_FULL', `send buffer of ${buffered} bytes passed the cap of ${cap} bytes`, {
+      closeCode: CloseCode.SEND_BUFFER_FULL,
+    })
+  }
+}
+
+/** A limit on peers, dials or similar was reached. */
+export class LimitExceededError extends WspeerError {
+  constructor(message: string, closeCode?: number) {
+    super('ERR_LIMIT', message, closeCode === undefined ? undefined : { closeCode })
+  }
+}
+
+/** A consenter plugin name that is not registered. Raised at start, never silently replaced. */
+export class UnknownConsenterError extends WspeerError {
+  constructor(name: string, known: readonly string[]) {
+    super('ERR_UNKNOWN_CONSENTER', `unknown consensus plugin ${JSON.stringify(name)}; known: ${known.join(', ')}`)
+  }
+}
+
+/** A block that does not extend the chain, or whose hashes do not match its content. */
+export class LedgerError extends WspeerError {
+  constructor(message: string) {
+    super('ERR_LEDGER', message)
+  }
+}
+
+/** Invalid configuration: a bad flag, environment variable or config file entry. */
+export class ConfigError extends WspeerError {
+  constructor(message: string) {
+    super('ERR_CONFIG', message)
+  }
+}
+
+/** The operation was aborted through its AbortSignal or by stop(). */
+export class AbortError extends WspeerError {
+  constructor(message = 'the operation was aborted') {
+    super('ERR_ABORTED', message)
+  }
+}
+
+/** A request (e.g. SYNC_GET_BLOCKS) got no answer in time. */
+export class TimeoutError extends WspeerError {
+  constructor(message: string) {
+    super('ERR_TIMEOUT', message)
+  }
+}
+
+/** Text for an unknown thrown value, safe to send to a remote (bounded, no raw data dump). */
+export function describeError(err: unknown, maxLength = 200): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return text.length > maxLength ? `${text.slice(0, maxLength)}...` : text
+}

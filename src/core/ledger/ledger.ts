@@ -1,0 +1,47 @@
+import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
+
+/**
+ * The ledger a consenter drives: a hash-chained list of blocks over a small key-value state
+ * machine. Block 0 is a genesis block every peer builds identically, so a fresh chain has height 1.
+ *
+ * Two ways in: a consenter that orders transactions itself runs a batch
+ * (begin -> exec -> commit, or rollback), and a peer that catches up applies blocks made elsewhere
+ * (`applyBlock`), which re-executes them and checks every hash.
+ */
+export interface Ledger {
+  /** Number of blocks, genesis included. */
+  height(): number
+  /** Hash of the newest block. */
+  headHash(): Uint8Array
+  info(): BlockchainInfo
+  getBlock(number: number): Block | undefined
+  /** Blocks start..end inclusive that exist, in order, at most `max` of them. */
+  getBlocks(start: number, end: number, max?: number): Block[]
+  /** Hash of a block as PROTOCOL.md defines it. */
+  hashBlock(block: Block): Uint8Array
+  stateHash(): Uint8Array
+  getState(key: string): string | undefined
+  /** The whole state, sorted by key (state transfer snapshot). */
+  snapshot(): [string, string][]
+  /** Write set of one committed block. */
+  getDelta(blockNumber: number): StateDelta | undefined
+  /** Whether a transaction with this ID is already in a committed block. */
+  hasTransaction(txid: string): boolean
+
+  /** Starts a batch; only one batch is open at a time. */
+  beginTxBatch(batchId: string): void
+  /** Executes transactions into the open batch (duplicates of committed ones are skipped). */
+  execTxs(batchId: string, txs: readonly Transaction[]): void
+  /** State hash the batch would commit with, without committing. */
+  previewCommit(batchId: string): Uint8Array
+  /** Commits the open batch as the next block. */
+  commitTxBatch(batchId: string, meta: { timestamp: number; proposer: string }): Block
+  /** Drops the open batch's writes. */
+  rollbackTxBatch(batchId: string): void
+
+  /** Appends a block made elsewhere after checking it extends the chain and its state hash. */
+  applyBlock(block: Block): void
+
+  /** Called after every committed or applied block. Returns an unsubscribe function. */
+  onBlock(listener: (block: Block, hash: Uint8Array) => void): () => void
+}

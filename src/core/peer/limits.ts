@@ -1,0 +1,105 @@
+/**
+ * Every limit a peer enforces, as named defaults. README's "Limits" table quotes these constants
+ * and test/core/peer/limits.test.ts checks that it does, so docs and code cannot drift.
+ */
+
+/** Largest inbound frame in bytes; bigger frames close the link with 1009. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+/** Messages a connection's consensus queue holds (Fabric's `consensus.buffersize`). */
+export const DEFAULT_QUEUE_MAX_MESSAGES = 1000
+/** Payload bytes a connection's consensus queue holds. */
+export const DEFAULT_QUEUE_MAX_BYTES = 16 * 1024 * 1024
+/** Transactions submitted to this peer and waiting for the consenter. */
+export const DEFAULT_LOCAL_QUEUE_MAX_MESSAGES = 10_000
+/** Connected peers, inbound and outbound together. */
+export const DEFAULT_MAX_PEERS = 64
+/** Outbound dials in progress at once. */
+export const DEFAULT_MAX_DIALS_IN_FLIGHT = 8
+/** Entries taken from one DISC_PEERS list; the rest are ignored. */
+export const DEFAULT_MAX_PEERS_LIST = 100
+/** Addresses remembered for redialing. */
+export const DEFAULT_MAX_KNOWN_ADDRESSES = 1000
+/** Period of DISC_GET_PEERS (Fabric's `discovery.period`). */
+export const DEFAULT_DISCOVERY_PERIOD_MS = 5000
+/** First redial delay of a lost or failed address; doubles up to the max, with full jitter. */
+export const DEFAULT_REDIAL_BASE_MS = 500
+export const DEFAULT_REDIAL_MAX_MS = 30_000
+/** Connect timeout of one dial (Fabric: 3 s). */
+export const DEFAULT_DIAL_TIMEOUT_MS = 3000
+/** A link must complete HELLO within this time or is closed with 4004. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
+/** A KEEPALIVE_PING is sent on a link idle this long. */
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5000
+/** A link with no inbound frame for this long is closed with 4003. */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 15_000
+/** Bytes a link may have waiting to be sent before it is closed with 4002 (remote not reading). */
+export const DEFAULT_SEND_BUFFER_CAP_BYTES = 8 * 1024 * 1024
+/** Envelopes coalesced into one outbound frame at most. */
+export const DEFAULT_MAX_ENVELOPES_PER_FRAME = 256
+/** Outbound frames are cut at about this size so no frame nears the receiver's limit. */
+export const DEFAULT_TARGET_FRAME_BYTES = 256 * 1024
+/** Undecodable frames a link may send before it is closed with 1007. */
+export const DEFAULT_MAX_DECODE_ERRORS = 3
+/** Blocks sent in one SYNC_BLOCKS answer. */
+export const DEFAULT_MAX_BLOCKS_PER_SYNC = 50
+/** Time to wait for a SYNC_BLOCKS answer. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 5000
+
+export interface PeerLimits {
+  maxFrameBytes: number
+  queueMaxMessages: number
+  queueMaxBytes: number
+  localQueueMaxMessages: number
+  maxPeers: number
+  maxDialsInFlight: number
+  maxPeersList: number
+  maxKnownAddresses: number
+  discoveryPeriodMs: number
+  redialBaseMs: number
+  redialMaxMs: number
+  dialTimeoutMs: number
+  handshakeTimeoutMs: number
+  keepaliveIntervalMs: number
+  keepaliveTimeoutMs: number
+  sendBufferCapBytes: number
+  maxEnvelopesPerFrame: number
+  targetFrameBytes: number
+  maxDecodeErrors: number
+  maxBlocksPerSync: number
+  syncTimeoutMs: number
+}
+
+export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  queueMaxMessages: DEFAULT_QUEUE_MAX_MESSAGES,
+  queueMaxBytes: DEFAULT_QUEUE_MAX_BYTES,
+  localQueueMaxMessages: DEFAULT_LOCAL_QUEUE_MAX_MESSAGES,
+  maxPeers: DEFAULT_MAX_PEERS,
+  maxDialsInFlight: DEFAULT_MAX_DIALS_IN_FLIGHT,
+  maxPeersList: DEFAULT_MAX_PEERS_LIST,
+  maxKnownAddresses: DEFAULT_MAX_KNOWN_ADDRESSES,
+  discoveryPeriodMs: DEFAULT_DISCOVERY_PERIOD_MS,
+  redialBaseMs: DEFAULT_REDIAL_BASE_MS,
+  redialMaxMs: DEFAULT_REDIAL_MAX_MS,
+  dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS,
+  handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  keepaliveIntervalMs: DEFAULT_KEEPALIVE_INTERVAL_MS,
+  keepaliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  sendBufferCapBytes: DEFAULT_SEND_BUFFER_CAP_BYTES,
+  maxEnvelopesPerFrame: DEFAULT_MAX_ENVELOPES_PER_FRAME,
+  targetFrameBytes: DEFAULT_TARGET_FRAME_BYTES,
+  maxDecodeErrors: DEFAULT_MAX_DECODE_ERRORS,
+  maxBlocksPerSync: DEFAULT_MAX_BLOCKS_PER_SYNC,
+  syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
+})
+
+/** Merges overrides onto the defaults, refusing values that are not positive integers. */
+export function resolvePeerLimits(overrides: Partial<PeerLimits> = {}): PeerLimits {
+  const limits = { ...DEFAULT_PEER_LIMITS, ...overrides }
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+      throw new RangeError(`limit ${key} must be a positive integer, got ${String(value)}`)
+    }
+  }
+  return limits
+}

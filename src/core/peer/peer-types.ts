@@ -1,0 +1,98 @@
+import type { BroadcastTarget, ConsenterOptions, PeerInfo } from '../consensus/consenter.js'
+import type { Ledger } from '../ledger/ledger.js'
+import type { Clock } from '../util/clock.js'
+import type { Logger } from '../util/logger.js'
+import type { Envelope } from '../wire/envelope.js'
+import type { Block, PeerRole } from '../wire/payload-types.js'
+import type { ChatStream } from '../chat/chat-stream.js'
+import type { PeerLimits } from './limits.js'
+
+/** Opens a client WebSocket chat stream to a chat URL; Node and browser entries supply one. */
+export type ChatConnector = (address: string, options: { signal?: AbortSignal; maxFrameBytes: number }) => Promise<ChatStream>
+
+export interface PeerConfig {
+  /** Unique peer ID (`vp0`). */
+  id: string
+  role: PeerRole
+  /** This peer's own chat URL as others should dial it; '' for peers that cannot listen. */
+  address?: string
+  /** Consenter plugin name (`noops`); unknown names fail at start. */
+  consensus?: string
+  consensusOptions?: ConsenterOptions
+  /** Chat URLs to dial at start; discovery finds the rest. */
+  bootstrap?: readonly string[]
+  limits?: Partial<PeerLimits>
+  connect?: ChatConnector
+  ledger?: Ledger
+  clock?: Clock
+  log?: Logger
+}
+
+export interface PeerStatus {
+  id: string
+  address: string
+  role: PeerRole
+  peers: PeerInfo[]
+  consensus: { plugin: string } & Record<string, unknown>
+  chain: { height: number; headHash: string }
+  /** Per-connection consensus queue figures. */
+  queues: QueueStatus[]
+  uptimeMs: number
+}
+
+export interface QueueStatus {
+  peer: string
+  depth: number
+  bytes: number
+  rejects: number
+}
+
+export interface MetricsSnapshot {
+  /** Envelopes received, by type name. */
+  messagesReceived: Record<string, number>
+  /** Envelopes sent, by type name. */
+  messagesSent: Record<string, number>
+  framesReceived: number
+  framesSent: number
+  queues: QueueStatus[]
+  /** Queue-full rejects over the peer's life, closed links included. */
+  queueRejectsTotal: number
+  /** Messages handed to `consenter.recvMsg`. */
+  fanProcessed: number
+  consenterErrors: number
+  handlerErrors: number
+  decodeErrors: number
+  blocksCommitted: number
+  transactionsCommitted: number
+  connections: number
+  dialsInFlight: number
+  knownAddresses: number
+}
+
+export interface PeerEvents extends Record<string, unknown> {
+  'peer-connected': PeerInfo
+  'peer-disconnected': PeerInfo & { code: number; reason: string }
+  'block-committed': { block: Block; hash: string }
+  /** A message refused (queue full, wrong state, decode error) with the error code. */
+  'message-rejected': { peer: string; type: string; code: string; message: string }
+  'error': { error: Error; context: string }
+}
+
+export interface Peer {
+  readonly id: string
+  readonly role: PeerRole
+  start(options?: { signal?: AbortSignal }): Promise<void>
+  stop(): Promise<void>
+  /** Dials a chat URL and runs the chat as initiator; resolves when the chat ends. */
+  chatWithPeer(address: string, options?: { signal?: AbortSignal }): Promise<void>
+  /** Runs the server side of a chat on an accepted stream; resolves when it ends. */
+  acceptStream(stream: ChatStream): Promise<void>
+  /** Accepts a transaction for ordering; resolves once it is queued (not committed). */
+  submit(payload: string, options?: { signal?: AbortSignal }): Promise<{ txid: string }>
+  broadcast(msg: Envelope, target?: BroadcastTarget): number
+  unicast(msg: Envelope, peerId: string): void
+  status(): PeerStatus
+  metrics(): MetricsSnapshot
+  /** Subscribes to a typed event; returns the unsubscribe function. */
+  on<K extends keyof PeerEvents & string>(type: K, listener: (detail: PeerEvents[K]) => void): () => void
+}

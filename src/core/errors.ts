@@ -85,9 +85,7 @@ export class HandlerStateError extends WspeerError {
 /** A second HELLO on an established link. */
 export class DuplicateHelloError extends WspeerError {
   constructor() {
-    super('ERR_DUPLICATE_HELLO', 'DISC_HELLO already received on this link', {
-      closeCode: CloseCode.POLICY_VIOLATION,
-    })
+    super('ERR_DUPLICATE_HELLO', 'DISC_HELLO already received on this link')
   }
 }
 
@@ -134,6 +132,22 @@ export class SendBufferFullError extends WspeerError {
     super('ERR_SEND_BUFFER_FULL', `send buffer of ${buffered} bytes passed the cap of ${cap} bytes`, {
       closeCode: CloseCode.SEND_BUFFER_FULL,
     })
+  }
+}
+
+/** This link lost the duplicate-link tie-break (see peer-registry.ts); it is closed with 4001. */
+export class DuplicateLinkError extends WspeerError {
+  constructor(peerId: string) {
+    super('ERR_DUPLICATE_LINK', `already linked to ${peerId}; this link loses the tie-break`, {
+      closeCode: CloseCode.DUPLICATE_LINK,
+    })
+  }
+}
+
+/** A HELLO that cannot be accepted: our own ID, or an endpoint that fails validation. */
+export class HelloRefusedError extends WspeerError {
+  constructor(message: string) {
+    super('ERR_HELLO_REFUSED', message, { closeCode: CloseCode.POLICY_VIOLATION })
   }
 }
 

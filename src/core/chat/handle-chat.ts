@@ -1,0 +1,116 @@
+import { DecodeError, FrameTooLargeError, TransportError, WspeerError, describeError } from '../errors.js'
+import type { Envelope } from '../wire/envelope.js'
+import { decodeFrame } from '../wire/codec.js'
+import type { CodecLimits } from '../wire/codec-limits.js'
+import { MessageType } from '../wire/message-type.js'
+import { makeResponse } from '../wire/payloads.js'
+import { ResponseStatus } from '../wire/payload-types.js'
+import type { ChatStream, ChatStreamEnd } from './chat-stream.js'
+
+/**
+ * handleChat: the one receive loop of a chat stream (Fabric's `handleChat`), on both sides of a
+ * link. Frames come in from the ChatStream, are decoded into envelopes, and each envelope goes to
+ * the handler made for this stream.
+ *
+ * - End of stream (a clean close) resolves: the chat is over, no error.
+ * - A transport error (abnormal close, socket error) rejects with that TransportError.
+ * - A handler error does not end the loop: the sender gets RESPONSE(FAILURE, reason, code) and it
+ *   is counted. Unlike Fabric, which only logged it, so a sender never learned its message was
+ *   refused. An error that carries a close code (a policy violation) does end the link with it.
+ * - An undecodable frame is answered the same way; after `maxDecodeErrors` of them the link is
+ *   closed with 1007.
+ * - The handler is stopped on every exit.
+ */
+export interface ChatHandler {
+  /** Runs before the first frame is read; the dialing side says HELLO here. */
+  start?(): void | Promise<void>
+  handleMessage(envelope: Envelope): void | Promise<void>
+  /** Always called once, however the chat ended. */
+  stop(end: ChatStreamEnd | undefined): void
+  /** Sends a reply to the remote (used for error responses). */
+  reply(envelope: Envelope): void
+}
+
+export type HandlerFactory = (stream: ChatStream, initiated: boolean) => ChatHandler
+
+export interface HandleChatOptions {
+  /** Makes the handler for this stream (Fabric's HandlerFactory). */
+  createHandler: HandlerFactory
+  codecLimits?: Partial<CodecLimits>
+  maxDecodeErrors: number
+  /** Every inbound frame, before decoding (liveness, metrics). */
+  onFrame?: (frame: Uint8Array) => void
+  /** Every decoded envelope, before the handler (metrics). */
+  onEnvelope?: (envelope: Envelope) => void
+  /** A refused message or undecodable frame. */
+  onError?: (error: WspeerError, envelope: Envelope | undefined) => void
+}
+
+function asWspeerError(err: unknown): WspeerError {
+  if (err instanceof WspeerError) return err
+  return new WspeerError('ERR_HANDLER', describeError(err), { cause: err })
+}
+
+/** `initiated` is true on the side that dialed; its handler says HELLO first. */
+export async function handleChat(stream: ChatStream, initiated: boolean, options: HandleChatOptions): Promise<void> {
+  const handler = options.createHandler(stream, initiated)
+  let decodeErrors = 0
+  let end: ChatStreamEnd | undefined
+
+  const refuse = (error: WspeerError, envelope: Envelope | undefined): void => {
+    options.onError?.(error, envelope)
+    // Never answer a RESPONSE with a RESPONSE: two peers refusing each other would loop forever.
+    if (envelope?.type === MessageType.RESPONSE) return
+    try {
+      handler.reply(
+        makeResponse(ResponseStatus.FAILURE, error.message, {
+          code: error.code,
+          ...(envelope === undefined ? {} : { inReplyTo: envelope.type }),
+        }),
+      )
+    } catch {
+      // The link is closing; there is no one left to tell.
+    }
+  }
+
+  try {
+    await handler.start?.()
+    for await (const frame of stream) {
+      options.onFrame?.(frame)
+      let envelopes: Envelope[]
+      try {
+        envelopes = decodeFrame(frame, options.codecLimits)
+      } catch (err) {
+        const error = err instanceof DecodeError || err instanceof FrameTooLargeError ? err : new DecodeError('undecodable frame', { cause: err })
+        refuse(error, undefined)
+        if (++decodeErrors >= options.maxDecodeErrors || error instanceof FrameTooLargeError) {
+          stream.close(error.closeCode, `${error.message} (${decodeErrors} undecodable frames)`)
+          throw error
+        }
+        continue
+      }
+      for (const envelope of envelopes) {
+        options.onEnvelope?.(envelope)
+        try {
+          const pending = handler.handleMessage(envelope)
+          if (pending !== undefined) await pending
+        } catch (err) {
+          const error = asWspeerError(err)
+          refuse(error, envelope)
+          if (error.closeCode !== undefined) {
+            stream.close(error.closeCode, error.message)
+            throw error
+          }
+        }
+      }
+    }
+    end = await stream.done
+  } catch (err) {
+    // Not awaiting `done` here: a remote that ignores our close frame must not delay stop().
+    if (!stream.closed) stream.close(1011, 'chat loop failed')
+    if (err instanceof TransportError || err instanceof WspeerError) throw err
+    throw new TransportError(describeError(err), { cause: err })
+  } finally {
+    handler.stop(end)
+  }
+}

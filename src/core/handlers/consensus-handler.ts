@@ -1,0 +1,54 @@
+import { HandlerStateError } from '../errors.js'
+import type { ChatHandler } from '../chat/handle-chat.js'
+import type { ChatStreamEnd } from '../chat/chat-stream.js'
+import type { Envelope } from '../wire/envelope.js'
+import { MessageType, messageTypeName } from '../wire/message-type.js'
+import { decodePayload } from '../wire/payloads.js'
+import type { PeerHandler } from './peer-handler.js'
+
+/**
+ * The consensus handler of one link (Fabric's ConsensusHandler), in front of the peer handler.
+ * CONSENSUS messages, and transactions relayed by peers, are pushed into the link's bounded queue
+ * without ever blocking; when it is full, push throws QueueFullError ("Message channel for <id>
+ * full, rejecting"), handleChat answers the sender with it and the link stays up. Every other
+ * type goes on to the peer handler.
+ *
+ * Fabric let a CONSENSUS message through before HELLO with no sender, which crashed PBFT; here it
+ * is refused like any other message before HELLO.
+ */
+export class ConsensusHandler implements ChatHandler {
+  readonly #peer: PeerHandler
+
+  constructor(peer: PeerHandler) {
+    this.#peer = peer
+  }
+
+  start(): void {
+    this.#peer.start()
+  }
+
+  reply(envelope: Envelope): void {
+    this.#peer.reply(envelope)
+  }
+
+  stop(end: ChatStreamEnd | undefined): void {
+    this.#peer.stop(end)
+  }
+
+  handleMessage(envelope: Envelope): void {
+    if (envelope.type !== MessageType.CONSENSUS && envelope.type !== MessageType.CHAIN_TRANSACTION) {
+      return this.#peer.handleMessage(envelope)
+    }
+    const link = this.#peer.link
+    if (link.state !== 'established' || link.queue === undefined) {
+      throw new HandlerStateError(messageTypeName(envelope.type), link.state)
+    }
+    // Transactions are checked here so a malformed one is refused to its sender, not found later by the consenter.
+    if (envelope.type === MessageType.CHAIN_TRANSACTION) decodePayload(MessageType.CHAIN_TRANSACTION, envelope.payload)
+    link.queue.push({
+      envelope,
+      sender: link.remoteId,
+      bytes: envelope.payload.byteLength + (envelope.signature?.byteLength ?? 0),
+    })
+  }
+}

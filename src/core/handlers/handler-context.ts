@@ -1,0 +1,35 @@
+import type { Link } from '../peer/link.js'
+import type { Logger } from '../util/logger.js'
+import type { ChatStreamEnd } from '../chat/chat-stream.js'
+import type { Block, BlockchainInfo, PeerEndpoint } from '../wire/payload-types.js'
+import type { Ledger } from '../ledger/ledger.js'
+
+/**
+ * What the handlers of one link need from their peer. The peer implements it; tests can fake it.
+ * Handlers hold no peer-wide state of their own.
+ */
+export interface HandlerContext {
+  readonly self: PeerEndpoint
+  readonly ledger: Ledger
+  readonly log: Logger
+  readonly maxBlocksPerSync: number
+  now(): number
+  chainInfo(): BlockchainInfo
+  /**
+   * Registers a link whose HELLO was accepted, and opens its consensus queue. Throws a
+   * WspeerError with a close code (duplicate link, peer cap) when the link must not stay.
+   */
+  register(link: Link): void
+  /** The link ended; forget it and close its queue (what it holds is still delivered). */
+  linkEnded(link: Link, end: ChatStreamEnd | undefined): void
+  /** Endpoints to answer DISC_GET_PEERS with (never the requester itself). */
+  peersFor(link: Link): PeerEndpoint[]
+  /** A DISC_PEERS list arrived. */
+  learnPeers(peers: readonly unknown[], from: Link): void
+  /** A peer told us its chain height (HELLO, SYNC_BLOCK_ADDED). */
+  recordHeight(peerId: string, height: number): void
+  /** SYNC_BLOCK_ADDED from a link. */
+  blockAdded(block: Block, from: Link): void
+  /** An answer to one of our requests (SYNC_BLOCKS, SYNC_STATE_SNAPSHOT, SYNC_STATE_DELTAS). */
+  resolveRequest(requestId: number, type: number, payload: unknown, from: Link): void
+}

@@ -1,0 +1,669 @@
+import type { ChatStream, ChatStreamEnd } from '../chat/chat-stream.js'
+import { handleChat } from '../chat/handle-chat.js'
+import type { BroadcastTarget, Consenter, NetworkInfo, PeerInfo, Stack } from '../consensus/consenter.js'
+import { createConsenter } from '../consensus/registry.js'
+import { createEngine, type Engine } from '../engine/engine.js'
+import type { BoundedQueue } from '../engine/bounded-queue.js'
+import {
+  AbortError,
+  CloseCode,
+  ConfigError,
+  PeerNotFoundError,
+  StreamClosedError,
+  TransportError,
+  WspeerError,
+  describeError,
+} from '../errors.js'
+import { ConsensusHandler } from '../handlers/consensus-handler.js'
+import type { HandlerContext } from '../handlers/handler-context.js'
+import { PeerHandler } from '../handlers/peer-handler.js'
+import type { Ledger } from '../ledger/ledger.js'
+import { createMemoryLedger } from '../ledger/memory-ledger.js'
+import { toHex, randomHex } from '../util/bytes.js'
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
+import { silentLogger, type Logger } from '../util/logger.js'
+import { TypedEventTarget } from '../util/typed-event-target.js'
+import type { Envelope } from '../wire/envelope.js'
+import { MessageType, messageTypeName } from '../wire/message-type.js'
+import { makeEnvelope } from '../wire/payloads.js'
+import {
+  EndpointType,
+  type Block,
+  type BlocksPayload,
+  type PeerEndpoint,
+  type PeerRole,
+  type Transaction,
+} from '../wire/payload-types.js'
+import { AddressBook, normalizeChatAddress, redialDelay, type AddressEntry } from './address-book.js'
+import { resolvePeerLimits, type PeerLimits } from './limits.js'
+import { Link } from './link.js'
+import { PeerMetrics } from './peer-metrics.js'
+import { PeerRegistry } from './peer-registry.js'
+import type { MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus } from './peer-types.js'
+import { SyncClient } from './sync-client.js'
+
+/**
+ * The peer: it owns the links (dialed with chatWithPeer, or accepted with acceptStream), runs
+ * handleChat on each, keeps the registry, discovery, keepalive and block sync, and lends its
+ * consenter a Stack. One engine per peer, so several peers can share a process or a page.
+ */
+
+/** Largest transaction payload a client may submit, in UTF-8 bytes. */
+export const MAX_TRANSACTION_PAYLOAD_BYTES = 256 * 1024
+/** Default consenter plugin. */
+export const DEFAULT_CONSENSUS_PLUGIN = 'noops'
+/** Longest accepted peer ID. */
+export const MAX_PEER_ID_LENGTH = 128
+
+const PEER_ID_PATTERN = /^[A-Za-z0-9._:-]+$/
+
+function roleToType(role: PeerRole): PeerEndpoint['type'] {
+  return role === 'validator' ? EndpointType.VALIDATOR : EndpointType.NON_VALIDATOR
+}
+
+function typeToRole(type: number): PeerRole {
+  return type === EndpointType.VALIDATOR ? 'validator' : 'non-validator'
+}
+
+function infoOf(endpoint: PeerEndpoint): PeerInfo {
+  return { id: endpoint.id, address: endpoint.address, role: typeToRole(endpoint.type) }
+}
+
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+export function createPeer(config: PeerConfig): Peer {
+  return new WspeerPeer(config)
+}
+
+class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
+  readonly id: string
+  readonly role: PeerRole
+  readonly #limits: PeerLimits
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #ledger: Ledger
+  readonly #self: PeerEndpoint
+  readonly #config: PeerConfig
+  readonly #registry: PeerRegistry<Link>
+  readonly #links = new Set<Link>()
+  readonly #chats = new Set<Promise<void>>()
+  readonly #book: AddressBook
+  readonly #sync: SyncClient
+  readonly #heights = new Map<string, number>()
+  readonly #metrics = new PeerMetrics()
+  readonly #dialAborts = new Set<AbortController>()
+  readonly #consensusName: string
+  readonly #handlerContext: HandlerContext
+  #dialsInFlight = 0
+  #engine: Engine | undefined
+  #consenter: Consenter | undefined
+  #localQueue: BoundedQueue | undefined
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
+  #startedAt = 0
+  #sweepTimer: TimerHandle | undefined
+  #discoveryTimer: TimerHandle | undefined
+  #unsubscribeLedger: (() => void) | undefined
+  #followChain: Promise<void> = Promise.resolve()
+  #nonce = 0
+
+  constructor(config: PeerConfig) {
+    super()
+    if (typeof config.id !== 'string' || config.id.length === 0 || config.id.length > MAX_PEER_ID_LENGTH || !PEER_ID_PATTERN.test(config.id)) {
+      throw new ConfigError(`peer id must be 1-${MAX_PEER_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${JSON.stringify(config.id)}`)
+    }
+    if (config.role !== 'validator' && config.role !== 'non-validator') {
+      throw new ConfigError(`role must be "validator" or "non-validator", got ${JSON.stringify(config.role)}`)
+    }
+    let address = ''
+    if (config.address !== undefined && config.address !== '') {
+      const normalized = normalizeChatAddress(config.address)
+      if (normalized === undefined) throw new ConfigError(`address must be a ws:// or wss:// URL, got ${JSON.stringify(config.address)}`)
+      address = normalized
+    }
+    this.id = config.id
+    this.role = config.role
+    this.#config = config
+    this.#limits = resolvePeerLimits(config.limits)
+    this.#clock = config.clock ?? systemClock
+    this.#log = (config.log ?? silentLogger).child({ peer: config.id })
+    this.#ledger = config.ledger ?? createMemoryLedger()
+    this.#self = { id: config.id, address, type: roleToType(config.role) }
+    this.#registry = new PeerRegistry(config.id, this.#limits.maxPeers)
+    this.#book = new AddressBook(this.#limits.maxKnownAddresses)
+    this.#sync = new SyncClient(this.#clock, this.#limits.syncTimeoutMs)
+    this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
+    this.#handlerContext = this.#createHandlerContext()
+  }
+
+  // ---- lifecycle ----
+
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (options.signal?.aborted) throw new AbortError()
+    if (this.#state !== 'new') throw new WspeerError('ERR_LIFECYCLE', `peer ${this.id} was already started`)
+    // Unknown plugin names fail here, before anything is listening (Fabric silently fell back to noops).
+    const consenter = createConsenter(this.#consensusName, this.#createStack(), this.#config.consensusOptions ?? {})
+    const engine = createEngine({
+      consenter,
+      log: this.#log,
+      onProcessed: () => {
+        this.#metrics.fanProcessed++
+      },
+      onConsenterError: (err, msg) => {
+        this.#metrics.consenterErrors++
+        this.#emitError(err, `consenter failed on ${messageTypeName(msg.envelope.type)} from ${msg.sender}`)
+      },
+    })
+    this.#consenter = consenter
+    this.#engine = engine
+    this.#localQueue = engine.openQueue({
+      name: this.id,
+      maxMessages: this.#limits.localQueueMaxMessages,
+      maxBytes: this.#limits.queueMaxBytes,
+    })
+    this.#unsubscribeLedger = this.#ledger.onBlock((block, hash) => {
+      this.#metrics.blocksCommitted++
+      this.#metrics.transactionsCommitted += block.transactions.length
+      this.dispatchTyped('block-committed', { block, hash: toHex(hash) })
+    })
+    await engine.start()
+    this.#state = 'running'
+    this.#startedAt = this.#clock.now()
+    for (const raw of this.#config.bootstrap ?? []) {
+      const address = normalizeChatAddress(raw)
+      if (address === undefined) {
+        this.#log.warn('ignoring bootstrap address that is not a ws:// URL', { address: raw })
+        continue
+      }
+      if (address !== this.#self.address) this.#book.add(address)
+    }
+    this.#scheduleSweep()
+    this.#scheduleDiscovery()
+    this.#dialDue()
+    this.#log.info('peer started', { address: this.#self.address, role: this.role, consensus: consenter.name })
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return
+    const wasRunning = this.#state === 'running'
+    this.#state = 'stopping'
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer)
+    if (this.#discoveryTimer !== undefined) this.#clock.clearTimeout(this.#discoveryTimer)
+    for (const controller of this.#dialAborts) controller.abort()
+    for (const link of this.#links) link.close(CloseCode.GOING_AWAY, 'peer stopping')
+    await Promise.allSettled([...this.#chats])
+    this.#sync.close(new AbortError('peer stopped'))
+    if (wasRunning) await this.#engine?.stop()
+    this.#unsubscribeLedger?.()
+    this.#state = 'stopped'
+    this.#log.info('peer stopped')
+  }
+
+  // ---- links ----
+
+  async chatWithPeer(address: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const normalized = normalizeChatAddress(address)
+    if (normalized === undefined) throw new ConfigError(`not a ws:// or wss:// chat URL: ${JSON.stringify(address)}`)
+    this.#assertRunning()
+    this.#book.add(normalized)
+    const connect = this.#config.connect
+    if (connect === undefined) throw new ConfigError('this peer has no connector: pass `connect` in its config to dial others')
+    this.#dialsInFlight++
+    let counted = true
+    const settleDial = (): void => {
+      if (counted) {
+        counted = false
+        this.#dialsInFlight--
+      }
+    }
+    let stream: ChatStream
+    try {
+      stream = await connect(normalized, { maxFrameBytes: this.#limits.maxFrameBytes, ...(options.signal ? { signal: options.signal } : {}) })
+    } catch (err) {
+      settleDial()
+      throw err
+    }
+    if (this.#state !== 'running') {
+      settleDial()
+      stream.close(CloseCode.GOING_AWAY, 'peer stopping')
+      throw new AbortError('peer stopped while dialing')
+    }
+    const link = this.#newLink(stream, true, normalized)
+    const unsubscribe = this.on('peer-connected', () => {
+      if (link.state === 'established') settleDial()
+    })
+    try {
+      await this.#runChat(link)
+    } finally {
+      unsubscribe()
+      settleDial()
+    }
+  }
+
+  acceptStream(stream: ChatStream): Promise<void> {
+    if (this.#state !== 'running') {
+      stream.close(CloseCode.GOING_AWAY, 'peer not running')
+      return Promise.resolve()
+    }
+    return this.#runChat(this.#newLink(stream, false, undefined))
+  }
+
+  #newLink(stream: ChatStream, initiated: boolean, dialedAddress: string | undefined): Link {
+    return new Link({
+      stream,
+      initiated,
+      ...(dialedAddress === undefined ? {} : { dialedAddress }),
+      now: this.#clock.now(),
+      outbox: {
+        maxEnvelopesPerFrame: this.#limits.maxEnvelopesPerFrame,
+        targetFrameBytes: this.#limits.targetFrameBytes,
+        sendBufferCapBytes: this.#limits.sendBufferCapBytes,
+        onFrameSent: (envelopes) => this.#metrics.countSent(envelopes),
+        onOverflow: (error) => this.#log.warn('closing link: remote is not reading', { remote: stream.remote, error: error.message }),
+      },
+    })
+  }
+
+  async #runChat(link: Link): Promise<void> {
+    this.#links.add(link)
+    const chat = handleChat(link.stream, link.initiated, {
+      createHandler: () => new ConsensusHandler(new PeerHandler(link, this.#handlerContext)),
+      codecLimits: { maxFrameBytes: this.#limits.maxFrameBytes, maxEnvelopesPerFrame: this.#limits.maxEnvelopesPerFrame },
+      maxDecodeErrors: this.#limits.maxDecodeErrors,
+      onFrame: () => {
+        this.#metrics.framesReceived++
+        link.lastReceivedAt = this.#clock.now()
+      },
+      onEnvelope: (envelope) => this.#metrics.countReceived(envelope),
+      onError: (error, envelope) => {
+        if (error.code === 'ERR_DECODE' || error.code === 'ERR_FRAME_TOO_LARGE') this.#metrics.decodeErrors++
+        else this.#metrics.handlerErrors++
+        if (error.code === 'ERR_QUEUE_FULL') this.#metrics.queueRejectsTotal++
+        this.dispatchTyped('message-rejected', {
+          peer: link.label,
+          type: envelope === undefined ? 'FRAME' : messageTypeName(envelope.type),
+          code: error.code,
+          message: error.message,
+        })
+        this.#log.debug('message refused', { peer: link.label, code: error.code, error: error.message })
+      },
+    })
+    const tracked = chat.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#chats.add(tracked)
+    try {
+      await chat
+    } finally {
+      this.#chats.delete(tracked)
+      this.#links.delete(link)
+    }
+  }
+
+  // ---- what handlers need ----
+
+  #createHandlerContext(): HandlerContext {
+    return {
+      self: this.#self,
+      ledger: this.#ledger,
+      log: this.#log,
+      maxBlocksPerSync: this.#limits.maxBlocksPerSync,
+      now: () => this.#clock.now(),
+      chainInfo: () => this.#ledger.info(),
+      register: (link) => this.#register(link),
+      linkEnded: (link, end) => this.#linkEnded(link, end),
+      peersFor: (link) => this.#peersFor(link),
+      learnPeers: (peers, from) => this.#learnPeers(peers, from),
+      recordHeight: (peerId, height) => {
+        if (peerId !== '' && Number.isSafeInteger(height)) this.#heights.set(peerId, height)
+      },
+      blockAdded: (block, from) => this.#blockAdded(block, from),
+      resolveRequest: (requestId, type, payload, from) => {
+        if (!this.#sync.resolve(requestId, type, from.remoteId, payload)) {
+          this.#log.debug('unsolicited sync answer dropped', { peer: from.label, type: messageTypeName(type), requestId })
+        }
+      },
+    }
+  }
+
+  #register(link: Link): void {
+    if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
+    const replaced = this.#registry.register(link)
+    link.queue = this.#engine!.openQueue({
+      name: link.remoteId,
+      maxMessages: this.#limits.queueMaxMessages,
+      maxBytes: this.#limits.queueMaxBytes,
+    })
+    const remote = link.remote!
+    if (link.dialedAddress !== undefined) {
+      const entry = this.#book.add(link.dialedAddress, remote.id)
+      if (entry !== undefined) this.#markConnected(entry)
+    }
+    const announced = normalizeChatAddress(remote.address)
+    if (announced !== undefined && announced !== link.dialedAddress) {
+      const entry = this.#book.add(announced, remote.id)
+      if (entry !== undefined) this.#markConnected(entry)
+    }
+    if (replaced !== undefined) {
+      this.#log.info('link replaced by tie-break', { peer: remote.id, kept: link.serial, closed: replaced.serial })
+      // The replaced link keeps its queue until its loop ends: nothing it already queued is lost.
+      replaced.close(CloseCode.DUPLICATE_LINK, 'superseded by another link to the same peer')
+    } else {
+      this.#log.info('peer connected', { peer: remote.id, address: remote.address, initiated: link.initiated })
+      this.dispatchTyped('peer-connected', infoOf(remote))
+    }
+  }
+
+  #markConnected(entry: AddressEntry): void {
+    entry.connected = true
+    entry.failures = 0
+    entry.nextDialAt = 0
+  }
+
+  #linkEnded(link: Link, end: ChatStreamEnd | undefined): void {
+    // Closing lets the fan drain what the queue still holds, then drop it.
+    link.queue?.close()
+    const code = end?.code ?? CloseCode.ABNORMAL
+    const reason = end?.reason ?? ''
+    if (this.#registry.deregister(link)) {
+      const remote = link.remote!
+      this.#sync.failPeer(remote.id, new TransportError(`link to ${remote.id} ended`))
+      this.#heights.delete(remote.id)
+      this.#log.info('peer disconnected', { peer: remote.id, code, reason })
+      this.dispatchTyped('peer-disconnected', { ...infoOf(remote), code, reason })
+      // Both the address we dialed and the one it announced become due for a redial.
+      for (const address of [link.dialedAddress, normalizeChatAddress(remote.address)]) {
+        const entry = address === undefined ? undefined : this.#book.get(address)
+        if (entry !== undefined) this.#scheduleRedial(entry, 1)
+      }
+    } else if (link.dialedAddress !== undefined && (link.remote === undefined || !this.#registry.has(link.remote.id))) {
+      // A dial that never became a registered link (refused, handshake failed): back off.
+      const entry = this.#book.get(link.dialedAddress)
+      if (entry !== undefined) this.#scheduleRedial(entry, entry.failures + 1)
+    }
+  }
+
+  #scheduleRedial(entry: AddressEntry, failures: number): void {
+    entry.connected = false
+    entry.failures = failures
+    entry.nextDialAt = this.#clock.now() + redialDelay(failures, this.#limits.redialBaseMs, this.#limits.redialMaxMs)
+  }
+
+  #peersFor(link: Link): PeerEndpoint[] {
+    const out: PeerEndpoint[] = []
+    for (const other of this.#registry.values()) {
+      if (other === link || other.remote === undefined || other.remote.address === '') continue
+      out.push(other.remote)
+      if (out.length >= this.#limits.maxPeersList) break
+    }
+    return out
+  }
+
+  #learnPeers(peers: readonly unknown[], from: Link): void {
+    let taken = 0
+    let dropped = 0
+    for (const raw of peers) {
+      if (taken >= this.#limits.maxPeersList) {
+        dropped += peers.length - taken - dropped
+        break
+      }
+      taken++
+      const entry = raw as Partial<PeerEndpoint> | null
+      const address = normalizeChatAddress(entry?.address)
+      const id = typeof entry?.id === 'string' ? entry.id : undefined
+      if (address === undefined || id === undefined || id === this.id || address === this.#self.address) {
+        dropped++
+        continue
+      }
+      if (this.#book.add(address, id) === undefined) dropped++
+    }
+    if (dropped > 0) {
+      this.#metrics.peersListEntriesDropped += dropped
+      this.#log.debug('dropped DISC_PEERS entries', { peer: from.label, dropped, listed: peers.length })
+    }
+    this.#dialDue()
+  }
+
+  #blockAdded(block: Block, from: Link): void {
+    // Validators get blocks from their consenter; only non-validators follow SYNC_BLOCK_ADDED.
+    if (this.role === 'validator') return
+    this.#followChain = this.#followChain.then(() => this.#follow(block, from)).catch((err: unknown) => {
+      this.#log.warn('could not apply announced block', { peer: from.label, number: block.number, error: describeError(err) })
+    })
+  }
+
+  async #follow(block: Block, from: Link): Promise<void> {
+    const height = this.#ledger.height()
+    if (block.number < height) return
+    if (block.number > height) {
+      for (const missing of await this.#fetchRange(from.remoteId, height, block.number - 1)) {
+        if (missing.number === this.#ledger.height()) this.#ledger.applyBlock(missing)
+      }
+    }
+    if (block.number === this.#ledger.height()) this.#ledger.applyBlock(block)
+  }
+
+  /** Blocks start..end from one peer, in as many requests as its per-answer cap needs. */
+  async #fetchRange(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
+    const out: Block[] = []
+    let next = start
+    while (next <= end) {
+      const blocks = await this.#fetchBlocks(peerId, next, end, signal)
+      if (blocks.length === 0) break
+      for (const block of blocks) {
+        if (block.number !== next) return out
+        out.push(block)
+        next++
+      }
+    }
+    return out
+  }
+
+  #fetchBlocks(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
+    return this.#sync
+      .request<BlocksPayload>(
+        peerId,
+        MessageType.SYNC_BLOCKS,
+        (requestId) => this.unicast(makeEnvelope(MessageType.SYNC_GET_BLOCKS, { requestId, start, end }), peerId),
+        signal,
+      )
+      .then((answer) => answer.blocks)
+  }
+
+  // ---- timers: handshake and keepalive sweep, redials, discovery ----
+
+  #sweepPeriod(): number {
+    return Math.max(10, Math.min(1000, Math.floor(this.#limits.keepaliveIntervalMs / 2), Math.floor(this.#limits.handshakeTimeoutMs / 2)))
+  }
+
+  #scheduleSweep(): void {
+    this.#sweepTimer = this.#clock.setTimeout(() => {
+      if (this.#state !== 'running') return
+      this.#sweep()
+      this.#scheduleSweep()
+    }, this.#sweepPeriod())
+  }
+
+  #sweep(): void {
+    const now = this.#clock.now()
+    for (const link of this.#links) {
+      if (link.stream.closed) continue
+      if (link.state === 'created') {
+        if (now - link.createdAt >= this.#limits.handshakeTimeoutMs) {
+          link.close(CloseCode.HANDSHAKE_TIMEOUT, `no DISC_HELLO within ${this.#limits.handshakeTimeoutMs} ms`)
+        }
+      } else if (now - link.lastReceivedAt >= this.#limits.keepaliveTimeoutMs) {
+        this.#log.info('closing silent link', { peer: link.label, silentMs: now - link.lastReceivedAt })
+        link.close(CloseCode.KEEPALIVE_TIMEOUT, `nothing received for ${now - link.lastReceivedAt} ms`)
+      } else if (now - link.lastSentAt >= this.#limits.keepaliveIntervalMs) {
+        this.#trySend(link, makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: ++this.#nonce }))
+      }
+    }
+    this.#dialDue()
+  }
+
+  #scheduleDiscovery(): void {
+    this.#discoveryTimer = this.#clock.setTimeout(() => {
+      if (this.#state !== 'running') return
+      const ask = makeEnvelope(MessageType.DISC_GET_PEERS, {})
+      for (const link of this.#registry.values()) this.#trySend(link, ask)
+      this.#scheduleDiscovery()
+    }, this.#limits.discoveryPeriodMs)
+  }
+
+  #dialDue(): void {
+    if (this.#state !== 'running' || this.#config.connect === undefined) return
+    for (const entry of this.#book.due(this.#clock.now())) {
+      if (this.#dialsInFlight >= this.#limits.maxDialsInFlight) return
+      if (this.#registry.size + this.#dialsInFlight >= this.#limits.maxPeers) return
+      if (entry.address === this.#self.address || entry.id === this.id) continue
+      if (entry.id !== undefined && this.#registry.has(entry.id)) {
+        entry.connected = true
+        continue
+      }
+      this.#dial(entry)
+    }
+  }
+
+  #dial(entry: AddressEntry): void {
+    entry.dialing = true
+    const controller = new AbortController()
+    this.#dialAborts.add(controller)
+    this.chatWithPeer(entry.address, { signal: controller.signal })
+      .catch((err: unknown) => {
+        const transportEnd = err instanceof TransportError && err.remoteCloseCode === CloseCode.DUPLICATE_LINK
+        if (this.#state === 'running' && !transportEnd) {
+          this.#log.debug('dial failed', { address: entry.address, error: describeError(err) })
+        }
+        if (!entry.connected && !(entry.id !== undefined && this.#registry.has(entry.id))) {
+          this.#scheduleRedial(entry, entry.failures + 1)
+        }
+      })
+      .finally(() => {
+        entry.dialing = false
+        this.#dialAborts.delete(controller)
+      })
+  }
+
+  // ---- sending ----
+
+  #trySend(link: Link, envelope: Envelope): boolean {
+    try {
+      link.send(envelope, this.#clock.now())
+      return true
+    } catch (err) {
+      if (!(err instanceof StreamClosedError)) this.#log.debug('send failed', { peer: link.label, error: describeError(err) })
+      return false
+    }
+  }
+
+  broadcast(msg: Envelope, target: BroadcastTarget = 'all'): number {
+    let sent = 0
+    for (const link of this.#registry.values()) {
+      if (target !== 'all' && typeToRole(link.remote!.type) !== target) continue
+      if (this.#trySend(link, msg)) sent++
+    }
+    return sent
+  }
+
+  unicast(msg: Envelope, peerId: string): void {
+    const link = this.#registry.get(peerId)
+    if (link === undefined) throw new PeerNotFoundError(peerId)
+    link.send(msg, this.#clock.now())
+  }
+
+  // ---- transactions ----
+
+  async submit(payload: string, options: { signal?: AbortSignal } = {}): Promise<{ txid: string }> {
+    if (options.signal?.aborted) throw new AbortError()
+    this.#assertRunning()
+    if (typeof payload !== 'string') throw new TypeError('transaction payload must be a string')
+    const size = new TextEncoder().encode(payload).byteLength
+    if (size > MAX_TRANSACTION_PAYLOAD_BYTES) {
+      throw new WspeerError('ERR_PAYLOAD_TOO_LARGE', `transaction payload of ${size} bytes exceeds ${MAX_TRANSACTION_PAYLOAD_BYTES}`)
+    }
+    const tx: Transaction = { txid: randomHex(16), payload, timestamp: this.#clock.now(), origin: this.id }
+    const envelope = makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp)
+    this.#localQueue!.push({ envelope, sender: this.id, bytes: envelope.payload.byteLength })
+    return { txid: tx.txid }
+  }
+
+  // ---- introspection ----
+
+  status(): PeerStatus {
+    const peers = [...this.#registry.values()].map((link) => infoOf(link.remote!)).sort(byId)
+    return {
+      id: this.id,
+      address: this.#self.address,
+      role: this.role,
+      peers,
+      consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
+      chain: { height: this.#ledger.height(), headHash: toHex(this.#ledger.headHash()) },
+      queues: this.#queueStatus(),
+      uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
+    }
+  }
+
+  #queueStatus(): PeerStatus['queues'] {
+    return (this.#engine?.queues ?? []).map((queue) => ({ peer: queue.name, depth: queue.length, bytes: queue.bytes, rejects: queue.rejects }))
+  }
+
+  metrics(): MetricsSnapshot {
+    const m = this.#metrics
+    return {
+      messagesReceived: PeerMetrics.byName(m.received),
+      messagesSent: PeerMetrics.byName(m.sent),
+      framesReceived: m.framesReceived,
+      framesSent: m.framesSent,
+      queues: this.#queueStatus(),
+      queueRejectsTotal: m.queueRejectsTotal,
+      fanProcessed: m.fanProcessed,
+      consenterErrors: m.consenterErrors,
+      handlerErrors: m.handlerErrors,
+      decodeErrors: m.decodeErrors,
+      blocksCommitted: m.blocksCommitted,
+      transactionsCommitted: m.transactionsCommitted,
+      connections: this.#registry.size,
+      dialsInFlight: this.#dialsInFlight,
+      knownAddresses: this.#book.size,
+    }
+  }
+
+  // ---- the stack lent to the consenter ----
+
+  #createStack(): Stack {
+    return {
+      broadcast: (msg, target) => this.broadcast(msg, target),
+      unicast: (msg, peerId) => this.unicast(msg, peerId),
+      getNetworkInfo: () => this.#networkInfo(),
+      getNetworkHandles: () => [...this.#registry.values()].map((link) => link.remote!),
+      // Security is off until peer identity lands (see SECURITY notes in README): links are not authenticated yet.
+      sign: async () => new Uint8Array(0),
+      verify: async () => true,
+      ledger: this.#ledger,
+      sync: {
+        peerHeights: () => this.#heights,
+        fetchBlocks: (peerId, start, end, options) => this.#fetchRange(peerId, start, end, options?.signal),
+      },
+      clock: this.#clock,
+      log: this.#log,
+    }
+  }
+
+  #networkInfo(): NetworkInfo {
+    const peers = [...this.#registry.values()].map((link) => infoOf(link.remote!)).sort(byId)
+    return { self: infoOf(this.#self), validators: peers.filter((p) => p.role === 'validator'), peers }
+  }
+
+  // ---- helpers ----
+
+  #assertRunning(): void {
+    if (this.#state !== 'running') throw new WspeerError('ERR_NOT_RUNNING', `peer ${this.id} is not running (${this.#state})`)
+  }
+
+  #emitError(err: unknown, context: string): void {
+    const error = err instanceof Error ? err : new Error(String(err))
+    this.#log.warn(context, { error: describeError(err) })
+    this.dispatchTyped('error', { error, context })
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { openWebSocketChat, type WebSocketLike } from '../../../src/core/chat/websocket-chat-stream.js'
+import { TransportError, AbortError } from '../../../src/core/errors.js'
+import { WebSocket } from 'ws'
+import { createWsPair } from '../../support/ws-pair.js'
+import { chatStreamCompliance } from './chat-stream-compliance.js'
+
+chatStreamCompliance('WebSocket (ws on loopback)', () => createWsPair())
+
+describe('WebSocket chat stream', () => {
+  it('closes with 1003 on a text frame and delivers nothing', async () => {
+    const pair = await createWsPair()
+    try {
+      pair.client.send('hello as text')
+      const frames: Uint8Array[] = []
+      const err = await (async () => {
+        for await (const frame of pair.b) frames.push(frame)
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(frames).toEqual([])
+      expect(err).toBeInstanceOf(TransportError)
+      expect((await pair.b.done).code).toBe(1003)
+      expect((await pair.a.done).code).toBe(1003)
+    } finally {
+      await pair.cleanup()
+    }
+  })
+
+  it('closes with 1009 on a frame over the limit before decoding it', async () => {
+    // The server-side ws enforces maxPayload itself; here the stream's own check (what protects
+    // browsers, which have no maxPayload) is exercised with a larger transport limit.
+    const pair = await createWsPair({ maxFrameBytes: 1024, transportMaxPayload: 1024 * 1024 })
+    try {
+      pair.b.send(new Uint8Array(4096))
+      const err = await (async () => {
+        for await (const _ of pair.a) void _
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(TransportError)
+      expect((await pair.a.done).code).toBe(1009)
+    } finally {
+      await pair.cleanup()
+    }
+  })
+
+  it('dialing a port nobody listens on rejects with TransportError', async () => {
+    await expect(
+      openWebSocketChat(() => {
+        const ws = new WebSocket('ws://127.0.0.1:1/chat')
+        ws.on('error', () => {})
+        return ws as unknown as WebSocketLike
+      }, { remote: 'ws://127.0.0.1:1/chat', maxFrameBytes: 1024, timeoutMs: 3000 }),
+    ).rejects.toBeInstanceOf(TransportError)
+  })
+
+  it('an aborted dial rejects with AbortError', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    await expect(
+      openWebSocketChat(() => new WebSocket('ws://127.0.0.1:1/chat') as unknown as WebSocketLike, {
+        remote: 'x',
+        maxFrameBytes: 1024,
+        timeoutMs: 3000,
+        signal: controller.signal,
+      }),
+    ).rejects.toBeInstanceOf(AbortError)
+  })
+})

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { PeerRegistry, incomingLinkWins, type RegistrableLink } from '../../../src/core/peer/peer-registry.js'
+import { DuplicateLinkError, LimitExceededError } from '../../../src/core/errors.js'
+
+let serial = 0
+const link = (remoteId: string, initiated: boolean): RegistrableLink => ({ serial: ++serial, remoteId, initiated })
+
+describe('duplicate-link tie-break', () => {
+  it('keeps the link dialed by the smaller ID, computed alike on both ends', () => {
+    // A and B dial each other at once. Link 1: A dialed B. Link 2: B dialed A.
+    // On A: link 1 is initiated (A dialed), link 2 is accepted.
+    const onA = { l1: link('B', true), l2: link('B', false) }
+    // On B: link 1 is accepted, link 2 initiated.
+    const onB = { l1: link('A', false), l2: link('A', true) }
+    // Whatever order each side registers them in, link 1 (dialed by A < B) must survive on both.
+    for (const [first, second, self] of [
+      [onA.l1, onA.l2, 'A'],
+      [onA.l2, onA.l1, 'A'],
+      [onB.l1, onB.l2, 'B'],
+      [onB.l2, onB.l1, 'B'],
+    ] as const) {
+      const registry = new PeerRegistry<RegistrableLink>(self, 10)
+      registry.register(first)
+      let survivor: RegistrableLink
+      try {
+        const replaced = registry.register(second)
+        expect(replaced).toBe(first)
+        survivor = second
+      } catch (err) {
+        expect(err).toBeInstanceOf(DuplicateLinkError)
+        expect((err as DuplicateLinkError).closeCode).toBe(4001)
+        survivor = first
+      }
+      expect(registry.get(self === 'A' ? 'B' : 'A')).toBe(survivor)
+      const isLink1 = survivor === onA.l1 || survivor === onB.l1
+      expect(isLink1).toBe(true)
+    }
+  })
+
+  it('a newer link dialed by the same peer replaces the older (reconnect)', () => {
+    expect(incomingLinkWins(link('B', true), link('B', true), 'A')).toBe(true)
+    expect(incomingLinkWins(link('A', false), link('A', false), 'B')).toBe(true)
+  })
+
+  it('a link dialed by the larger ID never displaces one dialed by the smaller', () => {
+    expect(incomingLinkWins(link('B', true), link('B', false), 'A')).toBe(false)
+    expect(incomingLinkWins(link('B', false), link('B', true), 'A')).toBe(true)
+  })
+
+  it('deregister only removes the registered link', () => {
+    const registry = new PeerRegistry<RegistrableLink>('A', 10)
+    const old = link('B', true)
+    const fresh = link('B', true)
+    registry.register(old)
+    registry.register(fresh)
+    expect(registry.deregister(old)).toBe(false)
+    expect(registry.get('B')).toBe(fresh)
+    expect(registry.deregister(fresh)).toBe(true)
+    expect(registry.size).toBe(0)
+  })
+
+  it('refuses links past the peer cap', () => {
+    const registry = new PeerRegistry<RegistrableLink>('A', 2)
+    registry.register(link('B', true))
+    registry.register(link('C', true))
+    expect(() => registry.register(link('D', true))).toThrow(LimitExceededError)
+    // A replacement for a known peer is not a new peer.
+    expect(registry.register(link('B', true))).toBeDefined()
+  })
+})

@@ -1,0 +1,296 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import '../../support/test-consenters.js'
+import { instances } from '../../support/test-consenters.js'
+import { MemoryNetwork } from '../../support/memory-network.js'
+import { RawLink } from '../../support/raw-link.js'
+import { createPeer } from '../../../src/core/peer/peer.js'
+import { ManualClock } from '../../../src/core/util/clock.js'
+import { MessageType } from '../../../src/core/wire/message-type.js'
+import { decodePayload, makeEnvelope } from '../../../src/core/wire/payloads.js'
+import { PeerNotFoundError, UnknownConsenterError } from '../../../src/core/errors.js'
+import type { Peer } from '../../../src/core/peer/peer-types.js'
+import { DEFAULT_QUEUE_MAX_MESSAGES } from '../../../src/core/peer/limits.js'
+
+const consensus = (n: number) => ({ type: MessageType.CONSENSUS, payload: new Uint8Array([n & 255, (n >> 8) & 255]) })
+
+let net: MemoryNetwork
+afterEach(async () => {
+  await net?.stopAll()
+})
+
+function waitForPeers(peer: Peer, ids: string[]): Promise<void> {
+  return vi.waitFor(
+    () => {
+      const have = peer.status().peers.map((p) => p.id)
+      for (const id of ids) if (!have.includes(id)) throw new Error(`${peer.id} lacks ${id}; has ${have.join(',')}`)
+    },
+    { timeout: 5000, interval: 5 },
+  )
+}
+
+describe('peer handler state machine', () => {
+  it('refuses CONSENSUS before HELLO without processing it, then accepts HELLO and answers it', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    const raw = new RawLink(peer)
+    raw.send(consensus(1))
+    const refusal = await raw.nextResponse()
+    expect(refusal).toMatchObject({ status: 500, code: 'ERR_HANDLER_STATE', inReplyTo: MessageType.CONSENSUS })
+    expect(refusal.msg).toBe('CONSENSUS is not accepted in state created')
+    raw.send(makeEnvelope(MessageType.DISC_GET_PEERS, {}))
+    expect((await raw.nextResponse()).msg).toBe('DISC_GET_PEERS is not accepted in state created')
+
+    raw.hello('vp9')
+    const answer = await raw.next({ type: MessageType.DISC_HELLO })
+    expect(decodePayload(MessageType.DISC_HELLO, answer.payload).peerEndpoint.id).toBe('vp0')
+    await waitForPeers(peer, ['vp9'])
+
+    // A second HELLO is refused; the link stays up and keeps working.
+    raw.hello('vp9')
+    expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_DUPLICATE_HELLO' })
+    raw.send(consensus(2))
+    await instances.get('vp0')!.waitFor(1)
+    expect(instances.get('vp0')!.received.map((m) => [m.sender, m.envelope.payload[0]])).toEqual([['vp9', 2]])
+  })
+
+  it('answers an unknown type with an error and keeps the link', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    const raw = new RawLink(peer)
+    raw.hello('vp1')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    raw.send({ type: 99, payload: new Uint8Array() })
+    expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_UNKNOWN_TYPE', inReplyTo: 99 })
+    raw.send(makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: 5 }))
+    const pong = await raw.next({ type: MessageType.KEEPALIVE_PONG })
+    expect(decodePayload(MessageType.KEEPALIVE_PONG, pong.payload).nonce).toBe(5)
+    expect(raw.stream.closed).toBe(false)
+  })
+
+  it('refuses a HELLO that claims our own id and closes with 1008', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    const raw = new RawLink(peer)
+    raw.hello('vp0')
+    expect((await raw.stream.done).code).toBe(1008)
+    expect(peer.status().peers).toEqual([])
+  })
+})
+
+describe('bounded consensus queue', () => {
+  it('accepts exactly the bound under a 10x flood, refuses the rest to the sender, keeps the link and the other peers', async () => {
+    net = new MemoryNetwork()
+    const bound = 100
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-gated', limits: { queueMaxMessages: bound } })
+    await peer.start()
+    const flooder = new RawLink(peer)
+    flooder.hello('vp1')
+    await flooder.next({ type: MessageType.DISC_HELLO })
+    const honest = new RawLink(peer)
+    honest.hello('vp2')
+    await honest.next({ type: MessageType.DISC_HELLO })
+
+    const total = bound * 10
+    for (let i = 0; i < total; i += 50) flooder.send(...Array.from({ length: 50 }, (_, j) => consensus(i + j)))
+    const consenter = instances.get('vp0')!
+    // Wait until every flood message is either queued, in the consenter, or refused.
+    await vi.waitFor(
+      () => {
+        const rejects = peer.metrics().queueRejectsTotal
+        const queued = peer.status().queues.find((q) => q.peer === 'vp1')?.depth ?? 0
+        expect(rejects + queued + consenter.received.length).toBe(total)
+      },
+      { timeout: 5000, interval: 5 },
+    )
+    const accepted = total - peer.metrics().queueRejectsTotal
+    // The consenter is blocked on the one message it took; the queue holds exactly the bound.
+    expect(consenter.inFlight).toBe(1)
+    expect(accepted).toBe(bound + consenter.received.length)
+    const refusal = await flooder.nextResponse()
+    expect(refusal).toMatchObject({ status: 500, code: 'ERR_QUEUE_FULL', msg: 'Message channel for vp1 full, rejecting' })
+    expect(flooder.stream.closed).toBe(false)
+
+    // The honest peer's messages still reach the consenter, fairly interleaved with the backlog.
+    honest.send(consensus(7000), consensus(7001))
+    consenter.release()
+    await consenter.waitFor(accepted + 2)
+    const fromHonest = consenter.received.map((m, i) => [m.sender, i] as const).filter(([s]) => s === 'vp2')
+    expect(fromHonest).toHaveLength(2)
+    // Round robin: the honest messages do not wait behind the whole backlog.
+    expect(fromHonest[1]![1]).toBeLessThan(10)
+    expect(consenter.received.filter((m) => m.sender === 'vp1')).toHaveLength(accepted)
+  })
+})
+
+describe('registry policy', () => {
+  it('a second link for the same ID replaces the first and loses nothing the first had queued', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-gated' })
+    await peer.start()
+    const first = new RawLink(peer)
+    first.hello('vp5')
+    await first.next({ type: MessageType.DISC_HELLO })
+    first.send(consensus(1), consensus(2), consensus(3))
+    const consenter = instances.get('vp0')!
+    await vi.waitFor(() => expect(peer.status().queues.find((q) => q.peer === 'vp5')?.depth).toBe(2), { timeout: 5000, interval: 5 })
+
+    const second = new RawLink(peer)
+    second.hello('vp5')
+    await second.next({ type: MessageType.DISC_HELLO })
+    expect((await first.stream.done).code).toBe(4001)
+    second.send(consensus(4))
+    consenter.release()
+    await consenter.waitFor(4)
+    expect(consenter.received.map((m) => m.envelope.payload[0])).toEqual([1, 2, 3, 4])
+    expect(peer.status().peers.map((p) => p.id)).toEqual(['vp5'])
+  })
+
+  it('simultaneous dials A<->B leave exactly one link, the same on both sides', async () => {
+    net = new MemoryNetwork()
+    const a = net.add({ id: 'A', role: 'validator', consensus: 'test-recording' })
+    const b = net.add({ id: 'B', role: 'validator', consensus: 'test-recording' })
+    await Promise.all([a.start(), b.start()])
+    void a.chatWithPeer(MemoryNetwork.address('B')).catch(() => {})
+    void b.chatWithPeer(MemoryNetwork.address('A')).catch(() => {})
+    await vi.waitFor(
+      () => {
+        const open = net.links.filter((l) => !l.a.closed && !l.b.closed)
+        expect(net.links).toHaveLength(2)
+        expect(open).toHaveLength(1)
+      },
+      { timeout: 5000, interval: 5 },
+    )
+    // The survivor is the link A dialed (A < B), i.e. the one whose acceptor is B.
+    const survivor = net.links.find((l) => !l.a.closed)!
+    expect(survivor.to).toBe('B')
+    expect(a.status().peers.map((p) => p.id)).toEqual(['B'])
+    expect(b.status().peers.map((p) => p.id)).toEqual(['A'])
+    // And it works both ways.
+    a.unicast(consensus(1), 'B')
+    b.unicast(consensus(2), 'A')
+    await instances.get('A')!.waitFor(1)
+    await instances.get('B')!.waitFor(1)
+  })
+})
+
+describe('discovery, keepalive and handshake timers (manual clock)', () => {
+  it('4 peers bootstrapped with one address all reach each other through DISC_PEERS', async () => {
+    net = new MemoryNetwork()
+    const clock = new ManualClock(1_000_000)
+    const ids = ['vp0', 'vp1', 'vp2', 'vp3']
+    const peers = ids.map((id, i) =>
+      net.add({ id, role: 'validator', consensus: 'test-recording', clock, bootstrap: i === 0 ? [] : [MemoryNetwork.address('vp0')] }),
+    )
+    for (const peer of peers) await peer.start()
+    await waitForPeers(peers[0]!, ['vp1', 'vp2', 'vp3'])
+    // Nobody but vp0 is known yet; one discovery period later everyone knows everyone.
+    expect(peers[1]!.status().peers.map((p) => p.id)).toEqual(['vp0'])
+    clock.advance(5000)
+    for (const peer of peers) await waitForPeers(peer, ids.filter((id) => id !== peer.id))
+  })
+
+  it('closes a link that never says HELLO after the handshake timeout (4004)', async () => {
+    net = new MemoryNetwork()
+    const clock = new ManualClock()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording', clock, limits: { handshakeTimeoutMs: 2000 } })
+    await peer.start()
+    const raw = new RawLink(peer)
+    clock.advance(1000)
+    expect(raw.stream.closed).toBe(false)
+    clock.advance(1500)
+    expect((await raw.stream.done).code).toBe(4004)
+  })
+
+  it('pings an idle link and closes a silent one (4003)', async () => {
+    net = new MemoryNetwork()
+    const clock = new ManualClock()
+    const peer = net.add({
+      id: 'vp0',
+      role: 'validator',
+      consensus: 'test-recording',
+      clock,
+      limits: { keepaliveIntervalMs: 1000, keepaliveTimeoutMs: 3000 },
+    })
+    await peer.start()
+    const raw = new RawLink(peer)
+    raw.hello('vp1')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    clock.advance(1000)
+    await raw.next({ type: MessageType.KEEPALIVE_PING })
+    clock.advance(2500)
+    expect((await raw.stream.done).code).toBe(4003)
+    await vi.waitFor(() => expect(peer.status().peers).toEqual([]), { timeout: 5000, interval: 5 })
+  })
+
+  it('caps a hostile DISC_PEERS list, drops bad entries and bounds dials in flight', async () => {
+    net = new MemoryNetwork()
+    let dialing = 0
+    let maxDialing = 0
+    const attempted = new Set<string>()
+    const peer = createPeer({
+      id: 'vp0',
+      role: 'validator',
+      consensus: 'test-recording',
+      address: 'ws://mem/vp0/chat',
+      limits: { maxPeersList: 100, maxDialsInFlight: 4 },
+      connect: (address) => {
+        attempted.add(address)
+        dialing++
+        maxDialing = Math.max(maxDialing, dialing)
+        // Never answers: every dial stays in flight.
+        return new Promise(() => {})
+      },
+    })
+    net.peers.set('vp0', peer)
+    await peer.start()
+    const raw = new RawLink(peer)
+    raw.hello('evil')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    const peers = [
+      { id: 'vp0', address: 'ws://mem/vp0/chat', type: 1 },
+      { id: 'x1', address: 'http://not-ws/chat', type: 1 },
+      { id: 'x2', address: 'not a url', type: 1 },
+      ...Array.from({ length: 9_997 }, (_, i) => ({ id: `p${i}`, address: `ws://10.0.${i >> 8}.${i & 255}:7051/chat`, type: 1 })),
+    ]
+    raw.send(makeEnvelope(MessageType.DISC_PEERS, { peers: peers as never }))
+    await vi.waitFor(() => expect(peer.metrics().knownAddresses).toBeGreaterThan(0), { timeout: 5000, interval: 5 })
+    // 100 entries taken, of which 3 are bad (self, wrong scheme, not a URL).
+    expect(peer.metrics().knownAddresses).toBe(97)
+    expect(maxDialing).toBe(4)
+    expect(peer.metrics().dialsInFlight).toBe(4)
+    expect(attempted.has('ws://mem/vp0/chat')).toBe(false)
+    await peer.stop()
+  })
+})
+
+describe('stack and lifecycle', () => {
+  it('unicast to an unknown ID is a clear error; broadcast honours roles', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    expect(() => peer.unicast(consensus(1), 'nobody')).toThrow(PeerNotFoundError)
+    const validator = new RawLink(peer)
+    validator.hello('vp1', 'validator')
+    await validator.next({ type: MessageType.DISC_HELLO })
+    const tab = new RawLink(peer)
+    tab.hello('tab1', 'non-validator')
+    await tab.next({ type: MessageType.DISC_HELLO })
+    expect(peer.broadcast(consensus(1), 'validator')).toBe(1)
+    expect(peer.broadcast(consensus(2), 'non-validator')).toBe(1)
+    expect(peer.broadcast(consensus(3))).toBe(2)
+    expect((await validator.next({ type: MessageType.CONSENSUS })).payload[0]).toBe(1)
+    expect((await tab.next({ type: MessageType.CONSENSUS })).payload[0]).toBe(2)
+  })
+
+  it('an unknown consensus plugin fails at start, never falls back', async () => {
+    const peer = createPeer({ id: 'vp0', role: 'validator', consensus: 'raft' })
+    await expect(peer.start()).rejects.toBeInstanceOf(UnknownConsenterError)
+  })
+
+  it('queue default matches Fabric', () => {
+    expect(DEFAULT_QUEUE_MAX_MESSAGES).toBe(1000)
+  })
+})

@@ -5,6 +5,7 @@ import type { Envelope } from '../wire/envelope.js'
 import { MessageType, messageTypeName } from '../wire/message-type.js'
 import { decodePayload } from '../wire/payloads.js'
 import type { PeerHandler } from './peer-handler.js'
+import { envelopeBytes } from '../engine/bounded-queue.js'
 
 /**
  * The consensus handler of one link (Fabric's ConsensusHandler), in front of the peer handler.
@@ -45,10 +46,6 @@ export class ConsensusHandler implements ChatHandler {
     }
     // Transactions are checked here so a malformed one is refused to its sender, not found later by the consenter.
     if (envelope.type === MessageType.CHAIN_TRANSACTION) decodePayload(MessageType.CHAIN_TRANSACTION, envelope.payload)
-    link.queue.push({
-      envelope,
-      sender: link.remoteId,
-      bytes: envelope.payload.byteLength + (envelope.signature?.byteLength ?? 0),
-    })
+    link.queue.push({ envelope, sender: link.remoteId, bytes: envelopeBytes(envelope) })
   }
 }

@@ -11,8 +11,6 @@ export class PeerMetrics {
   framesReceived = 0
   framesSent = 0
   queueRejectsTotal = 0
-  fanProcessed = 0
-  consenterErrors = 0
   handlerErrors = 0
   decodeErrors = 0
   blocksCommitted = 0

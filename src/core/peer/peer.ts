@@ -3,7 +3,7 @@ import { handleChat } from '../chat/handle-chat.js'
 import type { BroadcastTarget, Consenter, NetworkInfo, PeerInfo, Stack } from '../consensus/consenter.js'
 import { createConsenter } from '../consensus/registry.js'
 import { createEngine, type Engine } from '../engine/engine.js'
-import type { BoundedQueue } from '../engine/bounded-queue.js'
+import { envelopeBytes, type BoundedQueue } from '../engine/bounded-queue.js'
 import {
   AbortError,
   CloseCode,
@@ -145,11 +145,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const engine = createEngine({
       consenter,
       log: this.#log,
-      onProcessed: () => {
-        this.#metrics.fanProcessed++
-      },
       onConsenterError: (err, msg) => {
-        this.#metrics.consenterErrors++
         this.#emitError(err, `consenter failed on ${messageTypeName(msg.envelope.type)} from ${msg.sender}`)
       },
     })
@@ -584,7 +580,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
     const tx: Transaction = { txid: randomHex(16), payload, timestamp: this.#clock.now(), origin: this.id }
     const envelope = makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp)
-    this.#localQueue!.push({ envelope, sender: this.id, bytes: envelope.payload.byteLength })
+    this.#localQueue!.push({ envelope, sender: this.id, bytes: envelopeBytes(envelope) })
     return { txid: tx.txid }
   }
 
@@ -617,8 +613,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       framesSent: m.framesSent,
       queues: this.#queueStatus(),
       queueRejectsTotal: m.queueRejectsTotal,
-      fanProcessed: m.fanProcessed,
-      consenterErrors: m.consenterErrors,
+      fanProcessed: this.#engine?.processed ?? 0,
+      consenterErrors: this.#engine?.consenterErrors ?? 0,
       handlerErrors: m.handlerErrors,
       decodeErrors: m.decodeErrors,
       blocksCommitted: m.blocksCommitted,
@@ -661,9 +657,9 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (this.#state !== 'running') throw new WspeerError('ERR_NOT_RUNNING', `peer ${this.id} is not running (${this.#state})`)
   }
 
+  /** Reports an error to listeners; the component that caught it has already logged it. */
   #emitError(err: unknown, context: string): void {
     const error = err instanceof Error ? err : new Error(String(err))
-    this.#log.warn(context, { error: describeError(err) })
     this.dispatchTyped('error', { error, context })
   }
 }

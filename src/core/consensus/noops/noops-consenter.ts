@@ -1,0 +1,547 @@
+/**
+ * noops: the consenter that orders transactions without fault tolerance (Fabric's `noops`).
+ *
+ * Fabric's noops let every validator cut its own blocks, so validators' chains diverged as soon as
+ * two of them got transactions. Here one leader cuts blocks: the validator with the smallest ID
+ * (code point order) among this peer, if it validates, and the validators it is connected to. In a
+ * stable network every validator agrees on that leader and commits the same blocks.
+ * It tolerates nothing else: a crashed leader loses the transactions it held, two peers that see
+ * different validator sets can both lead and fork, and a lying peer is believed as far as the
+ * ledger's hash checks allow. Tolerating faults is PBFT's job.
+ *
+ * Data in (`recvMsg`, one message at a time):
+ * - CHAIN_TRANSACTION (from this peer's clients or relayed by a peer): the leader adds it to its
+ *   batch; anyone else forwards it to the leader as CONSENSUS {kind:'tx'}, or holds it while no
+ *   leader is reachable (up to `maxPending`, then drops and counts).
+ * - CONSENSUS {kind:'tx'}: likewise; a peer that is not the leader in its own view passes it on
+ *   once more at most (hops), else holds it for its next housekeeping tick.
+ * - CONSENSUS {kind:'block'}: applied when it is the next block; a gap is fetched from the sender
+ *   first; stale blocks are ignored; a block the ledger refuses is logged and counted.
+ * Data out: the leader cuts a block at `blockSize` (or `blockMaxBytes`) or `blockWaitMs` after its
+ * first pending transaction, commits it through a ledger batch, and broadcasts it as CONSENSUS
+ * {kind:'block'} to validators and SYNC_BLOCK_ADDED to non-validators.
+ *
+ * Before leading, a leader catches up: while any peer claims a greater height (stack.sync heights,
+ * or heights learned from block messages) it fetches and applies the missing blocks; transactions
+ * wait meanwhile. A claim that cannot be fetched is set aside until that peer claims more.
+ *
+ * Timers (the batch timer and the housekeeping tick) come from stack.clock; stop() clears them.
+ */
+import { LedgerError, PeerNotFoundError, describeError } from '../../errors.js'
+import { compareCodePoints } from '../../ledger/state-machine.js'
+import { transactionProblem } from '../../ledger/block-hash.js'
+import type { TimerHandle } from '../../util/clock.js'
+import type { Logger } from '../../util/logger.js'
+import type { Envelope } from '../../wire/envelope.js'
+import { MessageType } from '../../wire/message-type.js'
+import type { Block, Transaction } from '../../wire/payload-types.js'
+import { decodePayload, makeEnvelope, utf8ByteLength } from '../../wire/payloads.js'
+import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
+import { NOOPS_MAX_FORWARD_HOPS, NOOPS_PLUGIN_NAME } from './constants.js'
+import { decodeNoopsMessage, encodeNoopsMessage, type NoopsMessage } from './noops-messages.js'
+import { resolveNoopsOptions, type NoopsOptions } from './noops-options.js'
+
+export type NoopsStatus = {
+  /** The leader in this peer's view; null while no validator is reachable. */
+  leader: string | null
+  /** Transactions held here: the leader's next batch, or waiting for a leader. */
+  pending: number
+  /** Transactions forwarded to the leader and not yet seen in a block. */
+  inFlight: number
+  blocksProposed: number
+  blocksApplied: number
+  forwarded: number
+  /** Transactions dropped because `maxPending` was reached (or a batch failed to execute). */
+  dropped: number
+  /** Blocks the ledger refused (bad number, previous hash or state hash). */
+  rejected: number
+  /** Messages that failed to decode or carried an invalid transaction. */
+  invalid: number
+  catchingUp: boolean
+}
+
+export interface NoopsConsenter extends Consenter {
+  status(): NoopsStatus
+}
+
+interface PendingTx {
+  tx: Transaction
+  /** Clock time it arrived here; a block is cut `blockWaitMs` after the oldest one. */
+  at: number
+  bytes: number
+  /** Times it has been forwarded so far. */
+  hops: number
+}
+
+/** Builds a noops consenter. Throws ConfigError for an option that is not a positive integer. */
+export function createNoopsConsenter(stack: Stack, options: ConsenterOptions = {}): NoopsConsenter {
+  return new NoopsConsenterImpl(stack, options)
+}
+
+/** What a transaction adds to a block's size, for `blockMaxBytes`. */
+function txBytes(tx: Transaction): number {
+  return utf8ByteLength(tx.txid) + utf8ByteLength(tx.payload) + utf8ByteLength(tx.origin)
+}
+
+class NoopsConsenterImpl implements NoopsConsenter {
+  readonly name = NOOPS_PLUGIN_NAME
+  readonly #stack: Stack
+  readonly #opts: NoopsOptions
+  readonly #log: Logger
+  readonly #abort = new AbortController()
+  #state: 'created' | 'running' | 'stopped' = 'created'
+  #self = ''
+  #unsubscribe: (() => void) | undefined
+
+  #pending: PendingTx[] = []
+  readonly #pendingIds = new Set<string>()
+  #pendingBytes = 0
+  /** Forwarded to `#leader` and not yet seen in a block; re-forwarded if the leader changes. */
+  readonly #inFlight = new Map<string, Transaction>()
+  #leader: string | undefined
+  #dropWarned = false
+
+  #batchTimer: TimerHandle | undefined
+  #batchDeadline = 0
+  #tickTimer: TimerHandle | undefined
+
+  /** Heights learned from block messages (a sender of block n has height >= n + 1). */
+  readonly #learnedHeights = new Map<string, number>()
+  /** Height claims that could not be fetched, by peer; ignored until the peer claims more. */
+  readonly #failedClaims = new Map<string, number>()
+  #lock: Promise<void> = Promise.resolve()
+  #busy = 0
+  #catchingUp = false
+
+  #blocksProposed = 0
+  #blocksApplied = 0
+  #forwarded = 0
+  #dropped = 0
+  #rejected = 0
+  #invalid = 0
+
+  constructor(stack: Stack, options: ConsenterOptions) {
+    const { options: resolved, unknown } = resolveNoopsOptions(options)
+    this.#stack = stack
+    this.#opts = resolved
+    this.#log = stack.log.child({ consenter: NOOPS_PLUGIN_NAME })
+    if (unknown.length > 0) this.#log.warn('unknown noops options ignored', { options: unknown })
+  }
+
+  start(): void {
+    if (this.#state !== 'created') return
+    this.#state = 'running'
+    this.#self = this.#stack.getNetworkInfo().self.id
+    this.#unsubscribe = this.#stack.ledger.onBlock((block) => this.#forgetCommitted(block))
+    this.#scheduleTick()
+    this.#tick()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopped'
+    this.#clearBatchTimer()
+    if (this.#tickTimer !== undefined) this.#stack.clock.clearTimeout(this.#tickTimer)
+    this.#tickTimer = undefined
+    this.#unsubscribe?.()
+    this.#abort.abort()
+    // Let a block application in progress finish, so nothing touches the ledger after stop resolves.
+    await this.#lock
+  }
+
+  async recvMsg(msg: Envelope, sender: string): Promise<void> {
+    if (this.#state !== 'running') {
+      this.#log.debug('message ignored: not running', { type: msg.type, sender })
+      return
+    }
+    if (msg.type === MessageType.CHAIN_TRANSACTION) {
+      let tx: Transaction
+      try {
+        tx = decodePayload(MessageType.CHAIN_TRANSACTION, msg.payload)
+      } catch (err) {
+        this.#invalid++
+        this.#log.warn('undecodable transaction ignored', { sender, error: describeError(err) })
+        return
+      }
+      this.#accept(tx, 0, sender)
+      this.#tick()
+      return
+    }
+    if (msg.type !== MessageType.CONSENSUS) {
+      this.#log.debug('message type not for noops ignored', { type: msg.type, sender })
+      return
+    }
+    let message: NoopsMessage
+    try {
+      message = decodeNoopsMessage(msg.payload)
+    } catch (err) {
+      this.#invalid++
+      this.#log.warn('undecodable noops message ignored', { sender, error: describeError(err) })
+      return
+    }
+    if (message.kind === 'tx') {
+      this.#accept(message.tx, message.hops, sender)
+    } else {
+      const { block } = message
+      await this.#exclusive(() => this.#onBlockMessage(block, sender))
+    }
+    this.#tick()
+  }
+
+  status(): NoopsStatus {
+    return {
+      leader: this.#leader ?? null,
+      pending: this.#pending.length,
+      inFlight: this.#inFlight.size,
+      blocksProposed: this.#blocksProposed,
+      blocksApplied: this.#blocksApplied,
+      forwarded: this.#forwarded,
+      dropped: this.#dropped,
+      rejected: this.#rejected,
+      invalid: this.#invalid,
+      catchingUp: this.#catchingUp,
+    }
+  }
+
+  // ---- transactions ----
+
+  #accept(tx: Transaction, hops: number, sender: string): void {
+    const problem = transactionProblem(tx)
+    if (problem !== undefined) {
+      this.#invalid++
+      this.#log.warn('invalid transaction ignored', { sender, problem })
+      return
+    }
+    // Executed once: the ledger would skip it anyway, but holding it would waste a slot.
+    if (this.#stack.ledger.hasTransaction(tx.txid) || this.#pendingIds.has(tx.txid)) return
+    // It came back (the leader changed its mind about leading): it is ours to place again.
+    this.#inFlight.delete(tx.txid)
+    if (this.#pending.length + this.#inFlight.size >= this.#opts.maxPending) {
+      const oldest = this.#inFlight.keys().next()
+      if (oldest.done === true) {
+        this.#drop(1, 'pending transactions at maxPending')
+        return
+      }
+      // The leader already has it; only the chance to resend it after a leader change is lost.
+      this.#inFlight.delete(oldest.value)
+    }
+    const bytes = txBytes(tx)
+    this.#pending.push({ tx, at: this.#stack.clock.now(), bytes, hops })
+    this.#pendingIds.add(tx.txid)
+    this.#pendingBytes += bytes
+  }
+
+  #drop(count: number, reason: string): void {
+    this.#dropped += count
+    if (!this.#dropWarned) {
+      this.#dropWarned = true
+      this.#log.warn('transactions dropped', { reason, dropped: this.#dropped, maxPending: this.#opts.maxPending })
+    }
+  }
+
+  #takePending(count: number): PendingTx[] {
+    const taken = this.#pending.splice(0, count)
+    for (const entry of taken) {
+      this.#pendingIds.delete(entry.tx.txid)
+      this.#pendingBytes -= entry.bytes
+    }
+    if (this.#pending.length < this.#opts.maxPending / 2) this.#dropWarned = false
+    return taken
+  }
+
+  #forgetCommitted(block: Block): void {
+    let held = false
+    for (const tx of block.transactions) {
+      this.#inFlight.delete(tx.txid)
+      if (this.#pendingIds.has(tx.txid)) held = true
+    }
+    if (!held) return
+    const committed = new Set(block.transactions.map((tx) => tx.txid))
+    const kept: PendingTx[] = []
+    for (const entry of this.#pending) {
+      if (committed.has(entry.tx.txid)) {
+        this.#pendingIds.delete(entry.tx.txid)
+        this.#pendingBytes -= entry.bytes
+      } else {
+        kept.push(entry)
+      }
+    }
+    this.#pending = kept
+  }
+
+  // ---- the decision step ----
+
+  /** Re-reads the network and does whatever is due: forward, catch up, or cut blocks. Never throws. */
+  #tick(housekeeping = false): void {
+    if (this.#state !== 'running') return
+    try {
+      this.#decide(housekeeping)
+    } catch (err) {
+      this.#log.error('noops tick failed', { error: describeError(err) })
+    }
+  }
+
+  #decide(housekeeping: boolean): void {
+    const leader = this.#currentLeader()
+    if (leader !== this.#leader) this.#leaderChanged(leader)
+    if (leader === undefined) {
+      this.#clearBatchTimer()
+      return
+    }
+    if (leader !== this.#self) {
+      this.#clearBatchTimer()
+      this.#forwardPending(leader, housekeeping)
+      // Only validators sync here; a non-validator's peer follows SYNC_BLOCK_ADDED itself.
+      if (housekeeping && this.#isValidator() && this.#bestClaim() !== undefined) this.#startCatchUp()
+      return
+    }
+    if (this.#bestClaim() !== undefined) {
+      this.#clearBatchTimer()
+      this.#startCatchUp()
+      return
+    }
+    // A block application or catch-up is running; it ticks again when it ends.
+    if (this.#busy > 0) return
+    const now = this.#stack.clock.now()
+    for (;;) {
+      const first = this.#pending[0]
+      if (first === undefined) {
+        this.#clearBatchTimer()
+        return
+      }
+      const full = this.#pending.length >= this.#opts.blockSize || this.#pendingBytes >= this.#opts.blockMaxBytes
+      if (!full && now < first.at + this.#opts.blockWaitMs) {
+        this.#armBatchTimer(first.at + this.#opts.blockWaitMs)
+        return
+      }
+      this.#cutBlock()
+    }
+  }
+
+  #currentLeader(): string | undefined {
+    const info = this.#stack.getNetworkInfo()
+    let best = info.self.role === 'validator' ? info.self.id : undefined
+    for (const peer of info.validators) {
+      if (peer.role !== 'validator' || peer.id === info.self.id) continue
+      if (best === undefined || compareCodePoints(peer.id, best) < 0) best = peer.id
+    }
+    return best
+  }
+
+  #isValidator(): boolean {
+    return this.#stack.getNetworkInfo().self.role === 'validator'
+  }
+
+  #leaderChanged(leader: string | undefined): void {
+    this.#log.info('noops leader changed', { from: this.#leader ?? null, to: leader ?? null })
+    this.#leader = leader
+    // What the old leader held but never committed would be lost; the ledger executes resends once.
+    for (const tx of this.#inFlight.values()) {
+      if (this.#pendingIds.has(tx.txid) || this.#stack.ledger.hasTransaction(tx.txid)) continue
+      const bytes = txBytes(tx)
+      this.#pending.push({ tx, at: this.#stack.clock.now(), bytes, hops: 0 })
+      this.#pendingIds.add(tx.txid)
+      this.#pendingBytes += bytes
+    }
+    this.#inFlight.clear()
+  }
+
+  #forwardPending(leader: string, housekeeping: boolean): void {
+    if (this.#pending.length === 0) return
+    const held: PendingTx[] = []
+    let index = 0
+    for (; index < this.#pending.length; index++) {
+      const entry = this.#pending[index] as PendingTx
+      if (entry.hops >= NOOPS_MAX_FORWARD_HOPS && !housekeeping) {
+        held.push(entry)
+        continue
+      }
+      const hops = entry.hops >= NOOPS_MAX_FORWARD_HOPS ? 1 : entry.hops + 1
+      try {
+        this.#stack.unicast(this.#consensusEnvelope({ kind: 'tx', tx: entry.tx, hops }), leader)
+      } catch (err) {
+        if (!(err instanceof PeerNotFoundError)) this.#log.warn('forwarding to the leader failed', { leader, error: describeError(err) })
+        break
+      }
+      this.#forwarded++
+      this.#pendingIds.delete(entry.tx.txid)
+      this.#pendingBytes -= entry.bytes
+      this.#inFlight.set(entry.tx.txid, entry.tx)
+    }
+    this.#pending = held.concat(this.#pending.slice(index))
+  }
+
+  // ---- leading ----
+
+  #cutBlock(): void {
+    const { ledger } = this.#stack
+    const batch: Transaction[] = []
+    let bytes = 0
+    let count = 0
+    while (count < this.#pending.length && batch.length < this.#opts.blockSize) {
+      const entry = this.#pending[count] as PendingTx
+      if (batch.length > 0 && bytes + entry.bytes > this.#opts.blockMaxBytes) break
+      count++
+      if (ledger.hasTransaction(entry.tx.txid)) continue
+      batch.push(entry.tx)
+      bytes += entry.bytes
+    }
+    this.#takePending(count)
+    if (batch.length === 0) return
+    const batchId = `noops/${this.#self}/${ledger.height()}`
+    let block: Block
+    try {
+      ledger.beginTxBatch(batchId)
+      ledger.execTxs(batchId, batch)
+      block = ledger.commitTxBatch(batchId, { timestamp: Math.max(0, Math.floor(this.#stack.clock.now())), proposer: this.#self })
+    } catch (err) {
+      try {
+        ledger.rollbackTxBatch(batchId)
+      } catch {
+        // The batch never opened, or commit already closed it.
+      }
+      this.#drop(batch.length, 'block execution failed')
+      this.#log.error('noops block execution failed', { error: describeError(err), txs: batch.length })
+      return
+    }
+    this.#blocksProposed++
+    this.#log.debug('noops block proposed', { block: block.number, txs: block.transactions.length })
+    try {
+      this.#stack.broadcast(this.#consensusEnvelope({ kind: 'block', block }), 'validator')
+      this.#stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, this.#stack.clock.now()), 'non-validator')
+    } catch (err) {
+      this.#log.warn('noops block broadcast failed', { block: block.number, error: describeError(err) })
+    }
+  }
+
+  #consensusEnvelope(message: NoopsMessage): Envelope {
+    return { type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload: encodeNoopsMessage(message) }
+  }
+
+  // ---- following and catching up ----
+
+  async #onBlockMessage(block: Block, sender: string): Promise<void> {
+    this.#learnHeight(sender, block.number + 1)
+    const { ledger } = this.#stack
+    if (block.number < ledger.height()) {
+      this.#log.debug('stale noops block ignored', { block: block.number, height: ledger.height(), sender })
+      return
+    }
+    if (block.number > ledger.height() && !(await this.#fetchUpTo(sender, block.number))) {
+      this.#log.warn('noops block gap not filled; block ignored', { block: block.number, height: ledger.height(), sender })
+      return
+    }
+    this.#apply(block, sender)
+  }
+
+  #apply(block: Block, source: string): boolean {
+    try {
+      this.#stack.ledger.applyBlock(block)
+    } catch (err) {
+      if (!(err instanceof LedgerError)) throw err
+      this.#rejected++
+      this.#log.warn('noops block refused by the ledger', { block: block.number, source, error: err.message })
+      return false
+    }
+    this.#blocksApplied++
+    return true
+  }
+
+  /** Fetches and applies blocks from one peer until the ledger reaches `height`. False when it cannot. */
+  async #fetchUpTo(peerId: string, height: number): Promise<boolean> {
+    const { ledger } = this.#stack
+    while (ledger.height() < height) {
+      if (this.#state !== 'running') return false
+      const from = ledger.height()
+      let blocks: Block[]
+      try {
+        blocks = await this.#stack.sync.fetchBlocks(peerId, from, height - 1, { signal: this.#abort.signal })
+      } catch (err) {
+        this.#log.warn('fetching blocks failed', { peer: peerId, start: from, end: height - 1, error: describeError(err) })
+        return false
+      }
+      if (this.#state !== 'running') return false
+      let progressed = false
+      for (const block of blocks) {
+        if (block.number < ledger.height()) continue
+        if (block.number > ledger.height() || !this.#apply(block, peerId)) break
+        progressed = true
+      }
+      if (!progressed) return false
+    }
+    return true
+  }
+
+  #learnHeight(peerId: string, height: number): void {
+    if (height > (this.#learnedHeights.get(peerId) ?? 0)) this.#learnedHeights.set(peerId, height)
+  }
+
+  /** The peer claiming the greatest height above ours that has not failed us at that height. */
+  #bestClaim(): { peer: string; height: number } | undefined {
+    const mine = this.#stack.ledger.height()
+    const claims = new Map(this.#learnedHeights)
+    for (const [peer, height] of this.#stack.sync.peerHeights()) {
+      if (height > (claims.get(peer) ?? 0)) claims.set(peer, height)
+    }
+    let best: { peer: string; height: number } | undefined
+    for (const [peer, height] of claims) {
+      if (peer === this.#self || height <= mine) continue
+      if ((this.#failedClaims.get(peer) ?? -1) >= height) continue
+      if (best === undefined || height > best.height) best = { peer, height }
+    }
+    return best
+  }
+
+  #startCatchUp(): void {
+    if (this.#catchingUp) return
+    this.#catchingUp = true
+    this.#exclusive(async () => {
+      for (let claim = this.#bestClaim(); claim !== undefined && this.#state === 'running'; claim = this.#bestClaim()) {
+        this.#log.info('noops catching up', { peer: claim.peer, from: this.#stack.ledger.height(), to: claim.height })
+        if (!(await this.#fetchUpTo(claim.peer, claim.height))) this.#failedClaims.set(claim.peer, claim.height)
+      }
+    })
+      .catch((err: unknown) => this.#log.error('noops catch-up failed', { error: describeError(err) }))
+      .finally(() => {
+        this.#catchingUp = false
+        this.#tick()
+      })
+  }
+
+  /** Runs fn after every earlier exclusive section: the ledger sees one block source at a time. */
+  #exclusive(fn: () => Promise<void> | void): Promise<void> {
+    this.#busy++
+    const run = this.#lock.then(fn).finally(() => {
+      this.#busy--
+    })
+    this.#lock = run.catch(() => undefined)
+    return run
+  }
+
+  // ---- timers ----
+
+  #armBatchTimer(deadline: number): void {
+    if (this.#batchTimer !== undefined && this.#batchDeadline === deadline) return
+    this.#clearBatchTimer()
+    this.#batchDeadline = deadline
+    this.#batchTimer = this.#stack.clock.setTimeout(() => {
+      this.#batchTimer = undefined
+      this.#tick()
+    }, deadline - this.#stack.clock.now())
+  }
+
+  #clearBatchTimer(): void {
+    if (this.#batchTimer === undefined) return
+    this.#stack.clock.clearTimeout(this.#batchTimer)
+    this.#batchTimer = undefined
+  }
+
+  #scheduleTick(): void {
+    this.#tickTimer = this.#stack.clock.setTimeout(() => {
+      this.#tickTimer = undefined
+      if (this.#state !== 'running') return
+      this.#scheduleTick()
+      this.#tick(true)
+    }, this.#opts.retryMs)
+  }
+}

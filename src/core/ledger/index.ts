@@ -1,0 +1,32 @@
+/**
+ * The ledger layer. In: transaction batches from a consenter, or blocks made elsewhere (state
+ * transfer, a noops leader). Out: blocks, hashes, state, snapshots and per-block write sets for
+ * SYNC_* answers, and onBlock notifications. The block and state hashes are defined in
+ * block-hash.ts and state-machine.ts and written down in PROTOCOL.md ("Block hash").
+ */
+export type { Ledger } from './ledger.js'
+export { createMemoryLedger, type MemoryLedgerOptions } from './memory-ledger.js'
+export {
+  BLOCK_HASH_DOMAIN,
+  HASH_BYTES,
+  HashWriter,
+  blockProblem,
+  genesisBlock,
+  hashBlock,
+  isUint64,
+  isWellFormedString,
+  transactionProblem,
+  transactionsRoot,
+  zeroHash,
+} from './block-hash.js'
+export {
+  MAX_STATE_KEY_LENGTH,
+  OPAQUE_KEY_PREFIX,
+  STATE_HASH_DOMAIN,
+  compareCodePoints,
+  emptyStateHash,
+  nextStateHash,
+  sortWrites,
+  transactionWrite,
+  writeSetHash,
+} from './state-machine.js'

@@ -1,0 +1,249 @@
+/**
+ * The in-memory Ledger: every block, every block's write set, the key-value state and the set of
+ * committed txids, all held in memory for the life of the peer.
+ *
+ * Data enters two ways: a consenter's batch (beginTxBatch -> execTxs -> commitTxBatch, or
+ * rollbackTxBatch), or `applyBlock` for a block made elsewhere, which is re-executed and checked
+ * (number, previous hash, state hash) before anything changes. It leaves through the getters
+ * (blocks for SYNC_BLOCKS, snapshot and deltas for state transfer) and `onBlock` listeners, which
+ * run after each commit or apply.
+ *
+ * Blocks handed out are frozen objects shared with the ledger; their hash fields are Uint8Arrays,
+ * which cannot be frozen: treat them as read-only.
+ *
+ *   const ledger = createMemoryLedger()
+ *   ledger.beginTxBatch('b1'); ledger.execTxs('b1', txs)
+ *   const block = ledger.commitTxBatch('b1', { timestamp: clock.now(), proposer: 'vp0' })
+ */
+import { LedgerError, describeError } from '../errors.js'
+import { bytesEqual, toHex } from '../util/bytes.js'
+import { silentLogger, type Logger } from '../util/logger.js'
+import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
+import { blockProblem, genesisBlock, hashBlock, isUint64, isWellFormedString, transactionProblem } from './block-hash.js'
+import type { Ledger } from './ledger.js'
+import { compareCodePoints, nextStateHash, sortWrites, transactionWrite } from './state-machine.js'
+
+export interface MemoryLedgerOptions {
+  /** Where errors thrown by onBlock listeners are reported (they never undo a commit). */
+  log?: Logger
+}
+
+interface OpenBatch {
+  id: string
+  writes: Map<string, string>
+  txs: Transaction[]
+  txids: Set<string>
+}
+
+type BlockListener = (block: Block, hash: Uint8Array) => void
+
+export function createMemoryLedger(options: MemoryLedgerOptions = {}): Ledger {
+  return new MemoryLedger(options.log ?? silentLogger)
+}
+
+class MemoryLedger implements Ledger {
+  readonly #log: Logger
+  readonly #blocks: Block[] = []
+  readonly #hashes: Uint8Array[] = []
+  readonly #deltas: [string, string][][] = []
+  readonly #state = new Map<string, string>()
+  readonly #txids = new Set<string>()
+  readonly #listeners = new Set<BlockListener>()
+  #batch: OpenBatch | undefined
+
+  constructor(log: Logger) {
+    this.#log = log
+    const genesis = genesisBlock()
+    this.#append(genesis, hashBlock(genesis), [])
+  }
+
+  height(): number {
+    return this.#blocks.length
+  }
+
+  headHash(): Uint8Array {
+    return this.#head().hash.slice()
+  }
+
+  info(): BlockchainInfo {
+    const { block, hash } = this.#head()
+    return { height: this.height(), currentBlockHash: hash.slice(), previousBlockHash: block.previousBlockHash.slice() }
+  }
+
+  getBlock(number: number): Block | undefined {
+    return Number.isSafeInteger(number) ? this.#blocks[number] : undefined
+  }
+
+  getBlocks(start: number, end: number, max = Number.POSITIVE_INFINITY): Block[] {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || !(max > 0)) return []
+    const from = Math.max(0, start)
+    const to = Math.min(end, this.height() - 1, from + Math.floor(Math.min(max, this.height())) - 1)
+    return to < from ? [] : this.#blocks.slice(from, to + 1)
+  }
+
+  hashBlock(block: Block): Uint8Array {
+    return hashBlock(block)
+  }
+
+  stateHash(): Uint8Array {
+    return this.#head().block.stateHash.slice()
+  }
+
+  getState(key: string): string | undefined {
+    return this.#state.get(key)
+  }
+
+  snapshot(): [string, string][] {
+    return [...this.#state].sort((a, b) => compareCodePoints(a[0], b[0]))
+  }
+
+  getDelta(blockNumber: number): StateDelta | undefined {
+    const writes = Number.isSafeInteger(blockNumber) ? this.#deltas[blockNumber] : undefined
+    return writes === undefined ? undefined : { blockNumber, writes: writes.map(([k, v]) => [k, v]) }
+  }
+
+  hasTransaction(txid: string): boolean {
+    return this.#txids.has(txid)
+  }
+
+  beginTxBatch(batchId: string): void {
+    if (this.#batch !== undefined) {
+      throw new LedgerError(`cannot begin batch ${JSON.stringify(batchId)}: batch ${JSON.stringify(this.#batch.id)} is open`)
+    }
+    this.#batch = { id: batchId, writes: new Map(), txs: [], txids: new Set() }
+  }
+
+  execTxs(batchId: string, txs: readonly Transaction[]): void {
+    const batch = this.#openBatch(batchId, 'execute into')
+    // Check every transaction first, so a refused call leaves the batch as it was.
+    txs.forEach((tx, i) => {
+      const problem = transactionProblem(tx)
+      if (problem !== undefined) throw new LedgerError(`transaction ${i} refused: ${problem}`)
+    })
+    for (const tx of txs) {
+      if (this.#txids.has(tx.txid) || batch.txids.has(tx.txid)) continue
+      const [key, value] = transactionWrite(tx)
+      batch.writes.set(key, value)
+      batch.txids.add(tx.txid)
+      batch.txs.push(copyTransaction(tx))
+    }
+  }
+
+  previewCommit(batchId: string): Uint8Array {
+    const batch = this.#openBatch(batchId, 'preview')
+    return nextStateHash(this.#head().block.stateHash, sortWrites(batch.writes))
+  }
+
+  commitTxBatch(batchId: string, meta: { timestamp: number; proposer: string }): Block {
+    const batch = this.#openBatch(batchId, 'commit')
+    if (!isUint64(meta.timestamp)) throw new LedgerError('block timestamp must be an integer in 0..2^53-1')
+    if (!isWellFormedString(meta.proposer)) throw new LedgerError('block proposer must be a well-formed string')
+    const writes = sortWrites(batch.writes)
+    const { block: head, hash: headHash } = this.#head()
+    const block: Block = {
+      number: this.height(),
+      previousBlockHash: headHash.slice(),
+      stateHash: nextStateHash(head.stateHash, writes),
+      timestamp: meta.timestamp,
+      proposer: meta.proposer,
+      transactions: batch.txs,
+    }
+    this.#batch = undefined
+    this.#append(block, hashBlock(block), writes)
+    return block
+  }
+
+  rollbackTxBatch(batchId: string): void {
+    this.#openBatch(batchId, 'roll back')
+    this.#batch = undefined
+  }
+
+  applyBlock(block: Block): void {
+    if (this.#batch !== undefined) {
+      throw new LedgerError(`cannot apply block ${String(block?.number)} while batch ${JSON.stringify(this.#batch.id)} is open`)
+    }
+    const problem = blockProblem(block)
+    if (problem !== undefined) throw new LedgerError(`block refused: ${problem}`)
+    const { block: head, hash: headHash } = this.#head()
+    if (block.number !== this.height()) {
+      throw new LedgerError(`block ${block.number} refused: the next block is ${this.height()}`)
+    }
+    if (!bytesEqual(block.previousBlockHash, headHash)) {
+      throw new LedgerError(
+        `block ${block.number} refused: previousBlockHash ${toHex(block.previousBlockHash)} is not the head hash ${toHex(headHash)}`,
+      )
+    }
+    const writes = new Map<string, string>()
+    const seen = new Set<string>()
+    for (const tx of block.transactions) {
+      // An honest proposer leaves duplicates out of its block (execTxs skips them), so one here is forged.
+      if (this.#txids.has(tx.txid) || seen.has(tx.txid)) {
+        throw new LedgerError(`block ${block.number} refused: transaction ${JSON.stringify(tx.txid)} is a duplicate`)
+      }
+      seen.add(tx.txid)
+      const [key, value] = transactionWrite(tx)
+      writes.set(key, value)
+    }
+    const sorted = sortWrites(writes)
+    const stateHash = nextStateHash(head.stateHash, sorted)
+    if (!bytesEqual(stateHash, block.stateHash)) {
+      throw new LedgerError(
+        `block ${block.number} refused: stateHash ${toHex(block.stateHash)} differs from the re-executed ${toHex(stateHash)}`,
+      )
+    }
+    const copy: Block = {
+      number: block.number,
+      previousBlockHash: block.previousBlockHash.slice(),
+      stateHash: block.stateHash.slice(),
+      timestamp: block.timestamp,
+      proposer: block.proposer,
+      transactions: block.transactions.map(copyTransaction),
+    }
+    this.#append(copy, hashBlock(copy), sorted)
+  }
+
+  onBlock(listener: BlockListener): () => void {
+    // Wrapped so the same function can subscribe twice and unsubscribe each time separately.
+    const entry: BlockListener = (block, hash) => listener(block, hash)
+    this.#listeners.add(entry)
+    return () => {
+      this.#listeners.delete(entry)
+    }
+  }
+
+  #head(): { block: Block; hash: Uint8Array } {
+    const n = this.#blocks.length - 1
+    return { block: this.#blocks[n] as Block, hash: this.#hashes[n] as Uint8Array }
+  }
+
+  #openBatch(batchId: string, action: string): OpenBatch {
+    if (this.#batch === undefined) throw new LedgerError(`cannot ${action} batch ${JSON.stringify(batchId)}: no batch is open`)
+    if (this.#batch.id !== batchId) {
+      throw new LedgerError(`cannot ${action} batch ${JSON.stringify(batchId)}: the open batch is ${JSON.stringify(this.#batch.id)}`)
+    }
+    return this.#batch
+  }
+
+  #append(block: Block, hash: Uint8Array, writes: [string, string][]): void {
+    for (const tx of block.transactions) Object.freeze(tx)
+    Object.freeze(block.transactions)
+    Object.freeze(block)
+    this.#blocks.push(block)
+    this.#hashes.push(hash)
+    this.#deltas.push(writes)
+    for (const [key, value] of writes) this.#state.set(key, value)
+    for (const tx of block.transactions) this.#txids.add(tx.txid)
+    if (block.number === 0) return
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(block, hash.slice())
+      } catch (err) {
+        this.#log.error('onBlock listener failed', { block: block.number, error: describeError(err) })
+      }
+    }
+  }
+}
+
+function copyTransaction(tx: Transaction): Transaction {
+  return { txid: tx.txid, payload: tx.payload, timestamp: tx.timestamp, origin: tx.origin }
+}

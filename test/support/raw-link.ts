@@ -18,10 +18,16 @@ export class RawLink {
   readonly #waiters: (() => void)[] = []
   #ended = false
 
-  constructor(peer: Peer) {
-    const [mine, theirs] = createMemoryChatPair({ a: 'raw', b: peer.id })
-    this.stream = mine
-    this.chat = peer.acceptStream(theirs).catch(() => undefined)
+  /** Over an in-memory stream straight into `peer`, or over any stream already connected to one. */
+  constructor(target: Peer | ChatStream) {
+    if ('acceptStream' in target) {
+      const [mine, theirs] = createMemoryChatPair({ a: 'raw', b: target.id })
+      this.stream = mine
+      this.chat = target.acceptStream(theirs).catch(() => undefined)
+    } else {
+      this.stream = target
+      this.chat = Promise.resolve()
+    }
     void this.#pump()
   }
 

@@ -13,6 +13,8 @@ export interface RecordingConsenter extends Consenter {
   waitFor(count: number): Promise<void>
   /** For `gated`: lets every blocked and future recvMsg finish. */
   release(): void
+  /** Closes the gate again: recvMsg blocks from the next message on. */
+  block(): void
   inFlight: number
 }
 
@@ -54,7 +56,12 @@ function make(name: string, stack: Stack, gated: boolean): RecordingConsenter {
     release() {
       open = true
       releaseGate()
-      gate = Promise.resolve()
+    },
+    block() {
+      open = false
+      gate = new Promise<void>((resolve) => {
+        releaseGate = resolve
+      })
     },
   }
   instances.set(stack.getNetworkInfo().self.id, consenter)

@@ -29,6 +29,8 @@ export interface ChatHandler {
   stop(end: ChatStreamEnd | undefined): void
   /** Sends a reply to the remote (used for error responses). */
   reply(envelope: Envelope): void
+  /** Sends whatever replies are still coalescing; called before handleChat closes the stream. */
+  flush?(): void
 }
 
 export type HandlerFactory = (stream: ChatStream, initiated: boolean) => ChatHandler
@@ -84,6 +86,7 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
         const error = err instanceof DecodeError || err instanceof FrameTooLargeError ? err : new DecodeError('undecodable frame', { cause: err })
         refuse(error, undefined)
         if (++decodeErrors >= options.maxDecodeErrors || error instanceof FrameTooLargeError) {
+          handler.flush?.()
           stream.close(error.closeCode, `${error.message} (${decodeErrors} undecodable frames)`)
           throw error
         }
@@ -98,6 +101,7 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
           const error = asWspeerError(err)
           refuse(error, envelope)
           if (error.closeCode !== undefined) {
+            handler.flush?.()
             stream.close(error.closeCode, error.message)
             throw error
           }

@@ -32,6 +32,10 @@ export class ConsensusHandler implements ChatHandler {
     this.#peer.reply(envelope)
   }
 
+  flush(): void {
+    this.#peer.flush()
+  }
+
   stop(end: ChatStreamEnd | undefined): void {
     this.#peer.stop(end)
   }

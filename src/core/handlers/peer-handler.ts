@@ -36,6 +36,10 @@ export class PeerHandler implements ChatHandler {
     this.link.send(envelope, this.#ctx.now())
   }
 
+  flush(): void {
+    this.link.outbox.flush()
+  }
+
   stop(end: ChatStreamEnd | undefined): void {
     this.link.state = 'closed'
     this.#ctx.linkEnded(this.link, end)

@@ -73,7 +73,7 @@ describe('hostile-inputs catalogue over a real WebSocket', () => {
     ws.on('error', () => {})
     await new Promise((resolve) => ws.once('open', resolve))
     ws.send(JSON.stringify({ type: 21 }))
-    const [code] = (await new Promise((resolve) => ws.once('close', (...args) => resolve(args)))) as [number]
+    const code = await new Promise<number>((resolve) => ws.once('close', (closeCode: number) => resolve(closeCode)))
     expect(code).toBe(1003)
     expect(node.peer.metrics().messagesReceived['CONSENSUS'] ?? 0).toBe(0)
     await honestStillServed()
@@ -240,9 +240,9 @@ describe('hostile-inputs catalogue over a real WebSocket', () => {
   it('17. a PEERS list of 10k entries with its own address and malformed URLs is capped and cleaned', async () => {
     const link = await established('case17')
     const peers = [
-      { id: 'vp0', address: node.address, type: 1 },
-      { id: 'bad1', address: 'http://x/chat', type: 1 },
-      { id: 'bad2', address: '::::', type: 1 },
+      { id: 'vp0', address: node.address, type: 1 as const },
+      { id: 'bad1', address: 'http://x/chat', type: 1 as const },
+      { id: 'bad2', address: '::::', type: 1 as const },
       ...Array.from({ length: 9_997 }, (_, i) => ({ id: `p${i}`, address: `ws://127.0.0.1:1/chat${i}`, type: 1 as const })),
     ]
     const before = node.peer.metrics().knownAddresses

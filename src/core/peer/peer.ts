@@ -8,6 +8,7 @@ import {
   AbortError,
   CloseCode,
   ConfigError,
+  DuplicateLinkError,
   PeerNotFoundError,
   StreamClosedError,
   TransportError,
@@ -290,6 +291,13 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#chats.add(tracked)
     try {
       await chat
+    } catch (err) {
+      // Losing the duplicate-link tie-break is the policy working, not a failure of this chat.
+      if (err instanceof DuplicateLinkError) {
+        this.#log.debug('duplicate link closed', { peer: link.label, serial: link.serial })
+        return
+      }
+      throw err
     } finally {
       this.#chats.delete(tracked)
       this.#links.delete(link)

@@ -1,0 +1,373 @@
+/**
+ * The `wspeer` command line. Arguments enter `main(argv)`; text leaves on stdout (results) and
+ * stderr (logs, errors), and the exit code is returned: 0 success, 1 runtime failure (bad
+ * configuration, port in use, unknown consenter, HTTP error), 2 usage error (unknown command,
+ * bad arguments). bin/wspeer.js runs it through tsx, so no build step is needed.
+ *
+ *   wspeer start --id vp0 --port 7051 --consensus noops
+ *   wspeer network --peers 4
+ *   wspeer tx hello --to http://127.0.0.1:7051
+ *   wspeer status http://127.0.0.1:7051
+ *
+ * Every side effect goes through CliIo so tests drive main() without touching the process.
+ */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { ConfigError, UnknownConsenterError, describeError } from '../core/errors.js'
+import { consenterNames } from '../core/consensus/registry.js'
+import { DEFAULT_PEER_LIMITS } from '../core/peer/limits.js'
+import type { PeerStatus } from '../core/peer/peer-types.js'
+import { LOG_LEVELS } from '../core/util/logger.js'
+import type { LogLevel } from '../core/util/logger.js'
+import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_PORT, configFlags, resolveConfig, urlHost } from './config.js'
+import { startNodePeer } from './index.js'
+import { createNodeLogger, isLogLevel } from './logger.js'
+import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, runNetwork } from './network.js'
+
+/** `wspeer tx` and `wspeer status` give up on the peer after this long (10 s). */
+export const HTTP_CLIENT_TIMEOUT_MS = 10_000
+/** `wspeer start` reports failure if stopping takes longer than this (15 s). */
+export const STOP_TIMEOUT_MS = 15_000
+/** After main() returns, the process is forced out if handles still hold it this long (3 s). */
+export const EXIT_GRACE_MS = 3000
+/** The built dashboard (`npm run build`), served at `/` by `wspeer start` when present. */
+export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/web', import.meta.url))
+/** Where `tx` and `status` go without --to / a URL. */
+export const DEFAULT_PEER_URL = `http://${DEFAULT_HOST}:${DEFAULT_PORT}`
+
+export interface CliIo {
+  stdout(text: string): void
+  stderr(text: string): void
+  env: Record<string, string | undefined>
+  fetch: typeof fetch
+  /** Calls `listener` on each SIGINT/SIGTERM; returns the unsubscribe function. */
+  onShutdown(listener: (signal: string) => void): () => void
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  env: process.env,
+  fetch: (...args) => globalThis.fetch(...args),
+  onShutdown(listener) {
+    process.on('SIGINT', listener)
+    process.on('SIGTERM', listener)
+    return () => {
+      process.off('SIGINT', listener)
+      process.off('SIGTERM', listener)
+    }
+  },
+}
+
+class UsageError extends Error {}
+
+const TOP_HELP = `Usage: wspeer <command> [options]
+
+Commands:
+  start     run one peer: WebSocket chat at /chat and the HTTP API on one port
+  network   run a local network of validating peers, one process each (npm start)
+  tx        submit a transaction to a peer
+  status    show a peer's status
+
+Run "wspeer <command> --help" for a command's options.
+`
+
+function startHelp(): string {
+  const limitFlags = configFlags()
+    .filter((f) => f.key.startsWith('limits.'))
+    .map((f) => `  ${f.flag} <n>`.padEnd(34) + `${f.env} (default ${DEFAULT_PEER_LIMITS[f.key.slice(7) as keyof typeof DEFAULT_PEER_LIMITS]})`)
+  return `Usage: wspeer start [options]
+
+Runs one peer until SIGINT/SIGTERM. Precedence: flags > WSPEER_* env > config file > defaults.
+
+Options (environment variable in brackets):
+  --config <file.json>            a JSON config file [WSPEER_CONFIG]
+  --id <id>                       peer ID (default vp0) [WSPEER_ID]
+  --host <host>                   interface to bind (default ${DEFAULT_HOST}) [WSPEER_HOST]
+  --port <port>                   chat + HTTP port, 0 for any (default ${DEFAULT_PORT}) [WSPEER_PORT]
+  --address <ws-url>              chat URL others dial (default ws://<host>:<port>/chat) [WSPEER_ADDRESS]
+  --peers <url,url>               bootstrap chat URLs [WSPEER_PEERS]
+  --consensus <name>              consensus plugin: ${consenterNames().join(', ')} (default ${DEFAULT_CONSENSUS}) [WSPEER_CONSENSUS]
+  --consensus-options <json>      plugin options as a JSON object [WSPEER_CONSENSUS_OPTIONS]
+  --role <role>                   validator | non-validator (default validator) [WSPEER_ROLE]
+  --log-level <level>             ${LOG_LEVELS.join(' | ')} (default info) [WSPEER_LOG_LEVEL]
+  --static-dir <dir>              dashboard files served at / (default dist/web when built) [WSPEER_STATIC_DIR]
+  -h, --help                      this help
+
+Limits (positive integers):
+${limitFlags.join('\n')}
+`
+}
+
+const NETWORK_HELP = `Usage: wspeer network [options]
+
+Starts validating peers vp0..vpN-1 as child processes on consecutive ports; vp1.. know only vp0's
+address and find each other by discovery. Prints their addresses once all answer /status.
+Ctrl+C (SIGINT) or SIGTERM stops them all.
+
+Options:
+  --peers <n>          how many peers, 1-${MAX_NETWORK_PEERS} (default ${DEFAULT_NETWORK_PEERS})
+  --base-port <port>   vp0's port; vp<i> gets base-port + i (default ${DEFAULT_BASE_PORT})
+  --consensus <name>   consensus plugin (default ${DEFAULT_CONSENSUS})
+  --host <host>        interface the peers bind (default ${DEFAULT_HOST})
+  --log-level <level>  the children's log level (default ${DEFAULT_NETWORK_LOG_LEVEL}); lines are prefixed with the peer ID
+  -h, --help           this help
+`
+
+const TX_HELP = `Usage: wspeer tx <payload> [--to <url>]
+
+Submits a transaction (POST /transactions) and prints its txid.
+
+Options:
+  --to <url>   the peer's HTTP URL (default ${DEFAULT_PEER_URL})
+  -h, --help   this help
+`
+
+const STATUS_HELP = `Usage: wspeer status [url] [--json]
+
+Prints a peer's status (GET /status) as a summary.
+
+Arguments:
+  url          the peer's HTTP URL or its /status URL (default ${DEFAULT_PEER_URL})
+Options:
+  --json       print the raw JSON instead
+  -h, --help   this help
+`
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true })
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err))
+  }
+}
+
+function wantsHelp(args: string[]): boolean {
+  return args.includes('--help') || args.includes('-h')
+}
+
+function parsePositiveInt(text: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback
+  const value = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`)
+  return value
+}
+
+function baseUrl(text: string, suffix: string): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`not a URL: ${JSON.stringify(text)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`not an http:// URL: ${JSON.stringify(text)}`)
+  const path = url.pathname.replace(/\/+$/, '')
+  url.pathname = path.endsWith(suffix) ? path : `${path}${suffix}`
+  url.search = ''
+  return url.toString()
+}
+
+async function fetchJson(io: CliIo, url: string, init: RequestInit = {}): Promise<{ status: number; ok: boolean; body: unknown }> {
+  let res: Response
+  try {
+    res = await io.fetch(url, { ...init, signal: AbortSignal.timeout(HTTP_CLIENT_TIMEOUT_MS) })
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''
+    throw new Error(`cannot reach ${url}: ${describeError(err)}${cause}`)
+  }
+  const text = await res.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // Not JSON; report the text as is.
+  }
+  return { status: res.status, ok: res.ok, body }
+}
+
+function errorText(status: number, body: unknown): string {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
+  if (error !== undefined && typeof error === 'object') return `HTTP ${status} ${String(error.code)}: ${String(error.message)}`
+  return `HTTP ${status}: ${typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body)}`
+}
+
+// ---- commands ----
+
+async function commandStart(args: string[], io: CliIo): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout(startHelp())
+    return 0
+  }
+  const config = resolveConfig({ argv: args, env: io.env })
+  if (config.staticDir === undefined && existsSync(DEFAULT_STATIC_DIR)) config.staticDir = DEFAULT_STATIC_DIR
+  const log = createNodeLogger({ level: config.logLevel })
+  // Subscribed before starting, so a signal during start-up still ends in a clean stop.
+  let signalled: (name: string) => void = () => {}
+  const firstSignal = new Promise<string>((resolve) => {
+    signalled = resolve
+  })
+  let signals = 0
+  const unsubscribe = io.onShutdown((name) => {
+    if (signals++ === 0) signalled(name)
+    // A terminal's Ctrl+C reaches both `wspeer network` and its children: repeats are expected.
+    else log.info('already shutting down', { signal: name })
+  })
+  try {
+    const node = await startNodePeer(config, { log })
+    const cliLog = log.child({ peer: config.id })
+    cliLog.info('wspeer peer ready', { address: node.address, http: `http://${urlHost(config.host)}:${node.port}/` })
+    cliLog.info('shutting down', { signal: await firstSignal })
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)
+    })
+    const outcome = await Promise.race([node.stop().then(() => 'stopped' as const), timedOut])
+    clearTimeout(timer)
+    if (outcome === 'timeout') {
+      cliLog.error('stop timed out', { timeoutMs: STOP_TIMEOUT_MS })
+      return 1
+    }
+    return 0
+  } finally {
+    unsubscribe()
+  }
+}
+
+async function commandNetwork(args: string[], io: CliIo): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout(NETWORK_HELP)
+    return 0
+  }
+  const { values, positionals } = parse(args, {
+    peers: { type: 'string' },
+    'base-port': { type: 'string' },
+    consensus: { type: 'string' },
+    host: { type: 'string' },
+    'log-level': { type: 'string' },
+  })
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  const peers = parsePositiveInt(values.peers, '--peers', DEFAULT_NETWORK_PEERS, 1, MAX_NETWORK_PEERS)
+  const basePort = parsePositiveInt(values['base-port'], '--base-port', DEFAULT_BASE_PORT, 1, 65535 - peers + 1)
+  const logLevel = values['log-level'] ?? DEFAULT_NETWORK_LOG_LEVEL
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
+  const consensus = values.consensus ?? DEFAULT_CONSENSUS
+  if (!consenterNames().includes(consensus.trim().toLowerCase())) {
+    throw new UnknownConsenterError(consensus, consenterNames())
+  }
+  return runNetwork({ peers, basePort, consensus, host: values.host ?? DEFAULT_HOST, logLevel: logLevel as LogLevel }, io)
+}
+
+async function commandTx(args: string[], io: CliIo): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout(TX_HELP)
+    return 0
+  }
+  const { values, positionals } = parse(args, { to: { type: 'string' } })
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <payload>' : 'give exactly one <payload> (quote it)')
+  const url = baseUrl(values.to ?? DEFAULT_PEER_URL, '/transactions')
+  const { ok, status, body } = await fetchJson(io, url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ payload: positionals[0] }),
+  })
+  const txid = (body as { txid?: unknown } | undefined)?.txid
+  if (!ok || typeof txid !== 'string') {
+    io.stderr(`wspeer tx: ${errorText(status, body)}\n`)
+    return 1
+  }
+  io.stdout(`${txid}\n`)
+  return 0
+}
+
+function summarize(status: PeerStatus): string {
+  const lines = [
+    `${status.id} (${status.role}) ${status.address || '(no address)'}`,
+    `consensus: ${status.consensus?.plugin ?? '?'}`,
+    `chain:     height ${status.chain?.height ?? '?'}, head ${status.chain?.headHash ?? '?'}`,
+    `uptime:    ${Math.round((status.uptimeMs ?? 0) / 1000)} s`,
+    `peers (${status.peers?.length ?? 0}):`,
+    ...(status.peers ?? []).map((p) => `  ${p.id.padEnd(12)} ${p.role.padEnd(13)} ${p.address || '(no address)'}`),
+  ]
+  const busy = (status.queues ?? []).filter((q) => q.depth > 0 || q.rejects > 0)
+  if (busy.length > 0) {
+    lines.push('queues:')
+    for (const q of busy) lines.push(`  ${q.peer.padEnd(12)} depth ${q.depth}, ${q.bytes} bytes, ${q.rejects} rejects`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+async function commandStatus(args: string[], io: CliIo): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout(STATUS_HELP)
+    return 0
+  }
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } })
+  if (positionals.length > 1) throw new UsageError('give at most one URL')
+  const url = baseUrl(positionals[0] ?? DEFAULT_PEER_URL, '/status')
+  const { ok, status, body } = await fetchJson(io, url)
+  if (!ok || typeof body !== 'object' || body === null) {
+    io.stderr(`wspeer status: ${errorText(status, body)}\n`)
+    return 1
+  }
+  io.stdout(values.json === true ? `${JSON.stringify(body, null, 2)}\n` : summarize(body as PeerStatus))
+  return 0
+}
+
+const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: () => string }> = {
+  start: { run: commandStart, help: startHelp },
+  network: { run: commandNetwork, help: () => NETWORK_HELP },
+  tx: { run: commandTx, help: () => TX_HELP },
+  status: { run: commandStatus, help: () => STATUS_HELP },
+}
+
+/** Runs one command line (without `node` and the script); resolves with the exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...args] = argv
+  if (name === undefined) {
+    io.stderr(TOP_HELP)
+    return 2
+  }
+  if (name === '--help' || name === '-h') {
+    io.stdout(TOP_HELP)
+    return 0
+  }
+  if (name === 'help') {
+    const topic = args[0] === undefined ? undefined : COMMANDS[args[0]]
+    io.stdout(topic === undefined ? TOP_HELP : topic.help())
+    return 0
+  }
+  const command = COMMANDS[name]
+  if (command === undefined) {
+    io.stderr(`wspeer: unknown command ${JSON.stringify(name)}\n\n${TOP_HELP}`)
+    return 2
+  }
+  try {
+    return await command.run(args, io)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`wspeer ${name}: ${err.message}\n\n${command.help()}`)
+      return 2
+    }
+    io.stderr(`wspeer ${name}: ${failureText(err)}\n`)
+    return 1
+  }
+}
+
+/** One line for a failure a user can act on; the stack only for what is not a known error. */
+function failureText(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof UnknownConsenterError) return err.message
+  const code = (err as { code?: unknown } | null)?.code
+  const e = err as { address?: string; port?: number }
+  if (code === 'EADDRINUSE') return `port ${e.port ?? '?'} on ${e.address ?? '?'} is already in use`
+  if (code === 'EACCES') return `no permission to listen on port ${e.port ?? '?'} on ${e.address ?? '?'}`
+  if (code === 'EADDRNOTAVAIL') return `cannot bind ${e.address ?? '?'}: no such local address`
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** bin/wspeer.js: runs main, sets the exit code, and forces the exit if stray handles hold it. */
+export async function run(argv: string[]): Promise<void> {
+  const code = await main(argv)
+  process.exitCode = code
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref()
+}

@@ -1,0 +1,351 @@
+/**
+ * Peer configuration for the Node entry. Four layers, in increasing precedence: built-in
+ * defaults, a JSON config file (`--config file.json` or WSPEER_CONFIG), `WSPEER_*` environment
+ * variables, then command-line flags. Raw strings and JSON values enter; one validated
+ * PeerNodeConfig leaves, or a ConfigError naming the source (flag, env, file) and the key.
+ *
+ * Names derive from one key list so the three spellings cannot drift: the key `logLevel` is the
+ * file key `logLevel`, the variable WSPEER_LOG_LEVEL and the flag `--log-level`; a limit such as
+ * `queueMaxMessages` is `limits.queueMaxMessages` in the file, WSPEER_QUEUE_MAX_MESSAGES and
+ * `--queue-max-messages`.
+ *
+ * Strictness: unknown flags, unknown file keys and unknown WSPEER_* variables are errors (a typo
+ * must not silently fall back to a default). An empty environment variable counts as unset.
+ * `consensusOptions` objects from several layers merge shallowly, higher layers winning per key;
+ * every other value is replaced whole.
+ *
+ *   const config = resolveConfig({ argv: ['--id', 'vp1', '--port', '7052'], env: process.env })
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, resolve as resolvePath } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ConfigError } from '../core/errors.js'
+import { DEFAULT_PEER_LIMITS, resolvePeerLimits } from '../core/peer/limits.js'
+import { MAX_PEER_ID_LENGTH } from '../core/peer/peer.js'
+import type { PeerLimits } from '../core/peer/limits.js'
+import type { ConsenterOptions } from '../core/consensus/consenter.js'
+import type { PeerRole } from '../core/wire/payload-types.js'
+import { LOG_LEVELS } from '../core/util/logger.js'
+import type { LogLevel } from '../core/util/logger.js'
+
+export interface PeerNodeConfig {
+  /** Unique peer ID. */
+  id: string
+  /** Interface the server binds. */
+  host: string
+  /** Port of the chat endpoint and the HTTP API; 0 picks a free one. */
+  port: number
+  /** Chat URL other peers dial, as announced in HELLO; default `ws://<host>:<port>/chat`. */
+  address: string
+  role: PeerRole
+  /** Consenter plugin name; unknown names fail when the peer starts. */
+  consensus: string
+  consensusOptions: ConsenterOptions
+  /** Bootstrap chat URLs. */
+  peers: string[]
+  logLevel: LogLevel
+  limits: PeerLimits
+  /** Directory of the built dashboard served at `/`, when set. */
+  staticDir?: string
+}
+
+/** Default peer ID. */
+export const DEFAULT_PEER_ID = 'vp0'
+/** Default bind host: loopback, so a peer is never exposed by accident. */
+export const DEFAULT_HOST = '127.0.0.1'
+/** Default port (Fabric v0.6's peer port). */
+export const DEFAULT_PORT = 7051
+export const DEFAULT_ROLE: PeerRole = 'validator'
+export const DEFAULT_CONSENSUS = 'noops'
+export const DEFAULT_CONFIG_LOG_LEVEL: LogLevel = 'info'
+/** Prefix of every environment variable read here. */
+export const ENV_PREFIX = 'WSPEER_'
+/** Names the config file when `--config` is absent. */
+export const CONFIG_ENV = 'WSPEER_CONFIG'
+
+type Settable = Exclude<keyof PeerNodeConfig, 'limits'>
+type Layer = Partial<Omit<PeerNodeConfig, 'limits'>> & { limits?: Partial<PeerLimits> }
+
+/** Where a value came from, for error messages. */
+interface Where {
+  label: string
+  /** Relative paths resolve against this directory. */
+  baseDir: string
+}
+
+interface Field<T> {
+  fromString(text: string, where: Where): T
+  fromJson(value: unknown, where: Where): T
+}
+
+function fail(where: Where, problem: string): never {
+  throw new ConfigError(`invalid ${where.label}: ${problem}`)
+}
+
+function show(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value)
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text
+}
+
+function stringField(check: (text: string, where: Where) => string): Field<string> {
+  return {
+    fromString: check,
+    fromJson: (value, where) => (typeof value === 'string' ? check(value, where) : fail(where, `must be a string, got ${show(value)}`)),
+  }
+}
+
+function integerField(min: number, max: number, what: string): Field<number> {
+  const check = (value: number, where: Where, raw: unknown): number =>
+    Number.isSafeInteger(value) && value >= min && value <= max ? value : fail(where, `must be ${what}, got ${show(raw)}`)
+  return {
+    fromString: (text, where) => (/^\d+$/.test(text.trim()) ? check(Number(text.trim()), where, text) : fail(where, `must be ${what}, got ${show(text)}`)),
+    fromJson: (value, where) => (typeof value === 'number' ? check(value, where, value) : fail(where, `must be ${what}, got ${show(value)}`)),
+  }
+}
+
+function chatUrl(text: string, where: Where): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return fail(where, `must be a ws:// or wss:// URL, got ${show(text)}`)
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') fail(where, `must be a ws:// or wss:// URL, got ${show(text)}`)
+  return text
+}
+
+const idField = stringField((text, where) =>
+  /^[A-Za-z0-9._:-]+$/.test(text) && text.length <= MAX_PEER_ID_LENGTH
+    ? text
+    : fail(where, `must be 1-${MAX_PEER_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(text)}`),
+)
+
+const hostField = stringField((text, where) => (/^[^\s/]+$/.test(text) ? text : fail(where, `must be a host name or IP address, got ${show(text)}`)))
+
+const roleField = stringField((text, where) =>
+  text === 'validator' || text === 'non-validator' ? text : fail(where, `must be validator or non-validator, got ${show(text)}`),
+) as Field<PeerRole>
+
+const consensusField = stringField((text, where) =>
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(text) ? text : fail(where, `must be a consensus plugin name, got ${show(text)}`),
+)
+
+const logLevelField = stringField((text, where) =>
+  (LOG_LEVELS as readonly string[]).includes(text) ? text : fail(where, `must be one of ${LOG_LEVELS.join(', ')}, got ${show(text)}`),
+) as Field<LogLevel>
+
+const staticDirField = stringField((text, where) => (text.length > 0 ? resolvePath(where.baseDir, text) : fail(where, 'must not be empty')))
+
+const peersField: Field<string[]> = {
+  fromString: (text, where) =>
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+      .map((s) => chatUrl(s, where)),
+  fromJson: (value, where) =>
+    Array.isArray(value) ? value.map((s) => (typeof s === 'string' ? chatUrl(s, where) : fail(where, `entries must be strings, got ${show(s)}`))) : fail(where, `must be an array of ws:// URLs, got ${show(value)}`),
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype
+}
+
+const consensusOptionsField: Field<ConsenterOptions> = {
+  fromString: (text, where) => {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      return fail(where, `must be a JSON object, got ${show(text)}`)
+    }
+    return consensusOptionsField.fromJson(value, where)
+  },
+  fromJson: (value, where) => (isPlainObject(value) ? { ...value } : fail(where, `must be a JSON object, got ${show(value)}`)),
+}
+
+const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
+  id: idField,
+  host: hostField,
+  port: integerField(0, 65535, 'an integer from 0 to 65535'),
+  address: stringField(chatUrl),
+  role: roleField,
+  consensus: consensusField,
+  consensusOptions: consensusOptionsField,
+  peers: peersField,
+  logLevel: logLevelField,
+  staticDir: staticDirField,
+}
+
+const SETTABLE_KEYS = Object.keys(FIELDS) as Settable[]
+const LIMIT_KEYS = Object.keys(DEFAULT_PEER_LIMITS) as (keyof PeerLimits)[]
+const limitField = integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer')
+
+/** `queueMaxMessages` -> `queue-max-messages` */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
+
+/** `queueMaxMessages` -> `WSPEER_QUEUE_MAX_MESSAGES` */
+export function envName(key: string): string {
+  return ENV_PREFIX + key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()
+}
+
+/** A host as it is written in a URL: IPv6 literals in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}
+
+/** The chat URL a peer on host:port announces when no address is configured. */
+export function defaultChatAddress(host: string, port: number): string {
+  return `ws://${urlHost(host)}:${port}/chat`
+}
+
+/** Every flag `resolveConfig` accepts with its environment variable and config key, for help text. */
+export function configFlags(): { flag: string; env: string; key: string }[] {
+  return [
+    { flag: '--config', env: CONFIG_ENV, key: 'config' },
+    ...SETTABLE_KEYS.map((key) => ({ flag: `--${flagName(key)}`, env: envName(key), key })),
+    ...LIMIT_KEYS.map((key) => ({ flag: `--${flagName(key)}`, env: envName(key), key: `limits.${key}` })),
+  ]
+}
+
+function setFromString(layer: Layer, key: string, text: string, where: Where): void {
+  if ((LIMIT_KEYS as string[]).includes(key)) {
+    layer.limits = { ...layer.limits, [key]: limitField.fromString(text, where) }
+  } else {
+    const k = key as Settable
+    ;(layer as Record<string, unknown>)[k] = FIELDS[k].fromString(text, where)
+  }
+}
+
+function fileLayer(path: string, readFile: (path: string) => string, cwd: string): Layer {
+  const fullPath = resolvePath(cwd, path)
+  const label = `config file ${path}`
+  let text: string
+  try {
+    text = readFile(fullPath)
+  } catch (err) {
+    throw new ConfigError(`cannot read ${label}: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`${label} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  if (!isPlainObject(json)) throw new ConfigError(`${label} must hold a JSON object`)
+  const baseDir = dirname(fullPath)
+  const layer: Layer = {}
+  for (const [key, value] of Object.entries(json)) {
+    const where = { label: `${label} key ${JSON.stringify(key)}`, baseDir }
+    if (key === 'limits') {
+      if (!isPlainObject(value)) fail(where, 'must be an object of limits')
+      const limits: Partial<PeerLimits> = {}
+      for (const [limitKey, limitValue] of Object.entries(value)) {
+        const limitWhere = { label: `${label} key "limits.${limitKey}"`, baseDir }
+        if (!(LIMIT_KEYS as string[]).includes(limitKey)) fail(limitWhere, `unknown limit; known: ${LIMIT_KEYS.join(', ')}`)
+        limits[limitKey as keyof PeerLimits] = limitField.fromJson(limitValue, limitWhere)
+      }
+      layer.limits = limits
+    } else if ((SETTABLE_KEYS as string[]).includes(key)) {
+      const k = key as Settable
+      ;(layer as Record<string, unknown>)[k] = FIELDS[k].fromJson(value, where)
+    } else {
+      fail(where, `unknown key; known: ${[...SETTABLE_KEYS, 'limits'].join(', ')}`)
+    }
+  }
+  return layer
+}
+
+function envLayer(env: Record<string, string | undefined>, cwd: string): Layer {
+  const byName = new Map<string, string>()
+  for (const key of [...SETTABLE_KEYS, ...LIMIT_KEYS]) byName.set(envName(key), key)
+  const layer: Layer = {}
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV) continue
+    const where = { label: `env ${name}`, baseDir: cwd }
+    const key = byName.get(name)
+    if (key === undefined) fail(where, `unknown variable; known: ${[CONFIG_ENV, ...byName.keys()].join(', ')}`)
+    if (text === undefined || text === '') continue
+    setFromString(layer, key, text, where)
+  }
+  return layer
+}
+
+function flagLayer(argv: readonly string[], cwd: string): { layer: Layer; configPath: string | undefined } {
+  const keys = [...SETTABLE_KEYS, ...LIMIT_KEYS] as string[]
+  const options: Record<string, { type: 'string' }> = { config: { type: 'string' } }
+  for (const key of keys) options[flagName(key)] = { type: 'string' }
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+  } catch (err) {
+    throw new ConfigError(`invalid flags: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  const layer: Layer = {}
+  for (const key of keys) {
+    const text = values[flagName(key)]
+    if (typeof text === 'string') setFromString(layer, key, text, { label: `flag --${flagName(key)}`, baseDir: cwd })
+  }
+  const configPath = values['config']
+  return { layer, configPath: typeof configPath === 'string' ? configPath : undefined }
+}
+
+export interface ConfigSources {
+  /** Flags, without the command name (`['--id', 'vp1']`). */
+  argv?: readonly string[]
+  env?: Record<string, string | undefined>
+  /** Reads the config file; default readFileSync as UTF-8 (tests pass a fake). */
+  readFile?: (path: string) => string
+  /** Relative paths resolve against this; default process.cwd(). */
+  cwd?: string
+}
+
+export function resolveConfig(sources: ConfigSources = {}): PeerNodeConfig {
+  const cwd = sources.cwd ?? process.cwd()
+  const env = sources.env ?? {}
+  const readFile = sources.readFile ?? ((path: string) => readFileSync(path, 'utf8'))
+  const flags = flagLayer(sources.argv ?? [], cwd)
+  const envConfig = env[CONFIG_ENV]
+  const configPath = flags.configPath ?? (envConfig === undefined || envConfig === '' ? undefined : envConfig)
+  const layers: Layer[] = [
+    configPath === undefined ? {} : fileLayer(configPath, readFile, cwd),
+    envLayer(env, cwd),
+    flags.layer,
+  ]
+
+  const merged: Layer = {}
+  let limits: Partial<PeerLimits> = {}
+  let consensusOptions: ConsenterOptions = {}
+  for (const layer of layers) {
+    const { limits: l, consensusOptions: o, ...rest } = layer
+    Object.assign(merged, rest)
+    limits = { ...limits, ...l }
+    consensusOptions = { ...consensusOptions, ...o }
+  }
+
+  const host = merged.host ?? DEFAULT_HOST
+  const port = merged.port ?? DEFAULT_PORT
+  let resolvedLimits: PeerLimits
+  try {
+    resolvedLimits = resolvePeerLimits(limits)
+  } catch (err) {
+    // Each layer already checked its values; this only fires if resolvePeerLimits grows rules.
+    throw new ConfigError(`invalid limits: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  const config: PeerNodeConfig = {
+    id: merged.id ?? DEFAULT_PEER_ID,
+    host,
+    port,
+    address: merged.address ?? defaultChatAddress(host, port),
+    role: merged.role ?? DEFAULT_ROLE,
+    consensus: merged.consensus ?? DEFAULT_CONSENSUS,
+    consensusOptions,
+    peers: merged.peers ?? [],
+    logLevel: merged.logLevel ?? DEFAULT_CONFIG_LOG_LEVEL,
+    limits: resolvedLimits,
+  }
+  if (merged.staticDir !== undefined) config.staticDir = merged.staticDir
+  return config
+}

@@ -1,0 +1,325 @@
+/**
+ * The HTTP API, served on the same port as `/chat`. A request enters through the handler this
+ * module returns; a JSON (or Prometheus text, or static file) response leaves. Routes:
+ *
+ *   POST /transactions  {"payload": "<string>"} -> 202 {"txid": "..."}   (peer.submit)
+ *   GET  /status        -> 200 peer.status() as JSON
+ *   GET  /metrics       -> 200 Prometheus text 0.0.4
+ *   GET  /healthz       -> 200 "ok"
+ *   GET  /...           -> the dashboard from `staticDir` (Vite's dist/web), or a small built-in page
+ *
+ * Errors are JSON `{"error": {"code": "ERR_...", "message": "..."}}`: 400 bad JSON or body shape,
+ * 404 unknown route or file, 405 wrong method (with Allow), 413 body over MAX_TX_BODY_BYTES,
+ * 415 a Content-Type other than application/json, 503 queue full / peer starting or stopping
+ * (with Retry-After). A missing Content-Type is accepted and parsed as JSON, so `curl --data-raw`
+ * with `-H content-type:` omitted is not refused for a header the body already makes clear; any
+ * other type is refused. The body must be exactly `{"payload": string}`: unknown keys are a 400.
+ *
+ * Bodies are read to the end (up to MAX_DISCARDED_BODY_BYTES past the limit) before answering, so
+ * a client still writing gets its 413 instead of a connection reset; past that the socket is
+ * destroyed.
+ */
+import { createReadStream, realpathSync, statSync } from 'node:fs'
+import { realpath, stat } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { extname, resolve as resolvePath, sep } from 'node:path'
+import { WspeerError } from '../core/errors.js'
+import type { Peer } from '../core/peer/peer-types.js'
+import type { Logger } from '../core/util/logger.js'
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics.js'
+
+/** Largest POST /transactions body, in bytes (256 KiB). */
+export const MAX_TX_BODY_BYTES = 256 * 1024
+/** Bytes of an oversized body read and dropped so the 413 reaches the client; past it the socket is destroyed. */
+export const MAX_DISCARDED_BODY_BYTES = 1024 * 1024
+/** Seconds a client is told to wait after a 503. */
+export const RETRY_AFTER_SECONDS = 1
+
+/** Error codes that mean "not now" rather than "never": answered with 503. */
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  'ERR_QUEUE_FULL',
+  'ERR_QUEUE_CLOSED',
+  'ERR_LIFECYCLE',
+  'ERR_ABORTED',
+  'ERR_STOPPING',
+  'ERR_NOT_READY',
+])
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.ico': 'image/x-icon',
+  '.webp': 'image/webp',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
+}
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+
+export interface HttpApiOptions {
+  peer: Peer
+  log: Logger
+  /** Directory of the built dashboard; ignored (with a warning) when it does not exist. */
+  staticDir?: string
+  /** True once the server is shutting down: new transactions are refused with 503. */
+  isStopping?: () => boolean
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  })
+  res.end(text)
+}
+
+function sendError(res: ServerResponse, err: HttpError): void {
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers)
+}
+
+function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })
+  res.end(text)
+}
+
+/** Maps an error from the peer to an HTTP error; unknown errors become an opaque 500. */
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err
+  if (err instanceof WspeerError) {
+    if (UNAVAILABLE_CODES.has(err.code)) return new HttpError(503, err.code, err.message, { 'Retry-After': String(RETRY_AFTER_SECONDS) })
+    if (err.code === 'ERR_PAYLOAD_TOO_LARGE') return new HttpError(413, err.code, err.message)
+    return new HttpError(500, err.code, err.message)
+  }
+  return new HttpError(500, 'ERR_INTERNAL', 'internal error')
+}
+
+/** Reads the whole body, or throws 413 once it passes `limit` (after draining as described above). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'])
+    if (Number.isFinite(declared) && declared > limit + MAX_DISCARDED_BODY_BYTES) {
+      req.socket.destroy()
+      reject(new HttpError(413, 'ERR_BODY_TOO_LARGE', `body exceeds ${limit} bytes`))
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limit) chunks.push(chunk)
+      else if (size > limit + MAX_DISCARDED_BODY_BYTES) req.socket.destroy()
+    })
+    req.on('end', () => {
+      if (size > limit) reject(new HttpError(413, 'ERR_BODY_TOO_LARGE', `body exceeds ${limit} bytes`, { Connection: 'close' }))
+      else resolve(Buffer.concat(chunks, size))
+    })
+    req.on('error', reject)
+    req.on('close', () => reject(new HttpError(400, 'ERR_ABORTED', 'request aborted')))
+  })
+}
+
+function parseTransactionBody(body: Buffer): string {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body)
+  } catch {
+    throw new HttpError(400, 'ERR_INVALID_JSON', 'body is not valid UTF-8')
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new HttpError(400, 'ERR_INVALID_JSON', 'body is not valid JSON')
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new HttpError(400, 'ERR_INVALID_BODY', 'body must be a JSON object {"payload": "<string>"}')
+  }
+  const keys = Object.keys(json)
+  const extra = keys.filter((k) => k !== 'payload')
+  if (extra.length > 0) throw new HttpError(400, 'ERR_INVALID_BODY', `unknown key ${JSON.stringify(extra[0])}; the body is {"payload": "<string>"}`)
+  const payload = (json as { payload?: unknown }).payload
+  if (typeof payload !== 'string') throw new HttpError(400, 'ERR_INVALID_BODY', 'payload must be a string')
+  return payload
+}
+
+function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined || header.trim() === '') return true
+  return header.split(';')[0]!.trim().toLowerCase() === 'application/json'
+}
+
+const BUILTIN_INDEX = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>wspeer</title></head>
+<body>
+<h1>wspeer</h1>
+<p>The dashboard is not built here (run <code>npm run build</code>). The API:</p>
+<ul>
+<li><a href="/status">/status</a>: this peer, its links, consensus and chain (JSON)</li>
+<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>
+<li><code>POST /transactions {"payload": "..."}</code>: submit a transaction</li>
+</ul>
+</body>
+</html>
+`
+
+/** Resolves the static root, or undefined (with a warning) when it is missing or not a directory. */
+function resolveStaticRoot(staticDir: string | undefined, log: Logger): string | undefined {
+  if (staticDir === undefined) return undefined
+  try {
+    const root = realpathSync(resolvePath(staticDir))
+    if (statSync(root).isDirectory()) return root
+  } catch {
+    // Reported below.
+  }
+  log.warn('static directory not found; serving the built-in page at /', { staticDir })
+  return undefined
+}
+
+function inside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root + sep)
+}
+
+/** Serves one file under `root`; refuses anything that resolves outside it (.., encoded .., symlinks). */
+async function serveStatic(root: string, pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(pathname)
+  } catch {
+    throw new HttpError(400, 'ERR_BAD_PATH', 'malformed percent-encoding in path')
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) throw new HttpError(400, 'ERR_BAD_PATH', 'invalid character in path')
+  let candidate = resolvePath(root, `.${decoded.startsWith('/') ? decoded : `/${decoded}`}`)
+  if (!inside(root, candidate)) throw new HttpError(403, 'ERR_FORBIDDEN', 'path escapes the static directory')
+  const notFound = new HttpError(404, 'ERR_NOT_FOUND', `no such file: ${pathname}`)
+  let info
+  try {
+    info = await stat(candidate)
+    if (info.isDirectory()) {
+      candidate = resolvePath(candidate, 'index.html')
+      info = await stat(candidate)
+    }
+    if (!info.isFile()) throw notFound
+    // A symlink inside the root may point anywhere; judge the file it resolves to.
+    if (!inside(root, await realpath(candidate))) throw new HttpError(403, 'ERR_FORBIDDEN', 'path escapes the static directory')
+  } catch (err) {
+    if (err instanceof HttpError) throw err
+    throw notFound
+  }
+  const type = CONTENT_TYPES[extname(candidate).toLowerCase()] ?? DEFAULT_CONTENT_TYPE
+  res.writeHead(200, {
+    'Content-Type': type,
+    'Content-Length': info.size,
+    'X-Content-Type-Options': 'nosniff',
+    // Vite fingerprints asset names; index.html must be revalidated so a rebuild is picked up.
+    'Cache-Control': extname(candidate) === '.html' ? 'no-cache' : 'public, max-age=3600',
+  })
+  if (req.method === 'HEAD') {
+    res.end()
+    return
+  }
+  await new Promise<void>((resolve) => {
+    const stream = createReadStream(candidate)
+    stream.on('error', () => {
+      res.destroy()
+      resolve()
+    })
+    stream.on('end', resolve)
+    stream.pipe(res)
+  })
+}
+
+export function createHttpApi(options: HttpApiOptions): RequestHandler {
+  const { peer, log } = options
+  const isStopping = options.isStopping ?? (() => false)
+  const staticRoot = resolveStaticRoot(options.staticDir, log)
+
+  const postTransaction: Handler = async (req, res) => {
+    const body = await readBody(req, MAX_TX_BODY_BYTES)
+    if (!isJsonContentType(req.headers['content-type'])) {
+      throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
+    }
+    const payload = parseTransactionBody(body)
+    if (isStopping()) throw new WspeerError('ERR_STOPPING', 'the peer is shutting down')
+    // A client that hangs up before the answer aborts the submit if it has not happened yet.
+    const abort = new AbortController()
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort()
+    }
+    res.on('close', onClose)
+    try {
+      const { txid } = await peer.submit(payload, { signal: abort.signal })
+      sendJson(res, 202, { txid })
+    } finally {
+      res.off('close', onClose)
+    }
+  }
+
+  const routes: Record<string, Record<string, Handler>> = {
+    '/transactions': { POST: postTransaction },
+    '/status': { GET: (_req, res) => sendJson(res, 200, peer.status()) },
+    '/metrics': { GET: (_req, res) => sendText(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(peer.metrics(), { peer: peer.id })) },
+    '/healthz': { GET: (_req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok') },
+  }
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET'
+    // Split by hand: `new URL('//evil/x', base)` would read the path as a host.
+    const pathname = (req.url ?? '/').split('?')[0] ?? '/'
+    const api = routes[pathname]
+    if (api !== undefined) {
+      const handler = api[method] ?? (method === 'HEAD' ? api['GET'] : undefined)
+      if (handler === undefined) {
+        const allow = Object.keys(api).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))
+        throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}`, { Allow: allow.join(', ') })
+      }
+      return handler(req, res)
+    }
+    const isPage = staticRoot !== undefined || pathname === '/' || pathname === '/index.html'
+    if (!isPage) throw new HttpError(404, 'ERR_NOT_FOUND', `no route ${pathname}`)
+    if (method !== 'GET' && method !== 'HEAD') {
+      throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}`, { Allow: 'GET, HEAD' })
+    }
+    if (staticRoot !== undefined) return serveStatic(staticRoot, pathname, req, res)
+    sendText(res, 200, 'text/html; charset=utf-8', BUILTIN_INDEX)
+  }
+
+  return (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      const httpError = toHttpError(err)
+      if (httpError.status >= 500 && httpError.status !== 503) {
+        log.error('http request failed', { method: req.method, url: req.url, error: err })
+      }
+      if (!res.headersSent && !res.destroyed) sendError(res, httpError)
+      else if (!res.writableEnded) res.destroy()
+    })
+  }
+}

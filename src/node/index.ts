@@ -1,0 +1,149 @@
+/**
+ * wspeer's Node entry (`import ... from 'wspeer'` under Node, or 'wspeer/node'): the whole core
+ * plus what only Node can do: listen for chats and HTTP on one port, dial with `ws`, log JSON
+ * lines, read configuration from flags, environment and a file.
+ *
+ *   const config = resolveConfig({ argv: process.argv.slice(2), env: process.env })
+ *   const node = await startNodePeer(config)
+ *   console.log(node.address)   // ws://127.0.0.1:7051/chat
+ *   await node.stop()
+ */
+import { WspeerError } from '../core/errors.js'
+import { createPeer } from '../core/peer/peer.js'
+import type { Peer } from '../core/peer/peer-types.js'
+import type { Logger } from '../core/util/logger.js'
+import { defaultChatAddress } from './config.js'
+import type { PeerNodeConfig } from './config.js'
+import { createNodeLogger } from './logger.js'
+import { createPeerServer } from './server.js'
+import type { PeerServer } from './server.js'
+import { createNodeConnector } from './ws-connector.js'
+
+export * from '../core/index.js'
+export {
+  resolveConfig,
+  defaultChatAddress,
+  flagName,
+  envName,
+  configFlags,
+  DEFAULT_PEER_ID,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_ROLE,
+  DEFAULT_CONSENSUS,
+  ENV_PREFIX,
+  CONFIG_ENV,
+  type PeerNodeConfig,
+  type ConfigSources,
+} from './config.js'
+export { createNodeLogger, isLogLevel, DEFAULT_LOG_LEVEL, type NodeLoggerOptions } from './logger.js'
+export { renderPrometheus, escapeLabelValue, PROMETHEUS_CONTENT_TYPE } from './metrics.js'
+export { createHttpApi, MAX_TX_BODY_BYTES, MAX_DISCARDED_BODY_BYTES, RETRY_AFTER_SECONDS, type HttpApiOptions } from './http-api.js'
+export {
+  createPeerServer,
+  CHAT_PATH,
+  HTTP_HEADERS_TIMEOUT_MS,
+  HTTP_REQUEST_TIMEOUT_MS,
+  HTTP_CONNECTIONS_CHECK_INTERVAL_MS,
+  STOP_GRACE_MS,
+  type PeerServer,
+  type PeerServerOptions,
+} from './server.js'
+export { createNodeConnector } from './ws-connector.js'
+
+export interface NodePeer {
+  peer: Peer
+  server: PeerServer
+  /** The chat URL this peer announces. */
+  address: string
+  /** The bound port (the real one when the config said 0). */
+  port: number
+  /** Stops the peer (links closed with 1001), then the server. Idempotent. */
+  stop(): Promise<void>
+}
+
+/**
+ * A Peer that forwards to one bound later. The server must exist before it listens and the peer
+ * needs the listening port for its address (port 0); nothing can reach the server between
+ * `listening` and `bind`, but until then calls fail with ERR_NOT_READY (HTTP 503) rather than
+ * crash.
+ */
+function latePeer(id: string, role: Peer['role']): { peer: Peer; bind(target: Peer): void } {
+  let target: Peer | undefined
+  const get = (): Peer => {
+    if (target === undefined) throw new WspeerError('ERR_NOT_READY', 'the peer is starting')
+    return target
+  }
+  const peer: Peer = {
+    id,
+    role,
+    start: (options) => get().start(options),
+    stop: () => get().stop(),
+    chatWithPeer: (address, options) => get().chatWithPeer(address, options),
+    acceptStream: async (stream) => get().acceptStream(stream),
+    submit: async (payload, options) => get().submit(payload, options),
+    broadcast: (msg, to) => get().broadcast(msg, to),
+    unicast: (msg, peerId) => get().unicast(msg, peerId),
+    status: () => get().status(),
+    metrics: () => get().metrics(),
+    on: (type, listener) => get().on(type, listener),
+  }
+  return {
+    peer,
+    bind: (t) => {
+      target = t
+    },
+  }
+}
+
+/**
+ * Wires a peer, its server, a `ws` connector and a logger from a resolved config, and starts them.
+ * Rejects (with the server already stopped) when the port is taken or the consenter is unknown.
+ */
+export async function startNodePeer(config: PeerNodeConfig, options: { log?: Logger } = {}): Promise<NodePeer> {
+  const log = options.log ?? createNodeLogger({ level: config.logLevel })
+  const late = latePeer(config.id, config.role)
+  const server = createPeerServer({
+    peer: late.peer,
+    host: config.host,
+    port: config.port,
+    limits: config.limits,
+    log: log.child({ peer: config.id }),
+    ...(config.staticDir === undefined ? {} : { staticDir: config.staticDir }),
+  })
+  const { port } = await server.start()
+  // With port 0 the default address could only be known now.
+  const address =
+    config.port === 0 && config.address === defaultChatAddress(config.host, 0) ? defaultChatAddress(config.host, port) : config.address
+  let peer: Peer
+  try {
+    peer = createPeer({
+      id: config.id,
+      role: config.role,
+      address,
+      consensus: config.consensus,
+      consensusOptions: config.consensusOptions,
+      bootstrap: config.peers,
+      limits: config.limits,
+      connect: createNodeConnector(config.limits),
+      log,
+    })
+    late.bind(peer)
+    await peer.start()
+  } catch (err) {
+    await server.stop()
+    throw err
+  }
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      try {
+        await peer.stop()
+      } finally {
+        await server.stop()
+      }
+    })()
+    return stopped
+  }
+  return { peer, server, address, port, stop }
+}

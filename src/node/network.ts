@@ -1,0 +1,196 @@
+/**
+ * `wspeer network`: a local network of N validating peers, one child process each (`npm start`).
+ * Options enter; child processes, a table of addresses on stdout, and the children's log lines
+ * (prefixed with their peer ID, on stderr) leave. vp0 starts alone; vp1..vpN-1 are given only
+ * vp0's address, so discovery has to find the rest, as it would in a real network.
+ *
+ * Lifecycle: each child must answer GET /status within NETWORK_READY_TIMEOUT_MS. SIGINT/SIGTERM
+ * are forwarded to the children and the command returns once all have exited (a second signal
+ * kills them). A child that dies on its own is reported at once; the others keep running (a
+ * killed peer is a legitimate experiment) but the command's exit code becomes 1.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { LogLevel } from '../core/util/logger.js'
+import type { CliIo } from './cli.js'
+import { defaultChatAddress, urlHost } from './config.js'
+
+/** Peers started when --peers is not given. */
+export const DEFAULT_NETWORK_PEERS = 4
+/** Most peers one `wspeer network` starts (each is a process). */
+export const MAX_NETWORK_PEERS = 32
+/** Port of vp0; vp<i> listens on base + i. */
+export const DEFAULT_BASE_PORT = 7051
+/** Children log at this level unless --log-level says otherwise: warnings and errors only. */
+export const DEFAULT_NETWORK_LOG_LEVEL: LogLevel = 'warn'
+/** Every child must answer GET /status within this time (20 s). */
+export const NETWORK_READY_TIMEOUT_MS = 20_000
+/** Interval between /status probes while waiting for a child (100 ms). */
+export const READY_POLL_INTERVAL_MS = 100
+/** After forwarding a shutdown signal, children still alive after this are killed (15 s). */
+export const NETWORK_STOP_TIMEOUT_MS = 15_000
+
+/** The launcher the children run; resolved from this file so it works from any cwd. */
+export const BIN_PATH = fileURLToPath(new URL('../../bin/wspeer.js', import.meta.url))
+
+export interface NetworkOptions {
+  peers: number
+  basePort: number
+  consensus: string
+  host: string
+  logLevel: LogLevel
+}
+
+interface Member {
+  id: string
+  port: number
+  chat: string
+  http: string
+  child: ChildProcess
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  alive: boolean
+}
+
+function pipeLines(stream: NodeJS.ReadableStream | null, prefix: string, write: (text: string) => void): void {
+  if (stream === null) return
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => write(`${prefix} ${line}\n`))
+}
+
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)))
+  return rows.map((row) => `  ${row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()}\n`).join('')
+}
+
+function exitText(result: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return result.signal !== null ? `signal ${result.signal}` : `code ${result.code}`
+}
+
+export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<number> {
+  const { host } = options
+  const members: Member[] = []
+  let shuttingDown = false
+  let failed = false
+  let onUnexpectedExit: ((member: Member) => void) | undefined
+
+  for (let i = 0; i < options.peers; i++) {
+    const id = `vp${i}`
+    const port = options.basePort + i
+    const args = [BIN_PATH, 'start', '--id', id, '--host', host, '--port', String(port), '--role', 'validator']
+    args.push('--consensus', options.consensus, '--log-level', options.logLevel)
+    if (i > 0) args.push('--peers', members[0]!.chat)
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: io.env as NodeJS.ProcessEnv })
+    const member: Member = {
+      id,
+      port,
+      chat: defaultChatAddress(host, port),
+      http: `http://${urlHost(host)}:${port}`,
+      child,
+      alive: true,
+      exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+    }
+    child.once('error', (err) => io.stderr(`wspeer network: cannot start ${id}: ${err.message}\n`))
+    pipeLines(child.stdout, `[${id}]`, io.stderr)
+    pipeLines(child.stderr, `[${id}]`, io.stderr)
+    void member.exited.then((result) => {
+      member.alive = false
+      if (shuttingDown && result.code === 0) return
+      if (!shuttingDown) io.stderr(`wspeer network: ${id} exited unexpectedly (${exitText(result)})\n`)
+      else io.stderr(`wspeer network: ${id} stopped with ${exitText(result)}\n`)
+      failed = true
+      onUnexpectedExit?.(member)
+    })
+    members.push(member)
+  }
+
+  const stopAll = async (signal: NodeJS.Signals): Promise<void> => {
+    shuttingDown = true
+    for (const m of members) if (m.alive) m.child.kill(signal)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const m of members) if (m.alive) m.child.kill('SIGKILL')
+        resolve()
+      }, NETWORK_STOP_TIMEOUT_MS)
+    })
+    await Promise.race([Promise.all(members.map((m) => m.exited)), timeout])
+    clearTimeout(timer)
+    await Promise.all(members.map((m) => m.exited))
+  }
+
+  // Shutdown signals: the first is forwarded, a second kills whatever is left.
+  let signalled: ((signal: NodeJS.Signals) => void) | undefined
+  const shutdownRequested = new Promise<NodeJS.Signals>((resolve) => {
+    signalled = resolve
+  })
+  let signals = 0
+  const unsubscribe = io.onShutdown((signal) => {
+    signals++
+    if (signals === 1) signalled?.(signal as NodeJS.Signals)
+    else for (const m of members) if (m.alive) m.child.kill('SIGKILL')
+  })
+
+  try {
+    const ready = await waitReady(members, io, shutdownRequested)
+    if (ready !== 'ready') {
+      if (ready === 'failed') io.stderr('wspeer network: not every peer came up; stopping the others\n')
+      await stopAll(ready === 'failed' ? 'SIGTERM' : ready)
+      return ready === 'failed' ? 1 : failed ? 1 : 0
+    }
+
+    const rows = [['id', 'chat address', 'status'], ...members.map((m) => [m.id, m.chat, `${m.http}/status`])]
+    io.stdout(
+      `wspeer network: ${members.length} peers, consensus ${options.consensus}\n\n${formatTable(rows)}\n` +
+        `  dashboard: ${members[0]!.http}/\n` +
+        `  submit:    npx wspeer tx hello --to ${members[0]!.http}\n\n` +
+        'Press Ctrl+C to stop.\n',
+    )
+
+    const allDead = new Promise<'all-dead'>((resolve) => {
+      onUnexpectedExit = () => {
+        if (members.every((m) => !m.alive)) resolve('all-dead')
+      }
+      onUnexpectedExit(members[0]!)
+    })
+    const outcome = await Promise.race([shutdownRequested, allDead])
+    if (outcome === 'all-dead') {
+      io.stderr('wspeer network: every peer has exited\n')
+      return 1
+    }
+    await stopAll(outcome)
+    return failed ? 1 : 0
+  } finally {
+    unsubscribe()
+  }
+}
+
+/** Resolves 'ready' when every member answers /status, 'failed' when one dies or time runs out, or the signal. */
+async function waitReady(members: Member[], io: CliIo, shutdown: Promise<NodeJS.Signals>): Promise<'ready' | 'failed' | NodeJS.Signals> {
+  const deadline = Date.now() + NETWORK_READY_TIMEOUT_MS
+  let abandoned = false
+  const probeOne = async (member: Member): Promise<boolean> => {
+    while (!abandoned && member.alive) {
+      try {
+        const res = await io.fetch(`${member.http}/status`, { signal: AbortSignal.timeout(READY_POLL_INTERVAL_MS * 10) })
+        await res.body?.cancel()
+        if (res.ok) return true
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() > deadline) {
+        io.stderr(`wspeer network: ${member.id} did not answer ${member.http}/status within ${NETWORK_READY_TIMEOUT_MS} ms\n`)
+        return false
+      }
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_INTERVAL_MS))
+    }
+    return false
+  }
+  const all = Promise.all(members.map(probeOne)).then((oks) => (oks.every(Boolean) ? 'ready' : 'failed') as 'ready' | 'failed')
+  const firstDeath = Promise.race(members.map((m) => m.exited)).then(() => 'failed' as const)
+  try {
+    return await Promise.race([all, firstDeath, shutdown])
+  } finally {
+    abandoned = true
+  }
+}

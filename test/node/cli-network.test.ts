@@ -1,0 +1,126 @@
+/**
+ * End to end: `node bin/wspeer.js network --peers 4` as a user runs it (npm start), through the
+ * tsx launcher, four child processes, discovery from vp0's address alone, a transaction over
+ * HTTP, and a clean SIGINT.
+ */
+import { spawn } from 'node:child_process'
+import { createServer, type Server } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const BIN = fileURLToPath(new URL('../../bin/wspeer.js', import.meta.url))
+const PEERS = 4
+/** Time for four processes to start and find each other on a slow CI machine. */
+const NETWORK_UP_TIMEOUT_MS = 30_000
+/** Time for a transaction to be committed on every peer. */
+const COMMIT_TIMEOUT_MS = 20_000
+
+/** A run of `count` consecutive free loopback ports, held only while probing. */
+async function freePortRun(count: number): Promise<number> {
+  const listen = (port: number) =>
+    new Promise<Server | undefined>((resolve) => {
+      const server = createServer()
+      server.once('error', () => resolve(undefined))
+      server.listen(port, '127.0.0.1', () => resolve(server))
+    })
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await listen(0)
+    if (first === undefined) continue
+    const base = (first.address() as { port: number }).port
+    const held = [first]
+    for (let i = 1; i < count && base + i < 65536; i++) {
+      const s = await listen(base + i)
+      if (s === undefined) break
+      held.push(s)
+    }
+    await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    if (held.length === count) return base
+  }
+  throw new Error(`no run of ${count} free ports found`)
+}
+
+interface Status {
+  id: string
+  peers: { id: string }[]
+  chain: { height: number; headHash: string }
+}
+
+async function statusOf(port: number): Promise<Status | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/status`)
+    return res.ok ? ((await res.json()) as Status) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+describe('wspeer network (end to end)', () => {
+  it(
+    'starts 4 peers that discover each other, commits a transaction on all, and exits 0 on SIGINT',
+    async () => {
+      const basePort = await freePortRun(PEERS)
+      const child = spawn(process.execPath, [BIN, 'network', '--peers', String(PEERS), '--base-port', String(basePort)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+      )
+      try {
+        // The table appears once every child answers /status.
+        await expect.poll(() => stdout, { timeout: NETWORK_UP_TIMEOUT_MS, interval: 100 }).toContain('Press Ctrl+C to stop.')
+        for (let i = 0; i < PEERS; i++) {
+          expect(stdout).toMatch(new RegExp(`^  vp${i} +ws://127\\.0\\.0\\.1:${basePort + i}/chat +http://127\\.0\\.0\\.1:${basePort + i}/status$`, 'm'))
+        }
+        expect(stdout).toContain(`dashboard: http://127.0.0.1:${basePort}/`)
+
+        // Discovery: each peer knows the other three, though vp1..vp3 were only told about vp0.
+        await expect
+          .poll(async () => (await Promise.all([...Array(PEERS).keys()].map((i) => statusOf(basePort + i)))).map((s) => s?.peers.length), {
+            timeout: NETWORK_UP_TIMEOUT_MS,
+            interval: 200,
+          })
+          .toEqual(Array(PEERS).fill(PEERS - 1))
+
+        const res = await fetch(`http://127.0.0.1:${basePort + 1}/transactions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ payload: 'end-to-end' }),
+        })
+        expect(res.status).toBe(202)
+        expect((await res.json()) as unknown).toMatchObject({ txid: expect.any(String) })
+
+        // Every peer reaches the same chain, past the genesis block.
+        await expect
+          .poll(
+            async () => {
+              const all = await Promise.all([...Array(PEERS).keys()].map((i) => statusOf(basePort + i)))
+              const heads = new Set(all.map((s) => (s === undefined ? 'down' : `${s.chain.height}:${s.chain.headHash}`)))
+              return heads.size === 1 && all.every((s) => s !== undefined && s.chain.height > 1)
+            },
+            { timeout: COMMIT_TIMEOUT_MS, interval: 200 },
+          )
+          .toBe(true)
+
+        child.kill('SIGINT')
+        const { code, signal } = await exited
+        expect({ code, signal }).toEqual({ code: 0, signal: null })
+        // The children are gone too: nothing answers any more.
+        for (let i = 0; i < PEERS; i++) expect(await statusOf(basePort + i)).toBeUndefined()
+        expect(stderr).not.toMatch(/exited unexpectedly/)
+      } catch (err) {
+        console.log(`wspeer network stdout:\n${stdout}\nstderr:\n${stderr}`)
+        throw err
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL')
+          await exited
+        }
+      }
+    },
+    NETWORK_UP_TIMEOUT_MS + COMMIT_TIMEOUT_MS + 20_000,
+  )
+})

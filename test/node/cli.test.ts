@@ -1,0 +1,226 @@
+import { createServer } from 'node:net'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { QueueFullError } from '../../src/core/errors.js'
+import { DEFAULT_PEER_LIMITS } from '../../src/core/peer/limits.js'
+import { silentLogger } from '../../src/core/util/logger.js'
+import { main, type CliIo } from '../../src/node/cli.js'
+import { createPeerServer, type PeerServer } from '../../src/node/server.js'
+import { createFakePeer, fakeStatus, type FakePeer } from './fake-peer.js'
+
+interface TestIo extends CliIo {
+  out: string
+  err: string
+  /** Delivers a shutdown signal to every current listener. */
+  signal(name: string): void
+  listeners: Set<(signal: string) => void>
+}
+
+function testIo(env: Record<string, string> = {}): TestIo {
+  const io: TestIo = {
+    out: '',
+    err: '',
+    env,
+    listeners: new Set(),
+    stdout: (text) => {
+      io.out += text
+    },
+    stderr: (text) => {
+      io.err += text
+    },
+    fetch: (...args) => globalThis.fetch(...args),
+    onShutdown(listener) {
+      io.listeners.add(listener)
+      return () => io.listeners.delete(listener)
+    },
+    signal(name) {
+      for (const l of [...io.listeners]) l(name)
+    },
+  }
+  return io
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as { port: number }
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
+
+describe('wspeer CLI', () => {
+  describe('help and usage', () => {
+    it('prints the command list for --help, -h and help', async () => {
+      for (const argv of [['--help'], ['-h'], ['help']]) {
+        const io = testIo()
+        expect(await main(argv, io)).toBe(0)
+        for (const command of ['start', 'network', 'tx', 'status']) expect(io.out).toMatch(new RegExp(`^  ${command} `, 'm'))
+        expect(io.err).toBe('')
+      }
+    })
+
+    it.each([
+      ['start', ['--id', '--port', '--peers', '--consensus', '--role', '--log-level', '--config', '--queue-max-messages', 'WSPEER_QUEUE_MAX_MESSAGES', 'noops']],
+      ['network', ['--peers', '--base-port', '--consensus', '--host', '--log-level']],
+      ['tx', ['<payload>', '--to']],
+      ['status', ['[url]', '--json']],
+    ])('%s --help describes its options', async (command, words) => {
+      for (const argv of [[command, '--help'], [command, '-h'], ['help', command]]) {
+        const io = testIo()
+        expect(await main(argv, io)).toBe(0)
+        expect(io.out).toMatch(new RegExp(`^Usage: wspeer ${command}`))
+        for (const word of words) expect(io.out).toContain(word)
+      }
+    })
+
+    it('exits 2 with the usage on stderr for an unknown command', async () => {
+      const io = testIo()
+      expect(await main(['launch'], io)).toBe(2)
+      expect(io.err).toMatch(/unknown command "launch"/)
+      expect(io.err).toContain('Usage: wspeer <command>')
+      expect(io.out).toBe('')
+    })
+
+    it('exits 2 without a command', async () => {
+      const io = testIo()
+      expect(await main([], io)).toBe(2)
+      expect(io.err).toContain('Usage: wspeer <command>')
+    })
+  })
+
+  describe('start', () => {
+    it('exits 1 with one line for a bad flag', async () => {
+      const io = testIo()
+      expect(await main(['start', '--port', 'abc'], io)).toBe(1)
+      expect(io.err).toBe('wspeer start: invalid flag --port: must be an integer from 0 to 65535, got "abc"\n')
+    })
+
+    it('exits 1 for a bad environment variable', async () => {
+      const io = testIo({ WSPEER_ROLE: 'boss' })
+      expect(await main(['start'], io)).toBe(1)
+      expect(io.err).toMatch(/^wspeer start: invalid env WSPEER_ROLE: .*\n$/)
+    })
+
+    it('exits 1 with one line for an unknown consenter', async () => {
+      const io = testIo()
+      expect(await main(['start', '--port', '0', '--consensus', 'nope', '--log-level', 'error'], io)).toBe(1)
+      expect(io.err).toMatch(/^wspeer start: unknown consensus plugin "nope"; known: .*noops.*\n$/)
+    })
+
+    it('exits 1 with one line when the port is in use', async () => {
+      const blocker = createServer()
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+      const { port } = blocker.address() as { port: number }
+      try {
+        const io = testIo()
+        expect(await main(['start', '--port', String(port), '--log-level', 'error'], io)).toBe(1)
+        expect(io.err).toBe(`wspeer start: port ${port} on 127.0.0.1 is already in use\n`)
+      } finally {
+        await new Promise<void>((resolve) => blocker.close(() => resolve()))
+      }
+    })
+
+    it('runs until a shutdown signal, then stops cleanly and exits 0', async () => {
+      const port = await freePort()
+      const io = testIo()
+      const run = main(['start', '--port', String(port), '--log-level', 'error'], io)
+      // Wait until the peer answers, then signal.
+      await expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status, { timeout: 10_000 })
+        .toBe(200)
+      io.signal('SIGINT')
+      io.signal('SIGINT') // a repeat (terminal + parent) must not disturb the clean stop
+      expect(await run).toBe(0)
+      expect(io.listeners.size).toBe(0)
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow()
+    })
+  })
+
+  describe('tx and status against a server', () => {
+    let peer: FakePeer
+    let server: PeerServer
+    let base: string
+
+    beforeEach(async () => {
+      peer = createFakePeer('vp0')
+      server = createPeerServer({ peer, host: '127.0.0.1', port: 0, limits: { ...DEFAULT_PEER_LIMITS }, log: silentLogger })
+      base = `http://127.0.0.1:${(await server.start()).port}`
+    })
+    afterEach(async () => {
+      await server.stop()
+    })
+
+    it('tx prints the txid', async () => {
+      const io = testIo()
+      expect(await main(['tx', 'hello world', '--to', base], io)).toBe(0)
+      expect(io.out).toBe('tx-1-11\n')
+      expect(peer.submitted).toEqual(['hello world'])
+    })
+
+    it('tx accepts a --to that already names /transactions', async () => {
+      const io = testIo()
+      expect(await main(['tx', 'x', '--to', `${base}/transactions`], io)).toBe(0)
+      expect(peer.submitted).toEqual(['x'])
+    })
+
+    it('tx prints the error and exits 1 on a non-2xx answer', async () => {
+      peer.submitImpl = async () => {
+        throw new QueueFullError('vp0')
+      }
+      const io = testIo()
+      expect(await main(['tx', 'x', '--to', base], io)).toBe(1)
+      expect(io.err).toBe('wspeer tx: HTTP 503 ERR_QUEUE_FULL: Message channel for vp0 full, rejecting\n')
+      expect(io.out).toBe('')
+    })
+
+    it('tx exits 1 when the peer cannot be reached', async () => {
+      const io = testIo()
+      const port = await freePort()
+      expect(await main(['tx', 'x', '--to', `http://127.0.0.1:${port}`], io)).toBe(1)
+      expect(io.err).toMatch(/^wspeer tx: cannot reach http:\/\/127\.0\.0\.1:\d+\/transactions/)
+    })
+
+    it.each([[['tx']], [['tx', 'a', 'b']], [['tx', 'a', '--too', 'x']], [['tx', 'a', '--to', 'ftp://x']]])('tx %j is a usage error', async (argv) => {
+      const io = testIo()
+      expect(await main(argv, io)).toBe(2)
+      expect(io.err).toContain('Usage: wspeer tx')
+    })
+
+    it('status prints a summary', async () => {
+      const io = testIo()
+      expect(await main(['status', base], io)).toBe(0)
+      const status = fakeStatus('vp0')
+      expect(io.out).toContain(`${status.id} (validator) ${status.address}`)
+      expect(io.out).toContain(`height ${status.chain.height}, head ${status.chain.headHash}`)
+      expect(io.out).toContain('consensus: noops')
+      expect(io.out).toMatch(/^ {2}vp1 +validator +ws:\/\/127\.0\.0\.1:7052\/chat$/m)
+    })
+
+    it('status --json prints the raw status', async () => {
+      const io = testIo()
+      expect(await main(['status', `${base}/status`, '--json'], io)).toBe(0)
+      expect(JSON.parse(io.out)).toEqual(fakeStatus('vp0'))
+    })
+
+    it('status exits 1 on an HTTP error', async () => {
+      const io = testIo()
+      // A path the server does not route: the status URL becomes /nope/status, a 404.
+      expect(await main(['status', `${base}/nope`], io)).toBe(1)
+      expect(io.err).toMatch(/^wspeer status: HTTP 404 ERR_NOT_FOUND/)
+    })
+  })
+
+  describe('network argument checks', () => {
+    it.each([
+      [['network', '--peers', '0'], 2, /--peers must be an integer from 1/],
+      [['network', '--peers', 'four'], 2, /--peers/],
+      [['network', '--base-port', '65535', '--peers', '4'], 2, /--base-port/],
+      [['network', '--log-level', 'loud'], 2, /--log-level/],
+      [['network', '--bogus'], 2, /bogus/],
+      [['network', '--consensus', 'nope'], 1, /unknown consensus plugin "nope"/],
+    ])('%j exits %i', async (argv, code, message) => {
+      const io = testIo()
+      expect(await main(argv, io)).toBe(code)
+      expect(io.err).toMatch(message)
+    })
+  })
+})

@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '../../src/core/errors.js'
+import { DEFAULT_PEER_LIMITS } from '../../src/core/peer/limits.js'
+import type { PeerLimits } from '../../src/core/peer/limits.js'
+import {
+  DEFAULT_CONSENSUS,
+  DEFAULT_HOST,
+  DEFAULT_PEER_ID,
+  DEFAULT_PORT,
+  configFlags,
+  defaultChatAddress,
+  envName,
+  flagName,
+  resolveConfig,
+} from '../../src/node/config.js'
+
+const files = (map: Record<string, unknown>) => (path: string) => {
+  const hit = Object.entries(map).find(([name]) => path.endsWith(name))
+  if (hit === undefined) throw new Error(`ENOENT: ${path}`)
+  return typeof hit[1] === 'string' ? hit[1] : JSON.stringify(hit[1])
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return err as ConfigError
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('resolveConfig', () => {
+  it('uses the defaults when nothing is given', () => {
+    const config = resolveConfig({ argv: [], env: {} })
+    expect(config).toEqual({
+      id: DEFAULT_PEER_ID,
+      host: DEFAULT_HOST,
+      port: DEFAULT_PORT,
+      address: defaultChatAddress(DEFAULT_HOST, DEFAULT_PORT),
+      role: 'validator',
+      consensus: DEFAULT_CONSENSUS,
+      consensusOptions: {},
+      peers: [],
+      logLevel: 'info',
+      limits: { ...DEFAULT_PEER_LIMITS },
+    })
+    expect(config.address).toBe(`ws://${DEFAULT_HOST}:${DEFAULT_PORT}/chat`)
+  })
+
+  it('ranks flag > env > file > default, key by key', () => {
+    const readFile = files({
+      'peer.json': { id: 'file-id', port: 1111, host: '10.0.0.1', consensus: 'file-plugin', limits: { queueMaxMessages: 11, maxPeers: 12 } },
+    })
+    const env = { WSPEER_PORT: '2222', WSPEER_HOST: '10.0.0.2', WSPEER_QUEUE_MAX_MESSAGES: '22' }
+    const argv = ['--config', 'peer.json', '--port', '3333', '--queue-max-messages', '33']
+    const config = resolveConfig({ argv, env, readFile, cwd: '/tmp' })
+    expect(config.port).toBe(3333) // flag over env and file
+    expect(config.host).toBe('10.0.0.2') // env over file
+    expect(config.id).toBe('file-id') // file over default
+    expect(config.consensus).toBe('file-plugin')
+    expect(config.limits.queueMaxMessages).toBe(33)
+    expect(config.limits.maxPeers).toBe(12)
+    expect(config.limits.queueMaxBytes).toBe(DEFAULT_PEER_LIMITS.queueMaxBytes)
+    expect(config.address).toBe('ws://10.0.0.2:3333/chat')
+  })
+
+  it('takes the config file from WSPEER_CONFIG, and --config over it', () => {
+    const readFile = files({ 'a.json': { id: 'from-a' }, 'b.json': { id: 'from-b' } })
+    expect(resolveConfig({ env: { WSPEER_CONFIG: 'a.json' }, readFile }).id).toBe('from-a')
+    expect(resolveConfig({ argv: ['--config', 'b.json'], env: { WSPEER_CONFIG: 'a.json' }, readFile }).id).toBe('from-b')
+  })
+
+  it('parses peers lists from flags, env and file', () => {
+    const readFile = files({ 'c.json': { peers: ['ws://h:1/chat'] } })
+    expect(resolveConfig({ argv: ['--config', 'c.json'], readFile }).peers).toEqual(['ws://h:1/chat'])
+    expect(resolveConfig({ env: { WSPEER_PEERS: 'ws://a:1/chat, ws://b:2/chat,' } }).peers).toEqual(['ws://a:1/chat', 'ws://b:2/chat'])
+    expect(resolveConfig({ argv: ['--peers', 'wss://c/chat'] }).peers).toEqual(['wss://c/chat'])
+  })
+
+  it('merges consensusOptions shallowly across layers', () => {
+    const readFile = files({ 'o.json': { consensusOptions: { a: 1, b: 1 } } })
+    const config = resolveConfig({
+      argv: ['--config', 'o.json', '--consensus-options', '{"b":3}'],
+      env: { WSPEER_CONSENSUS_OPTIONS: '{"c":2}' },
+      readFile,
+    })
+    expect(config.consensusOptions).toEqual({ a: 1, b: 3, c: 2 })
+  })
+
+  it('derives one env variable and one flag per limit', () => {
+    const limitKeys = Object.keys(DEFAULT_PEER_LIMITS) as (keyof PeerLimits)[]
+    const argv: string[] = []
+    const env: Record<string, string> = {}
+    limitKeys.forEach((key, i) => {
+      if (i % 2 === 0) argv.push(`--${flagName(key)}`, String(i + 100))
+      else env[envName(key)] = String(i + 100)
+    })
+    const config = resolveConfig({ argv, env })
+    limitKeys.forEach((key, i) => expect(config.limits[key], key).toBe(i + 100))
+    expect(envName('queueMaxMessages')).toBe('WSPEER_QUEUE_MAX_MESSAGES')
+    expect(flagName('queueMaxMessages')).toBe('queue-max-messages')
+    expect(configFlags().map((f) => f.flag)).toContain('--queue-max-messages')
+  })
+
+  it('treats an empty env variable as unset', () => {
+    expect(resolveConfig({ env: { WSPEER_PORT: '' } }).port).toBe(DEFAULT_PORT)
+  })
+
+  it('uses the explicit address, and brackets IPv6 hosts in the default one', () => {
+    expect(resolveConfig({ argv: ['--address', 'wss://peer.example/chat'] }).address).toBe('wss://peer.example/chat')
+    expect(resolveConfig({ argv: ['--host', '::1', '--port', '9'] }).address).toBe('ws://[::1]:9/chat')
+  })
+
+  it('resolves staticDir against the cwd (flags) or the config file directory (file)', () => {
+    expect(resolveConfig({ argv: ['--static-dir', 'web'], cwd: '/srv' }).staticDir).toBe('/srv/web')
+    const readFile = files({ 'x.json': { staticDir: 'dist' } })
+    expect(resolveConfig({ argv: ['--config', '/etc/wspeer/x.json'], readFile }).staticDir).toBe('/etc/wspeer/dist')
+  })
+
+  describe('refuses bad input, naming the source and key', () => {
+    it.each([
+      [{ argv: ['--port', 'abc'] }, /flag --port.*integer/],
+      [{ argv: ['--port', '70000'] }, /flag --port/],
+      [{ argv: ['--port', '-1'] }, /flag/],
+      [{ argv: ['--port', '1.5'] }, /flag --port/],
+      [{ env: { WSPEER_PORT: '0x10' } }, /env WSPEER_PORT/],
+      [{ env: { WSPEER_QUEUE_MAX_MESSAGES: '0' } }, /env WSPEER_QUEUE_MAX_MESSAGES.*positive integer/],
+      [{ argv: ['--max-frame-bytes', '1e6'] }, /flag --max-frame-bytes/],
+      [{ argv: ['--role', 'boss'] }, /flag --role.*validator or non-validator/],
+      [{ argv: ['--log-level', 'loud'] }, /flag --log-level/],
+      [{ argv: ['--id', 'has space'] }, /flag --id/],
+      [{ argv: ['--peers', 'http://x/chat'] }, /flag --peers.*ws:\/\//],
+      [{ argv: ['--address', 'not a url'] }, /flag --address/],
+      [{ argv: ['--consensus-options', '[1]'] }, /flag --consensus-options.*JSON object/],
+      [{ env: { WSPEER_ROLE: 'x' } }, /env WSPEER_ROLE/],
+    ])('%j', (sources, message) => {
+      expect(configError(() => resolveConfig(sources)).message).toMatch(message)
+    })
+
+    it('unknown flags and positional arguments', () => {
+      expect(configError(() => resolveConfig({ argv: ['--prot', '1'] })).message).toMatch(/--prot/)
+      expect(configError(() => resolveConfig({ argv: ['stray'] })).message).toMatch(/stray/)
+      expect(configError(() => resolveConfig({ argv: ['--port'] })).message).toMatch(/--port/)
+    })
+
+    it('unknown WSPEER_* variables, but not other variables', () => {
+      expect(configError(() => resolveConfig({ env: { WSPEER_PROT: '1' } })).message).toMatch(/env WSPEER_PROT.*unknown/)
+      expect(resolveConfig({ env: { PORT: 'x', HOME: '/root' } }).port).toBe(DEFAULT_PORT)
+    })
+
+    it('unknown, wrong-typed and bad file keys', () => {
+      const cases: [unknown, RegExp][] = [
+        [{ prot: 1 }, /config file f\.json key "prot": unknown key/],
+        [{ limits: { queueMax: 1 } }, /key "limits\.queueMax": unknown limit/],
+        [{ limits: { queueMaxMessages: '5' } }, /key "limits\.queueMaxMessages": must be a positive integer/],
+        [{ limits: [] }, /key "limits"/],
+        [{ port: '7051' }, /key "port": must be an integer/],
+        [{ peers: 'ws://a/chat' }, /key "peers": must be an array/],
+        [{ peers: [1] }, /key "peers"/],
+        [{ id: 5 }, /key "id": must be a string/],
+        [[1, 2], /must hold a JSON object/],
+        ['{not json', /not valid JSON/],
+      ]
+      for (const [content, message] of cases) {
+        const readFile = files({ 'f.json': content })
+        expect(configError(() => resolveConfig({ argv: ['--config', 'f.json'], readFile })).message).toMatch(message)
+      }
+    })
+
+    it('a config file that cannot be read', () => {
+      expect(configError(() => resolveConfig({ argv: ['--config', 'missing.json'], readFile: files({}) })).message).toMatch(
+        /cannot read config file missing\.json/,
+      )
+    })
+  })
+})

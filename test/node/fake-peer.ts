@@ -1,0 +1,81 @@
+/**
+ * A Peer stand-in for the Node layer's tests: records accepted streams and submitted payloads,
+ * answers status() and metrics() with fixed figures, and lets each test decide what submit does.
+ */
+import type { ChatStream } from '../../src/core/chat/chat-stream.js'
+import type { MetricsSnapshot, Peer, PeerStatus } from '../../src/core/peer/peer-types.js'
+
+export interface FakePeer extends Peer {
+  accepted: ChatStream[]
+  submitted: string[]
+  submitImpl: (payload: string, options?: { signal?: AbortSignal }) => Promise<{ txid: string }>
+  /** Resolves with the next stream handed to acceptStream. */
+  nextStream(): Promise<ChatStream>
+  onAccept: (stream: ChatStream) => Promise<void>
+}
+
+export function fakeStatus(id: string): PeerStatus {
+  return {
+    id,
+    address: `ws://127.0.0.1:7051/chat`,
+    role: 'validator',
+    peers: [{ id: 'vp1', address: 'ws://127.0.0.1:7052/chat', role: 'validator' }],
+    consensus: { plugin: 'noops' },
+    chain: { height: 3, headHash: 'ab'.repeat(32) },
+    queues: [{ peer: 'vp1', depth: 2, bytes: 100, rejects: 1 }],
+    uptimeMs: 1234,
+  }
+}
+
+export function fakeMetrics(): MetricsSnapshot {
+  return {
+    messagesReceived: { CONSENSUS: 5, DISC_HELLO: 1 },
+    messagesSent: { CONSENSUS: 4 },
+    framesReceived: 6,
+    framesSent: 5,
+    queues: [{ peer: 'vp1', depth: 2, bytes: 100, rejects: 1 }],
+    queueRejectsTotal: 1,
+    fanProcessed: 5,
+    consenterErrors: 0,
+    handlerErrors: 0,
+    decodeErrors: 0,
+    blocksCommitted: 2,
+    transactionsCommitted: 7,
+    connections: 1,
+    dialsInFlight: 0,
+    knownAddresses: 1,
+  }
+}
+
+export function createFakePeer(id = 'vp0'): FakePeer {
+  const waiters: ((stream: ChatStream) => void)[] = []
+  const peer: FakePeer = {
+    id,
+    role: 'validator',
+    accepted: [],
+    submitted: [],
+    submitImpl: async (payload) => ({ txid: `tx-${peer.submitted.length}-${payload.length}` }),
+    onAccept: async (stream) => {
+      stream.close(1000, 'fake peer')
+    },
+    nextStream: () => new Promise((resolve) => waiters.push(resolve)),
+    async start() {},
+    async stop() {},
+    async chatWithPeer() {},
+    acceptStream(stream) {
+      peer.accepted.push(stream)
+      waiters.shift()?.(stream)
+      return peer.onAccept(stream)
+    },
+    submit(payload, options) {
+      peer.submitted.push(payload)
+      return peer.submitImpl(payload, options)
+    },
+    broadcast: () => 0,
+    unicast() {},
+    status: () => fakeStatus(id),
+    metrics: () => fakeMetrics(),
+    on: () => () => {},
+  }
+  return peer
+}

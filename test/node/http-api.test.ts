@@ -1,0 +1,304 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { AbortError, QueueFullError, WspeerError } from '../../src/core/errors.js'
+import { DEFAULT_PEER_LIMITS } from '../../src/core/peer/limits.js'
+import { silentLogger } from '../../src/core/util/logger.js'
+import { MAX_TX_BODY_BYTES, RETRY_AFTER_SECONDS } from '../../src/node/http-api.js'
+import { PROMETHEUS_CONTENT_TYPE } from '../../src/node/metrics.js'
+import { createPeerServer, type PeerServer } from '../../src/node/server.js'
+import { createFakePeer, fakeStatus, type FakePeer } from './fake-peer.js'
+import { json, rawRequest } from './http-helpers.js'
+
+const JSON_TYPE = { 'content-type': 'application/json' }
+
+async function startServer(peer: FakePeer, staticDir?: string): Promise<{ server: PeerServer; port: number }> {
+  const server = createPeerServer({
+    peer,
+    host: '127.0.0.1',
+    port: 0,
+    limits: { ...DEFAULT_PEER_LIMITS },
+    log: silentLogger,
+    ...(staticDir === undefined ? {} : { staticDir }),
+  })
+  const { port } = await server.start()
+  return { server, port }
+}
+
+describe('HTTP API', () => {
+  let peer: FakePeer
+  let server: PeerServer
+  let port: number
+
+  beforeEach(async () => {
+    peer = createFakePeer('vp0')
+    ;({ server, port } = await startServer(peer))
+  })
+  afterEach(async () => {
+    await server.stop()
+  })
+
+  describe('GET /status', () => {
+    it('answers the peer status as JSON', async () => {
+      const res = await rawRequest(port, { path: '/status' })
+      expect(res.status).toBe(200)
+      expect(res.headers['content-type']).toMatch(/^application\/json/)
+      const body = json(res)
+      expect(body).toEqual(fakeStatus('vp0'))
+      expect(body).toMatchObject({ id: 'vp0', role: 'validator', consensus: { plugin: 'noops' }, chain: { height: 3 } })
+    })
+
+    it('answers HEAD without a body', async () => {
+      const res = await rawRequest(port, { method: 'HEAD', path: '/status' })
+      expect(res.status).toBe(200)
+      expect(res.body).toBe('')
+    })
+
+    it('ignores a query string', async () => {
+      expect((await rawRequest(port, { path: '/status?x=1' })).status).toBe(200)
+    })
+  })
+
+  it('GET /metrics answers Prometheus text labelled with the peer ID', async () => {
+    const res = await rawRequest(port, { path: '/metrics' })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe(PROMETHEUS_CONTENT_TYPE)
+    expect(res.body).toContain('wspeer_frames_received_total{peer="vp0"} 6\n')
+  })
+
+  it('GET /healthz answers ok', async () => {
+    const res = await rawRequest(port, { path: '/healthz' })
+    expect(res.status).toBe(200)
+    expect(res.body).toBe('ok')
+  })
+
+  describe('POST /transactions', () => {
+    it('submits the payload and answers 202 with the txid', async () => {
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body: '{"payload":"héllo"}' })
+      expect(res.status).toBe(202)
+      expect(json(res)).toEqual({ txid: 'tx-1-5' })
+      expect(peer.submitted).toEqual(['héllo'])
+    })
+
+    it('accepts application/json with parameters, and a missing Content-Type', async () => {
+      const a = await rawRequest(port, { method: 'POST', path: '/transactions', headers: { 'content-type': 'Application/JSON; charset=utf-8' }, body: '{"payload":"a"}' })
+      const b = await rawRequest(port, { method: 'POST', path: '/transactions', body: '{"payload":"b"}' })
+      expect([a.status, b.status]).toEqual([202, 202])
+      expect(peer.submitted).toEqual(['a', 'b'])
+    })
+
+    it.each([
+      ['{"payload":', 'ERR_INVALID_JSON'],
+      ['', 'ERR_INVALID_JSON'],
+      ['[]', 'ERR_INVALID_BODY'],
+      ['null', 'ERR_INVALID_BODY'],
+      ['{}', 'ERR_INVALID_BODY'],
+      ['{"payload":5}', 'ERR_INVALID_BODY'],
+      ['{"payload":null}', 'ERR_INVALID_BODY'],
+      ['{"payload":"x","extra":1}', 'ERR_INVALID_BODY'],
+    ])('400 for %j', async (body, code) => {
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body })
+      expect(res.status).toBe(400)
+      expect(json(res).error.code).toBe(code)
+      expect(typeof json(res).error.message).toBe('string')
+      expect(peer.submitted).toEqual([])
+    })
+
+    it('400 for a body that is not UTF-8', async () => {
+      const body = Buffer.concat([Buffer.from('{"payload":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body })
+      expect(res.status).toBe(400)
+      expect(json(res).error.code).toBe('ERR_INVALID_JSON')
+    })
+
+    it('413 for a body over MAX_TX_BODY_BYTES, and the server goes on serving', async () => {
+      const body = JSON.stringify({ payload: 'x'.repeat(MAX_TX_BODY_BYTES) })
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body })
+      expect(res.status).toBe(413)
+      expect(json(res).error.code).toBe('ERR_BODY_TOO_LARGE')
+      expect(peer.submitted).toEqual([])
+      expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
+    })
+
+    it('accepts a body of exactly MAX_TX_BODY_BYTES', async () => {
+      const filler = MAX_TX_BODY_BYTES - JSON.stringify({ payload: '' }).length
+      const body = JSON.stringify({ payload: 'y'.repeat(filler) })
+      expect(Buffer.byteLength(body)).toBe(MAX_TX_BODY_BYTES)
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body })
+      expect(res.status).toBe(202)
+    })
+
+    it('415 for another content type', async () => {
+      const res = await rawRequest(port, {
+        method: 'POST',
+        path: '/transactions',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '{"payload":"x"}',
+      })
+      expect(res.status).toBe(415)
+      expect(json(res).error.code).toBe('ERR_UNSUPPORTED_MEDIA_TYPE')
+      expect(peer.submitted).toEqual([])
+    })
+
+    it('503 with Retry-After when the queue is full', async () => {
+      peer.submitImpl = async () => {
+        throw new QueueFullError('vp0')
+      }
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body: '{"payload":"x"}' })
+      expect(res.status).toBe(503)
+      expect(res.headers['retry-after']).toBe(String(RETRY_AFTER_SECONDS))
+      expect(json(res).error).toEqual({ code: 'ERR_QUEUE_FULL', message: 'Message channel for vp0 full, rejecting' })
+    })
+
+    it('503 when the peer is not running', async () => {
+      peer.submitImpl = async () => {
+        throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping')
+      }
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body: '{"payload":"x"}' })
+      expect(res.status).toBe(503)
+      expect(json(res).error.code).toBe('ERR_LIFECYCLE')
+    })
+
+    it('413 when the peer refuses the payload size', async () => {
+      peer.submitImpl = async () => {
+        throw new WspeerError('ERR_PAYLOAD_TOO_LARGE', 'too big')
+      }
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body: '{"payload":"x"}' })
+      expect(res.status).toBe(413)
+      expect(json(res).error.code).toBe('ERR_PAYLOAD_TOO_LARGE')
+    })
+
+    it('500 with a generic message for an unexpected error', async () => {
+      peer.submitImpl = async () => {
+        throw new Error('secret internals')
+      }
+      const res = await rawRequest(port, { method: 'POST', path: '/transactions', headers: JSON_TYPE, body: '{"payload":"x"}' })
+      expect(res.status).toBe(500)
+      expect(json(res).error).toEqual({ code: 'ERR_INTERNAL', message: 'internal error' })
+    })
+
+    it('aborts the submit when the client hangs up', async () => {
+      const aborted = new Promise<void>((resolve) => {
+        peer.submitImpl = (_payload, options) =>
+          new Promise((_resolve, reject) => {
+            options?.signal?.addEventListener('abort', () => {
+              resolve()
+              reject(new AbortError())
+            })
+          })
+      })
+      const { request } = await import('node:http')
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/transactions', headers: JSON_TYPE, agent: false })
+      req.on('error', () => {})
+      req.end('{"payload":"x"}')
+      await expect.poll(() => peer.submitted.length).toBe(1)
+      req.destroy()
+      await aborted
+    })
+  })
+
+  describe('routing', () => {
+    it('404 JSON for an unknown route', async () => {
+      const res = await rawRequest(port, { path: '/nope' })
+      expect(res.status).toBe(404)
+      expect(json(res).error.code).toBe('ERR_NOT_FOUND')
+    })
+
+    it.each([
+      ['GET', '/transactions', 'POST'],
+      ['PUT', '/status', 'GET, HEAD'],
+      ['POST', '/metrics', 'GET, HEAD'],
+      ['DELETE', '/healthz', 'GET, HEAD'],
+      ['POST', '/', 'GET, HEAD'],
+    ])('405 with Allow for %s %s', async (method, path, allow) => {
+      const res = await rawRequest(port, { method, path })
+      expect(res.status).toBe(405)
+      expect(res.headers['allow']).toBe(allow)
+      expect(json(res).error.code).toBe('ERR_METHOD_NOT_ALLOWED')
+    })
+
+    it('serves a built-in page at / when no static directory is set', async () => {
+      const res = await rawRequest(port, { path: '/' })
+      expect(res.status).toBe(200)
+      expect(res.headers['content-type']).toMatch(/^text\/html/)
+      expect(res.body).toContain('href="/status"')
+      expect(res.body).toContain('href="/metrics"')
+    })
+  })
+})
+
+describe('static files', () => {
+  let root: string
+  let secretDir: string
+  let server: PeerServer
+  let port: number
+
+  beforeEach(async () => {
+    const base = mkdtempSync(join(tmpdir(), 'wspeer-static-'))
+    root = join(base, 'web')
+    secretDir = join(base, 'secret')
+    mkdirSync(join(root, 'assets'), { recursive: true })
+    mkdirSync(secretDir)
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>dashboard</title>')
+    writeFileSync(join(root, 'assets', 'app.js'), 'console.log(1)')
+    writeFileSync(join(root, 'assets', 'style.css'), 'body{}')
+    writeFileSync(join(root, 'data.bin'), 'x')
+    writeFileSync(join(secretDir, 'key.txt'), 'SECRET')
+    symlinkSync(join(secretDir, 'key.txt'), join(root, 'link.txt'))
+    ;({ server, port } = await startServer(createFakePeer(), root))
+  })
+  afterEach(async () => {
+    await server.stop()
+    rmSync(join(root, '..'), { recursive: true, force: true })
+  })
+
+  it.each([
+    ['/', 'text/html; charset=utf-8', 'dashboard'],
+    ['/index.html', 'text/html; charset=utf-8', 'dashboard'],
+    ['/assets/app.js', 'text/javascript; charset=utf-8', 'console.log(1)'],
+    ['/assets/style.css', 'text/css; charset=utf-8', 'body{}'],
+    ['/data.bin', 'application/octet-stream', 'x'],
+  ])('serves %s as %s', async (path, type, content) => {
+    const res = await rawRequest(port, { path })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe(type)
+    expect(res.body).toContain(content)
+  })
+
+  it('still routes the API', async () => {
+    expect((await rawRequest(port, { path: '/status' })).status).toBe(200)
+  })
+
+  it('404 for a missing file', async () => {
+    const res = await rawRequest(port, { path: '/missing.js' })
+    expect(res.status).toBe(404)
+    expect(json(res).error.code).toBe('ERR_NOT_FOUND')
+  })
+
+  it.each(['/../secret/key.txt', '/assets/../../secret/key.txt', '/%2e%2e/secret/key.txt', '/..%2fsecret%2fkey.txt', '/link.txt', '/%00', '/..%5csecret'])(
+    'refuses %s',
+    async (path) => {
+      const res = await rawRequest(port, { path })
+      expect([400, 403, 404]).toContain(res.status)
+      expect(res.body).not.toContain('SECRET')
+      expect(json(res).error.code).toMatch(/^ERR_(FORBIDDEN|BAD_PATH|NOT_FOUND)$/)
+    },
+  )
+
+  it('refuses traversal with 403 specifically', async () => {
+    expect((await rawRequest(port, { path: '/../secret/key.txt' })).status).toBe(403)
+    expect((await rawRequest(port, { path: '/link.txt' })).status).toBe(403)
+  })
+
+  it('falls back to the built-in page when the directory does not exist', async () => {
+    const other = await startServer(createFakePeer(), join(root, 'no-such-dir'))
+    try {
+      const res = await rawRequest(other.port, { path: '/' })
+      expect(res.status).toBe(200)
+      expect(res.body).toContain('href="/status"')
+    } finally {
+      await other.server.stop()
+    }
+  })
+})

@@ -53,9 +53,14 @@ export const processIo: CliIo = {
   onShutdown(listener) {
     process.on('SIGINT', listener)
     process.on('SIGTERM', listener)
+    // Started by `wspeer network` with an IPC channel: when that parent dies, even by kill -9,
+    // the channel closes and this peer stops instead of living on as an orphan.
+    const onDisconnect = (): void => listener('SIGTERM')
+    if (process.connected) process.once('disconnect', onDisconnect)
     return () => {
       process.off('SIGINT', listener)
       process.off('SIGTERM', listener)
+      process.off('disconnect', onDisconnect)
     }
   },
 }

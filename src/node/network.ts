@@ -80,7 +80,7 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
     const args = [BIN_PATH, 'start', '--id', id, '--host', host, '--port', String(port), '--role', 'validator']
     args.push('--consensus', options.consensus, '--log-level', options.logLevel)
     if (i > 0) args.push('--peers', members[0]!.chat)
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: io.env as NodeJS.ProcessEnv })
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: io.env as NodeJS.ProcessEnv })
     const member: Member = {
       id,
       port,

@@ -59,6 +59,13 @@ export class FrameTooLargeError extends WspeerError {
   }
 }
 
+/** An outbound message that would not fit in one frame the receiver accepts; nothing was sent. */
+export class MessageTooLargeError extends WspeerError {
+  constructor(size: number, limit: number) {
+    super('ERR_MESSAGE_TOO_LARGE', `message of ${size} bytes does not fit in a frame of at most ${limit} bytes`)
+  }
+}
+
 /** A text frame where only binary frames are allowed. */
 export class TextFrameError extends WspeerError {
   constructor() {

@@ -1,6 +1,6 @@
-import { SendBufferFullError, StreamClosedError } from '../errors.js'
+import { MessageTooLargeError, SendBufferFullError, StreamClosedError } from '../errors.js'
 import type { Envelope } from '../wire/envelope.js'
-import { encodeFrame, envelopeWireSize } from '../wire/codec.js'
+import { FRAME_HEADER_MAX_BYTES, encodeFrame, envelopeWireSize } from '../wire/codec.js'
 import { scheduleMacrotask } from '../util/schedule.js'
 import type { ChatStream } from './chat-stream.js'
 
@@ -14,6 +14,8 @@ import type { ChatStream } from './chat-stream.js'
  * send throws SendBufferFullError. Other links are unaffected.
  */
 export interface OutboxOptions {
+  /** An envelope that alone would make a frame larger than this is refused (the receiver would close with 1009). */
+  maxFrameBytes: number
   maxEnvelopesPerFrame: number
   targetFrameBytes: number
   sendBufferCapBytes: number
@@ -43,6 +45,9 @@ export class Outbox {
   send(envelope: Envelope): void {
     if (this.#stream.closed) throw new StreamClosedError()
     const size = envelopeWireSize(envelope)
+    if (size + FRAME_HEADER_MAX_BYTES > this.#options.maxFrameBytes) {
+      throw new MessageTooLargeError(size + FRAME_HEADER_MAX_BYTES, this.#options.maxFrameBytes)
+    }
     const buffered = this.#stream.bufferedAmount + this.#pendingBytes + size
     if (buffered > this.#options.sendBufferCapBytes) {
       const error = new SendBufferFullError(buffered, this.#options.sendBufferCapBytes)
@@ -52,6 +57,8 @@ export class Outbox {
       this.#stream.close(error.closeCode, error.message)
       throw error
     }
+    // Cut before this envelope if adding it would pass the frame limit, after it once the target is reached.
+    if (this.#pending.length > 0 && this.#pendingBytes + size + FRAME_HEADER_MAX_BYTES > this.#options.maxFrameBytes) this.flush()
     this.#pending.push(envelope)
     this.#pendingBytes += size
     if (this.#pending.length >= this.#options.maxEnvelopesPerFrame || this.#pendingBytes >= this.#options.targetFrameBytes) {

@@ -25,6 +25,8 @@ export class Link {
   readonly createdAt: number
   lastReceivedAt: number
   lastSentAt: number
+  /** Called once the peer registered this link (its HELLO exchange succeeded). */
+  onRegistered: (() => void) | undefined
 
   constructor(options: { stream: ChatStream; initiated: boolean; dialedAddress?: string; now: number; outbox: OutboxOptions }) {
     this.stream = options.stream

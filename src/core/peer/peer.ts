@@ -225,13 +225,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       throw new AbortError('peer stopped while dialing')
     }
     const link = this.#newLink(stream, true, normalized)
-    const unsubscribe = this.on('peer-connected', () => {
-      if (link.state === 'established') settleDial()
-    })
+    // A dial is in flight until its HELLO exchange registers the link (or the chat ends).
+    link.onRegistered = settleDial
     try {
       await this.#runChat(link)
     } finally {
-      unsubscribe()
       settleDial()
     }
   }
@@ -251,6 +249,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       ...(dialedAddress === undefined ? {} : { dialedAddress }),
       now: this.#clock.now(),
       outbox: {
+        maxFrameBytes: this.#limits.maxFrameBytes,
         maxEnvelopesPerFrame: this.#limits.maxEnvelopesPerFrame,
         targetFrameBytes: this.#limits.targetFrameBytes,
         sendBufferCapBytes: this.#limits.sendBufferCapBytes,
@@ -333,6 +332,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   #register(link: Link): void {
     if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
     const replaced = this.#registry.register(link)
+    link.onRegistered?.()
     link.queue = this.#engine!.openQueue({
       name: link.remoteId,
       maxMessages: this.#limits.queueMaxMessages,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { QueueClosedError, QueueFullError } from '../../../src/core/errors.js'
 import { BoundedQueue, type QueuedMessage, envelopeBytes } from '../../../src/core/engine/bounded-queue.js'
+import { seededRandom } from '../../support/seeded-random.js'
 
 function message(sender: string, bytes: number, seq = 0): QueuedMessage {
   return { envelope: { type: 7, payload: new Uint8Array(bytes), timestamp: seq }, sender, bytes }
@@ -62,7 +63,7 @@ describe('BoundedQueue', () => {
   it('keeps FIFO order across ring growth and wraparound (seeded model check)', () => {
     const seed = Number(process.env.SEED ?? Date.now() % 2 ** 31)
     console.log(`bounded-queue FIFO seed=${seed}`)
-    const rand = mulberry32(seed)
+    const rand = seededRandom(seed)
     const queue = new BoundedQueue({ name: 'p', maxMessages: 300, maxBytes: 1 << 30 })
     const model: number[] = []
     let next = 0
@@ -127,14 +128,3 @@ describe('BoundedQueue', () => {
     expect(envelopeBytes({ type: 7, payload: new Uint8Array(12), signature: new Uint8Array(64) })).toBe(76)
   })
 })
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}

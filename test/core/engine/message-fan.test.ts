@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { AbortError, QueueClosedError, QueueFullError } from '../../../src/core/errors.js'
 import { BoundedQueue, type QueuedMessage } from '../../../src/core/engine/bounded-queue.js'
 import { MessageFan } from '../../../src/core/engine/message-fan.js'
+import { seededRandom } from '../../support/seeded-random.js'
 
 function queue(name: string, maxMessages = 1000): BoundedQueue {
   return new BoundedQueue({ name, maxMessages, maxBytes: 1 << 30 })
@@ -152,7 +153,7 @@ describe('MessageFan', () => {
 })
 
 async function randomRound(seed: number): Promise<void> {
-  const rand = mulberry32(seed)
+  const rand = seededRandom(seed)
   const fan = new MessageFan()
   const queues: BoundedQueue[] = []
   const accepted = new Map<string, number[]>()
@@ -210,16 +211,5 @@ async function randomRound(seed: number): Promise<void> {
   for (const q of queues) {
     expect(received.get(q.name)).toEqual(accepted.get(q.name))
     expect(q.length).toBe(0)
-  }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }

@@ -6,17 +6,11 @@ import { EndpointType, ResponseStatus } from '../../../src/core/wire/payload-typ
 import type { Block, Transaction } from '../../../src/core/wire/payload-types.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
 import type { PayloadMap, PayloadType } from '../../../src/core/wire/payloads.js'
+import { seededRandom } from '../../support/seeded-random.js'
 
-/** mulberry32: small, fast, good enough to drive tests; the same seed gives the same run. */
+/** A seeded PRNG with helpers for ints and bytes; the same seed gives the same run. */
 export function createPrng(seed: number): { next(): number; int(maxExclusive: number): number; bytes(n: number): Uint8Array } {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = seededRandom(seed)
   const int = (maxExclusive: number): number => Math.floor(next() * maxExclusive)
   const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256))
   return { next, int, bytes }

@@ -4,9 +4,9 @@
  * HTTP, and a clean SIGINT.
  */
 import { spawn } from 'node:child_process'
-import { createServer, type Server } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { freePortRun } from '../support/ports.js'
 
 const BIN = fileURLToPath(new URL('../../bin/wspeer.js', import.meta.url))
 const PEERS = 4
@@ -15,29 +15,6 @@ const NETWORK_UP_TIMEOUT_MS = 30_000
 /** Time for a transaction to be committed on every peer. */
 const COMMIT_TIMEOUT_MS = 20_000
 
-/** A run of `count` consecutive free loopback ports, held only while probing. */
-async function freePortRun(count: number): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<Server | undefined>((resolve) => {
-      const server = createServer()
-      server.once('error', () => resolve(undefined))
-      server.listen(port, '127.0.0.1', () => resolve(server))
-    })
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = await listen(0)
-    if (first === undefined) continue
-    const base = (first.address() as { port: number }).port
-    const held = [first]
-    for (let i = 1; i < count && base + i < 65536; i++) {
-      const s = await listen(base + i)
-      if (s === undefined) break
-      held.push(s)
-    }
-    await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
-    if (held.length === count) return base
-  }
-  throw new Error(`no run of ${count} free ports found`)
-}
 
 interface Status {
   id: string

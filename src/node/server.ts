@@ -109,7 +109,8 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
       const stream = createWebSocketChatStream(ws as unknown as WebSocketLike, { remote, maxFrameBytes: limits.maxFrameBytes })
       log.debug('chat accepted', { remote })
       peer.acceptStream(stream).catch((err: unknown) => {
-        log.warn('chat ended with an error', { remote, error: describeError(err) })
+        // A remote that vanished or broke the protocol is routine for a server; the core already logged what it refused.
+        log.info('chat ended with an error', { remote, error: describeError(err) })
       })
     })
   })

@@ -1,4 +1,4 @@
-/** Small byte helpers on Uint8Array (the core has no Buffer). */
+/** Small byte helpers on Uint8Array, so the core needs no Node byte type. */
 
 export function toHex(bytes: Uint8Array): string {
   let out = ''

@@ -1,79 +1,347 @@
 /**
- * The status page every Node peer serves at `/`: polls the serving peer's GET /status and
- * submits transactions with POST /transactions. The live dashboard (a peer in the tab, network
- * graph, charts) replaces it in its own issue.
+ * The dashboard: starts a wspeer peer in this tab (src/browser/tab-peer.ts), exposes it as
+ * `window.peer`, and redraws the panels once a second from the tab peer's own view plus the Node
+ * peers' GET /status (node-status.ts). The peer's events (links, blocks, refusals) enter the logs
+ * as they happen; forms leave as `peer.submit` and `tab.flood` calls.
+ *
+ * `?connect=ws://host:port/chat` picks the first Node peer to dial; the default is the peer that
+ * served this page.
  */
-interface Status {
-  id: string
-  address: string
-  role: string
-  peers: { id: string; address: string; role: string }[]
-  consensus: { plugin: string } & Record<string, unknown>
-  chain: { height: number; headHash: string }
-  queues: { peer: string; depth: number; bytes: number; rejects: number }[]
+import { startTabPeer, type Peer, type PeerStatus, type MetricsSnapshot, type TabPeer } from '../src/browser/index.js'
+import { createTimeChart, rate } from './charts.js'
+import { renderGraph, type GraphLink, type GraphNode } from './graph.js'
+import { createNodeWatcher, fetchOriginFanProcessed, httpBaseOf } from './node-status.js'
+
+/** Redraw period (1 s). */
+export const TICK_MS = 1000
+/** Entries kept in each log panel (60). */
+export const MAX_LOG_ITEMS = 60
+/** A Node peer's /status older than this is not shown as current (5 s). */
+export const STALE_STATUS_MS = 5000
+
+/** What the page exposes as `window.peer`, for tests and the console. */
+export interface WindowPeer {
+  readonly id: string
+  status(): PeerStatus
+  submit(payload: string): Promise<{ txid: string }>
+  metrics(): MetricsSnapshot
+  flood(peerId: string, count: number): { sent: number; firstTxid: string }
+  refusalCounts(): Record<string, number>
+  kickRedial(): number
+  readonly core: Peer
 }
 
-const POLL_MS = 1000
-
-function cell(text: string | number): HTMLTableCellElement {
-  const td = document.createElement('td')
-  td.textContent = String(text)
-  return td
-}
-
-function fillTable(id: string, rows: (string | number)[][]): void {
-  const body = document.querySelector<HTMLTableSectionElement>(`#${id} tbody`)!
-  body.replaceChildren(
-    ...rows.map((row) => {
-      const tr = document.createElement('tr')
-      tr.append(...row.map(cell))
-      return tr
-    }),
-  )
-}
-
-function render(status: Status): void {
-  const self = document.getElementById('self')!
-  const entries: [string, string][] = [
-    ['id', status.id],
-    ['role', status.role],
-    ['address', status.address],
-    ['consensus', status.consensus.plugin],
-    ['height', String(status.chain.height)],
-    ['head', status.chain.headHash],
-  ]
-  self.replaceChildren(
-    ...entries.flatMap(([k, v]) => {
-      const dt = document.createElement('dt')
-      dt.textContent = k
-      const dd = document.createElement('dd')
-      dd.textContent = v
-      return [dt, dd]
-    }),
-  )
-  fillTable('peers', status.peers.map((p) => [p.id, p.role, p.address || '(browser)']))
-  fillTable('queues', status.queues.map((q) => [q.peer, q.depth, q.bytes, q.rejects]))
-}
-
-async function poll(): Promise<void> {
-  try {
-    const res = await fetch('/status', { signal: AbortSignal.timeout(POLL_MS * 3) })
-    if (res.ok) render((await res.json()) as Status)
-  } catch {
-    // The peer may be restarting; the next poll tries again.
+declare global {
+  interface Window {
+    peer?: WindowPeer
+    peerError?: string
   }
-  setTimeout(() => void poll(), POLL_MS)
 }
 
-document.getElementById('origin')!.textContent = location.host
-document.getElementById('tx')!.addEventListener('submit', async (event) => {
-  event.preventDefault()
-  const form = event.currentTarget as HTMLFormElement
-  const payload = String(new FormData(form).get('payload') ?? '')
-  const out = document.getElementById('tx-result')!
-  const res = await fetch('/transactions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload }) })
-  const body = (await res.json()) as { txid?: string; error?: { message: string } }
-  out.textContent = res.ok ? `accepted: ${body.txid}` : `refused: ${body.error?.message ?? res.status}`
-  if (res.ok) form.reset()
-})
-void poll()
+const $ = <T extends Element = HTMLElement>(selector: string): T => document.querySelector<T>(selector)!
+
+function defaultConnect(): string {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/chat`
+}
+
+function short(hash: string): string {
+  return hash.length > 16 ? `${hash.slice(0, 8)}…${hash.slice(-6)}` : hash
+}
+
+function clock(at = Date.now()): string {
+  return new Date(at).toLocaleTimeString([], { hour12: false })
+}
+
+function td(text: string | number, className = ''): HTMLTableCellElement {
+  const cell = document.createElement('td')
+  cell.textContent = String(text)
+  if (className !== '') cell.className = className
+  return cell
+}
+
+function logTo(list: HTMLOListElement, text: string, kind: string, attrs: Record<string, string> = {}): void {
+  const li = document.createElement('li')
+  li.className = kind
+  for (const [k, v] of Object.entries(attrs)) li.setAttribute(k, v)
+  const time = document.createElement('time')
+  time.textContent = clock()
+  const body = document.createElement('span')
+  body.textContent = text
+  li.append(time, body)
+  list.prepend(li)
+  while (list.children.length > MAX_LOG_ITEMS) list.lastElementChild!.remove()
+}
+
+function setBadge(state: string, text: string): void {
+  const badge = $('#conn-state')
+  badge.dataset['state'] = state
+  badge.textContent = text
+}
+
+async function main(): Promise<void> {
+  const connect = new URLSearchParams(location.search).get('connect') ?? defaultConnect()
+  const connectInput = $<HTMLInputElement>('#connect-url')
+  connectInput.value = connect
+  $('#connect-form').addEventListener('submit', (event) => {
+    event.preventDefault()
+    const url = new URL(location.href)
+    url.searchParams.set('connect', connectInput.value.trim())
+    location.assign(url.toString())
+  })
+
+  const events = $<HTMLOListElement>('#events')
+  let tab: TabPeer
+  try {
+    tab = await startTabPeer({ connect })
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    window.peerError = message
+    setBadge('error', 'not started')
+    logTo(events, `could not start the tab peer: ${message}`, 'bad', { 'data-code': 'ERR_START' })
+    return
+  }
+  const peer = tab.peer
+  window.peer = {
+    id: peer.id,
+    status: () => peer.status(),
+    submit: (payload) => peer.submit(payload),
+    metrics: () => peer.metrics(),
+    flood: (peerId, count) => tab.flood(peerId, count),
+    refusalCounts: () => tab.refusalCounts(),
+    kickRedial: () => tab.kickRedial(),
+    core: peer,
+  }
+  $('#self-id').textContent = peer.id
+  document.title = `wspeer · ${peer.id}`
+
+  // Every Node peer this tab has heard of, by ID (the graph keeps showing the gone ones).
+  const seen = new Map<string, { address: string; role: PeerStatus['role'] }>()
+
+  // ---- events into the logs ----
+  const blocks = $<HTMLOListElement>('#blocks')
+  const pendingTx = new Map<string, string>()
+  peer.on('peer-connected', (p) => logTo(events, `linked to ${p.id} (${p.role})`, 'good', { 'data-code': 'LINK_UP', 'data-peer': p.id }))
+  peer.on('peer-disconnected', (p) =>
+    logTo(events, `lost ${p.id}: close ${p.code}${p.reason === '' ? '' : ` (${p.reason})`}; redialing`, 'warn', { 'data-code': 'LINK_DOWN', 'data-peer': p.id }),
+  )
+  tab.onLinkEnd((end) => {
+    if (!end.error && (end.code === 1000 || end.code === 4001)) return
+    const who = [...seen].find(([, p]) => p.address === end.address)?.[0] ?? end.address
+    logTo(events, `link to ${who} closed ${end.code} by ${end.local ? 'this tab' : 'the remote'}${end.reason === '' ? '' : `: ${end.reason}`}`, end.error ? 'bad' : 'warn', {
+      'data-code': 'LINK_END',
+      'data-peer': who,
+      'data-close': String(end.code),
+    })
+  })
+  peer.on('message-rejected', (r) =>
+    logTo(events, `refused ${r.type} from ${r.peer}: ${r.code} ${r.message}`, 'bad', { 'data-code': r.code, 'data-peer': r.peer }),
+  )
+  peer.on('error', ({ error, context }) => logTo(events, `${context}: ${error.message}`, 'bad', { 'data-code': 'ERROR' }))
+  peer.on('block-committed', ({ block, hash }) => {
+    logTo(blocks, `#${block.number} · ${block.transactions.length} tx · ${short(hash)} · by ${block.proposer}`, 'block', {
+      'data-number': String(block.number),
+      'data-hash': hash,
+    })
+    for (const tx of block.transactions) {
+      const label = pendingTx.get(tx.txid)
+      if (label === undefined) continue
+      pendingTx.delete(tx.txid)
+      $('#tx-result').textContent = `${label} committed in block #${block.number}`
+      $('#tx-result').dataset['state'] = 'committed'
+    }
+  })
+
+  // ---- forms ----
+  $('#tx-form').addEventListener('submit', (event) => {
+    event.preventDefault()
+    const form = event.currentTarget as HTMLFormElement
+    const input = form.elements.namedItem('payload') as HTMLInputElement
+    const out = $('#tx-result')
+    peer.submit(input.value).then(
+      ({ txid }) => {
+        pendingTx.set(txid, `tx ${txid.slice(0, 10)}…`)
+        out.textContent = `tx ${txid.slice(0, 10)}… queued; waiting for a block`
+        out.dataset['state'] = 'queued'
+        form.reset()
+      },
+      (err: unknown) => {
+        out.textContent = `refused: ${err instanceof Error ? err.message : String(err)}`
+        out.dataset['state'] = 'error'
+      },
+    )
+  })
+  const floodTarget = $<HTMLSelectElement>('#flood-form select')
+  $('#flood-form').addEventListener('submit', (event) => {
+    event.preventDefault()
+    const count = Number(($('#flood-form input[name=count]') as HTMLInputElement).value)
+    const out = $('#flood-result')
+    try {
+      const { sent } = tab.flood(floodTarget.value, count)
+      out.textContent = `sent ${sent} transactions to ${floodTarget.value} in one burst`
+      out.dataset['state'] = 'sent'
+    } catch (err) {
+      out.textContent = `flood failed: ${err instanceof Error ? err.message : String(err)}`
+      out.dataset['state'] = 'error'
+    }
+  })
+
+  // ---- the tick: views, then every panel ----
+  const watcher = createNodeWatcher(location.origin)
+  const fanChart = createTimeChart($('#chart-fan'), [
+    { label: 'this tab', color: '#7dd3fc' },
+    { label: 'serving peer', color: '#fbbf24' },
+  ])
+  const TYPES = ['CONSENSUS', 'SYNC_BLOCK_ADDED', 'SYNC_BLOCKS', 'DISC_PEERS', 'RESPONSE', 'KEEPALIVE_PING', 'KEEPALIVE_PONG']
+  const COLORS = ['#fbbf24', '#34d399', '#a78bfa', '#7dd3fc', '#f87171', '#94a3b8', '#64748b']
+  const typeChart = createTimeChart($('#chart-types'), [...TYPES.map((label, i) => ({ label, color: COLORS[i]! })), { label: 'other', color: '#e5e7eb' }])
+  let lastMetrics = peer.metrics()
+  let lastOriginFan: number | undefined
+  let lastOriginFanAt = Date.now()
+  let lastTick = Date.now()
+  let lastRefusals = 0
+  let everLinked = false
+  let maxDepth = 10
+
+  const tick = async (): Promise<void> => {
+    const now = Date.now()
+    const st = peer.status()
+    const linked = st.peers.filter((p) => p.address !== '')
+    for (const p of linked) seen.set(p.id, { address: p.address, role: p.role })
+    const bases = [location.origin, ...[...seen.values()].map((p) => httpBaseOf(p.address)).filter((b): b is string => b !== undefined)]
+    void watcher.refresh(bases)
+    const fresh = [...watcher.views.values()].flatMap((v) => (v.kind === 'ok' && now - v.at < STALE_STATUS_MS ? [v.status] : []))
+    for (const s of fresh) {
+      if (s.address !== '' && !seen.has(s.id)) seen.set(s.id, { address: s.address, role: s.role })
+      for (const p of s.peers) if (p.address !== '' && !seen.has(p.id)) seen.set(p.id, { address: p.address, role: p.role })
+    }
+    const up = new Set(st.peers.map((p) => p.id))
+
+    // badge
+    if (linked.length > 0) everLinked = true
+    if (linked.length > 0) setBadge('online', `${linked.length} link${linked.length === 1 ? '' : 's'}`)
+    else setBadge(everLinked ? 'offline' : 'connecting', everLinked ? 'offline, redialing' : 'connecting')
+
+    // graph
+    const leader = typeof st.consensus['leader'] === 'string' ? (st.consensus['leader'] as string) : undefined
+    const nodes: GraphNode[] = [{ id: st.id, kind: 'self', role: st.role, state: 'up' }]
+    for (const [id, p] of seen) nodes.push({ id, kind: 'node', role: p.role, state: up.has(id) ? 'up' : 'gone', leader: id === leader })
+    const links = new Map<string, GraphLink>()
+    const addLink = (a: string, b: string): void => void links.set(a < b ? `${a}|${b}` : `${b}|${a}`, { a, b })
+    for (const p of linked) addLink(st.id, p.id)
+    for (const s of fresh) {
+      for (const p of s.peers) {
+        if (p.id === st.id) continue
+        if (p.address === '' && !nodes.some((n) => n.id === p.id)) nodes.push({ id: p.id, kind: 'tab', role: p.role, state: 'up' })
+        addLink(s.id, p.id)
+      }
+    }
+    renderGraph($<SVGSVGElement>('#graph'), nodes, [...links.values()])
+
+    // chains
+    const rows: { id: string; role: string; height?: number; head?: string; note?: string }[] = [
+      { id: `${st.id} (you)`, role: st.role, height: st.chain.height, head: st.chain.headHash },
+    ]
+    const byId = new Map(fresh.map((s) => [s.id, s]))
+    for (const [id, p] of [...seen].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const s = byId.get(id)
+      const base = httpBaseOf(p.address)
+      const view = base === undefined ? undefined : watcher.views.get(base)
+      if (s !== undefined) rows.push({ id, role: s.role, height: s.chain.height, head: s.chain.headHash })
+      else rows.push({ id, role: p.role, note: !up.has(id) ? 'gone' : view?.kind === 'unreachable' ? view.error : 'fetching…' })
+    }
+    const known = rows.filter((r) => r.height !== undefined)
+    const top = Math.max(...known.map((r) => r.height!))
+    const topHashes = new Set(known.filter((r) => r.height === top).map((r) => r.head))
+    const agreeTxt = topHashes.size > 1 ? `fork at height ${top}` : `${known.filter((r) => r.height === top).length} of ${known.length} at height ${top}`
+    $('#agreement').textContent = agreeTxt
+    $('#agreement').dataset['state'] = topHashes.size > 1 ? 'fork' : 'ok'
+    $('#chain tbody').replaceChildren(
+      ...rows.map((r) => {
+        const tr = document.createElement('tr')
+        tr.dataset['peer'] = r.id.replace(' (you)', '')
+        if (r.height === undefined) {
+          tr.append(td(r.id), td(r.role), td('-', 'num'), td(r.note ?? '', 'muted'), td(''))
+          tr.dataset['state'] = r.note === 'gone' ? 'gone' : 'unknown'
+          return tr
+        }
+        const state = r.height < top ? 'behind' : topHashes.size > 1 ? 'fork' : 'agrees'
+        tr.dataset['state'] = state
+        const head = td(short(r.head!), 'hash')
+        head.title = r.head!
+        head.dataset['hash'] = r.head!
+        tr.append(td(r.id), td(r.role), td(r.height, 'num height'), head, td(state === 'agrees' ? '✓' : state === 'behind' ? `−${top - r.height}` : '✗', `mark ${state}`))
+        return tr
+      }),
+    )
+
+    // queues
+    const qrows = [
+      ...st.queues.map((q) => ({ at: st.id, ...q })),
+      ...fresh.flatMap((s) => s.queues.map((q) => ({ at: s.id, ...q }))),
+    ]
+    maxDepth = Math.max(maxDepth, ...qrows.map((q) => q.depth))
+    $('#queues tbody').replaceChildren(
+      ...qrows.map((q) => {
+        const tr = document.createElement('tr')
+        tr.dataset['at'] = q.at
+        tr.dataset['from'] = q.peer
+        const bar = document.createElement('td')
+        bar.className = 'bar-col'
+        const fill = document.createElement('span')
+        fill.className = 'bar'
+        fill.style.width = `${Math.min(100, (100 * q.depth) / maxDepth).toFixed(1)}%`
+        bar.append(fill)
+        tr.append(td(q.at), td(q.peer), td(q.depth, 'num'), bar, td(q.rejects, q.rejects > 0 ? 'num rejects hot' : 'num rejects'))
+        return tr
+      }),
+    )
+    const counts = tab.refusalCounts()
+    const total = Object.values(counts).reduce((a, b) => a + b, 0)
+    $('#refusal-total').textContent = String(total)
+    $('#refusal-detail').textContent = Object.entries(counts)
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(' · ')
+    if (total > lastRefusals) {
+      const latest = tab.refusals().at(-1)
+      logTo(events, `${total - lastRefusals} refused by peers; latest from ${latest?.peer}: ${latest?.code} ${latest?.message}`, 'warn', {
+        'data-code': latest?.code ?? 'REFUSED',
+      })
+      lastRefusals = total
+    }
+
+    // flood targets: connected Node peers, the selection kept
+    const ids = linked.map((p) => p.id)
+    const current = [...floodTarget.options].map((o) => o.value)
+    if (ids.join() !== current.join()) {
+      const keep = floodTarget.value
+      floodTarget.replaceChildren(...ids.map((id) => new Option(id, id)))
+      const origin = watcher.views.get(location.origin)
+      const preferred = ids.includes(keep) ? keep : origin?.kind === 'ok' && ids.includes(origin.status.id) ? origin.status.id : ids[0]
+      if (preferred !== undefined) floodTarget.value = preferred
+    }
+
+    // charts
+    const metrics = peer.metrics()
+    const seconds = (now - lastTick) / 1000
+    const originFan = await fetchOriginFanProcessed()
+    const originRate = rate(originFan, lastOriginFan, (Date.now() - lastOriginFanAt) / 1000)
+    lastOriginFan = originFan
+    lastOriginFanAt = Date.now()
+    fanChart.push(now / 1000, [rate(metrics.fanProcessed, lastMetrics.fanProcessed, seconds), originRate])
+    const other = Object.keys(metrics.messagesReceived)
+      .filter((t) => !TYPES.includes(t))
+      .reduce((sum, t) => sum + (rate(metrics.messagesReceived[t], lastMetrics.messagesReceived[t] ?? 0, seconds) ?? 0), 0)
+    typeChart.push(now / 1000, [...TYPES.map((t) => rate(metrics.messagesReceived[t] ?? 0, lastMetrics.messagesReceived[t] ?? 0, seconds)), other])
+    lastMetrics = metrics
+    lastTick = now
+  }
+
+  const loop = (): void => {
+    tick()
+      .catch((err: unknown) => console.error('[dashboard] tick failed', err))
+      .finally(() => setTimeout(loop, TICK_MS))
+  }
+  loop()
+}
+
+void main()

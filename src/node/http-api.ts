@@ -90,6 +90,12 @@ class HttpError extends Error {
   }
 }
 
+/**
+ * The read-only routes may be read from any origin: the dashboard a peer serves shows every
+ * other peer's status too. Writes (POST /transactions) stay same-origin.
+ */
+const READ_ONLY_CORS = { 'Access-Control-Allow-Origin': '*' }
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return
   const text = JSON.stringify(body)
@@ -106,8 +112,8 @@ function sendError(res: ServerResponse, err: HttpError): void {
   sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers)
 }
 
-function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' })
+function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers })
   res.end(text)
 }
 
@@ -285,8 +291,10 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
 
   const routes: Record<string, Record<string, Handler>> = {
     '/transactions': { POST: postTransaction },
-    '/status': { GET: (_req, res) => sendJson(res, 200, peer.status()) },
-    '/metrics': { GET: (_req, res) => sendText(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(peer.metrics(), { peer: peer.id })) },
+    '/status': { GET: (_req, res) => sendJson(res, 200, peer.status(), READ_ONLY_CORS) },
+    '/metrics': {
+      GET: (_req, res) => sendText(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(peer.metrics(), { peer: peer.id }), READ_ONLY_CORS),
+    },
     '/healthz': { GET: (_req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok') },
   }
 

@@ -49,6 +49,13 @@ describe('HTTP API', () => {
       expect(body).toMatchObject({ id: 'vp0', role: 'validator', consensus: { plugin: 'noops' }, chain: { height: 3 } })
     })
 
+    it('may be read from any origin (the dashboard shows every peer), unlike POST /transactions', async () => {
+      expect((await rawRequest(port, { path: '/status' })).headers['access-control-allow-origin']).toBe('*')
+      expect((await rawRequest(port, { path: '/metrics' })).headers['access-control-allow-origin']).toBe('*')
+      const post = await rawRequest(port, { method: 'POST', path: '/transactions', body: JSON.stringify({ payload: 'x' }), headers: { 'content-type': 'application/json' } })
+      expect(post.headers['access-control-allow-origin']).toBeUndefined()
+    })
+
     it('answers HEAD without a body', async () => {
       const res = await rawRequest(port, { method: 'HEAD', path: '/status' })
       expect(res.status).toBe(200)

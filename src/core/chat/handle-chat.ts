@@ -112,6 +112,13 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
   } catch (err) {
     // Not awaiting `done` here: a remote that ignores our close frame must not delay stop().
     if (!stream.closed) stream.close(1011, 'chat loop failed')
+    // Say why the chat ended: the code it was closed with and the error, not a bare 1006.
+    end = {
+      code: err instanceof TransportError ? (err.remoteCloseCode ?? 1006) : err instanceof WspeerError ? (err.closeCode ?? 1011) : 1011,
+      reason: describeError(err),
+      local: !(err instanceof TransportError),
+      error: true,
+    }
     if (err instanceof TransportError || err instanceof WspeerError) throw err
     throw new TransportError(describeError(err), { cause: err })
   } finally {

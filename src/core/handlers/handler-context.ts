@@ -16,10 +16,11 @@ export interface HandlerContext {
   now(): number
   chainInfo(): BlockchainInfo
   /**
-   * Registers a link whose HELLO was accepted, and opens its consensus queue. Throws a
+   * Registers a link whose HELLO was accepted (with the chain the remote announced), and opens
+   * its consensus queue. Throws a
    * WspeerError with a close code (duplicate link, peer cap) when the link must not stay.
    */
-  register(link: Link): void
+  register(link: Link, chain: BlockchainInfo): void
   /** The link ended; forget it and close its queue (what it holds is still delivered). */
   linkEnded(link: Link, end: ChatStreamEnd | undefined): void
   /** Endpoints to answer DISC_GET_PEERS with (never the requester itself). */
@@ -30,6 +31,8 @@ export interface HandlerContext {
   recordHeight(peerId: string, height: number): void
   /** SYNC_BLOCK_ADDED from a link. */
   blockAdded(block: Block, from: Link): void
+  /** A RESPONSE(FAILURE) from the remote: it refused something we sent. */
+  refusedByPeer(from: Link, refusal: { code: string; message: string; inReplyTo: number | undefined }): void
   /** An answer to one of our requests (SYNC_BLOCKS, SYNC_STATE_SNAPSHOT, SYNC_STATE_DELTAS). */
   resolveRequest(requestId: number, type: number, payload: unknown, from: Link): void
 }

@@ -112,12 +112,7 @@ export class PeerHandler implements ChatHandler {
       case MessageType.RESPONSE: {
         const response = decodePayload(MessageType.RESPONSE, envelope.payload)
         if (response.status !== ResponseStatus.SUCCESS) {
-          this.#ctx.log.warn('peer refused a message', {
-            peer: this.link.label,
-            code: response.code,
-            msg: response.msg,
-            inReplyTo: response.inReplyTo === undefined ? undefined : messageTypeName(response.inReplyTo),
-          })
+          this.#ctx.refusedByPeer(this.link, { code: response.code ?? 'ERR_UNKNOWN', message: response.msg, inReplyTo: response.inReplyTo })
         }
         return
       }
@@ -141,13 +136,12 @@ export class PeerHandler implements ChatHandler {
     // Registration can refuse the link (duplicate, peer cap); the error closes it before any
     // answer goes out, so the remote never counts a link we are about to drop.
     try {
-      this.#ctx.register(this.link)
+      this.#ctx.register(this.link, hello.blockchainInfo)
     } catch (err) {
       this.link.remote = undefined
       throw err
     }
     this.link.state = 'established'
-    this.#ctx.recordHeight(remote.id, hello.blockchainInfo.height)
     if (!this.link.initiated) this.#sendHello()
   }
 }

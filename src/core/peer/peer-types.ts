@@ -75,6 +75,8 @@ export interface PeerEvents extends Record<string, unknown> {
   'block-committed': { block: Block; hash: string }
   /** A message refused (queue full, wrong state, decode error) with the error code. */
   'message-rejected': { peer: string; type: string; code: string; message: string }
+  /** A peer answered one of our messages with RESPONSE(FAILURE). */
+  'refused-by-peer': { peer: string; code: string; message: string; inReplyTo: string | undefined }
   'error': { error: Error; context: string }
 }
 

@@ -30,6 +30,7 @@ import { makeEnvelope } from '../wire/payloads.js'
 import {
   EndpointType,
   type Block,
+  type BlockchainInfo,
   type BlocksPayload,
   type PeerEndpoint,
   type PeerRole,
@@ -313,7 +314,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       maxBlocksPerSync: this.#limits.maxBlocksPerSync,
       now: () => this.#clock.now(),
       chainInfo: () => this.#ledger.info(),
-      register: (link) => this.#register(link),
+      register: (link, chain) => this.#register(link, chain),
       linkEnded: (link, end) => this.#linkEnded(link, end),
       peersFor: (link) => this.#peersFor(link),
       learnPeers: (peers, from) => this.#learnPeers(peers, from),
@@ -321,6 +322,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         if (peerId !== '' && Number.isSafeInteger(height)) this.#heights.set(peerId, height)
       },
       blockAdded: (block, from) => this.#blockAdded(block, from),
+      refusedByPeer: (from, refusal) => {
+        const inReplyTo = refusal.inReplyTo === undefined ? undefined : messageTypeName(refusal.inReplyTo)
+        this.#log.warn('peer refused a message', { peer: from.label, code: refusal.code, msg: refusal.message, inReplyTo })
+        this.dispatchTyped('refused-by-peer', { peer: from.label, code: refusal.code, message: refusal.message, inReplyTo })
+      },
       resolveRequest: (requestId, type, payload, from) => {
         if (!this.#sync.resolve(requestId, type, from.remoteId, payload)) {
           this.#log.debug('unsolicited sync answer dropped', { peer: from.label, type: messageTypeName(type), requestId })
@@ -329,10 +335,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
   }
 
-  #register(link: Link): void {
+  #register(link: Link, chain: BlockchainInfo): void {
     if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
     const replaced = this.#registry.register(link)
     link.onRegistered?.()
+    this.#heights.set(link.remoteId, chain.height)
     link.queue = this.#engine!.openQueue({
       name: link.remoteId,
       maxMessages: this.#limits.queueMaxMessages,
@@ -356,6 +363,24 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.#log.info('peer connected', { peer: remote.id, address: remote.address, initiated: link.initiated })
       this.dispatchTyped('peer-connected', infoOf(remote))
     }
+    this.#catchUpFrom(link, chain.height)
+  }
+
+  /**
+   * A non-validator that meets a validator with a longer chain catches up at once, instead of
+   * waiting for the next SYNC_BLOCK_ADDED to reveal the gap (a reloaded tab starts at genesis).
+   */
+  #catchUpFrom(link: Link, height: number): void {
+    if (this.role === 'validator' || link.remote?.type !== EndpointType.VALIDATOR || height <= this.#ledger.height()) return
+    this.#followChain = this.#followChain
+      .then(async () => {
+        for (const block of await this.#fetchRange(link.remoteId, this.#ledger.height(), height - 1)) {
+          if (block.number === this.#ledger.height()) this.#ledger.applyBlock(block)
+        }
+      })
+      .catch((err: unknown) => {
+        this.#log.warn('could not catch up', { peer: link.label, height, error: describeError(err) })
+      })
   }
 
   #markConnected(entry: AddressEntry): void {

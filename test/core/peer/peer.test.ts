@@ -294,3 +294,53 @@ describe('stack and lifecycle', () => {
     expect(DEFAULT_QUEUE_MAX_MESSAGES).toBe(1000)
   })
 })
+
+describe('events and catch-up', () => {
+  it('reports a RESPONSE(FAILURE) from a peer as refused-by-peer', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    const refusals: unknown[] = []
+    peer.on('refused-by-peer', (r) => refusals.push(r))
+    const raw = new RawLink(peer)
+    raw.hello('vp1')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    raw.send(makeEnvelope(MessageType.RESPONSE, { status: 500, msg: 'Message channel for vp0 full, rejecting', code: 'ERR_QUEUE_FULL', inReplyTo: 21 }))
+    await vi.waitFor(() => expect(refusals).toHaveLength(1), { timeout: 5000, interval: 5 })
+    expect(refusals[0]).toEqual({ peer: 'vp1', code: 'ERR_QUEUE_FULL', message: 'Message channel for vp0 full, rejecting', inReplyTo: 'CONSENSUS' })
+  })
+
+  it('reports why a link ended in peer-disconnected, not a bare 1006', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording', limits: { maxDecodeErrors: 1 } })
+    await peer.start()
+    const ends: { code: number; reason: string }[] = []
+    peer.on('peer-disconnected', (e) => ends.push(e))
+    const raw = new RawLink(peer)
+    raw.hello('vp1')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    raw.sendBytes(new Uint8Array([0xc1]))
+    await vi.waitFor(() => expect(ends).toHaveLength(1), { timeout: 5000, interval: 5 })
+    expect(ends[0]!.code).toBe(1007)
+    expect(ends[0]!.reason).toMatch(/frame/)
+  })
+
+  it('a non-validator joining late catches up from a validator at HELLO, without waiting for a new block', async () => {
+    net = new MemoryNetwork()
+    const vp0 = net.add({ id: 'vp0', role: 'validator', consensus: 'noops', consensusOptions: { blockWaitMs: 10 } })
+    await vp0.start()
+    for (let i = 0; i < 3; i++) {
+      await vp0.submit(`k${i}=v`)
+      await new Promise<void>((resolve) => {
+        const off = vp0.on('block-committed', () => {
+          off()
+          resolve()
+        })
+      })
+    }
+    expect(vp0.status().chain.height).toBe(4)
+    const tab = net.add({ id: 'tab1', role: 'non-validator', consensus: 'noops', bootstrap: [MemoryNetwork.address('vp0')] })
+    await tab.start()
+    await vi.waitFor(() => expect(tab.status().chain).toEqual(vp0.status().chain), { timeout: 5000, interval: 5 })
+  })
+})

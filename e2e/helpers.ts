@@ -1,0 +1,54 @@
+/**
+ * Shared steps of the e2e specs: open a dashboard tab in its own browser context and wait until
+ * its peer has linked to every Node peer; read a tab's status through `window.peer`.
+ */
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import type { PeerStatus } from '../src/browser/index.js'
+import { fetchStatus, peerIds, type NodeStatus } from './network.js'
+
+export interface Tab {
+  context: BrowserContext
+  page: Page
+  id: string
+  /** Uncaught page errors; a test expects none. */
+  errors: Error[]
+}
+
+/** Opens `url` (the dashboard served by vp0 by default) in a fresh context. */
+export async function openTab(browser: Browser, url = '/', options: { linked?: readonly string[]; before?: (page: Page) => Promise<void> } = {}): Promise<Tab> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const errors: Error[] = []
+  page.on('pageerror', (err) => errors.push(err))
+  await options.before?.(page)
+  await page.goto(url)
+  await page.waitForFunction(() => window.peer !== undefined || window.peerError !== undefined, undefined, { timeout: 10_000 })
+  const id = await page.evaluate(() => {
+    if (window.peer === undefined) throw new Error(`tab peer did not start: ${window.peerError}`)
+    return window.peer.id
+  })
+  const want = options.linked ?? peerIds
+  await expect.poll(async () => linkedIds(await tabStatus(page)), { message: `${id} links to ${want.join(', ')}`, timeout: 20_000 }).toEqual(expect.arrayContaining([...want]))
+  return { context, page, id, errors }
+}
+
+export function tabStatus(page: Page): Promise<PeerStatus> {
+  return page.evaluate(() => window.peer!.status())
+}
+
+export function linkedIds(status: PeerStatus): string[] {
+  return status.peers.filter((p) => p.address !== '').map((p) => p.id).sort()
+}
+
+export async function nodeStatuses(ids: readonly string[] = peerIds): Promise<NodeStatus[]> {
+  const all = await Promise.all(ids.map(fetchStatus))
+  return all.filter((s): s is NodeStatus => s !== undefined)
+}
+
+/** Every Node peer's chain, as `height:hash`, or 'down' for a peer that does not answer. */
+export async function nodeHeads(ids: readonly string[] = peerIds): Promise<string[]> {
+  return Promise.all(ids.map(async (id) => {
+    const s = await fetchStatus(id)
+    return s === undefined ? 'down' : `${s.chain.height}:${s.chain.headHash}`
+  }))
+}

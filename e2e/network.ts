@@ -1,0 +1,137 @@
+/**
+ * The real network the e2e tests run against: four `wspeer start` processes (vp0..vp3) on
+ * loopback, started by the global setup, plus a tiny control server the tests call to kill and
+ * restart one peer (tests run in worker processes; the children belong to the runner).
+ *
+ * vp1..vp3 get only vp0's address, as in `wspeer network`; vp3 has a small consensus queue
+ * (E2E_SMALL_QUEUE) so a flood from a tab overflows it cheaply. The children have an IPC channel,
+ * so they stop if the runner dies, even by kill -9.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import { fileURLToPath } from 'node:url'
+
+/** vp0's port; vp<i> listens on E2E_BASE_PORT + i, the control server on E2E_BASE_PORT - 1. */
+export const E2E_BASE_PORT = Number(process.env['WSPEER_E2E_BASE_PORT'] ?? 17151)
+export const E2E_PEERS = 4
+/** Consensus queue bound of vp3, the flood target (16 messages). */
+export const E2E_SMALL_QUEUE = 16
+/** Each peer must answer /status, and the mesh form, within this long (20 s). */
+export const E2E_READY_TIMEOUT_MS = 20_000
+
+export const CONTROL_URL = `http://127.0.0.1:${E2E_BASE_PORT - 1}`
+export const peerIds = Array.from({ length: E2E_PEERS }, (_, i) => `vp${i}`)
+export const httpUrl = (id: string): string => `http://127.0.0.1:${E2E_BASE_PORT + Number(id.slice(2))}`
+export const chatUrl = (id: string): string => `ws://127.0.0.1:${E2E_BASE_PORT + Number(id.slice(2))}/chat`
+
+const BIN = fileURLToPath(new URL('../bin/wspeer.js', import.meta.url))
+
+export interface NodeStatus {
+  id: string
+  peers: { id: string; address: string; role: string }[]
+  chain: { height: number; headHash: string }
+  queues: { peer: string; depth: number; bytes: number; rejects: number }[]
+  consensus: { plugin: string } & Record<string, unknown>
+}
+
+export async function fetchStatus(id: string): Promise<NodeStatus | undefined> {
+  try {
+    const res = await fetch(`${httpUrl(id)}/status`, { signal: AbortSignal.timeout(1000) })
+    return res.ok ? ((await res.json()) as NodeStatus) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = E2E_READY_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`e2e network: ${what} not within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+export class E2eNetwork {
+  readonly #children = new Map<string, ChildProcess>()
+  #control: Server | undefined
+
+  async start(): Promise<void> {
+    for (const id of peerIds) this.#spawn(id)
+    await Promise.all(peerIds.map((id) => this.#waitUp(id)))
+    // The whole mesh, so every test starts from the same picture.
+    await waitFor('a full mesh', async () => {
+      const all = await Promise.all(peerIds.map(fetchStatus))
+      return all.every((s) => s !== undefined && peerIds.filter((p) => p !== s.id).every((p) => s.peers.some((q) => q.id === p)))
+    })
+    this.#control = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', CONTROL_URL)
+      const id = url.searchParams.get('id') ?? ''
+      const done = (status: number, text: string): void => void res.writeHead(status, { 'content-type': 'text/plain' }).end(text)
+      if (req.method !== 'POST' || !peerIds.includes(id)) return done(400, 'POST /kill?id=vpN or /start?id=vpN')
+      const action = url.pathname === '/kill' ? this.kill(id) : url.pathname === '/start' ? this.restart(id) : Promise.reject(new Error('unknown action'))
+      action.then(
+        () => done(200, 'ok'),
+        (err: unknown) => done(500, err instanceof Error ? err.message : String(err)),
+      )
+    })
+    await new Promise<void>((resolve, reject) => {
+      this.#control!.once('error', reject)
+      this.#control!.listen(E2E_BASE_PORT - 1, '127.0.0.1', resolve)
+    })
+  }
+
+  #spawn(id: string): void {
+    const i = Number(id.slice(2))
+    const args = [BIN, 'start', '--id', id, '--port', String(E2E_BASE_PORT + i), '--role', 'validator', '--log-level', 'warn']
+    if (i > 0) args.push('--peers', chatUrl('vp0'))
+    if (i === 3) args.push('--queue-max-messages', String(E2E_SMALL_QUEUE))
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (process.env['WSPEER_E2E_LOGS'] !== undefined) process.stderr.write(`[${id}] ${chunk}`)
+    })
+    this.#children.set(id, child)
+  }
+
+  #waitUp(id: string): Promise<void> {
+    return waitFor(`${id} answering /status`, async () => {
+      const child = this.#children.get(id)
+      if (child?.exitCode !== null) throw new Error(`e2e network: ${id} exited with ${child?.exitCode} (port ${E2E_BASE_PORT + Number(id.slice(2))} in use?)`)
+      return (await fetchStatus(id)) !== undefined
+    })
+  }
+
+  /** SIGKILL, as a crash: the peer says nothing to its links. Resolves once the process is gone. */
+  async kill(id: string): Promise<void> {
+    const child = this.#children.get(id)
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  async restart(id: string): Promise<void> {
+    await this.kill(id)
+    this.#spawn(id)
+    await this.#waitUp(id)
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.#control === undefined ? resolve() : this.#control.close(() => resolve())))
+    await Promise.all(
+      [...this.#children.values()].map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(timer)
+      }),
+    )
+  }
+}
+
+/** From a test: kill or restart one Node peer through the runner's control server. */
+export async function control(action: 'kill' | 'start', id: string): Promise<void> {
+  const res = await fetch(`${CONTROL_URL}/${action}?id=${id}`, { method: 'POST', signal: AbortSignal.timeout(30_000) })
+  if (!res.ok) throw new Error(`control ${action} ${id}: HTTP ${res.status} ${await res.text()}`)
+}

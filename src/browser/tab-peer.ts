@@ -1,0 +1,177 @@
+/**
+ * A peer for the current browser tab, as the dashboard runs it: a non-validator with a random
+ * `tab-<hex>` ID that dials one Node peer's chat URL, learns the rest by discovery, and redials
+ * by itself (the core's address book: capped exponential backoff with jitter). When the tab
+ * becomes visible again it dials every known address that is not connected at once, because
+ * browsers throttle timers in hidden tabs and the backoff may have grown meanwhile.
+ *
+ * In: the chat URL to start from. Out: the running Peer, the refusals other peers sent back to
+ * this tab (RESPONSE failures, e.g. ERR_QUEUE_FULL after a flood), and `flood()`.
+ *
+ * A tab cannot listen: its address is '' and no peer can dial it, so two tabs never link
+ * directly; whatever one tab sends another reaches it through Node peers.
+ */
+import { createBrowserConnector } from './index.js'
+import type { ChatConnector, Peer } from '../core/peer/peer-types.js'
+import type { ChatStreamEnd } from '../core/chat/chat-stream.js'
+import { createPeer } from '../core/peer/peer.js'
+import type { PeerLimits } from '../core/peer/limits.js'
+import { createConsoleLogger, type LogLevel } from '../core/util/logger.js'
+import { MessageType } from '../core/wire/message-type.js'
+import { makeEnvelope } from '../core/wire/payloads.js'
+import { normalizeChatAddress } from '../core/peer/address-book.js'
+
+/** DISC_GET_PEERS period of a tab (2 s, instead of a Node peer's 5 s): a dashboard should fill fast. */
+export const TAB_DISCOVERY_PERIOD_MS = 2000
+/** Longest redial backoff of a tab (5 s, instead of 30 s): the tab's user is watching. */
+export const TAB_REDIAL_MAX_MS = 5000
+/** Most envelopes one flood() sends (20000). */
+export const MAX_FLOOD_MESSAGES = 20_000
+/** Refusals kept for display (200); older ones are dropped, counts are kept. */
+export const MAX_REFUSALS_KEPT = 200
+
+export interface Refusal {
+  at: number
+  peer: string
+  code: string
+  message: string
+  inReplyTo: string | undefined
+}
+
+/** How one dialed link ended, as its stream saw it. */
+export interface LinkEnd extends ChatStreamEnd {
+  address: string
+}
+
+export interface TabPeerOptions {
+  /** The first chat URL to dial, `ws://host:port/chat`. */
+  connect: string
+  /** Peer ID; a random `tab-<6 hex>` when absent. */
+  id?: string
+  limits?: Partial<PeerLimits>
+  logLevel?: LogLevel
+  /** Where visibility changes come from; `document` when present. */
+  visibility?: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>
+}
+
+export interface TabPeer {
+  readonly peer: Peer
+  readonly connect: string
+  /** Refusals received from other peers, newest last (at most MAX_REFUSALS_KEPT). */
+  refusals(): readonly Refusal[]
+  /** Refusal counts by `<peer> <code>`, over the tab's life. */
+  refusalCounts(): Record<string, number>
+  /** Calls `listener` whenever a dialed link's stream ends; returns the unsubscribe function. */
+  onLinkEnd(listener: (end: LinkEnd) => void): () => void
+  /** Dials every known, unconnected Node peer now; returns how many dials it started. */
+  kickRedial(): number
+  /**
+   * Sends `count` CHAIN_TRANSACTION envelopes to a connected peer in one event-loop task (so they
+   * leave as a few large frames), to push its consensus queue for this link past its bound.
+   */
+  flood(peerId: string, count: number): { sent: number; firstTxid: string }
+  stop(): Promise<void>
+}
+
+/** `tab-` and 6 random hex digits. */
+export function randomTabId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(3))
+  return `tab-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+}
+
+function randomTxid(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16))
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
+  const connect = normalizeChatAddress(options.connect)
+  if (connect === undefined) throw new TypeError(`not a ws:// or wss:// chat URL: ${JSON.stringify(options.connect)}`)
+  const kept: Refusal[] = []
+  const counts: Record<string, number> = {}
+  const log = createConsoleLogger(options.logLevel ?? 'warn')
+  const endListeners = new Set<(end: LinkEnd) => void>()
+  const dial = createBrowserConnector(options.limits ?? {})
+  // Watching each stream's own end is how the tab learns why a link closed (text frame 1003,
+  // frame too big 1009, ...): the core reports a link that ended with an error as 1006.
+  const connector: ChatConnector = async (address, opts) => {
+    const stream = await dial(address, opts)
+    void stream.done.then((end) => {
+      for (const listener of endListeners) listener({ ...end, address })
+    })
+    return stream
+  }
+  const peer = createPeer({
+    role: 'non-validator',
+    address: '',
+    connect: connector,
+    id: options.id ?? randomTabId(),
+    bootstrap: [connect],
+    limits: { discoveryPeriodMs: TAB_DISCOVERY_PERIOD_MS, redialMaxMs: TAB_REDIAL_MAX_MS, ...options.limits },
+    log,
+  })
+  const stopRefusals = peer.on('refused-by-peer', (refusal) => {
+    const key = `${refusal.peer} ${refusal.code}`
+    counts[key] = (counts[key] ?? 0) + 1
+    kept.push({ at: Date.now(), ...refusal })
+    if (kept.length > MAX_REFUSALS_KEPT) kept.splice(0, kept.length - MAX_REFUSALS_KEPT)
+  })
+  await peer.start()
+
+  // Every Node address this tab has seen, so a visible-again tab knows whom to dial.
+  const known = new Set<string>([connect])
+  const unsubscribe = peer.on('peer-connected', (info) => {
+    const address = normalizeChatAddress(info.address)
+    if (address !== undefined) known.add(address)
+  })
+
+  const kickRedial = (): number => {
+    const connected = new Set(peer.status().peers.map((p) => normalizeChatAddress(p.address)))
+    let started = 0
+    for (const address of known) {
+      if (connected.has(address)) continue
+      started++
+      // A failed dial is already rescheduled by the address book; nothing more to do here.
+      peer.chatWithPeer(address).catch(() => undefined)
+    }
+    return started
+  }
+
+  const visibility = options.visibility ?? (typeof document === 'undefined' ? undefined : document)
+  const onVisibility = (): void => {
+    if (visibility?.visibilityState === 'visible') kickRedial()
+  }
+  visibility?.addEventListener('visibilitychange', onVisibility)
+
+  return {
+    peer,
+    connect,
+    refusals: () => kept,
+    refusalCounts: () => ({ ...counts }),
+    onLinkEnd(listener) {
+      endListeners.add(listener)
+      return () => endListeners.delete(listener)
+    },
+    kickRedial,
+    flood(peerId, count) {
+      if (!Number.isSafeInteger(count) || count < 1 || count > MAX_FLOOD_MESSAGES) {
+        throw new RangeError(`flood count must be 1-${MAX_FLOOD_MESSAGES}, got ${count}`)
+      }
+      let firstTxid = ''
+      for (let i = 0; i < count; i++) {
+        const tx = { txid: randomTxid(), payload: `flood/${i}`, timestamp: Date.now(), origin: peer.id }
+        if (i === 0) firstTxid = tx.txid
+        // unicast throws PeerNotFoundError for an unknown or disconnected peer: let it reach the caller.
+        peer.unicast(makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp), peerId)
+      }
+      return { sent: count, firstTxid }
+    },
+    async stop() {
+      visibility?.removeEventListener('visibilitychange', onVisibility)
+      unsubscribe()
+      stopRefusals()
+      await peer.stop()
+      endListeners.clear()
+    },
+  }
+}

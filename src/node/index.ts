@@ -80,7 +80,7 @@ function latePeer(id: string, role: Peer['role']): { peer: Peer; bind(target: Pe
     start: (options) => get().start(options),
     stop: () => get().stop(),
     chatWithPeer: (address, options) => get().chatWithPeer(address, options),
-    acceptStream: async (stream) => get().acceptStream(stream),
+    acceptStream: async (stream, options) => get().acceptStream(stream, options),
     submit: async (payload, options) => get().submit(payload, options),
     broadcast: (msg, to) => get().broadcast(msg, to),
     unicast: (msg, peerId) => get().unicast(msg, peerId),

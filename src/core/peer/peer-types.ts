@@ -87,8 +87,11 @@ export interface Peer {
   stop(): Promise<void>
   /** Dials a chat URL and runs the chat as initiator; resolves when the chat ends. */
   chatWithPeer(address: string, options?: { signal?: AbortSignal }): Promise<void>
-  /** Runs the server side of a chat on an accepted stream; resolves when it ends. */
-  acceptStream(stream: ChatStream): Promise<void>
+  /**
+   * Runs the server side of a chat on an accepted stream; resolves when it ends. `onEstablished`
+   * is called once the link completed HELLO and was registered (servers count pending handshakes).
+   */
+  acceptStream(stream: ChatStream, options?: { onEstablished?: (remote: PeerInfo) => void }): Promise<void>
   /** Accepts a transaction for ordering; resolves once it is queued (not committed). */
   submit(payload: string, options?: { signal?: AbortSignal }): Promise<{ txid: string }>
   broadcast(msg: Envelope, target?: BroadcastTarget): number

@@ -235,12 +235,15 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
   }
 
-  acceptStream(stream: ChatStream): Promise<void> {
+  acceptStream(stream: ChatStream, options: { onEstablished?: (remote: PeerInfo) => void } = {}): Promise<void> {
     if (this.#state !== 'running') {
       stream.close(CloseCode.GOING_AWAY, 'peer not running')
       return Promise.resolve()
     }
-    return this.#runChat(this.#newLink(stream, false, undefined))
+    const link = this.#newLink(stream, false, undefined)
+    const onEstablished = options.onEstablished
+    if (onEstablished !== undefined) link.onRegistered = () => onEstablished(infoOf(link.remote!))
+    return this.#runChat(link)
   }
 
   #newLink(stream: ChatStream, initiated: boolean, dialedAddress: string | undefined): Link {

@@ -4,6 +4,7 @@ import { instances } from '../../support/test-consenters.js'
 import { MemoryNetwork } from '../../support/memory-network.js'
 import { RawLink } from '../../support/raw-link.js'
 import { createPeer } from '../../../src/core/peer/peer.js'
+import { createMemoryChatPair } from '../../../src/core/chat/memory-chat-stream.js'
 import { ManualClock } from '../../../src/core/util/clock.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
 import { decodePayload, makeEnvelope } from '../../../src/core/wire/payloads.js'
@@ -342,5 +343,23 @@ describe('events and catch-up', () => {
     const tab = net.add({ id: 'tab1', role: 'non-validator', consensus: 'noops', bootstrap: [MemoryNetwork.address('vp0')] })
     await tab.start()
     await vi.waitFor(() => expect(tab.status().chain).toEqual(vp0.status().chain), { timeout: 5000, interval: 5 })
+  })
+})
+
+describe('acceptStream', () => {
+  it('calls onEstablished once the link completed HELLO, never for one that did not', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    const established: string[] = []
+    const [mine, theirs] = createMemoryChatPair()
+    void peer.acceptStream(theirs, { onEstablished: (remote) => established.push(remote.id) })
+    const raw = new RawLink(mine)
+    raw.send({ type: MessageType.CONSENSUS, payload: new Uint8Array([1]) })
+    await raw.nextResponse()
+    expect(established).toEqual([])
+    raw.hello('vp7')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    expect(established).toEqual(['vp7'])
   })
 })

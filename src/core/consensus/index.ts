@@ -15,3 +15,4 @@ export type {
 } from './consenter.js'
 export { builtinConsenters, consenterNames, createConsenter, registerConsenter } from './registry.js'
 export * from './noops/index.js'
+export * from './pbft/index.js'

@@ -5,7 +5,7 @@
  * fell back to noops for any name but "pbft", so a typo ran a network without fault tolerance.
  *
  * Built-in plugins are in `builtinConsenters`, seeded here rather than by import side effects, so
- * importing this module alone is enough. PBFT joins that map when it lands.
+ * importing this module alone is enough. PBFT is there too.
  *
  *   const unregister = registerConsenter('my-plugin', (stack, options) => createMine(stack, options))
  *   const consenter = createConsenter('My-Plugin', stack, {})
@@ -13,10 +13,12 @@
 import { ConfigError, UnknownConsenterError } from '../errors.js'
 import type { Consenter, ConsenterFactory, ConsenterOptions, Stack } from './consenter.js'
 import { NOOPS_PLUGIN_NAME, createNoopsConsenter } from './noops/index.js'
+import { PBFT_PLUGIN_NAME, createPbftConsenter } from './pbft/index.js'
 
 /** Plugins every peer knows without registering anything. */
 export const builtinConsenters: ReadonlyMap<string, ConsenterFactory> = new Map<string, ConsenterFactory>([
   [NOOPS_PLUGIN_NAME, createNoopsConsenter],
+  [PBFT_PLUGIN_NAME, createPbftConsenter],
 ])
 
 const PLUGIN_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/

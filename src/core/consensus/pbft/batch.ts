@@ -1,0 +1,32 @@
+/**
+ * A request batch: what one PBFT sequence number orders, and its digest. The primary makes a batch
+ * from outstanding requests; every replica recomputes the digest of the batch it receives in a
+ * pre-prepare (the digest is never taken on trust), so prepares and commits can carry 32 bytes.
+ *
+ * The digest is defined byte by byte (like the block hash): SHA-256 over the ASCII domain
+ * `wspeer-pbft-batch-v1`, u64be(timestamp), lp(proposer), then the block hash's transactions root.
+ * A null request (view-change gap filler) has no batch and the empty digest ''.
+ *
+ *   const d = batchDigest({ timestamp: 5, proposer: 'vp0', txs })  // 64 hex chars
+ */
+import { HashWriter, transactionsRoot } from '../../ledger/block-hash.js'
+import { toHex } from '../../util/bytes.js'
+import type { Transaction } from '../../wire/payload-types.js'
+
+export interface PbftBatch {
+  /** Block timestamp every replica commits this batch with (the primary's clock when it cut it). */
+  timestamp: number
+  /** Peer ID of the primary that cut it; becomes the block's proposer. */
+  proposer: string
+  txs: Transaction[]
+}
+
+/** Digest of a null request: it orders nothing and commits an empty block. */
+export const NULL_DIGEST = ''
+
+const DOMAIN = new TextEncoder().encode('wspeer-pbft-batch-v1')
+
+/** Hex SHA-256 of a batch, as the module header defines it. */
+export function batchDigest(batch: PbftBatch): string {
+  return toHex(new HashWriter().raw(DOMAIN).u64(batch.timestamp).string(batch.proposer).raw(transactionsRoot(batch.txs)).digest())
+}

@@ -1,0 +1,142 @@
+/**
+ * PBFT's configuration: named defaults (Fabric v0.6 obcpbft's), and `resolvePbftConfig`, which
+ * turns the peer's `consensusOptions` into a checked PbftConfig. The validator set and each
+ * validator's replica index come from here (`validators`, index = position), never from peer names.
+ *
+ * In: a ConsenterOptions object (from flags, WSPEER_PBFT_* variables or the config file, merged by
+ * the node layer). Out: a frozen PbftConfig, or a ConfigError naming the bad option.
+ *
+ *   const { config, unknown } = resolvePbftConfig({ validators: ['vp0', 'vp1', 'vp2', 'vp3'] })
+ *   config.f // 1
+ */
+import { ConfigError } from '../../errors.js'
+import type { ConsenterOptions } from '../consenter.js'
+
+/** The registry name of this plugin. */
+export const PBFT_PLUGIN_NAME = 'pbft'
+
+/** Sequence numbers between checkpoints (Fabric's `general.K`, default 10). */
+export const DEFAULT_PBFT_K = 10
+/** Log size L = K * logMultiplier: the window above the low watermark (default 4, so L = 40). */
+export const DEFAULT_PBFT_LOG_MULTIPLIER = 4
+/** Transactions per batch at most; a full batch is cut at once (default 500). */
+export const DEFAULT_PBFT_BATCH_SIZE = 500
+/** The primary cuts a partial batch this long after its oldest unassigned request (default 1000 ms). */
+export const DEFAULT_PBFT_BATCH_TIMEOUT_MS = 1000
+/** A backup asks for a view change when an outstanding request makes no progress this long (default 2000 ms). */
+export const DEFAULT_PBFT_REQUEST_TIMEOUT_MS = 2000
+/** A view change that gathered 2f+1 votes but no new-view in this long moves to the next view (default 2000 ms, doubled per failed view change). */
+export const DEFAULT_PBFT_VIEW_CHANGE_TIMEOUT_MS = 2000
+/** A replica in a view change re-sends its view-change message this often (default 2000 ms). */
+export const DEFAULT_PBFT_RESEND_VIEW_CHANGE_MS = 2000
+/** Null requests by an idle primary (default 0: off). Accepted for compatibility; not used yet. */
+export const DEFAULT_PBFT_NULL_REQUEST_MS = 0
+/** Outstanding client requests held per replica at most (default 100,000); more are dropped and counted. */
+export const DEFAULT_PBFT_MAX_OUTSTANDING = 100_000
+/** The view-change timeout doubles per failed view change, up to this factor (default 8). */
+export const PBFT_MAX_VIEW_CHANGE_BACKOFF = 8
+/** Messages of the current view held while the new-view is awaited (default 4096), replayed after it. */
+export const PBFT_MAX_EARLY_MESSAGES = 4096
+/** Replicas at most (default 256): quorum counting assumes a small set. */
+export const PBFT_MAX_REPLICAS = 256
+
+export interface PbftConfig {
+  /** Validator peer IDs; replica index = position. Required. */
+  validators: readonly string[]
+  /** Replicas (validators.length). */
+  n: number
+  /** Faults tolerated; default floor((N - 1) / 3); must satisfy N >= 3f + 1. */
+  f: number
+  /** Checkpoint period. Default DEFAULT_PBFT_K (10). */
+  k: number
+  /** L = k * logMultiplier. Default DEFAULT_PBFT_LOG_MULTIPLIER (4). */
+  logMultiplier: number
+  /** Default DEFAULT_PBFT_BATCH_SIZE (500). */
+  batchSize: number
+  /** Default DEFAULT_PBFT_BATCH_TIMEOUT_MS (1000). */
+  batchTimeoutMs: number
+  /** Default DEFAULT_PBFT_REQUEST_TIMEOUT_MS (2000); forced above batchTimeoutMs, as Fabric did. */
+  requestTimeoutMs: number
+  /** Default DEFAULT_PBFT_VIEW_CHANGE_TIMEOUT_MS (2000). */
+  viewChangeTimeoutMs: number
+  /** Default DEFAULT_PBFT_RESEND_VIEW_CHANGE_MS (2000). */
+  resendViewChangeMs: number
+  /** Default DEFAULT_PBFT_NULL_REQUEST_MS (0, off). */
+  nullRequestMs: number
+  /** Default DEFAULT_PBFT_MAX_OUTSTANDING (100,000). */
+  maxOutstanding: number
+}
+
+const NUMERIC_KEYS = [
+  'f',
+  'k',
+  'logMultiplier',
+  'batchSize',
+  'batchTimeoutMs',
+  'requestTimeoutMs',
+  'viewChangeTimeoutMs',
+  'resendViewChangeMs',
+  'nullRequestMs',
+  'maxOutstanding',
+] as const
+type NumericKey = (typeof NUMERIC_KEYS)[number]
+
+export const DEFAULT_PBFT_OPTIONS = Object.freeze({
+  k: DEFAULT_PBFT_K,
+  logMultiplier: DEFAULT_PBFT_LOG_MULTIPLIER,
+  batchSize: DEFAULT_PBFT_BATCH_SIZE,
+  batchTimeoutMs: DEFAULT_PBFT_BATCH_TIMEOUT_MS,
+  requestTimeoutMs: DEFAULT_PBFT_REQUEST_TIMEOUT_MS,
+  viewChangeTimeoutMs: DEFAULT_PBFT_VIEW_CHANGE_TIMEOUT_MS,
+  resendViewChangeMs: DEFAULT_PBFT_RESEND_VIEW_CHANGE_MS,
+  nullRequestMs: DEFAULT_PBFT_NULL_REQUEST_MS,
+  maxOutstanding: DEFAULT_PBFT_MAX_OUTSTANDING,
+})
+
+/** The log size L (sequence numbers above the low watermark a replica accepts). */
+export function logSize(config: Pick<PbftConfig, 'k' | 'logMultiplier'>): number {
+  return config.k * config.logMultiplier
+}
+
+function parseValidators(value: unknown): string[] {
+  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value
+  if (!Array.isArray(list) || list.length === 0 || !list.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 128)) {
+    throw new ConfigError('pbft option validators must be a non-empty list of peer IDs (e.g. ["vp0","vp1","vp2","vp3"])')
+  }
+  if (new Set(list).size !== list.length) throw new ConfigError('pbft option validators lists a peer twice')
+  if (list.length > PBFT_MAX_REPLICAS) throw new ConfigError(`pbft supports at most ${PBFT_MAX_REPLICAS} validators`)
+  return list as string[]
+}
+
+/** Merges options onto the defaults and checks them. Returns the keys it did not know, for a warning. */
+export function resolvePbftConfig(options: ConsenterOptions = {}): { config: PbftConfig; unknown: string[] } {
+  const unknown: string[] = []
+  const numbers: Partial<Record<NumericKey, number>> = {}
+  for (const [key, value] of Object.entries(options)) {
+    if (key === 'validators') continue
+    if (!(NUMERIC_KEYS as readonly string[]).includes(key)) {
+      unknown.push(key)
+      continue
+    }
+    if (value === undefined) continue
+    const min = key === 'nullRequestMs' || key === 'f' ? 0 : 1
+    const num = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
+    if (typeof num !== 'number' || !Number.isSafeInteger(num) || num < min) {
+      throw new ConfigError(`pbft option ${key} must be an integer >= ${min}, got ${JSON.stringify(value) ?? String(value)}`)
+    }
+    numbers[key as NumericKey] = num
+  }
+  const validators = parseValidators(options.validators)
+  const n = validators.length
+  const f = numbers.f ?? Math.floor((n - 1) / 3)
+  if (n < 3 * f + 1) throw new ConfigError(`pbft needs N >= 3f + 1 validators; got N = ${n}, f = ${f}`)
+  const merged = { ...DEFAULT_PBFT_OPTIONS, ...numbers }
+  const config: PbftConfig = {
+    validators: Object.freeze([...validators]),
+    n,
+    f,
+    ...merged,
+    requestTimeoutMs: Math.max(merged.requestTimeoutMs, merged.batchTimeoutMs + 1),
+  }
+  return { config: Object.freeze(config), unknown }
+}

@@ -1,0 +1,12 @@
+/**
+ * The PBFT plugin (batch mode): client requests in through `recvMsg`, ordered by Castro-Liskov
+ * PBFT among the configured validators, executed as one block per sequence number. See replica.ts
+ * for the protocol and pbft-consenter.ts for what is accepted from whom.
+ */
+export * from './config.js'
+export { NULL_DIGEST, batchDigest, type PbftBatch } from './batch.js'
+export { PBFT_MAX_SET_ENTRIES, decodePbftMessage, encodePbftMessage, type PbftMessage } from './messages.js'
+export { createPbftConsenter, type PbftConsenter, type PbftStatus } from './pbft-consenter.js'
+export { Replica, type ReplicaStats, type ReplicaStatus } from './replica.js'
+export { PBFT_MAX_FETCHES_PER_PEER, transferState, type TransferTarget } from './state-transfer.js'
+export { assignSequenceNumbers, selectCheckpoint } from './view-change.js'

@@ -1,0 +1,150 @@
+/**
+ * The PBFT consenter plugin: the adapter between the engine (`recvMsg`) and one Replica.
+ *
+ * In: CHAIN_TRANSACTION from this peer's clients (sender = our own ID) and CONSENSUS envelopes
+ * from peers. Each CONSENSUS payload is decoded (messages.ts); its sender must be a configured
+ * validator (peer ID -> replica index through the `validators` option), and the replica id inside
+ * it must be that index. Forwarded requests (`req`) are the one exception: anyone may forward a
+ * transaction. Everything refused is counted (`status().refused`, `status().invalid`), never thrown.
+ * Out: through the Replica, messages on the Stack and blocks on the ledger.
+ *
+ * A peer that is not in `validators` runs no replica: it forwards its clients' transactions to
+ * the validators and follows blocks as a non-validator.
+ *
+ *   const consenter = createPbftConsenter(stack, { validators: ['vp0', 'vp1', 'vp2', 'vp3'] })
+ */
+import { describeError } from '../../errors.js'
+import type { Logger } from '../../util/logger.js'
+import type { Envelope } from '../../wire/envelope.js'
+import { MessageType } from '../../wire/message-type.js'
+import type { Transaction } from '../../wire/payload-types.js'
+import { decodePayload } from '../../wire/payloads.js'
+import { transactionProblem } from '../../ledger/block-hash.js'
+import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
+import { PBFT_PLUGIN_NAME, resolvePbftConfig, type PbftConfig } from './config.js'
+import { decodePbftMessage, encodePbftMessage, type PbftMessage } from './messages.js'
+import { Replica, type ReplicaStatus } from './replica.js'
+
+export type PbftStatus = Partial<Omit<ReplicaStatus, 'replica'>> & {
+  /** This peer's replica index, or null when it is not a validator. */
+  replica: number | null
+  /** Peer ID of the primary of the current view. */
+  primaryId: string | null
+  n: number
+  f: number
+  /** CONSENSUS messages that failed to decode or carried an invalid transaction. */
+  invalid: number
+  /** Messages from non-validators, or whose replica id is not the sender's. */
+  refused: number
+}
+
+export interface PbftConsenter extends Consenter {
+  status(): PbftStatus
+  /** Whether background work (a state transfer) is under way. */
+  busy(): boolean
+}
+
+/** Builds a PBFT consenter. Throws ConfigError for bad options (validators missing, N < 3f+1, ...). */
+export function createPbftConsenter(stack: Stack, options: ConsenterOptions = {}): PbftConsenter {
+  return new PbftConsenterImpl(stack, options)
+}
+
+class PbftConsenterImpl implements PbftConsenter {
+  readonly name = PBFT_PLUGIN_NAME
+  readonly #stack: Stack
+  readonly #cfg: PbftConfig
+  readonly #log: Logger
+  readonly #index = new Map<string, number>()
+  #replica: Replica | undefined
+  #state: 'created' | 'running' | 'stopped' = 'created'
+  #invalid = 0
+  #refused = 0
+
+  constructor(stack: Stack, options: ConsenterOptions) {
+    const { config, unknown } = resolvePbftConfig(options)
+    this.#stack = stack
+    this.#cfg = config
+    this.#log = stack.log.child({ consenter: PBFT_PLUGIN_NAME })
+    if (unknown.length > 0) this.#log.warn('unknown pbft options ignored', { options: unknown })
+    config.validators.forEach((id, i) => this.#index.set(id, i))
+  }
+
+  start(): void {
+    if (this.#state !== 'created') return
+    this.#state = 'running'
+    const self = this.#index.get(this.#stack.getNetworkInfo().self.id)
+    if (self !== undefined) {
+      this.#replica = new Replica(this.#stack, this.#cfg, self)
+      this.#replica.start()
+    }
+  }
+
+  stop(): void {
+    if (this.#state === 'stopped') return
+    this.#state = 'stopped'
+    this.#replica?.stop()
+  }
+
+  recvMsg(msg: Envelope, sender: string): void {
+    if (this.#state !== 'running') return
+    if (msg.type === MessageType.CHAIN_TRANSACTION) {
+      let tx: Transaction
+      try {
+        tx = decodePayload(MessageType.CHAIN_TRANSACTION, msg.payload)
+      } catch (err) {
+        this.#invalid++
+        this.#log.warn('undecodable transaction ignored', { sender, error: describeError(err) })
+        return
+      }
+      if (transactionProblem(tx) !== undefined) {
+        this.#invalid++
+        return
+      }
+      if (this.#replica !== undefined) this.#replica.submit(tx)
+      else this.#forward(tx)
+      return
+    }
+    if (msg.type !== MessageType.CONSENSUS || this.#replica === undefined) return
+    let message: PbftMessage
+    try {
+      message = decodePbftMessage(msg.payload)
+    } catch (err) {
+      this.#invalid++
+      this.#log.debug('undecodable pbft message ignored', { sender, error: describeError(err) })
+      return
+    }
+    if (message.t === 'req') {
+      this.#replica.receive(message, -1)
+      return
+    }
+    const from = this.#index.get(sender)
+    if (from === undefined || message.r !== from || from === this.#replica.self) {
+      this.#refused++
+      this.#log.debug('pbft message refused: replica id is not the sender\'s', { sender, claimed: message.r })
+      return
+    }
+    this.#replica.receive(message, from)
+  }
+
+  busy(): boolean {
+    return this.#replica?.transferring ?? false
+  }
+
+  status(): PbftStatus {
+    const replica = this.#replica?.status()
+    return {
+      ...replica,
+      replica: replica?.replica ?? null,
+      primaryId: replica === undefined ? null : (this.#cfg.validators[replica.primary] ?? null),
+      n: this.#cfg.n,
+      f: this.#cfg.f,
+      invalid: this.#invalid,
+      refused: this.#refused + (replica?.refused ?? 0),
+    }
+  }
+
+  #forward(tx: Transaction): void {
+    const payload = encodePbftMessage({ t: 'req', x: [tx] })
+    this.#stack.broadcast({ type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload }, 'validator')
+  }
+}

@@ -1,0 +1,995 @@
+/**
+ * One PBFT replica (Castro and Liskov, batch mode as in Fabric v0.6's obcpbft): the state machine.
+ * Deterministic: driven only by `receive` (a decoded message and the sender's replica index, which
+ * the caller has authenticated), `submit` (a client request) and timers on the Stack's clock; it
+ * never reads real time or randomness. It sends through the Stack and writes blocks to its ledger.
+ *
+ * Normal case: a request is forwarded to every replica; the primary (view mod N) cuts a batch at
+ * batchSize or after batchTimeoutMs and pre-prepares it with the next sequence number (up to
+ * h + L/2); backups prepare; 2f matching prepares plus the pre-prepare make it prepared, and the
+ * replica commits; 2f+1 matching commits make it committed-local. Batches execute strictly in
+ * sequence order, one block per sequence number (block number = sequence number), with the
+ * batch's timestamp and proposer, so every replica builds identical blocks. Duplicate
+ * transactions are left out by the primary and skipped by the ledger.
+ *
+ * Checkpoints: every K sequence numbers each replica broadcasts the hash of that block; 2f+1
+ * matching make it stable, which moves the low watermark h and garbage-collects the log. A stable
+ * checkpoint we have not reached, or f+1 matching ones above h + L, start a state transfer.
+ *
+ * View change: a request that makes no progress for requestTimeoutMs is re-broadcast once, then
+ * the replica moves to the next view and broadcasts a view change (its checkpoints, P and Q sets);
+ * f+1 view changes for later views make it join; the new primary sends a new view once 2f+1 agree,
+ * re-proposing prepared batches and filling gaps with null requests (see view-change.ts).
+ */
+import { describeError } from '../../errors.js'
+import type { TimerHandle } from '../../util/clock.js'
+import { toHex } from '../../util/bytes.js'
+import type { Logger } from '../../util/logger.js'
+import type { Envelope } from '../../wire/envelope.js'
+import { MessageType } from '../../wire/message-type.js'
+import type { Block, Transaction } from '../../wire/payload-types.js'
+import { makeEnvelope } from '../../wire/payloads.js'
+import type { Stack } from '../consenter.js'
+import { NULL_DIGEST, batchDigest, type PbftBatch } from './batch.js'
+import { PBFT_MAX_EARLY_MESSAGES, PBFT_MAX_VIEW_CHANGE_BACKOFF, logSize, type PbftConfig } from './config.js'
+import {
+  encodePbftMessage,
+  type CheckpointMsg,
+  type CommitMsg,
+  type NewViewMsg,
+  type PbftMessage,
+  type PrePrepareMsg,
+  type PrepareMsg,
+  type SeqDigest,
+  type SeqDigestView,
+  type ViewChangeMsg,
+} from './messages.js'
+import { transferState, type TransferTarget } from './state-transfer.js'
+import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
+
+export interface ReplicaStats {
+  /** Sequence numbers executed here (blocks committed by this replica). */
+  executed: number
+  /** Batches this replica pre-prepared as primary. */
+  proposed: number
+  /** View changes this replica started or joined. */
+  viewChanges: number
+  /** Messages refused: wrong replica id, wrong primary, conflicting pre-prepare, out of place. */
+  refused: number
+  /** Requests dropped because maxOutstanding was reached. */
+  dropped: number
+  /** State transfers completed. */
+  transfers: number
+}
+
+export interface ReplicaStatus extends ReplicaStats {
+  replica: number
+  view: number
+  primary: number
+  /** False while a view change is under way. */
+  active: boolean
+  /** Low watermark: the last stable checkpoint. */
+  h: number
+  lastExec: number
+  /** The last sequence number this replica assigned or saw re-proposed. */
+  seqNo: number
+  outstanding: number
+  transferring: boolean
+}
+
+interface Cert {
+  view: number
+  digest: string | undefined
+  /** undefined until the pre-prepare arrives; null for a null request. */
+  batch: PbftBatch | null | undefined
+  prepares: Map<number, string>
+  commits: Map<number, string>
+  prepared: boolean
+  sentCommit: boolean
+  committed: boolean
+}
+
+type Early = { msg: PrePrepareMsg | PrepareMsg | CommitMsg; from: number }
+
+/**
+ * What a replica outside the agreeing view (in a view change alone, or restarted in an old view)
+ * hears for one sequence number: pre-prepared batches by digest, and each replica's latest commit.
+ * 2f+1 matching commits prove the batch decided, so it is executed without taking part.
+ */
+interface Follow {
+  batches: Map<string, PbftBatch | null>
+  commits: Map<number, string>
+}
+
+/** Batches a follower keeps per sequence number at most (default 4): more means an equivocating primary. */
+export const PBFT_MAX_FOLLOW_BATCHES = 4
+/** Views a replica keeps another replica's view changes for at most (default 4). */
+export const PBFT_MAX_VC_VIEWS_PER_REPLICA = 4
+
+function countMatching(votes: Map<number, string>, digest: string): number {
+  let count = 0
+  for (const d of votes.values()) if (d === digest) count++
+  return count
+}
+
+export class Replica {
+  readonly self: number
+  readonly #stack: Stack
+  readonly #cfg: PbftConfig
+  readonly #log: Logger
+  readonly #L: number
+  readonly #abort = new AbortController()
+  #stopped = false
+
+  #view = 0
+  #active = true
+  #h = 0
+  #lastExec = 0
+  #seqNo = 0
+
+  readonly #certs = new Map<number, Cert>()
+  readonly #follow = new Map<number, Follow>()
+  readonly #batches = new Map<string, PbftBatch>()
+  readonly #outstanding = new Map<string, Transaction>()
+  /** The primary's requests not yet in a batch of this view. */
+  readonly #queue = new Map<string, Transaction>()
+  #forward: Transaction[] = []
+
+  /** Checkpoint votes within the window: n -> replica -> digest. */
+  readonly #checkpoints = new Map<number, Map<number, string>>()
+  /** Checkpoint votes above h + L: "n:d" -> replicas. */
+  readonly #ahead = new Map<string, { n: number; d: string; from: Set<number> }>()
+  /** Checkpoints this replica holds (executed or transferred), h included. */
+  readonly #mine = new Map<number, string>()
+
+  /** Prepared certificates from past views, by n. */
+  readonly #pset = new Map<number, { d: string; v: number }>()
+  /** Pre-prepared (n, d) from past views, with the highest view. */
+  readonly #qset = new Map<string, { n: number; d: string; v: number }>()
+  /** The latest view change from each replica, for views >= ours. */
+  /** View changes for views >= ours: view -> replica -> message (a few views per replica at most). */
+  readonly #vcs = new Map<number, Map<number, ViewChangeMsg>>()
+  /** The views each replica has view changes stored for, ascending. */
+  readonly #vcViews = new Map<number, number[]>()
+  #myVc: ViewChangeMsg | undefined
+  #pendingNv: NewViewMsg | undefined
+  #lastNv: NewViewMsg | undefined
+  #nvSent = false
+  #wanted = new Set<string>()
+  #early: Early[] = []
+  /** When each replica was last sent our view change and new view to catch up (see #onViewChange). */
+  readonly #helped = new Map<number, number>()
+  readonly #helpedCk = new Map<number, number>()
+  #lag: { target: TransferTarget; peers: number[] } | undefined
+  #lagTimer: TimerHandle | undefined
+  #backoff = 1
+  #complained = false
+
+  #transferring = false
+  #nextTarget: { target: TransferTarget; peers: number[] } | undefined
+
+  #batchTimer: TimerHandle | undefined
+  #requestTimer: TimerHandle | undefined
+  #vcTimer: TimerHandle | undefined
+  #resendTimer: TimerHandle | undefined
+  #forwardTimer: TimerHandle | undefined
+  #retryTimer: TimerHandle | undefined
+
+  readonly stats: ReplicaStats = { executed: 0, proposed: 0, viewChanges: 0, refused: 0, dropped: 0, transfers: 0 }
+
+  constructor(stack: Stack, config: PbftConfig, self: number) {
+    this.#stack = stack
+    this.#cfg = config
+    this.self = self
+    this.#L = logSize(config)
+    this.#log = stack.log.child({ replica: self })
+  }
+
+  /** Picks up where the ledger is: its head is the last executed sequence number. */
+  start(): void {
+    const { ledger } = this.#stack
+    this.#lastExec = ledger.height() - 1
+    this.#h = this.#lastExec - (this.#lastExec % this.#cfg.k)
+    this.#seqNo = this.#lastExec
+    const block = ledger.getBlock(this.#h) as Block
+    this.#mine.set(this.#h, toHex(ledger.hashBlock(block)))
+  }
+
+  stop(): void {
+    this.#stopped = true
+    this.#abort.abort()
+    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer]) {
+      if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
+    }
+    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = undefined
+  }
+
+  /** Whether a state transfer is under way (the simulation waits for it before moving time). */
+  get transferring(): boolean {
+    return this.#transferring
+  }
+
+  status(): ReplicaStatus {
+    return {
+      ...this.stats,
+      replica: this.self,
+      view: this.#view,
+      primary: this.#primary(this.#view),
+      active: this.#active,
+      h: this.#h,
+      lastExec: this.#lastExec,
+      seqNo: this.#seqNo,
+      outstanding: this.#outstanding.size,
+      transferring: this.#transferring,
+    }
+  }
+
+  // ---- input ----
+
+  /** A client request submitted at this peer: kept, and forwarded to every replica. */
+  submit(tx: Transaction): void {
+    if (this.#stopped) return
+    if (!this.#addRequest(tx)) return
+    this.#forward.push(tx)
+    if (this.#forward.length >= this.#cfg.batchSize) this.#flushForward()
+    else if (this.#forwardTimer === undefined) {
+      // Requests submitted in one tick leave in one message.
+      this.#forwardTimer = this.#stack.clock.setTimeout(() => {
+        this.#forwardTimer = undefined
+        this.#flushForward()
+      }, 0)
+    }
+    this.#afterRequests()
+  }
+
+  /** A message from replica `from` (authenticated by the caller; `r` fields already checked against it). */
+  receive(msg: PbftMessage, from: number): void {
+    if (this.#stopped) return
+    switch (msg.t) {
+      case 'req': {
+        let added = false
+        for (const tx of msg.x) if (this.#addRequest(tx)) added = true
+        if (added) this.#afterRequests()
+        return
+      }
+      case 'pp':
+      case 'p':
+      case 'c':
+        if (msg.t !== 'p' && (msg.v !== this.#view || !this.#active)) this.#onFollow(msg, from)
+        if (msg.v === this.#view && !this.#active) {
+          if (this.#early.length < PBFT_MAX_EARLY_MESSAGES) this.#early.push({ msg, from })
+          return
+        }
+        if (msg.v !== this.#view) return
+        if (msg.t === 'pp') this.#onPrePrepare(msg, from)
+        else if (msg.t === 'p') this.#onPrepare(msg, from)
+        else this.#onCommit(msg, from)
+        return
+      case 'ck':
+        this.#onCheckpoint(msg, from)
+        return
+      case 'vc':
+        this.#onViewChange(msg, from)
+        return
+      case 'nv':
+        this.#onNewView(msg, from)
+        return
+      case 'fb': {
+        const batch = this.#batches.get(msg.d)
+        if (batch !== undefined) this.#unicast({ t: 'rb', r: this.self, b: batch }, from)
+        return
+      }
+      case 'rb': {
+        const d = batchDigest(msg.b)
+        if (!this.#wanted.delete(d)) return
+        this.#batches.set(d, msg.b)
+        for (const entry of this.#follow.values()) {
+          for (const key of entry.commits.values()) {
+            if (key.endsWith(`:${d}`) && entry.batches.size < PBFT_MAX_FOLLOW_BATCHES) entry.batches.set(d, msg.b)
+          }
+        }
+        this.#tryNewView()
+        this.#execute()
+        return
+      }
+    }
+  }
+
+  // ---- requests and batching ----
+
+  #addRequest(tx: Transaction): boolean {
+    if (this.#outstanding.has(tx.txid) || this.#stack.ledger.hasTransaction(tx.txid)) return false
+    if (this.#outstanding.size >= this.#cfg.maxOutstanding) {
+      this.stats.dropped++
+      return false
+    }
+    this.#outstanding.set(tx.txid, tx)
+    if (this.#active && this.#isPrimary()) this.#queue.set(tx.txid, tx)
+    return true
+  }
+
+  #afterRequests(): void {
+    if (this.#active && this.#requestTimer === undefined && this.#outstanding.size > 0) this.#armRequestTimer()
+    this.#tryCut()
+  }
+
+  #flushForward(): void {
+    if (this.#forwardTimer !== undefined) this.#stack.clock.clearTimeout(this.#forwardTimer)
+    this.#forwardTimer = undefined
+    if (this.#forward.length === 0) return
+    const x = this.#forward
+    this.#forward = []
+    this.#broadcast({ t: 'req', x })
+  }
+
+  #tryCut(): void {
+    if (!this.#active || !this.#isPrimary() || this.#stopped) return
+    const limit = this.#h + Math.floor(this.#L / 2)
+    while (this.#queue.size >= this.#cfg.batchSize && this.#seqNo < limit) this.#cutBatch()
+    if (this.#queue.size === 0) {
+      this.#clearTimer('batch')
+    } else if (this.#batchTimer === undefined) {
+      this.#batchTimer = this.#stack.clock.setTimeout(() => {
+        this.#batchTimer = undefined
+        if (this.#active && this.#isPrimary() && this.#seqNo < this.#h + Math.floor(this.#L / 2)) this.#cutBatch()
+        this.#tryCut()
+      }, this.#cfg.batchTimeoutMs)
+    }
+  }
+
+  #cutBatch(): void {
+    const txs: Transaction[] = []
+    for (const [txid, tx] of this.#queue) {
+      if (txs.length >= this.#cfg.batchSize) break
+      this.#queue.delete(txid)
+      if (!this.#stack.ledger.hasTransaction(txid)) txs.push(tx)
+    }
+    if (txs.length === 0) return
+    const proposer = this.#cfg.validators[this.self] as string
+    const batch: PbftBatch = { timestamp: Math.max(0, Math.floor(this.#stack.clock.now())), proposer, txs }
+    const d = batchDigest(batch)
+    const n = ++this.#seqNo
+    const cert = this.#cert(this.#view, n)
+    cert.digest = d
+    cert.batch = batch
+    this.#batches.set(d, batch)
+    this.stats.proposed++
+    this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: batch })
+    this.#check(n, cert)
+  }
+
+  // ---- normal case ----
+
+  #inWindow(n: number): boolean {
+    return n > this.#h && n <= this.#h + this.#L
+  }
+
+  #cert(view: number, n: number): Cert {
+    let cert = this.#certs.get(n)
+    if (cert === undefined || cert.view !== view) {
+      cert = { view, digest: undefined, batch: undefined, prepares: new Map(), commits: new Map(), prepared: false, sentCommit: false, committed: false }
+      this.#certs.set(n, cert)
+    }
+    return cert
+  }
+
+  #onPrePrepare(msg: PrePrepareMsg, from: number): void {
+    if (from !== this.#primary(this.#view) || from === this.self) {
+      this.stats.refused++
+      return
+    }
+    if (!this.#inWindow(msg.n)) return
+    if (msg.b !== null && msg.b.txs.length > this.#cfg.batchSize) {
+      this.stats.refused++
+      return
+    }
+    const d = msg.b === null ? NULL_DIGEST : batchDigest(msg.b)
+    const cert = this.#cert(msg.v, msg.n)
+    if (cert.batch !== undefined || cert.digest !== undefined) {
+      if (cert.digest !== d) {
+        this.stats.refused++
+        this.#log.warn('conflicting pre-prepare refused', { view: msg.v, n: msg.n, primary: from })
+      }
+      return
+    }
+    cert.digest = d
+    cert.batch = msg.b
+    if (msg.b !== null) this.#batches.set(d, msg.b)
+    if (msg.n > this.#seqNo) this.#seqNo = msg.n
+    cert.prepares.set(this.self, d)
+    this.#broadcast({ t: 'p', v: msg.v, n: msg.n, r: this.self, d })
+    this.#check(msg.n, cert)
+  }
+
+  #onPrepare(msg: PrepareMsg, from: number): void {
+    if (from === this.#primary(this.#view)) {
+      this.stats.refused++
+      return
+    }
+    if (!this.#inWindow(msg.n)) return
+    const cert = this.#cert(msg.v, msg.n)
+    if (cert.prepares.has(from)) return
+    cert.prepares.set(from, msg.d)
+    this.#check(msg.n, cert)
+  }
+
+  #onCommit(msg: CommitMsg, from: number): void {
+    if (!this.#inWindow(msg.n)) return
+    const cert = this.#cert(msg.v, msg.n)
+    if (cert.commits.has(from)) return
+    cert.commits.set(from, msg.d)
+    this.#check(msg.n, cert)
+  }
+
+  #check(n: number, cert: Cert): void {
+    const d = cert.digest
+    if (d === undefined || cert.batch === undefined) return
+    if (!cert.prepared && countMatching(cert.prepares, d) >= 2 * this.#cfg.f) cert.prepared = true
+    if (cert.prepared && !cert.sentCommit) {
+      cert.sentCommit = true
+      cert.commits.set(this.self, d)
+      this.#broadcast({ t: 'c', v: cert.view, n, r: this.self, d })
+    }
+    // 2f+1 matching commits mean f+1 honest replicas prepared d: it is decided even if we missed prepares.
+    if (!cert.committed && countMatching(cert.commits, d) >= 2 * this.#cfg.f + 1) {
+      cert.committed = true
+      if (n === this.#lastExec + 1) this.#execute()
+    }
+  }
+
+  #execute(): void {
+    let progressed = false
+    while (!this.#transferring && !this.#stopped) {
+      const n = this.#lastExec + 1
+      const cert = this.#certs.get(n)
+      let batch: PbftBatch | null | undefined
+      if (cert !== undefined && cert.committed) batch = cert.batch
+      if (batch === undefined) batch = this.#followed(n)
+      if (batch === undefined) break
+      if (!this.#commitBlock(n, batch)) break
+      this.#follow.delete(n)
+      progressed = true
+    }
+    if (progressed) this.#afterProgress()
+  }
+
+  #onFollow(msg: PrePrepareMsg | CommitMsg, from: number): void {
+    if (msg.n <= this.#lastExec || msg.n <= this.#h || msg.n > this.#h + this.#L) return
+    let entry = this.#follow.get(msg.n)
+    if (entry === undefined) this.#follow.set(msg.n, (entry = { batches: new Map(), commits: new Map() }))
+    if (msg.t === 'pp') {
+      if (from !== this.#primary(msg.v) || entry.batches.size >= PBFT_MAX_FOLLOW_BATCHES) return
+      entry.batches.set(msg.b === null ? NULL_DIGEST : batchDigest(msg.b), msg.b)
+    } else {
+      entry.commits.set(from, `${msg.v}:${msg.d}`)
+    }
+    if (msg.n === this.#lastExec + 1) this.#execute()
+  }
+
+  /** The batch 2f+1 matching commits decided at n, when this replica also holds it. */
+  #followed(n: number): PbftBatch | null | undefined {
+    const entry = this.#follow.get(n)
+    if (entry === undefined) return undefined
+    const counts = new Map<string, number>()
+    for (const key of entry.commits.values()) {
+      const count = (counts.get(key) ?? 0) + 1
+      counts.set(key, count)
+      if (count < 2 * this.#cfg.f + 1) continue
+      const d = key.slice(key.indexOf(':') + 1)
+      if (entry.batches.has(d)) return entry.batches.get(d) as PbftBatch | null
+      // Decided, but the pre-prepare never reached us: the batch can be fetched by digest.
+      if (d !== NULL_DIGEST && !this.#wanted.has(d)) {
+        this.#wanted.add(d)
+        this.#broadcast({ t: 'fb', r: this.self, d })
+      }
+    }
+    return undefined
+  }
+
+  #commitBlock(n: number, batch: PbftBatch | null): boolean {
+    const { ledger } = this.#stack
+    if (ledger.height() !== n) {
+      this.#log.error('ledger height does not match the sequence number; execution halted', { n, height: ledger.height() })
+      return false
+    }
+    const id = `pbft/${n}`
+    let block: Block
+    try {
+      ledger.beginTxBatch(id)
+      if (batch !== null) ledger.execTxs(id, batch.txs)
+      // A null request commits an empty block that repeats its parent's timestamp: deterministic everywhere.
+      const timestamp = batch?.timestamp ?? (ledger.getBlock(n - 1) as Block).timestamp
+      block = ledger.commitTxBatch(id, { timestamp, proposer: batch?.proposer ?? '' })
+    } catch (err) {
+      try {
+        ledger.rollbackTxBatch(id)
+      } catch {
+        // Commit already closed it, or it never opened.
+      }
+      this.#log.error('executing a committed batch failed; execution halted', { n, error: describeError(err) })
+      return false
+    }
+    this.#lastExec = n
+    this.stats.executed++
+    if (batch !== null) this.#forget(batch.txs)
+    if (n % this.#cfg.k === 0) {
+      const d = toHex(ledger.headHash())
+      this.#mine.set(n, d)
+      this.#broadcast({ t: 'ck', n, r: this.self, d })
+      this.#onCheckpoint({ t: 'ck', n, r: this.self, d }, this.self)
+    }
+    if (this.#stack.getNetworkInfo().peers.some((p) => p.role === 'non-validator')) {
+      this.#stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, this.#stack.clock.now()), 'non-validator')
+    }
+    return true
+  }
+
+  #forget(txs: readonly Transaction[]): void {
+    for (const tx of txs) {
+      this.#outstanding.delete(tx.txid)
+      this.#queue.delete(tx.txid)
+    }
+  }
+
+  #afterProgress(): void {
+    this.#complained = false
+    this.#clearTimer('request')
+    if (this.#active && this.#outstanding.size > 0) this.#armRequestTimer()
+    this.#tryCut()
+  }
+
+  // ---- checkpoints and watermarks ----
+
+  #onCheckpoint(msg: CheckpointMsg, from: number): void {
+    if (msg.n <= this.#h) return
+    if (msg.n > this.#h + this.#L) {
+      this.#onCheckpointAhead(msg, from)
+      return
+    }
+    let votes = this.#checkpoints.get(msg.n)
+    if (votes === undefined) this.#checkpoints.set(msg.n, (votes = new Map()))
+    if (votes.has(from)) return
+    votes.set(from, msg.d)
+    const voters = [...votes].filter(([, d]) => d === msg.d).map(([r]) => r)
+    if (voters.length >= this.#cfg.f + 1 && voters.length < 2 * this.#cfg.f + 1 && msg.n > this.#lastExec) {
+      // f+1 say the chain reached n (one is honest). A replica merely a little slow gets there by
+      // itself; one that missed messages does not, so look again later and transfer if still behind.
+      this.#lag = { target: { n: msg.n, d: msg.d }, peers: voters }
+      if (this.#lagTimer === undefined) {
+        this.#lagTimer = this.#stack.clock.setTimeout(() => {
+          this.#lagTimer = undefined
+          const lag = this.#lag
+          this.#lag = undefined
+          if (lag !== undefined && lag.target.n > this.#lastExec) this.#startTransfer(lag.target, lag.peers)
+        }, this.#cfg.batchTimeoutMs)
+      }
+    }
+    // Heads sent to a lagging replica (#helpLagging) are not checkpoints: they may start a transfer,
+    // never move the watermarks, so every replica's h stays a multiple of K and view changes agree.
+    if (voters.length < 2 * this.#cfg.f + 1 || msg.n % this.#cfg.k !== 0) return
+    if (this.#lastExec >= msg.n) {
+      const block = this.#stack.ledger.getBlock(msg.n)
+      if (block !== undefined && toHex(this.#stack.ledger.hashBlock(block)) === msg.d) {
+        this.#mine.set(msg.n, msg.d)
+        this.#moveWatermarks(msg.n)
+      } else this.#log.error('a stable checkpoint differs from this replica\'s state', { n: msg.n })
+    } else {
+      this.#startTransfer({ n: msg.n, d: msg.d }, voters)
+    }
+  }
+
+  /** A replica whose view change shows it behind gets our latest checkpoint and head, to transfer from. */
+  #helpLagging(msg: ViewChangeMsg, from: number): void {
+    if (this.#lastExec <= msg.h) return
+    const now = this.#stack.clock.now()
+    if (now - (this.#helpedCk.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
+    this.#helpedCk.set(from, now)
+    const { ledger } = this.#stack
+    for (const n of new Set([this.#lastExec - (this.#lastExec % this.#cfg.k), this.#lastExec])) {
+      const block = ledger.getBlock(n)
+      if (n > msg.h && block !== undefined) this.#unicast({ t: 'ck', n, r: this.self, d: toHex(ledger.hashBlock(block)) }, from)
+    }
+  }
+
+  #onCheckpointAhead(msg: CheckpointMsg, from: number): void {
+    const key = `${msg.n}:${msg.d}`
+    let entry = this.#ahead.get(key)
+    if (entry === undefined) {
+      // Bounded: each replica keeps at most a few claims here; the oldest go first.
+      if (this.#ahead.size >= 4 * this.#cfg.n) {
+        let lowest: string | undefined
+        let lowN = Infinity
+        for (const [k, e] of this.#ahead) if (e.n < lowN) [lowest, lowN] = [k, e.n]
+        if (lowest !== undefined) this.#ahead.delete(lowest)
+      }
+      this.#ahead.set(key, (entry = { n: msg.n, d: msg.d, from: new Set() }))
+    }
+    entry.from.add(from)
+    if (entry.from.size >= this.#cfg.f + 1) this.#startTransfer({ n: msg.n, d: msg.d }, [...entry.from])
+  }
+
+  #moveWatermarks(n: number): void {
+    if (n <= this.#h) return
+    this.#h = n
+    for (const key of this.#certs.keys()) if (key <= n) this.#certs.delete(key)
+    for (const key of this.#follow.keys()) if (key <= n) this.#follow.delete(key)
+    for (const key of this.#checkpoints.keys()) if (key <= n) this.#checkpoints.delete(key)
+    for (const key of this.#mine.keys()) if (key < n) this.#mine.delete(key)
+    for (const [key, e] of this.#ahead) if (e.n <= n) this.#ahead.delete(key)
+    for (const key of this.#pset.keys()) if (key <= n) this.#pset.delete(key)
+    for (const [key, e] of this.#qset) if (e.n <= n) this.#qset.delete(key)
+    const live = new Set<string>()
+    for (const cert of this.#certs.values()) if (cert.digest !== undefined) live.add(cert.digest)
+    for (const e of this.#pset.values()) live.add(e.d)
+    for (const e of this.#qset.values()) live.add(e.d)
+    for (const d of this.#batches.keys()) if (!live.has(d)) this.#batches.delete(d)
+    if (this.#seqNo < n) this.#seqNo = n
+    this.#tryCut()
+  }
+
+  // ---- state transfer ----
+
+  #startTransfer(target: TransferTarget, peers: number[]): void {
+    if (target.n <= this.#lastExec || this.#stopped) return
+    if (this.#transferring) {
+      if (this.#nextTarget === undefined || target.n > this.#nextTarget.target.n) this.#nextTarget = { target, peers }
+      return
+    }
+    this.#transferring = true
+    this.#clearTimer('retry')
+    const peerIds = peers.filter((r) => r !== this.self).map((r) => this.#cfg.validators[r] as string)
+    this.#log.info('pbft state transfer', { from: this.#lastExec, to: target.n, peers: peerIds })
+    transferState(this.#stack, target, peerIds, this.#abort.signal)
+      .catch((err: unknown) => {
+        this.#log.error('pbft state transfer failed', { error: describeError(err) })
+        return [] as Block[]
+      })
+      .then((applied) => {
+        this.#transferring = false
+        if (this.#stopped) return
+        for (const block of applied) this.#forget(block.transactions)
+        const height = this.#stack.ledger.height() - 1
+        if (height >= target.n) {
+          this.stats.transfers++
+          this.#lastExec = height
+          if (target.n % this.#cfg.k === 0) {
+            this.#mine.set(target.n, target.d)
+            this.#moveWatermarks(target.n)
+          }
+          if (this.#seqNo < height) this.#seqNo = height
+        }
+        const next = this.#nextTarget
+        this.#nextTarget = undefined
+        if (next !== undefined && next.target.n > this.#lastExec) this.#startTransfer(next.target, next.peers)
+        else if (height < target.n) {
+          this.#retryTimer = this.#stack.clock.setTimeout(() => {
+            this.#retryTimer = undefined
+            this.#startTransfer(target, peers)
+          }, this.#cfg.requestTimeoutMs)
+        }
+        this.#execute()
+        if (height >= target.n) this.#afterProgress()
+      })
+  }
+
+  // ---- view change ----
+
+  #primary(view: number): number {
+    return view % this.#cfg.n
+  }
+
+  #isPrimary(): boolean {
+    return this.#primary(this.#view) === this.self
+  }
+
+  #sendViewChange(): void {
+    if (this.#stopped) return
+    // What this view prepared or pre-prepared joins P and Q before the log is dropped.
+    for (const [n, cert] of this.#certs) {
+      if (cert.digest === undefined || n <= this.#h) continue
+      if (cert.prepared) {
+        const old = this.#pset.get(n)
+        if (old === undefined || old.v <= cert.view) this.#pset.set(n, { d: cert.digest, v: cert.view })
+      }
+      const key = `${n}:${cert.digest}`
+      const old = this.#qset.get(key)
+      if (old === undefined || old.v < cert.view) this.#qset.set(key, { n, d: cert.digest, v: cert.view })
+    }
+    this.#view++
+    this.#active = false
+    this.#nvSent = false
+    this.#early = []
+    this.#certs.clear()
+    this.#queue.clear()
+    this.#clearTimer('batch')
+    this.#clearTimer('request')
+    this.#clearTimer('vc')
+    this.stats.viewChanges++
+    const C: SeqDigest[] = [...this.#mine].filter(([n]) => n >= this.#h).sort((a, b) => a[0] - b[0])
+    const P: SeqDigestView[] = [...this.#pset].map(([n, e]) => [n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0])
+    const Q: SeqDigestView[] = [...this.#qset.values()].map((e) => [e.n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
+    const vc: ViewChangeMsg = { t: 'vc', v: this.#view, r: this.self, h: this.#h, C, P, Q }
+    this.#myVc = vc
+    this.#storeVc(vc, this.self)
+    this.#log.info('pbft view change', { view: this.#view })
+    this.#broadcast(vc)
+    this.#armResend()
+    this.#onVcQuorum()
+  }
+
+  #onViewChange(msg: ViewChangeMsg, from: number): void {
+    this.#helpLagging(msg, from)
+    if (msg.v < this.#view) return
+    if (msg.v === this.#view && this.#active) {
+      // A replica still waiting for this view: help it with our view change and the new view.
+      // At most once per resend period per replica, or two active replicas would echo forever.
+      const now = this.#stack.clock.now()
+      if (now - (this.#helped.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
+      this.#helped.set(from, now)
+      if (this.#myVc?.v === msg.v) this.#unicast(this.#myVc, from)
+      if (this.#lastNv?.v === msg.v && this.#isPrimary()) this.#unicast(this.#lastNv, from)
+      return
+    }
+    const wellFormed =
+      msg.P.every(([n]) => n > msg.h && n <= msg.h + this.#L) && msg.Q.every(([n]) => n > msg.h && n <= msg.h + this.#L)
+    if (!wellFormed) {
+      this.stats.refused++
+      return
+    }
+    if (!this.#storeVc(msg, from)) return
+    // f+1 replicas want a later view: at least one is honest, so join the smallest of them.
+    const later: number[] = []
+    for (const [r, views] of this.#vcViews) {
+      const top = views[views.length - 1]
+      if (r !== this.self && top !== undefined && top > this.#view) later.push(top)
+    }
+    if (later.length >= this.#cfg.f + 1) {
+      this.#view = Math.min(...later) - 1
+      this.#sendViewChange()
+      return
+    }
+    this.#onVcQuorum()
+  }
+
+  /** Stores a view change; false when one from that replica for that view is already held. */
+  #storeVc(vc: ViewChangeMsg, from: number): boolean {
+    let byReplica = this.#vcs.get(vc.v)
+    if (byReplica?.has(from)) return false
+    if (byReplica === undefined) this.#vcs.set(vc.v, (byReplica = new Map()))
+    byReplica.set(from, vc)
+    const views = this.#vcViews.get(from) ?? []
+    views.push(vc.v)
+    views.sort((a, b) => a - b)
+    // Bounded: a replica announcing endless future views keeps only its latest few.
+    while (views.length > PBFT_MAX_VC_VIEWS_PER_REPLICA) {
+      const dropped = views.shift() as number
+      this.#vcs.get(dropped)?.delete(from)
+    }
+    this.#vcViews.set(from, views)
+    return true
+  }
+
+  #dropVcsBelow(view: number): void {
+    for (const v of this.#vcs.keys()) if (v < view) this.#vcs.delete(v)
+    for (const [r, views] of this.#vcViews) {
+      const kept = views.filter((v) => v >= view)
+      if (kept.length === 0) this.#vcViews.delete(r)
+      else this.#vcViews.set(r, kept)
+    }
+  }
+
+  #currentVcs(): ViewChangeMsg[] {
+    return [...(this.#vcs.get(this.#view)?.values() ?? [])].sort((a, b) => a.r - b.r)
+  }
+
+  #onVcQuorum(): void {
+    if (this.#active) return
+    const set = this.#currentVcs()
+    if (set.length < 2 * this.#cfg.f + 1) return
+    if (this.#vcTimer === undefined) {
+      this.#vcTimer = this.#stack.clock.setTimeout(() => {
+        this.#vcTimer = undefined
+        this.#backoff = Math.min(this.#backoff * 2, PBFT_MAX_VIEW_CHANGE_BACKOFF)
+        this.#sendViewChange()
+      }, this.#cfg.viewChangeTimeoutMs * this.#backoff)
+    }
+    if (this.#isPrimary() && !this.#nvSent) {
+      const k = selectCheckpoint(set, this.#cfg.f)
+      const X = k === undefined ? undefined : assignSequenceNumbers(set, k[0], this.#cfg.f, this.#L)
+      if (k !== undefined && X !== undefined) {
+        const nv: NewViewMsg = { t: 'nv', v: this.#view, r: this.self, V: set.map((vc) => vc.r), k, X }
+        this.#nvSent = true
+        this.#lastNv = nv
+        this.#pendingNv = nv
+        this.#broadcast(nv)
+      }
+    }
+    this.#tryNewView()
+  }
+
+  #onNewView(msg: NewViewMsg, from: number): void {
+    if (from !== this.#primary(msg.v) || new Set(msg.V).size !== msg.V.length || msg.V.length < 2 * this.#cfg.f + 1) {
+      this.stats.refused++
+      return
+    }
+    if (msg.v < this.#view || (msg.v === this.#view && this.#active)) return
+    this.#pendingNv = msg
+    this.#tryNewView()
+  }
+
+  #tryNewView(): void {
+    const nv = this.#pendingNv
+    if (nv === undefined || nv.v !== this.#view || this.#active) return
+    const set: ViewChangeMsg[] = []
+    for (const r of nv.V) {
+      const vc = this.#vcs.get(nv.v)?.get(r)
+      if (vc === undefined || vc.v !== nv.v) return // wait for it: it is re-sent
+      set.push(vc)
+    }
+    const k = selectCheckpoint(set, this.#cfg.f)
+    const X = k === undefined ? undefined : assignSequenceNumbers(set, k[0], this.#cfg.f, this.#L)
+    if (k === undefined || X === undefined || k[0] !== nv.k[0] || k[1] !== nv.k[1] || !sameAssignments(X, nv.X)) {
+      this.#log.warn('new view refused: it does not follow from its view changes', { view: nv.v })
+      this.stats.refused++
+      this.#pendingNv = undefined
+      this.#sendViewChange()
+      return
+    }
+    let missing = false
+    for (const [n, d] of X) {
+      if (d === NULL_DIGEST || n <= this.#h || n <= k[0] || this.#batches.has(d)) continue
+      missing = true
+      if (!this.#wanted.has(d)) {
+        this.#wanted.add(d)
+        this.#broadcast({ t: 'fb', r: this.self, d })
+      }
+    }
+    if (missing) return
+    this.#install(nv, set)
+  }
+
+  #install(nv: NewViewMsg, set: ViewChangeMsg[]): void {
+    this.#active = true
+    this.#pendingNv = undefined
+    this.#lastNv = nv
+    this.#wanted.clear()
+    this.#clearTimer('vc')
+    this.#clearTimer('resend')
+    this.#backoff = 1
+    this.#complained = false
+    this.#dropVcsBelow(this.#view)
+    // Taken before the watermarks move: moving them garbage-collects batches no certificate holds yet.
+    const chosen = new Map<string, PbftBatch>()
+    for (const [, d] of nv.X) {
+      const batch = this.#batches.get(d)
+      if (batch !== undefined) chosen.set(d, batch)
+    }
+    const [cpN, cpD] = nv.k
+    if (cpN > this.#h) {
+      this.#mine.set(cpN, cpD)
+      this.#moveWatermarks(cpN)
+      if (this.#lastExec < cpN) {
+        const vouchers = set.filter((vc) => vc.C.some(([n, d]) => n === cpN && d === cpD)).map((vc) => vc.r)
+        this.#startTransfer({ n: cpN, d: cpD }, vouchers)
+      }
+    }
+    this.#log.info('pbft new view', { view: this.#view, checkpoint: cpN, reproposed: nv.X.length })
+    const primary = this.#isPrimary()
+    let top = Math.max(this.#h, cpN)
+    const reproposed = new Set<string>()
+    for (const [n, d] of nv.X) {
+      if (n > top) top = n
+      if (n <= this.#h) continue
+      const cert = this.#cert(this.#view, n)
+      cert.digest = d
+      const batch = d === NULL_DIGEST ? null : chosen.get(d)
+      if (batch === undefined) continue // below the checkpoint we were missing: the transfer brings it
+      cert.batch = batch
+      if (batch !== null) {
+        this.#batches.set(d, batch)
+        for (const tx of batch.txs) reproposed.add(tx.txid)
+      }
+      if (!primary) {
+        cert.prepares.set(this.self, d)
+        this.#broadcast({ t: 'p', v: this.#view, n, r: this.self, d })
+      }
+    }
+    this.#seqNo = top
+    if (primary) for (const [txid, tx] of this.#outstanding) if (!reproposed.has(txid)) this.#queue.set(txid, tx)
+    if (this.#outstanding.size > 0) this.#armRequestTimer()
+    const early = this.#early
+    this.#early = []
+    for (const { msg, from } of early) this.receive(msg, from)
+    for (const [n, cert] of this.#certs) this.#check(n, cert)
+    this.#execute()
+    this.#tryCut()
+  }
+
+  // ---- timers ----
+
+  #armRequestTimer(): void {
+    this.#clearTimer('request')
+    this.#requestTimer = this.#stack.clock.setTimeout(() => {
+      this.#requestTimer = undefined
+      if (!this.#active || this.#outstanding.size === 0) return
+      if (!this.#complained) {
+        // Re-send what waits once before blaming the primary: a lost forward should not cost a view.
+        this.#complained = true
+        const x: Transaction[] = []
+        for (const tx of this.#outstanding.values()) {
+          if (x.length >= this.#cfg.batchSize) break
+          x.push(tx)
+        }
+        this.#broadcast({ t: 'req', x })
+        this.#armRequestTimer()
+        return
+      }
+      this.#sendViewChange()
+    }, this.#cfg.requestTimeoutMs)
+  }
+
+  #armResend(): void {
+    this.#clearTimer('resend')
+    this.#resendTimer = this.#stack.clock.setTimeout(() => {
+      this.#resendTimer = undefined
+      if (this.#active || this.#myVc === undefined) return
+      this.#broadcast(this.#myVc)
+      for (const d of this.#wanted) this.#broadcast({ t: 'fb', r: this.self, d })
+      if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#broadcast(this.#lastNv)
+      this.#armResend()
+    }, this.#cfg.resendViewChangeMs)
+  }
+
+  #clearTimer(which: 'batch' | 'request' | 'vc' | 'resend' | 'retry'): void {
+    const clock = this.#stack.clock
+    switch (which) {
+      case 'batch':
+        if (this.#batchTimer !== undefined) clock.clearTimeout(this.#batchTimer)
+        this.#batchTimer = undefined
+        return
+      case 'request':
+        if (this.#requestTimer !== undefined) clock.clearTimeout(this.#requestTimer)
+        this.#requestTimer = undefined
+        return
+      case 'vc':
+        if (this.#vcTimer !== undefined) clock.clearTimeout(this.#vcTimer)
+        this.#vcTimer = undefined
+        return
+      case 'resend':
+        if (this.#resendTimer !== undefined) clock.clearTimeout(this.#resendTimer)
+        this.#resendTimer = undefined
+        return
+      case 'retry':
+        if (this.#retryTimer !== undefined) clock.clearTimeout(this.#retryTimer)
+        this.#retryTimer = undefined
+    }
+  }
+
+  // ---- output ----
+
+  #envelope(msg: PbftMessage): Envelope {
+    return { type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload: encodePbftMessage(msg) }
+  }
+
+  #broadcast(msg: PbftMessage): void {
+    this.#stack.broadcast(this.#envelope(msg), 'validator')
+  }
+
+  #unicast(msg: PbftMessage, to: number): void {
+    try {
+      this.#stack.unicast(this.#envelope(msg), this.#cfg.validators[to] as string)
+    } catch (err) {
+      this.#log.debug('pbft unicast failed', { to, error: describeError(err) })
+    }
+  }
+}
+
+function sameAssignments(a: readonly SeqDigest[], b: readonly SeqDigest[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as SeqDigest
+    const y = b[i] as SeqDigest
+    if (x[0] !== y[0] || x[1] !== y[1]) return false
+  }
+  return true
+}

@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ConsenterOptions } from '../../../../src/core/consensus/consenter.js'
+import { createPbftConsenter, encodePbftMessage, type PbftConsenter } from '../../../../src/core/consensus/pbft/index.js'
+import { createConsenter } from '../../../../src/core/consensus/registry.js'
+import { toHex } from '../../../../src/core/util/bytes.js'
+import { MessageType } from '../../../../src/core/wire/message-type.js'
+import { FakeNetwork, type FakeStack } from '../../../support/fake-network.js'
+
+const validators = ['vp0', 'vp1', 'vp2', 'vp3']
+let net: FakeNetwork | undefined
+
+afterEach(async () => {
+  await net?.stop()
+  // Nothing keeps running after stop: no timers left on the clock.
+  if (net !== undefined) expect(net.clock.pending).toBe(0)
+  net = undefined
+})
+
+function addReplica(n: FakeNetwork, id: string, options: ConsenterOptions): PbftConsenter {
+  const consenter = createPbftConsenter(n.addPeer(id), { validators, ...options })
+  n.attach(id, consenter)
+  return consenter
+}
+
+async function setup(options: ConsenterOptions = {}): Promise<FakeNetwork> {
+  net = new FakeNetwork()
+  for (const id of validators) addReplica(net, id, options)
+  net.connectAll()
+  await net.start()
+  return net
+}
+
+const pbft = (n: FakeNetwork, id: string) => n.peer(id).consenter as PbftConsenter
+
+function chainOf(stack: FakeStack): string[] {
+  return stack.ledger.getBlocks(0, stack.ledger.height()).map((b) => toHex(stack.ledger.hashBlock(b)))
+}
+
+function expectSameChains(stacks: FakeStack[]): number {
+  const [first, ...rest] = stacks.map(chainOf)
+  for (const chain of rest) expect(chain).toEqual(first)
+  return (first as string[]).length
+}
+
+describe('pbft consenter on a fake network', () => {
+  it('orders requests into identical blocks on every replica, stamped by the primary', async () => {
+    const n = await setup({ batchSize: 10 })
+    const txs = Array.from({ length: 25 }, (_, i) => n.submit(`vp${(i % 3) + 1}`, `k${i}=v${i}`))
+    await n.advance(3000)
+    const height = expectSameChains(n.stacks())
+    expect(height).toBeGreaterThanOrEqual(4)
+    const ledger = n.peer('vp2').ledger
+    for (const tx of txs) expect(ledger.hasTransaction(tx.txid)).toBe(true)
+    const blocks = ledger.getBlocks(1, height)
+    expect(blocks.every((b) => b.proposer === 'vp0')).toBe(true)
+    expect(blocks.reduce((sum, b) => sum + b.transactions.length, 0)).toBe(25)
+    expect(pbft(n, 'vp3').status()).toMatchObject({ view: 0, primary: 0, active: true, replica: 3, lastExec: height - 1 })
+  })
+
+  it('cuts a full batch at once and a partial one on the batch timer', async () => {
+    const n = await setup({ batchSize: 5, batchTimeoutMs: 1000 })
+    for (let i = 0; i < 7; i++) n.submit('vp1', `a${i}=1`)
+    await n.advance(100)
+    expect(n.peer('vp3').ledger.height()).toBe(2) // the full batch of 5
+    await n.advance(1000)
+    expect(n.peer('vp3').ledger.height()).toBe(3) // the remaining 2, after the timer
+    expect(n.peer('vp3').ledger.getBlock(2)?.transactions).toHaveLength(2)
+  })
+
+  it('executes a transaction submitted at two replicas once', async () => {
+    const n = await setup({ batchSize: 10 })
+    n.submit('vp1', 'x=1', 'dup')
+    n.submit('vp2', 'x=1', 'dup')
+    await n.advance(3000)
+    expectSameChains(n.stacks())
+    const all = n.peer('vp0').ledger.getBlocks(1, 100).flatMap((b) => b.transactions.map((t) => t.txid))
+    expect(all).toEqual(['dup'])
+  })
+
+  it('refuses a message whose replica id is not the sender\'s, and one from outside the validator set', async () => {
+    const n = await setup()
+    const payload = encodePbftMessage({ t: 'c', v: 0, n: 1, r: 1, d: 'ab'.repeat(32) })
+    n.addPeer('nv0', 'non-validator')
+    n.connect('nv0', 'vp0')
+    n.enqueue({ from: 'vp2', to: 'vp0', envelope: { type: MessageType.CONSENSUS, payload } })
+    n.enqueue({ from: 'nv0', to: 'vp0', envelope: { type: MessageType.CONSENSUS, payload } })
+    n.enqueue({ from: 'vp2', to: 'vp0', envelope: { type: MessageType.CONSENSUS, payload: new Uint8Array([0xc1]) } })
+    await n.flush()
+    expect(pbft(n, 'vp0').status()).toMatchObject({ refused: 2, invalid: 1 })
+    expect(n.errors).toEqual([])
+  })
+
+  it('moves the low watermark at stable checkpoints and drops old state', async () => {
+    const n = await setup({ batchSize: 1, k: 5, logMultiplier: 2 })
+    for (let i = 0; i < 23; i++) {
+      n.submit('vp1', `c${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(2000)
+    expectSameChains(n.stacks())
+    for (const id of validators) expect(pbft(n, id).status()).toMatchObject({ lastExec: 23, h: 20 })
+  })
+
+  it('changes view when the primary is cut off, and commits resume under the new primary', async () => {
+    const n = await setup({ batchSize: 2 })
+    n.submit('vp1', 'before=1')
+    n.submit('vp1', 'before=2')
+    await n.advance(500)
+    expect(n.peer('vp1').ledger.height()).toBe(2)
+    n.isolate('vp0')
+    const tx = n.submit('vp2', 'after=1')
+    await n.advance(15_000)
+    const live = ['vp1', 'vp2', 'vp3'].map((id) => n.peer(id))
+    expectSameChains(live)
+    for (const stack of live) expect(stack.ledger.hasTransaction(tx.txid)).toBe(true)
+    const status = pbft(n, 'vp2').status()
+    expect(status.view).toBeGreaterThanOrEqual(1)
+    expect(status.primary).not.toBe(0)
+    expect(status.active).toBe(true)
+  })
+
+  it('brings a replica that fell past the watermarks up to date by state transfer', async () => {
+    const n = await setup({ batchSize: 1, k: 5, logMultiplier: 2 })
+    n.isolate('vp3')
+    for (const a of ['vp0', 'vp1', 'vp2']) for (const b of ['vp0', 'vp1', 'vp2']) if (a < b) n.connect(a, b)
+    for (let i = 0; i < 30; i++) {
+      n.submit('vp1', `s${i}=1`)
+      await n.advance(20)
+    }
+    expect(n.peer('vp3').ledger.height()).toBe(1)
+    for (const other of ['vp0', 'vp1', 'vp2']) n.connect('vp3', other)
+    for (let i = 0; i < 6; i++) {
+      n.submit('vp1', `t${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(3000)
+    expectSameChains(n.stacks())
+    expect(pbft(n, 'vp3').status().transfers).toBeGreaterThanOrEqual(1)
+    expect(n.fetches.some((f) => f.by === 'vp3')).toBe(true)
+  })
+
+  it('lets a restarted replica with an empty ledger catch up to the same head', async () => {
+    const n = await setup({ batchSize: 1, k: 5, logMultiplier: 2 })
+    for (let i = 0; i < 12; i++) {
+      n.submit('vp1', `r${i}=1`)
+      await n.advance(20)
+    }
+    await n.removePeer('vp2')
+    const fresh = addReplica(n, 'vp2', { batchSize: 1, k: 5, logMultiplier: 2 })
+    for (const other of ['vp0', 'vp1', 'vp3']) n.connect('vp2', other)
+    await fresh.start()
+    for (let i = 0; i < 10; i++) {
+      n.submit('vp1', `q${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(3000)
+    expectSameChains(n.stacks())
+    expect(n.peer('vp2').ledger.height()).toBe(23)
+  })
+
+  it('forwards a non-validator\'s client transactions to the validators', async () => {
+    net = new FakeNetwork()
+    for (const id of validators) addReplica(net, id, { batchSize: 1 })
+    const follower = net.addPeer('nv0', 'non-validator')
+    net.attach('nv0', createPbftConsenter(follower, { validators }))
+    net.connectAll()
+    await net.start()
+    const tx = net.submit('nv0', 'from=outside')
+    await net.advance(2000)
+    expect(net.peer('vp0').ledger.hasTransaction(tx.txid)).toBe(true)
+    // Validators announce blocks to non-validators, which follow them.
+    expect(follower.ledger.hasTransaction(tx.txid)).toBe(true)
+    expect(pbft(net, 'nv0').status().replica).toBeNull()
+  })
+
+  it('is registered as "pbft"', () => {
+    net = new FakeNetwork()
+    const consenter = createConsenter('PBFT', net.addPeer('vp0'), { validators })
+    expect(consenter.name).toBe('pbft')
+  })
+})

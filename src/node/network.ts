@@ -79,6 +79,11 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
     const port = options.basePort + i
     const args = [BIN_PATH, 'start', '--id', id, '--host', host, '--port', String(port), '--role', 'validator']
     args.push('--consensus', options.consensus, '--log-level', options.logLevel)
+    // PBFT takes its validator set from configuration, never from peer names: hand it the IDs spawned here.
+    if (options.consensus.toLowerCase() === 'pbft') {
+      const validators = Array.from({ length: options.peers }, (_, j) => `vp${j}`)
+      args.push('--consensus-options', JSON.stringify({ validators }))
+    }
     if (i > 0) args.push('--peers', members[0]!.chat)
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: io.env as NodeJS.ProcessEnv })
     const member: Member = {

@@ -44,6 +44,38 @@ function defaultConnect(): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/chat`
 }
 
+/**
+ * The consenter the network runs, read from the first peer's /status, so the tab's own consenter
+ * (a non-validator: it only forwards transactions) speaks the same protocol. PBFT also needs the
+ * validator IDs to forward to; their order does not matter to a non-validator.
+ */
+async function networkConsensus(connect: string): Promise<{ consensus?: string; consensusOptions?: Record<string, unknown> }> {
+  const base = httpBaseOf(connect)
+  if (base === undefined) return {}
+  try {
+    const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(3000) })
+    const st = (await res.json()) as PeerStatus
+    const validators = [...(st.role === 'validator' ? [st.id] : []), ...st.peers.filter((p) => p.role === 'validator').map((p) => p.id)]
+    if (st.consensus.plugin === 'pbft') return { consensus: 'pbft', consensusOptions: { validators: validators.sort() } }
+    return { consensus: st.consensus.plugin }
+  } catch {
+    // Unreachable for now: start with the default and let the core's redials find the network.
+    return {}
+  }
+}
+
+/**
+ * One line of consensus state for the Chains table: PBFT's view, primary, last executed sequence
+ * number and low watermark (the last stable checkpoint); noops' leader.
+ */
+function describeConsensus(c: Record<string, unknown>): string {
+  if (c['plugin'] === 'pbft') {
+    if (c['replica'] === null) return 'pbft · not a replica: forwards, follows'
+    return `view ${String(c['view'] ?? '?')} · primary ${String(c['primaryId'] ?? '?')} · seq ${String(c['lastExec'] ?? '?')} · checkpoint ${String(c['h'] ?? '?')}`
+  }
+  return typeof c['leader'] === 'string' ? `leader ${c['leader']}` : String(c['plugin'] ?? '')
+}
+
 function short(hash: string): string {
   return hash.length > 16 ? `${hash.slice(0, 8)}…${hash.slice(-6)}` : hash
 }
@@ -92,7 +124,7 @@ async function main(): Promise<void> {
   const events = $<HTMLOListElement>('#events')
   let tab: TabPeer
   try {
-    tab = await startTabPeer({ connect })
+    tab = await startTabPeer({ connect, ...(await networkConsensus(connect)) })
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     window.peerError = message
@@ -222,7 +254,10 @@ async function main(): Promise<void> {
     else setBadge(everLinked ? 'offline' : 'connecting', everLinked ? 'offline, redialing' : 'connecting')
 
     // graph
-    const leader = typeof st.consensus['leader'] === 'string' ? (st.consensus['leader'] as string) : undefined
+    // noops names a leader, PBFT a primary; either is drawn the same way.
+    const leaderOf = (c: Record<string, unknown>): unknown => c['leader'] ?? c['primaryId']
+    const fromServing = fresh.map((s) => leaderOf(s.consensus)).find((l) => typeof l === 'string')
+    const leader = typeof fromServing === 'string' ? fromServing : typeof leaderOf(st.consensus) === 'string' ? (leaderOf(st.consensus) as string) : undefined
     const nodes: GraphNode[] = [{ id: st.id, kind: 'self', role: st.role, state: 'up' }]
     for (const [id, p] of seen) nodes.push({ id, kind: 'node', role: p.role, state: up.has(id) ? 'up' : 'gone', leader: id === leader })
     const links = new Map<string, GraphLink>()
@@ -238,15 +273,15 @@ async function main(): Promise<void> {
     renderGraph($<SVGSVGElement>('#graph'), nodes, [...links.values()])
 
     // chains
-    const rows: { id: string; role: string; height?: number; head?: string; note?: string }[] = [
-      { id: `${st.id} (you)`, role: st.role, height: st.chain.height, head: st.chain.headHash },
+    const rows: { id: string; role: string; height?: number; head?: string; note?: string; consensus?: string }[] = [
+      { id: `${st.id} (you)`, role: st.role, height: st.chain.height, head: st.chain.headHash, consensus: describeConsensus(st.consensus) },
     ]
     const byId = new Map(fresh.map((s) => [s.id, s]))
     for (const [id, p] of [...seen].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const s = byId.get(id)
       const base = httpBaseOf(p.address)
       const view = base === undefined ? undefined : watcher.views.get(base)
-      if (s !== undefined) rows.push({ id, role: s.role, height: s.chain.height, head: s.chain.headHash })
+      if (s !== undefined) rows.push({ id, role: s.role, height: s.chain.height, head: s.chain.headHash, consensus: describeConsensus(s.consensus) })
       else rows.push({ id, role: p.role, note: !up.has(id) ? 'gone' : view?.kind === 'unreachable' ? view.error : 'fetching…' })
     }
     const known = rows.filter((r) => r.height !== undefined)
@@ -260,7 +295,7 @@ async function main(): Promise<void> {
         const tr = document.createElement('tr')
         tr.dataset['peer'] = r.id.replace(' (you)', '')
         if (r.height === undefined) {
-          tr.append(td(r.id), td(r.role), td('-', 'num'), td(r.note ?? '', 'muted'), td(''))
+          tr.append(td(r.id), td(r.role), td('-', 'num'), td(r.note ?? '', 'muted'), td(''), td(''))
           tr.dataset['state'] = r.note === 'gone' ? 'gone' : 'unknown'
           return tr
         }
@@ -269,7 +304,14 @@ async function main(): Promise<void> {
         const head = td(short(r.head!), 'hash')
         head.title = r.head!
         head.dataset['hash'] = r.head!
-        tr.append(td(r.id), td(r.role), td(r.height, 'num height'), head, td(state === 'agrees' ? '✓' : state === 'behind' ? `−${top - r.height}` : '✗', `mark ${state}`))
+        tr.append(
+          td(r.id),
+          td(r.role),
+          td(r.height, 'num height'),
+          head,
+          td(state === 'agrees' ? '✓' : state === 'behind' ? `−${top - r.height}` : '✗', `mark ${state}`),
+          td(r.consensus ?? '', 'consensus muted'),
+        )
         return tr
       }),
     )

@@ -17,6 +17,7 @@ import type { ChatStreamEnd } from '../core/chat/chat-stream.js'
 import { createPeer } from '../core/peer/peer.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import { createConsoleLogger, type LogLevel } from '../core/util/logger.js'
+import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import { MessageType } from '../core/wire/message-type.js'
 import { makeEnvelope } from '../core/wire/payloads.js'
 import { normalizeChatAddress } from '../core/peer/address-book.js'
@@ -49,6 +50,9 @@ export interface TabPeerOptions {
   /** Peer ID; a random `tab-<6 hex>` when absent. */
   id?: string
   limits?: Partial<PeerLimits>
+  /** The network's consenter plugin (default noops); a tab runs it as a non-validator, forwarding its transactions. */
+  consensus?: string
+  consensusOptions?: ConsenterOptions
   logLevel?: LogLevel
   /** Where visibility changes come from; `document` when present. */
   visibility?: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>
@@ -106,6 +110,8 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     address: '',
     connect: connector,
     id: options.id ?? randomTabId(),
+    ...(options.consensus === undefined ? {} : { consensus: options.consensus }),
+    ...(options.consensusOptions === undefined ? {} : { consensusOptions: options.consensusOptions }),
     bootstrap: [connect],
     limits: { discoveryPeriodMs: TAB_DISCOVERY_PERIOD_MS, redialMaxMs: TAB_REDIAL_MAX_MS, ...options.limits },
     log,

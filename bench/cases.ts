@@ -1,22 +1,22 @@
 /**
  * The registry of benchmark cases, one per report key, in report order. A case either measures
- * (a `run` that spawns its own processes) or says why it cannot yet; adding PBFT or the browser
+ * (a `run` that spawns its own processes) or says why it cannot yet; adding the browser
  * case is replacing its entry here with a `run`.
  */
 import { runFlood } from './flood-case.js'
+import { runPbftCase } from './pbft-case.js'
 import type { BenchCase } from './harness.js'
 import { runTransport } from './transport-case.js'
 
-const PBFT_PENDING = 'PBFT consenter not in the tree yet (being written); no figure until the bench can run 4 validators'
 
 export const CASES: readonly BenchCase[] = [
   { key: 'transport.single', title: 'transport, one connection, two processes', run: (o) => runTransport(2, 0.9, o) },
   { key: 'transport.mesh', title: 'transport, 4 processes all-to-all broadcast', run: (o) => runTransport(4, 0.85, o) },
-  { key: 'pbft.batch1', title: 'PBFT closed loop, batch 1', notMeasured: PBFT_PENDING },
-  { key: 'pbft.batch100', title: 'PBFT closed loop, batch 100', notMeasured: PBFT_PENDING },
-  { key: 'pbft.batch500', title: 'PBFT closed loop, batch 500', notMeasured: PBFT_PENDING },
-  { key: 'pbft.latency1k', title: 'PBFT open loop, 1,000 tx/s', notMeasured: PBFT_PENDING },
-  { key: 'pbft.latency20k', title: 'PBFT open loop, 20,000 tx/s', notMeasured: PBFT_PENDING },
+  { key: 'pbft.batch1', title: 'PBFT closed loop, batch 1', run: (o) => runPbftCase('pbft.batch1', o) },
+  { key: 'pbft.batch100', title: 'PBFT closed loop, batch 100', run: (o) => runPbftCase('pbft.batch100', o) },
+  { key: 'pbft.batch500', title: 'PBFT closed loop, batch 500', run: (o) => runPbftCase('pbft.batch500', o) },
+  { key: 'pbft.latency1k', title: 'PBFT open loop, 1,000 tx/s', run: (o) => runPbftCase('pbft.latency1k', o) },
+  { key: 'pbft.latency20k', title: 'PBFT open loop, 20,000 tx/s', run: (o) => runPbftCase('pbft.latency20k', o) },
   { key: 'flood', title: 'flood: 10x the queue bound against one peer', run: (o) => runFlood(o) },
   {
     key: 'browser',

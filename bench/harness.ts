@@ -60,6 +60,8 @@ export interface BenchOptions {
   durationMs: number
   /** Time a round runs before its window opens, ms. */
   warmupMs: number
+  /** The `--only` selection, for cases that run several report keys together (PBFT). */
+  only?: readonly string[]
 }
 
 /** Fewer rounds than this and a median says nothing about noise. */

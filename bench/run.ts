@@ -15,7 +15,7 @@ export const QUICK_OPTIONS: BenchOptions = { quick: true, rounds: MIN_ROUNDS, du
 
 async function main(): Promise<void> {
   const cli = parseArgs(process.argv.slice(2))
-  const options = cli.quick ? QUICK_OPTIONS : FULL_OPTIONS
+  const options = { ...(cli.quick ? QUICK_OPTIONS : FULL_OPTIONS), only: cli.only }
   const results = new Map<ReportKey, CaseResult>()
   const started = Date.now()
   for (const c of CASES) {

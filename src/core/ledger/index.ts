@@ -9,15 +9,20 @@ export { createMemoryLedger, type MemoryLedgerOptions } from './memory-ledger.js
 export {
   BLOCK_HASH_DOMAIN,
   HASH_BYTES,
+  HASH_WRITER_BUFFER_BYTES,
   HashWriter,
   blockProblem,
   genesisBlock,
   hashBlock,
+  isSealed,
   isUint64,
   isWellFormedString,
+  sealTransactions,
   transactionProblem,
   transactionsRoot,
+  useSha256,
   zeroHash,
+  type Sha256Hasher,
 } from './block-hash.js'
 export {
   MAX_STATE_KEY_LENGTH,

@@ -19,7 +19,7 @@ import { LedgerError, describeError } from '../errors.js'
 import { bytesEqual, toHex } from '../util/bytes.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
-import { blockProblem, genesisBlock, hashBlock, isUint64, isWellFormedString, transactionProblem } from './block-hash.js'
+import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, transactionProblem } from './block-hash.js'
 import type { Ledger } from './ledger.js'
 import { compareCodePoints, nextStateHash, sortWrites, transactionWrite } from './state-machine.js'
 
@@ -33,6 +33,11 @@ interface OpenBatch {
   writes: Map<string, string>
   txs: Transaction[]
   txids: Set<string>
+  /**
+   * A sealed list (block-hash.ts sealTransactions) this batch executed whole, as its only
+   * execTxs: the block then carries that frozen list itself, and hashing it reuses its root.
+   */
+  sealed: readonly Transaction[] | undefined
 }
 
 type BlockListener = (block: Block, hash: Uint8Array) => void
@@ -49,6 +54,8 @@ class MemoryLedger implements Ledger {
   readonly #state = new Map<string, string>()
   readonly #txids = new Set<string>()
   readonly #listeners = new Set<BlockListener>()
+  /** Hashes of this ledger's own (frozen) blocks: checkpoints ask for them again. */
+  readonly #ownHashes = new WeakMap<Block, Uint8Array>()
   #batch: OpenBatch | undefined
 
   constructor(log: Logger) {
@@ -82,7 +89,7 @@ class MemoryLedger implements Ledger {
   }
 
   hashBlock(block: Block): Uint8Array {
-    return hashBlock(block)
+    return this.#ownHashes.get(block)?.slice() ?? hashBlock(block)
   }
 
   stateHash(): Uint8Array {
@@ -110,7 +117,7 @@ class MemoryLedger implements Ledger {
     if (this.#batch !== undefined) {
       throw new LedgerError(`cannot begin batch ${JSON.stringify(batchId)}: batch ${JSON.stringify(this.#batch.id)} is open`)
     }
-    this.#batch = { id: batchId, writes: new Map(), txs: [], txids: new Set() }
+    this.#batch = { id: batchId, writes: new Map(), txs: [], txids: new Set(), sealed: undefined }
   }
 
   execTxs(batchId: string, txs: readonly Transaction[]): void {
@@ -120,13 +127,19 @@ class MemoryLedger implements Ledger {
       const problem = transactionProblem(tx)
       if (problem !== undefined) throw new LedgerError(`transaction ${i} refused: ${problem}`)
     })
+    const first = batch.txs.length === 0 && batch.sealed === undefined
+    let whole = true
     for (const tx of txs) {
-      if (this.#txids.has(tx.txid) || batch.txids.has(tx.txid)) continue
+      if (this.#txids.has(tx.txid) || batch.txids.has(tx.txid)) {
+        whole = false
+        continue
+      }
       const [key, value] = transactionWrite(tx)
       batch.writes.set(key, value)
       batch.txids.add(tx.txid)
       batch.txs.push(copyTransaction(tx))
     }
+    batch.sealed = first && whole && txs.length > 0 && isSealed(txs) ? txs : undefined
   }
 
   previewCommit(batchId: string): Uint8Array {
@@ -146,7 +159,8 @@ class MemoryLedger implements Ledger {
       stateHash: nextStateHash(head.stateHash, writes),
       timestamp: meta.timestamp,
       proposer: meta.proposer,
-      transactions: batch.txs,
+      // Equal content either way; the sealed list's root is already known.
+      transactions: batch.sealed !== undefined && batch.sealed.length === batch.txs.length ? (batch.sealed as Transaction[]) : batch.txs,
     }
     this.#batch = undefined
     this.#append(block, hashBlock(block), writes)
@@ -230,6 +244,7 @@ class MemoryLedger implements Ledger {
     Object.freeze(block)
     this.#blocks.push(block)
     this.#hashes.push(hash)
+    this.#ownHashes.set(block, hash)
     this.#deltas.push(writes)
     for (const [key, value] of writes) this.#state.set(key, value)
     for (const tx of block.transactions) this.#txids.add(tx.txid)

@@ -4,7 +4,10 @@
  * the caller has authenticated), `submit` (a client request) and timers on the Stack's clock; it
  * never reads real time or randomness. It sends through the Stack and writes blocks to its ledger.
  *
- * Normal case: a request is forwarded to every replica; the primary (view mod N) cuts a batch at
+ * Normal case: a request is forwarded to the primary only (backups learn it from the pre-prepare;
+ * the replica that took it keeps it outstanding, and if the primary does not order it in time,
+ * re-broadcasts it to every replica before starting a view change, and forwards it to each new
+ * primary); the primary (view mod N) cuts a batch at
  * batchSize or after batchTimeoutMs and pre-prepares it with the next sequence number (up to
  * h + L/2); backups prepare; 2f matching prepares plus the pre-prepare make it prepared, and the
  * replica commits; 2f+1 matching commits make it committed-local. Batches execute strictly in
@@ -226,10 +229,19 @@ export class Replica {
 
   // ---- input ----
 
-  /** A client request submitted at this peer: kept, and forwarded to every replica. */
+  /**
+   * A client request submitted at this peer: kept, and forwarded to the primary. Not to every
+   * replica: each would decode it once more than the pre-prepare already makes it, which cost a
+   * third of a backup's receive work; the request timer's re-broadcast keeps the liveness that
+   * forwarding to all gave.
+   */
   submit(tx: Transaction): void {
     if (this.#stopped) return
     if (!this.#addRequest(tx)) return
+    if (this.#isPrimary()) {
+      this.#afterRequests()
+      return
+    }
     this.#forward.push(tx)
     if (this.#forward.length >= this.#cfg.batchSize) this.#flushForward()
     else if (this.#forwardTimer === undefined) {
@@ -319,7 +331,27 @@ export class Replica {
     if (this.#forward.length === 0) return
     const x = this.#forward
     this.#forward = []
-    this.#broadcast({ t: 'req', x })
+    this.#toPrimary(x)
+  }
+
+  /**
+   * Sends requests to the primary; during a view change to every replica, because this replica
+   * may be alone in its view and the primary that orders them then is another one.
+   */
+  #toPrimary(x: Transaction[]): void {
+    const primary = this.#primary(this.#view)
+    if (!this.#active) this.#broadcast({ t: 'req', x })
+    else if (primary !== this.self) this.#unicast({ t: 'req', x }, primary)
+  }
+
+  /** Up to a batch of the requests this replica waits for, oldest first. */
+  #oldestOutstanding(): Transaction[] {
+    const x: Transaction[] = []
+    for (const tx of this.#outstanding.values()) {
+      if (x.length >= this.#cfg.batchSize) break
+      x.push(tx)
+    }
+    return x
   }
 
   #tryCut(): void {
@@ -518,7 +550,10 @@ export class Replica {
       this.#broadcast({ t: 'ck', n, r: this.self, d })
       this.#onCheckpoint({ t: 'ck', n, r: this.self, d }, this.self)
     }
-    if (this.#stack.getNetworkInfo().peers.some((p) => p.role === 'non-validator')) {
+    // Replicas 0..f announce blocks (f+1 of them, so f crashed ones are covered): non-validators
+    // decode every copy they get, and N copies of every block cost them N times the work. The same
+    // replicas announce every block, so each link carries them in order and followers need not fetch.
+    if (this.self <= this.#cfg.f && this.#stack.getNetworkInfo().peers.some((p) => p.role === 'non-validator')) {
       this.#stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, this.#stack.clock.now()), 'non-validator')
     }
     return true
@@ -896,6 +931,19 @@ export class Replica {
     }
     this.#seqNo = top
     if (primary) for (const [txid, tx] of this.#outstanding) if (!reproposed.has(txid)) this.#queue.set(txid, tx)
+    else {
+      // The new primary may never have heard of what this replica holds (it went to the old one).
+      let x: Transaction[] = []
+      for (const [txid, tx] of this.#outstanding) {
+        if (reproposed.has(txid)) continue
+        x.push(tx)
+        if (x.length >= this.#cfg.batchSize) {
+          this.#toPrimary(x)
+          x = []
+        }
+      }
+      if (x.length > 0) this.#toPrimary(x)
+    }
     if (this.#outstanding.size > 0) this.#armRequestTimer()
     const early = this.#early
     this.#early = []
@@ -915,12 +963,7 @@ export class Replica {
       if (!this.#complained) {
         // Re-send what waits once before blaming the primary: a lost forward should not cost a view.
         this.#complained = true
-        const x: Transaction[] = []
-        for (const tx of this.#outstanding.values()) {
-          if (x.length >= this.#cfg.batchSize) break
-          x.push(tx)
-        }
-        this.#broadcast({ t: 'req', x })
+        this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
         this.#armRequestTimer()
         return
       }
@@ -934,6 +977,8 @@ export class Replica {
       this.#resendTimer = undefined
       if (this.#active || this.#myVc === undefined) return
       this.#broadcast(this.#myVc)
+      // Alone in a view change, this replica's requests would reach nobody else: the others order them.
+      if (this.#outstanding.size > 0) this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
       for (const d of this.#wanted) this.#broadcast({ t: 'fb', r: this.self, d })
       if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#broadcast(this.#lastNv)
       this.#armResend()

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ConsenterOptions } from '../../../../src/core/consensus/consenter.js'
-import { createPbftConsenter, encodePbftMessage, type PbftConsenter } from '../../../../src/core/consensus/pbft/index.js'
+import { createPbftConsenter, decodePbftMessage, encodePbftMessage, type PbftConsenter } from '../../../../src/core/consensus/pbft/index.js'
 import { createConsenter } from '../../../../src/core/consensus/registry.js'
 import { toHex } from '../../../../src/core/util/bytes.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
@@ -171,6 +171,39 @@ describe('pbft consenter on a fake network', () => {
     // Validators announce blocks to non-validators, which follow them.
     expect(follower.ledger.hasTransaction(tx.txid)).toBe(true)
     expect(pbft(net, 'nv0').status().replica).toBeNull()
+  })
+
+  it('forwards a backup\'s client request to the primary only, and to every replica when it waits too long', async () => {
+    const n = await setup({ batchSize: 10, batchTimeoutMs: 100, requestTimeoutMs: 1000 })
+    const reqs = () =>
+      n.delivered
+        .filter((m) => m.envelope.type === MessageType.CONSENSUS && decodePbftMessage(m.envelope.payload).t === 'req')
+        .map((m) => `${m.from}>${m.to}`)
+    const tx = n.submit('vp2', 'fwd=1')
+    await n.advance(500)
+    expect(reqs()).toEqual(['vp2>vp0'])
+    for (const id of validators) expect(n.peer(id).ledger.hasTransaction(tx.txid)).toBe(true)
+    // The primary hears of the next one, orders nothing: the backup re-sends it to all before a view change.
+    n.isolate('vp0')
+    n.delivered.length = 0
+    n.submit('vp2', 'fwd=2')
+    await n.advance(1500)
+    expect(reqs().sort()).toEqual(['vp2>vp1', 'vp2>vp3'])
+  })
+
+  it('has f+1 replicas announce each block to non-validators, each in order', async () => {
+    net = new FakeNetwork()
+    for (const id of validators) addReplica(net, id, { batchSize: 1 })
+    const follower = net.addPeer('nv0', 'non-validator')
+    net.attach('nv0', createPbftConsenter(follower, { validators }))
+    net.connectAll()
+    await net.start()
+    for (let i = 0; i < 5; i++) net.submit('vp1', `a${i}=1`)
+    await net.advance(2000)
+    const announced = net.delivered.filter((m) => m.envelope.type === MessageType.SYNC_BLOCK_ADDED && m.to === 'nv0')
+    expect(new Set(announced.map((m) => m.from))).toEqual(new Set(['vp0', 'vp1']))
+    expect(announced).toHaveLength(2 * 5)
+    expect(follower.ledger.height()).toBe(6)
   })
 
   it('is registered as "pbft"', () => {

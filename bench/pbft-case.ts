@@ -1,0 +1,149 @@
+/**
+ * Case 3: PBFT with 4 validator processes and a load client process on loopback (bench/pbft-worker.ts),
+ * 250-byte transactions, in-memory ledgers.
+ *   - `pbft.batch1`, `pbft.batch100`, `pbft.batch500`: closed loop, the client keeps a window of
+ *     transactions in flight; the figure is transactions committed per second at the client.
+ *   - `pbft.latency1k`, `pbft.latency20k`: open loop at a fixed offered rate; p50/p99 of the time
+ *     from the client's send to the block reaching the client (it follows the chain as a
+ *     non-validator), so every latency includes the block's trip back.
+ * Every selected variant runs once per round, in fresh processes, in an order that changes from
+ * round to round (harness `interleave`); the cases share one run (`runPbftSuite`, memoized).
+ */
+import { interleave, notMeasured, selected, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
+import { spawnWorker, withWorkers } from './processes.js'
+import { PAYLOAD_BYTES } from './transport-case.js'
+
+export const PBFT_VALIDATORS = ['vp0', 'vp1', 'vp2', 'vp3']
+/**
+ * Partial batches are cut after this long (default 2 ms; the protocol's default is 1 s, which
+ * would make every open-loop latency a batch timeout).
+ */
+export const BENCH_BATCH_TIMEOUT_MS = 2
+/** Queue limits of every bench peer: the client sends one envelope per transaction. */
+export const PBFT_BENCH_LIMITS = { queueMaxMessages: 200_000, queueMaxBytes: 512 * 1024 * 1024 }
+
+interface Variant {
+  key: ReportKey
+  batchSize: number
+  /** Closed loop: transactions in flight. */
+  window?: number
+  /** Open loop: offered transactions per second. */
+  rate?: number
+}
+
+export const PBFT_VARIANTS: Variant[] = [
+  { key: 'pbft.batch1', batchSize: 1, window: 400 },
+  { key: 'pbft.batch100', batchSize: 100, window: 4000 },
+  { key: 'pbft.batch500', batchSize: 500, window: 12_000 },
+  { key: 'pbft.latency1k', batchSize: 500, rate: 1000 },
+  { key: 'pbft.latency20k', batchSize: 500, rate: 20_000 },
+]
+
+type Round = Record<string, number>
+
+async function runOnce(v: Variant, options: BenchOptions): Promise<Round> {
+  // BENCH_PBFT_OPTIONS='{"logMultiplier":40}' overrides options for experiments; the report names it.
+  const extra = process.env.BENCH_PBFT_OPTIONS ? (JSON.parse(process.env.BENCH_PBFT_OPTIONS) as Record<string, unknown>) : {}
+  const consensusOptions = { validators: PBFT_VALIDATORS, batchSize: v.batchSize, batchTimeoutMs: BENCH_BATCH_TIMEOUT_MS, ...extra }
+  const common = { consensusOptions, limits: PBFT_BENCH_LIMITS, payloadBytes: PAYLOAD_BYTES }
+  const validators = PBFT_VALIDATORS.map((id) => spawnWorker('./pbft-worker.ts', id, { id, role: 'validator', ...common }))
+  const client = spawnWorker('./pbft-worker.ts', 'client', { id: 'client', role: 'non-validator', ...common })
+  const all = [...validators, client]
+  return withWorkers(all, async () => {
+    await Promise.all(all.map((w) => w.wait('ready')))
+    const urls = await Promise.all(validators.map(async (w) => (await w.request({ cmd: 'listen' }, 'listening')).url as string))
+    await client.request({ cmd: 'listen' }, 'listening')
+    // Each validator dials the ones before it, so vp0 (the primary of view 0, which sends every
+    // pre-prepare) is the server end of all its links: WebSocket clients mask every frame they send.
+    await Promise.all(validators.map((w, i) => w.request({ cmd: 'dial', urls: urls.slice(0, i), expect: PBFT_VALIDATORS.length - 1 }, 'connected')))
+    await client.request({ cmd: 'dial', urls, expect: PBFT_VALIDATORS.length }, 'connected')
+    if (v.window !== undefined) await client.request({ cmd: 'closed', window: v.window, validators: PBFT_VALIDATORS }, 'started')
+    else await client.request({ cmd: 'open', perSecond: v.rate, validators: PBFT_VALIDATORS }, 'started')
+    // Every process reports its CPU time over the same window: CPU per committed transaction is
+    // the figure that other load on the machine does not move much.
+    const answers = await Promise.all(
+      all.map((w) => w.request({ cmd: 'measure', warmupMs: options.warmupMs, durationMs: options.durationMs }, 'measured', options.warmupMs + options.durationMs + 30_000)),
+    )
+    const m = answers[answers.length - 1]!
+    const committed = m.committed as number
+    const perSecond = (committed / (m.ms as number)) * 1000
+    const cpuMs = answers.map((a) => a.cpuMs as number)
+    const validatorCpuUs = (cpuMs.slice(0, -1).reduce((a, b) => a + b, 0) * 1000) / Math.max(1, committed)
+    const clientCpuUs = (cpuMs[cpuMs.length - 1]! * 1000) / Math.max(1, committed)
+    process.stderr.write(
+      `  ${v.key}: ${Math.round(perSecond)} tx/s committed, p50 ${(m.p50 as number).toFixed(1)} ms, p99 ${(m.p99 as number).toFixed(1)} ms, ` +
+        `CPU/tx ${validatorCpuUs.toFixed(1)} us validators + ${clientCpuUs.toFixed(1)} us client, CPU ms ${cpuMs.map((c) => Math.round(c)).join('/')}\n`,
+    )
+    if (!(perSecond > 0)) throw new Error(`${v.key}: nothing committed in the window`)
+    const cost = { validator_cpu_us_per_tx: validatorCpuUs, client_cpu_us_per_tx: clientCpuUs }
+    if (v.window !== undefined) return { committed_per_s: perSecond, p50_ms: m.p50 as number, p99_ms: m.p99 as number, ...cost }
+    return { p50_ms: m.p50 as number, p99_ms: m.p99 as number, committed_per_s: perSecond, ...cost }
+  })
+}
+
+function targetsFor(key: ReportKey): MeasuredResult['targets'] {
+  switch (key) {
+    case 'pbft.batch1':
+      return { committed_per_s: { op: '>=', bound: 8000 } }
+    case 'pbft.batch100':
+      return { committed_per_s: { op: '>=', bound: 50_000 } }
+    case 'pbft.latency20k':
+      return { p99_ms: { op: '<=', bound: 20 } }
+    default:
+      return {}
+  }
+}
+
+async function runSuite(only: readonly string[], options: BenchOptions): Promise<Map<ReportKey, CaseResult>> {
+  const variants = PBFT_VARIANTS.filter((v) => selected(v.key, only))
+  const rounds = new Map<ReportKey, Round[]>(variants.map((v) => [v.key, []]))
+  const failures = new Map<ReportKey, string>()
+  for (let r = 0; r < options.rounds; r++) {
+    process.stderr.write(`  pbft round ${r + 1}\n`)
+    for (const v of interleave(variants, r)) {
+      if (failures.has(v.key)) continue
+      try {
+        rounds.get(v.key)!.push(await runOnce(v, options))
+      } catch (err) {
+        failures.set(v.key, `failed: ${(err as Error).message}`)
+      }
+    }
+  }
+  const out = new Map<ReportKey, CaseResult>()
+  for (const v of variants) {
+    const failure = failures.get(v.key)
+    if (failure !== undefined) {
+      out.set(v.key, notMeasured(failure))
+      continue
+    }
+    out.set(v.key, {
+      status: 'measured',
+      figures: summarizeRounds(rounds.get(v.key)!),
+      targets: targetsFor(v.key),
+      notes: {
+        validators: PBFT_VALIDATORS.length,
+        batch_size: v.batchSize,
+        batch_timeout_ms: BENCH_BATCH_TIMEOUT_MS,
+        ...(process.env.BENCH_PBFT_OPTIONS ? { option_overrides: process.env.BENCH_PBFT_OPTIONS } : {}),
+        sha256: process.env.BENCH_NODE_SHA256 === '1' ? "Node's native (BENCH_NODE_SHA256=1)" : '@noble/hashes (what wspeer runs)',
+        payload_bytes: PAYLOAD_BYTES,
+        load: v.window !== undefined ? `closed loop, ${v.window} transactions in flight` : `open loop, ${v.rate} tx/s offered`,
+        client: 'non-validator wspeer peer sending CHAIN_TRANSACTION to the validators in turn, commits seen through SYNC_BLOCK_ADDED',
+        latency: 'client send -> block applied at the client',
+        validator_cpu_us_per_tx: 'CPU time of all 4 validator processes over the window / transactions committed in it',
+      },
+    })
+  }
+  return out
+}
+
+let suite: Promise<Map<ReportKey, CaseResult>> | undefined
+
+/** One PBFT case's result; the first call runs every selected PBFT variant, interleaved. */
+export async function runPbftCase(key: ReportKey, options: BenchOptions): Promise<MeasuredResult> {
+  suite ??= runSuite(options.only ?? [], options)
+  const result = (await suite).get(key)
+  if (result === undefined) throw new Error(`${key} was not run`)
+  if (result.status === 'not measured') throw new Error(result.reason.replace(/^failed: /, ''))
+  return result
+}

@@ -1,0 +1,183 @@
+/**
+ * One process of the PBFT cases: a validator (a real wspeer peer running the pbft consenter with
+ * an in-memory ledger) or the load client (a non-validator wspeer peer). The client dials every
+ * validator, sends CHAIN_TRANSACTION envelopes to them in turn (each validator submits what it
+ * receives and forwards it to the others as a PBFT request), and follows the chain like any
+ * non-validator (SYNC_BLOCK_ADDED), so it learns each commit from its own `block-committed`
+ * event and times it by txid. No HTTP: one POST per transaction would be what is measured.
+ *
+ * Commands (bench/processes.ts): listen, dial, closed, open, measure, stop.
+ */
+import { createHash } from 'node:crypto'
+import { useSha256 } from '../src/core/ledger/block-hash.js'
+import type { Transaction } from '../src/core/wire/payload-types.js'
+import { MessageType } from '../src/core/wire/message-type.js'
+import { makeEnvelope } from '../src/core/wire/payloads.js'
+import { resolveConfig, startNodePeer, type NodePeer } from '../src/node/index.js'
+import { onCommand, reply, sleep, workerArgs } from './processes.js'
+
+interface Args {
+  id: string
+  role: 'validator' | 'non-validator'
+  consensusOptions: Record<string, unknown>
+  limits: Record<string, number>
+  payloadBytes: number
+}
+
+const args = workerArgs<Args>()
+
+// BENCH_NODE_SHA256=1: hash with Node's native SHA-256 (useSha256), to measure what that hook is
+// worth; `wspeer start` does not install it (yet), so the reported figures run without it.
+if (process.env.BENCH_NODE_SHA256 === '1') {
+  useSha256(() => {
+    const h = createHash('sha256')
+    return { update: (bytes: Uint8Array) => h.update(bytes), digest: () => new Uint8Array(h.digest()) }
+  })
+}
+let node: NodePeer | undefined
+
+/** Client state: send time of every transaction not yet seen committed, by txid. */
+const pending = new Map<string, number>()
+let committed = 0
+let latencies: number[] = []
+let recording = false
+let onCommitted: (() => void) | undefined
+let validators: string[] = []
+let next = 0
+let seq = 0
+let filler = ''
+
+function makeTx(): Transaction {
+  // The payload brings the transaction to about payloadBytes: txid, origin and timestamp included.
+  const txid = `${args.id}-${(seq++).toString(36)}`
+  return { txid, payload: filler, timestamp: Date.now(), origin: args.id }
+}
+
+/** Sends `count` transactions, spread over the validators in runs of `run`. */
+function send(count: number, run = 16): void {
+  const peer = node!.peer
+  for (let i = 0; i < count; i++) {
+    const tx = makeTx()
+    pending.set(tx.txid, performance.now())
+    const target = validators[Math.floor(next++ / run) % validators.length]!
+    try {
+      peer.unicast(makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp), target)
+    } catch {
+      pending.delete(tx.txid)
+    }
+  }
+}
+
+function watchCommits(): void {
+  node!.peer.on('block-committed', ({ block }) => {
+    const now = performance.now()
+    for (const tx of block.transactions) {
+      const sentAt = pending.get(tx.txid)
+      if (sentAt === undefined) continue
+      pending.delete(tx.txid)
+      committed++
+      if (recording) latencies.push(now - sentAt)
+    }
+    onCommitted?.()
+  })
+}
+
+/** Closed loop: keeps `window` transactions in flight, refilled after every committed block. */
+function closedLoop(window: number): void {
+  const refill = (): void => {
+    const room = window - pending.size
+    if (room > 0) send(room)
+  }
+  onCommitted = refill
+  refill()
+}
+
+/** Open loop: `perSecond` transactions, sent every millisecond tick as they fall due. */
+function openLoop(perSecond: number): void {
+  const startedAt = performance.now()
+  let done = 0
+  setInterval(() => {
+    const due = Math.floor(((performance.now() - startedAt) / 1000) * perSecond)
+    if (due > done) {
+      send(due - done, 1 << 30)
+      done = due
+    }
+  }, 1)
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
+async function listen(): Promise<void> {
+  const argv = ['--id', args.id, '--port', '0', '--role', args.role, '--consensus', 'pbft', '--log-level', 'error']
+  argv.push('--consensus-options', JSON.stringify(args.consensusOptions))
+  const config = resolveConfig({ argv })
+  node = await startNodePeer({ ...config, limits: { ...config.limits, ...args.limits } })
+  if (args.role === 'non-validator') {
+    const overhead = JSON.stringify({ txid: `${args.id}-xxxxxx`, origin: args.id, timestamp: Date.now() }).length
+    filler = 'x'.repeat(Math.max(1, args.payloadBytes - overhead))
+    watchCommits()
+  }
+  reply({ reply: 'listening', url: node.address })
+}
+
+async function waitForPeers(n: number): Promise<string[]> {
+  const peer = node!.peer
+  const ids = (): string[] => peer.status().peers.map((p) => p.id)
+  while (ids().length < n) await sleep(20)
+  return ids()
+}
+
+onCommand(async (m) => {
+  switch (m.cmd) {
+    case 'listen':
+      await listen()
+      break
+    case 'dial':
+      for (const url of m.urls as string[]) {
+        node!.peer.chatWithPeer(url).catch((err: unknown) => console.error(`[${args.id}] chat ended:`, (err as Error).message))
+      }
+      reply({ reply: 'connected', peers: await waitForPeers(m.expect as number) })
+      break
+    case 'closed':
+      validators = m.validators as string[]
+      closedLoop(m.window as number)
+      reply({ reply: 'started' })
+      break
+    case 'open':
+      validators = m.validators as string[]
+      openLoop(m.perSecond as number)
+      reply({ reply: 'started' })
+      break
+    case 'measure': {
+      await sleep(m.warmupMs as number)
+      const cpu0 = process.cpuUsage()
+      const c0 = committed
+      latencies = []
+      recording = true
+      const t0 = performance.now()
+      await sleep(m.durationMs as number)
+      recording = false
+      const ms = performance.now() - t0
+      const cpu = process.cpuUsage(cpu0)
+      const sorted = latencies.sort((a, b) => a - b)
+      reply({
+        reply: 'measured',
+        committed: committed - c0,
+        ms,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        p50: quantile(sorted, 0.5),
+        p99: quantile(sorted, 0.99),
+        pending: pending.size,
+        height: node!.peer.status().chain.height,
+      })
+      break
+    }
+    case 'stop':
+      await Promise.race([node?.stop(), sleep(500)])
+      process.exit(0)
+  }
+})
+reply({ reply: 'ready' })

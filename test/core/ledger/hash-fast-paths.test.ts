@@ -1,0 +1,147 @@
+/**
+ * The hashing shortcuts taken for throughput (buffered HashWriter, sealed transaction lists whose
+ * root is computed once, a ledger that builds a block from a sealed list) must give the very bytes
+ * the plain definition gives. Checked against Node's own SHA-256 over the PROTOCOL.md encoding.
+ */
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { HASH_WRITER_BUFFER_BYTES, HashWriter, hashBlock, isSealed, isWellFormedString, sealTransactions, transactionsRoot } from '../../../src/core/ledger/block-hash.js'
+import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
+import type { Transaction } from '../../../src/core/wire/payload-types.js'
+
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n)
+  return b
+}
+const u64 = (n: number) => {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64BE(BigInt(n))
+  return b
+}
+const lpStr = (s: string) => {
+  const bytes = Buffer.from(s, 'utf8')
+  return Buffer.concat([u32(bytes.length), bytes])
+}
+const specRoot = (txs: Transaction[]) =>
+  createHash('sha256')
+    .update(Buffer.concat(txs.map((t) => Buffer.concat([lpStr(t.txid), lpStr(t.payload), lpStr(t.origin), u64(t.timestamp)]))))
+    .digest()
+
+/** mulberry32: a seeded PRNG, so a failure replays. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const ALPHABET = ['a', 'Z', '=', '0', 'é', '☃', '😀', ' ']
+
+function randomTxs(rand: () => number, count: number, maxLen: number): Transaction[] {
+  const str = (len: number) => Array.from({ length: len }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]).join('')
+  return Array.from({ length: count }, (_, i) => ({
+    txid: `t${i}-${str(1 + Math.floor(rand() * 8))}`,
+    payload: str(Math.floor(rand() * maxLen)),
+    origin: str(Math.floor(rand() * 4)),
+    timestamp: Math.floor(rand() * 2 ** 53),
+  }))
+}
+
+describe('hashing fast paths', () => {
+  it('the buffered writer gives the spec bytes for short, long and buffer-straddling fields', () => {
+    const seed = Date.now() % 1_000_000
+    console.log(`hash-fast-paths seed ${seed}`)
+    const rand = prng(seed)
+    for (const [count, maxLen] of [[0, 0], [1, 10], [300, 300], [3, HASH_WRITER_BUFFER_BYTES], [40, HASH_WRITER_BUFFER_BYTES / 5]] as const) {
+      const txs = randomTxs(rand, count, maxLen)
+      expect(Buffer.from(transactionsRoot(txs)).toString('hex')).toBe(specRoot(txs).toString('hex'))
+    }
+  })
+
+  it('raw, bytes and numbers through the writer equal one SHA-256 over their concatenation', () => {
+    const big = new Uint8Array(HASH_WRITER_BUFFER_BYTES + 3).map((_, i) => i * 7)
+    const ours = new HashWriter().u32(7).raw(new Uint8Array([1, 2])).bytes(big).u64(2 ** 53 - 1).string('x').digest()
+    const spec = createHash('sha256')
+      .update(Buffer.concat([u32(7), Buffer.from([1, 2]), u32(big.length), Buffer.from(big), u64(2 ** 53 - 1), lpStr('x')]))
+      .digest()
+    expect(Buffer.from(ours).equals(spec)).toBe(true)
+  })
+
+  it('nested writers (a block hash writes a root inside it) do not share a buffer', () => {
+    const txs = randomTxs(prng(11), 50, 200)
+    const first = hashBlock({ number: 1, previousBlockHash: new Uint8Array(32), stateHash: new Uint8Array(32), timestamp: 3, proposer: 'vp0', transactions: txs })
+    const again = hashBlock({ number: 1, previousBlockHash: new Uint8Array(32), stateHash: new Uint8Array(32), timestamp: 3, proposer: 'vp0', transactions: txs.map((t) => ({ ...t })) })
+    expect(Buffer.from(first).equals(Buffer.from(again))).toBe(true)
+  })
+
+  it('a sealed list is frozen, keeps its root, and hands out copies of it', () => {
+    const txs = randomTxs(prng(5), 20, 50)
+    expect(isSealed(txs)).toBe(false)
+    sealTransactions(txs)
+    expect(isSealed(txs)).toBe(true)
+    expect(Object.isFrozen(txs) && txs.every((t) => Object.isFrozen(t))).toBe(true)
+    const root = transactionsRoot(txs)
+    expect(Buffer.from(root).equals(specRoot(txs))).toBe(true)
+    root.fill(0)
+    expect(Buffer.from(transactionsRoot(txs)).equals(specRoot(txs))).toBe(true)
+  })
+
+  it('a ledger commits a sealed batch with the same block hash and state as an unsealed one', () => {
+    const txs = randomTxs(prng(9), 30, 80)
+    const plain = createMemoryLedger()
+    const sealed = createMemoryLedger()
+    for (const [ledger, list] of [[plain, txs.map((t) => ({ ...t }))], [sealed, sealTransactions(txs.map((t) => ({ ...t })))]] as const) {
+      ledger.beginTxBatch('b')
+      ledger.execTxs('b', list)
+      ledger.commitTxBatch('b', { timestamp: 9, proposer: 'vp1' })
+    }
+    expect(Buffer.from(sealed.headHash()).equals(Buffer.from(plain.headHash()))).toBe(true)
+    expect(Buffer.from(sealed.stateHash()).equals(Buffer.from(plain.stateHash()))).toBe(true)
+    expect(sealed.getBlock(1)?.transactions).toEqual(plain.getBlock(1)?.transactions)
+  })
+
+  it('a sealed batch with a duplicate of a committed transaction leaves it out of the block', () => {
+    const txs = randomTxs(prng(3), 5, 20)
+    const ledger = createMemoryLedger()
+    ledger.beginTxBatch('a')
+    ledger.execTxs('a', [txs[0]!])
+    ledger.commitTxBatch('a', { timestamp: 1, proposer: 'vp0' })
+    ledger.beginTxBatch('b')
+    ledger.execTxs('b', sealTransactions(txs.map((t) => ({ ...t }))))
+    const block = ledger.commitTxBatch('b', { timestamp: 2, proposer: 'vp0' })
+    expect(block.transactions.map((t) => t.txid)).toEqual(txs.slice(1).map((t) => t.txid))
+    expect(Buffer.from(ledger.headHash()).equals(Buffer.from(hashBlock({ ...block, transactions: txs.slice(1) })))).toBe(true)
+  })
+
+  it('refuses lone surrogates and accepts paired ones, natively or not', () => {
+    expect(isWellFormedString('ok 😀')).toBe(true)
+    expect(isWellFormedString('bad \uD800 x')).toBe(false)
+    expect(isWellFormedString('bad \uDC00')).toBe(false)
+    expect(isWellFormedString(5)).toBe(false)
+  })
+})
+
+describe('useSha256', () => {
+  it('swaps the hash implementation without changing any hash', async () => {
+    const { useSha256 } = await import('../../../src/core/ledger/block-hash.js')
+    const { sha256 } = await import('@noble/hashes/sha2.js')
+    const txs = randomTxs(prng(21), 10, 100)
+    const before = Buffer.from(transactionsRoot(txs))
+    let calls = 0
+    useSha256(() => {
+      calls++
+      const h = createHash('sha256')
+      return { update: (b: Uint8Array) => h.update(b), digest: () => new Uint8Array(h.digest()) }
+    })
+    try {
+      expect(Buffer.from(transactionsRoot(txs)).equals(before)).toBe(true)
+      expect(calls).toBe(1)
+    } finally {
+      useSha256(() => sha256.create())
+    }
+  })
+})

@@ -22,6 +22,7 @@ import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
 import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_PORT, configFlags, resolveConfig, urlHost } from './config.js'
 import { startNodePeer } from './index.js'
+import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
 import { createNodeLogger, isLogLevel } from './logger.js'
 import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, runNetwork } from './network.js'
 
@@ -98,6 +99,8 @@ Options (environment variable in brackets):
   --role <role>                   validator | non-validator (default validator) [WSPEER_ROLE]
   --log-level <level>             ${LOG_LEVELS.join(' | ')} (default info) [WSPEER_LOG_LEVEL]
   --static-dir <dir>              dashboard files served at / (default dist/web when built) [WSPEER_STATIC_DIR]
+  --max-pending-connections <n>   /chat connections not yet past HELLO; more get 503 (default ${DEFAULT_MAX_PENDING_CONNECTIONS}) [WSPEER_MAX_PENDING_CONNECTIONS]
+  --max-connections-per-second <n>  new /chat connections per second per address; more get 429 (default ${DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS}) [WSPEER_MAX_CONNECTIONS_PER_SECOND]
   -h, --help                      this help
 
 Limits (positive integers):

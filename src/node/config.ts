@@ -7,7 +7,9 @@
  * Names derive from one key list so the three spellings cannot drift: the key `logLevel` is the
  * file key `logLevel`, the variable WSPEER_LOG_LEVEL and the flag `--log-level`; a limit such as
  * `queueMaxMessages` is `limits.queueMaxMessages` in the file, WSPEER_QUEUE_MAX_MESSAGES and
- * `--queue-max-messages`.
+ * `--queue-max-messages`. The two connection admission limits are the server's, not the core's, so
+ * they are top-level settings (`maxPendingConnections`, WSPEER_MAX_PENDING_CONNECTIONS,
+ * `--max-pending-connections`), not `limits.*`.
  *
  * Strictness: unknown flags, unknown file keys and unknown WSPEER_* variables are errors (a typo
  * must not silently fall back to a default). An empty environment variable counts as unset.
@@ -27,6 +29,7 @@ import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
 import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
+import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
 
 export interface PeerNodeConfig {
   /** Unique peer ID. */
@@ -47,6 +50,10 @@ export interface PeerNodeConfig {
   limits: PeerLimits
   /** Directory of the built dashboard served at `/`, when set. */
   staticDir?: string
+  /** /chat connections still in their HELLO exchange; more get 503. Default DEFAULT_MAX_PENDING_CONNECTIONS (64). */
+  maxPendingConnections: number
+  /** New /chat connections per second per remote address; more get 429. Default DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS (20). */
+  maxConnectionsPerSecond: number
 }
 
 /** Default peer ID. */
@@ -175,6 +182,8 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   peers: peersField,
   logLevel: logLevelField,
   staticDir: staticDirField,
+  maxPendingConnections: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
+  maxConnectionsPerSecond: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
 }
 
 const SETTABLE_KEYS = Object.keys(FIELDS) as Settable[]
@@ -345,6 +354,8 @@ export function resolveConfig(sources: ConfigSources = {}): PeerNodeConfig {
     peers: merged.peers ?? [],
     logLevel: merged.logLevel ?? DEFAULT_CONFIG_LOG_LEVEL,
     limits: resolvedLimits,
+    maxPendingConnections: merged.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS,
+    maxConnectionsPerSecond: merged.maxConnectionsPerSecond ?? DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
   }
   if (merged.staticDir !== undefined) config.staticDir = merged.staticDir
   return config

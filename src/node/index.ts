@@ -18,6 +18,7 @@ import { createNodeLogger } from './logger.js'
 import { createPeerServer } from './server.js'
 import type { PeerServer } from './server.js'
 import { createNodeConnector } from './ws-connector.js'
+import { installNativeSha256 } from './native-hash.js'
 
 export * from '../core/index.js'
 export {
@@ -50,6 +51,7 @@ export {
   type PeerServerOptions,
 } from './server.js'
 export { createNodeConnector } from './ws-connector.js'
+export { installNativeSha256 } from './native-hash.js'
 
 export interface NodePeer {
   peer: Peer
@@ -100,6 +102,9 @@ function latePeer(id: string, role: Peer['role']): { peer: Peer; bind(target: Pe
  * Wires a peer, its server, a `ws` connector and a logger from a resolved config, and starts them.
  * Rejects (with the server already stopped) when the port is taken or the consenter is unknown.
  */
+// The Node entry hashes with OpenSSL; every hash is the same as the portable one.
+installNativeSha256()
+
 export async function startNodePeer(config: PeerNodeConfig, options: { log?: Logger } = {}): Promise<NodePeer> {
   const log = options.log ?? createNodeLogger({ level: config.logLevel })
   const late = latePeer(config.id, config.role)
@@ -109,6 +114,7 @@ export async function startNodePeer(config: PeerNodeConfig, options: { log?: Log
     port: config.port,
     limits: config.limits,
     log: log.child({ peer: config.id }),
+    connectionLimits: { maxPendingConnections: config.maxPendingConnections, maxConnectionsPerSecond: config.maxConnectionsPerSecond },
     ...(config.staticDir === undefined ? {} : { staticDir: config.staticDir }),
   })
   const { port } = await server.start()

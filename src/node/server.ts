@@ -8,6 +8,12 @@
  * process), and HTTP header/request timeouts so a half-sent upgrade cannot live forever (case
  * 12). The HELLO timeout after the upgrade is the core's job (close 4004).
  *
+ * Admission (connection-limiter.ts), decided on the upgrade request before ws creates anything:
+ * more than `maxConnectionsPerSecond` new connections from one address get 429, and while
+ * `maxPendingConnections` accepted chats have not completed HELLO new upgrades get 503. A chat
+ * stops counting as pending when the core registers it (acceptStream's `onEstablished`) or when
+ * its socket closes, whichever comes first.
+ *
  *   const server = createPeerServer({ peer, host: '127.0.0.1', port: 0, limits, log })
  *   const { port } = await server.start()
  *   ...
@@ -25,6 +31,8 @@ import { CloseCode, describeError } from '../core/errors.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import type { Peer } from '../core/peer/peer-types.js'
 import type { Logger } from '../core/util/logger.js'
+import { createConnectionLimiter } from './connection-limiter.js'
+import type { ConnectionLimiterStats, ConnectionLimits } from './connection-limiter.js'
 import { createHttpApi } from './http-api.js'
 
 /** Path of the chat endpoint. */
@@ -47,6 +55,10 @@ export interface PeerServerOptions {
   staticDir?: string
   /** Overrides HTTP_HEADERS_TIMEOUT_MS (tests use a short one). */
   headersTimeoutMs?: number
+  /** Admission limits; defaults DEFAULT_CONNECTION_LIMITS (64 pending, 20 per second per address). */
+  connectionLimits?: Partial<ConnectionLimits>
+  /** The limiter's clock in milliseconds (tests); default performance.now. */
+  now?: () => number
 }
 
 export interface PeerServer {
@@ -54,6 +66,8 @@ export interface PeerServer {
   start(): Promise<{ port: number; address: string }>
   /** Closes chat sockets with 1001, stops accepting, resolves once every socket is closed. */
   stop(): Promise<void>
+  /** Pending handshakes and refusals so far (connection-limiter.ts). */
+  connectionStats(): ConnectionLimiterStats
 }
 
 function remoteOf(req: IncomingMessage): string {
@@ -62,9 +76,13 @@ function remoteOf(req: IncomingMessage): string {
   return `${host}:${remotePort ?? 0}`
 }
 
-function refuseUpgrade(socket: Duplex, status: string): void {
+const STATUS_LINES = { 404: '404 Not Found', 429: '429 Too Many Requests', 503: '503 Service Unavailable' } as const
+
+function refuseUpgrade(socket: Duplex, status: keyof typeof STATUS_LINES): void {
   socket.on('error', () => {})
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  // Both refusals that can pass with time say when to try again; 404 never will.
+  const retry = status === 404 ? '' : 'Retry-After: 1\r\n'
+  socket.end(`HTTP/1.1 ${STATUS_LINES[status]}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`)
   socket.destroy()
 }
 
@@ -72,6 +90,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
   const { peer, limits, log } = options
   let stopping = false
   let stopped: Promise<void> | undefined
+  const limiter = createConnectionLimiter({ ...options.connectionLimits, ...(options.now === undefined ? {} : { now: options.now }) })
 
   const headersTimeout = options.headersTimeoutMs ?? HTTP_HEADERS_TIMEOUT_MS
   const httpServer = createServer({
@@ -97,9 +116,18 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
 
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = (req.url ?? '').split('?')[0]
-    if (pathname !== CHAT_PATH) return refuseUpgrade(socket, '404 Not Found')
-    if (stopping) return refuseUpgrade(socket, '503 Service Unavailable')
+    if (pathname !== CHAT_PATH) return refuseUpgrade(socket, 404)
+    if (stopping) return refuseUpgrade(socket, 503)
     const remote = remoteOf(req)
+    const admission = limiter.admit(req.socket.remoteAddress ?? 'unknown')
+    if (!admission.ok) {
+      // debug, not warn: a flood would otherwise turn into a flood of log lines.
+      log.debug('chat upgrade refused', { remote, status: admission.status, reason: admission.reason })
+      return refuseUpgrade(socket, admission.status)
+    }
+    const { ticket } = admission
+    // Covers every end: an upgrade ws aborts, a socket that never says HELLO, a chat that ends.
+    socket.once('close', ticket.release)
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       ws.on('error', (err) => log.debug('chat socket error', { remote, error: describeError(err) }))
       if (stopping) {
@@ -108,7 +136,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
       }
       const stream = createWebSocketChatStream(ws as unknown as WebSocketLike, { remote, maxFrameBytes: limits.maxFrameBytes })
       log.debug('chat accepted', { remote })
-      peer.acceptStream(stream).catch((err: unknown) => {
+      peer.acceptStream(stream, { onEstablished: ticket.established }).catch((err: unknown) => {
         // A remote that vanished or broke the protocol is routine for a server; the core already logged what it refused.
         log.info('chat ended with an error', { remote, error: describeError(err) })
       })
@@ -154,6 +182,8 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
         httpServer.listen(options.port, options.host)
       })
     },
+
+    connectionStats: () => limiter.stats(),
 
     stop() {
       if (stopped !== undefined) return stopped

@@ -13,6 +13,7 @@ import {
   flagName,
   resolveConfig,
 } from '../../src/node/config.js'
+import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from '../../src/node/connection-limiter.js'
 
 const files = (map: Record<string, unknown>) => (path: string) => {
   const hit = Object.entries(map).find(([name]) => path.endsWith(name))
@@ -44,6 +45,8 @@ describe('resolveConfig', () => {
       peers: [],
       logLevel: 'info',
       limits: { ...DEFAULT_PEER_LIMITS },
+      maxPendingConnections: DEFAULT_MAX_PENDING_CONNECTIONS,
+      maxConnectionsPerSecond: DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
     })
     expect(config.address).toBe(`ws://${DEFAULT_HOST}:${DEFAULT_PORT}/chat`)
   })

@@ -17,8 +17,8 @@ import type { ChatStream, ChatStreamEnd } from './chat-stream.js'
  * - A handler error does not end the loop: the sender gets RESPONSE(FAILURE, reason, code) and it
  *   is counted. Unlike Fabric, which only logged it, so a sender never learned its message was
  *   refused. An error that carries a close code (a policy violation) does end the link with it.
- * - An undecodable frame is answered the same way; after `maxDecodeErrors` of them the link is
- *   closed with 1007.
+ * - An undecodable frame or payload is answered the same way; after `maxDecodeErrors` of them the
+ *   link is closed with 1007.
  * - The handler is stopped on every exit.
  */
 export interface ChatHandler {
@@ -100,6 +100,15 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
         } catch (err) {
           const error = asWspeerError(err)
           refuse(error, envelope)
+          // An undecodable payload counts like an undecodable frame: repeated offences close the link.
+          if (error instanceof DecodeError) {
+            if (++decodeErrors >= options.maxDecodeErrors) {
+              handler.flush?.()
+              stream.close(error.closeCode, `${error.message} (${decodeErrors} undecodable messages)`)
+              throw error
+            }
+            continue
+          }
           if (error.closeCode !== undefined) {
             handler.flush?.()
             stream.close(error.closeCode, error.message)

@@ -1,5 +1,8 @@
 import type { Envelope } from '../wire/envelope.js'
-import { messageTypeName } from '../wire/message-type.js'
+import { isKnownMessageType, messageTypeName } from '../wire/message-type.js'
+
+/** The counter key of every type number wspeer does not know. */
+const UNKNOWN_TYPE = -1
 
 /**
  * Counters a peer keeps for /status, /metrics and the dashboard. Plain numbers, updated on the
@@ -18,7 +21,9 @@ export class PeerMetrics {
   peersListEntriesDropped = 0
 
   countReceived(envelope: Envelope): void {
-    this.received.set(envelope.type, (this.received.get(envelope.type) ?? 0) + 1)
+    // Unknown numbers share one counter: a sender choosing types must not grow our metrics.
+    const type = isKnownMessageType(envelope.type) ? envelope.type : UNKNOWN_TYPE
+    this.received.set(type, (this.received.get(type) ?? 0) + 1)
   }
 
   countSent(envelopes: readonly Envelope[]): void {
@@ -28,7 +33,7 @@ export class PeerMetrics {
 
   static byName(counts: ReadonlyMap<number, number>): Record<string, number> {
     const out: Record<string, number> = {}
-    for (const [type, count] of [...counts].sort((a, b) => a[0] - b[0])) out[messageTypeName(type)] = count
+    for (const [type, count] of [...counts].sort((a, b) => a[0] - b[0])) out[type === UNKNOWN_TYPE ? 'UNKNOWN' : messageTypeName(type)] = count
     return out
   }
 }

@@ -161,3 +161,24 @@ describe('handleChat', () => {
     expect(handler.stopped).toBe(1)
   })
 })
+
+describe('handleChat and undecodable payloads', () => {
+  it('counts a payload DecodeError from the handler like an undecodable frame: answered, closed only when repeated', async () => {
+    const [local, remote] = createMemoryChatPair()
+    const chat = handleChat(local, false, {
+      createHandler: (s) =>
+        recordingHandler(s, (env) => {
+          decodePayload(MessageType.KEEPALIVE_PING, env.payload)
+        }),
+      maxDecodeErrors: 2,
+    })
+    const badPing = { type: MessageType.KEEPALIVE_PING, payload: new Uint8Array([0xc1]) }
+    remote.send(encodeFrame([badPing]))
+    const [first] = await nextEnvelopes(remote)
+    expect(decodePayload(MessageType.RESPONSE, first!.payload).code).toBe('ERR_DECODE')
+    expect(remote.closed).toBe(false)
+    remote.send(encodeFrame([badPing]))
+    await expect(chat).rejects.toBeInstanceOf(DecodeError)
+    expect((await remote.done).code).toBe(1007)
+  })
+})

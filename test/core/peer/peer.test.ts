@@ -363,3 +363,17 @@ describe('acceptStream', () => {
     expect(established).toEqual(['vp7'])
   })
 })
+
+describe('metrics under hostile input', () => {
+  it('counts unknown type numbers under one UNKNOWN key, however many a sender invents', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    const raw = new RawLink(peer)
+    raw.hello('vp1')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    for (let type = 100; type < 150; type++) raw.send({ type, payload: new Uint8Array() })
+    await vi.waitFor(() => expect(peer.metrics().messagesReceived['UNKNOWN']).toBe(50), { timeout: 5000, interval: 5 })
+    expect(Object.keys(peer.metrics().messagesReceived).sort()).toEqual(['DISC_HELLO', 'UNKNOWN'])
+  })
+})

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  createConnectionLimiter,
+} from '../../src/node/connection-limiter.js'
+import { ManualClock } from '../../src/core/util/clock.js'
+
+function admitMany(limiter: ReturnType<typeof createConnectionLimiter>, address: string, n: number): (number | 'ok')[] {
+  return Array.from({ length: n }, () => {
+    const a = limiter.admit(address)
+    return a.ok ? 'ok' : a.status
+  })
+}
+
+describe('createConnectionLimiter', () => {
+  it('defaults to 64 pending and 20 per second per address', () => {
+    expect(DEFAULT_MAX_PENDING_CONNECTIONS).toBe(64)
+    expect(DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS).toBe(20)
+    const clock = new ManualClock()
+    const limiter = createConnectionLimiter({ now: () => clock.now(), maxPendingConnections: 1000 })
+    expect(admitMany(limiter, 'a', 21)).toEqual([...Array(20).fill('ok'), 429])
+  })
+
+  it('admits a burst of one second, refuses the rest with 429, and refills at the rate', () => {
+    const clock = new ManualClock()
+    const limiter = createConnectionLimiter({ now: () => clock.now(), maxConnectionsPerSecond: 5, maxPendingConnections: 1000 })
+    expect(admitMany(limiter, '10.0.0.1', 7)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 429, 429])
+    clock.advance(199)
+    expect(admitMany(limiter, '10.0.0.1', 1)).toEqual([429])
+    clock.advance(1)
+    expect(admitMany(limiter, '10.0.0.1', 2)).toEqual(['ok', 429])
+    clock.advance(10_000)
+    // The bucket holds at most one second's worth, however long the address was idle.
+    expect(admitMany(limiter, '10.0.0.1', 6)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 429])
+    expect(limiter.stats().refusedRate).toBe(5)
+  })
+
+  it('keeps one bucket per address', () => {
+    const clock = new ManualClock()
+    const limiter = createConnectionLimiter({ now: () => clock.now(), maxConnectionsPerSecond: 2, maxPendingConnections: 1000 })
+    expect(admitMany(limiter, 'a', 3)).toEqual(['ok', 'ok', 429])
+    expect(admitMany(limiter, 'b', 3)).toEqual(['ok', 'ok', 429])
+  })
+
+  it('refuses with 503 past the pending cap until a ticket is established or released, each once', () => {
+    const clock = new ManualClock()
+    const limiter = createConnectionLimiter({ now: () => clock.now(), maxPendingConnections: 2, maxConnectionsPerSecond: 100 })
+    const first = limiter.admit('a')
+    const second = limiter.admit('b')
+    if (!first.ok || !second.ok) throw new Error('expected admissions')
+    expect(limiter.admit('c')).toMatchObject({ ok: false, status: 503 })
+    first.ticket.established()
+    first.ticket.release() // the socket closing later must not free a second slot
+    expect(limiter.stats().pending).toBe(1)
+    const third = limiter.admit('c')
+    expect(third.ok).toBe(true)
+    expect(limiter.admit('d')).toMatchObject({ ok: false, status: 503 })
+    second.ticket.release()
+    second.ticket.release()
+    expect(limiter.stats()).toMatchObject({ pending: 1, refusedPending: 2 })
+  })
+
+  it('forgets idle addresses when it tracks too many', () => {
+    const clock = new ManualClock()
+    const limiter = createConnectionLimiter({ now: () => clock.now(), maxConnectionsPerSecond: 1, maxPendingConnections: 1000, maxTrackedAddresses: 10 })
+    for (let i = 0; i < 10; i++) limiter.admit(`idle-${i}`)
+    clock.advance(1000)
+    limiter.admit('busy')
+    expect(limiter.stats().trackedAddresses).toBeLessThanOrEqual(10)
+    // A busy address keeps its empty bucket while idle ones are dropped.
+    expect(limiter.admit('busy')).toMatchObject({ ok: false, status: 429 })
+  })
+
+  it('refuses limits that are not positive integers', () => {
+    expect(() => createConnectionLimiter({ maxPendingConnections: 0 })).toThrow(RangeError)
+    expect(() => createConnectionLimiter({ maxConnectionsPerSecond: 1.5 })).toThrow(RangeError)
+  })
+})

@@ -25,6 +25,7 @@ import { startNodePeer } from './index.js'
 import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
 import { createNodeLogger, isLogLevel } from './logger.js'
 import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, runNetwork } from './network.js'
+import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
 
 /** `wspeer tx` and `wspeer status` give up on the peer after this long (10 s). */
 export const HTTP_CLIENT_TIMEOUT_MS = 10_000
@@ -83,6 +84,9 @@ function startHelp(): string {
   const limitFlags = configFlags()
     .filter((f) => f.key.startsWith('limits.'))
     .map((f) => `  ${f.flag} <n>`.padEnd(34) + `${f.env} (default ${DEFAULT_PEER_LIMITS[f.key.slice(7) as keyof typeof DEFAULT_PEER_LIMITS]})`)
+  const pbftFlags = configFlags()
+    .filter((f) => f.key.startsWith('consensusOptions.') && f.key !== 'consensusOptions.validators')
+    .map((f) => `  ${f.flag} <n>`.padEnd(33) + ` ${f.env} (default ${DEFAULT_PBFT_OPTIONS[f.key.slice(17) as keyof typeof DEFAULT_PBFT_OPTIONS]})`)
   return `Usage: wspeer start [options]
 
 Runs one peer until SIGINT/SIGTERM. Precedence: flags > WSPEER_* env > config file > defaults.
@@ -105,6 +109,10 @@ Options (environment variable in brackets):
 
 Limits (positive integers):
 ${limitFlags.join('\n')}
+
+PBFT (with --consensus pbft; each lands in the plugin's options, checked at start):
+  --validators <id,id,...>        the validator set; a replica's index is its position [WSPEER_PBFT_VALIDATORS]
+${pbftFlags.join('\n')}
 `
 }
 

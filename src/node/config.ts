@@ -30,6 +30,7 @@ import type { PeerRole } from '../core/wire/payload-types.js'
 import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
 import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
+import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
 
 export interface PeerNodeConfig {
   /** Unique peer ID. */
@@ -187,6 +188,26 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
 }
 
 const SETTABLE_KEYS = Object.keys(FIELDS) as Settable[]
+
+/**
+ * PBFT's options, settable one by one: `--validators vp0,vp1,...` / WSPEER_PBFT_VALIDATORS, and
+ * `--pbft-batch-size 100` / WSPEER_PBFT_BATCH_SIZE for each numeric option. They land in
+ * consensusOptions, where the PBFT plugin checks them (numbers as strings are accepted there).
+ */
+const PBFT_KEYS = ['validators', ...Object.keys(DEFAULT_PBFT_OPTIONS)]
+
+function pbftFlagName(key: string): string {
+  return key === 'validators' ? 'validators' : `pbft-${flagName(key)}`
+}
+
+function pbftEnvName(key: string): string {
+  return `${ENV_PREFIX}PBFT_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
+}
+
+function setPbft(layer: Layer, key: string, text: string, where: Where): void {
+  if (text.trim() === '') fail(where, 'must not be empty')
+  layer.consensusOptions = { ...layer.consensusOptions, [key]: text }
+}
 const LIMIT_KEYS = Object.keys(DEFAULT_PEER_LIMITS) as (keyof PeerLimits)[]
 const limitField = integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer')
 
@@ -216,6 +237,7 @@ export function configFlags(): { flag: string; env: string; key: string }[] {
     { flag: '--config', env: CONFIG_ENV, key: 'config' },
     ...SETTABLE_KEYS.map((key) => ({ flag: `--${flagName(key)}`, env: envName(key), key })),
     ...LIMIT_KEYS.map((key) => ({ flag: `--${flagName(key)}`, env: envName(key), key: `limits.${key}` })),
+    ...PBFT_KEYS.map((key) => ({ flag: `--${pbftFlagName(key)}`, env: pbftEnvName(key), key: `consensusOptions.${key}` })),
   ]
 }
 
@@ -257,11 +279,14 @@ function fileLayer(path: string, readFile: (path: string) => string, cwd: string
         limits[limitKey as keyof PeerLimits] = limitField.fromJson(limitValue, limitWhere)
       }
       layer.limits = limits
+    } else if (key === 'validators') {
+      if (!Array.isArray(value) || !value.every((id) => typeof id === 'string')) fail(where, 'must be an array of peer IDs')
+      layer.consensusOptions = { ...layer.consensusOptions, validators: [...(value as string[])] }
     } else if ((SETTABLE_KEYS as string[]).includes(key)) {
       const k = key as Settable
       ;(layer as Record<string, unknown>)[k] = FIELDS[k].fromJson(value, where)
     } else {
-      fail(where, `unknown key; known: ${[...SETTABLE_KEYS, 'limits'].join(', ')}`)
+      fail(where, `unknown key; known: ${[...SETTABLE_KEYS, 'limits', 'validators'].join(', ')}`)
     }
   }
   return layer
@@ -270,12 +295,18 @@ function fileLayer(path: string, readFile: (path: string) => string, cwd: string
 function envLayer(env: Record<string, string | undefined>, cwd: string): Layer {
   const byName = new Map<string, string>()
   for (const key of [...SETTABLE_KEYS, ...LIMIT_KEYS]) byName.set(envName(key), key)
+  const pbftByName = new Map(PBFT_KEYS.map((key) => [pbftEnvName(key), key]))
   const layer: Layer = {}
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV) continue
     const where = { label: `env ${name}`, baseDir: cwd }
+    const pbftKey = pbftByName.get(name)
+    if (pbftKey !== undefined) {
+      if (text !== undefined && text !== '') setPbft(layer, pbftKey, text, where)
+      continue
+    }
     const key = byName.get(name)
-    if (key === undefined) fail(where, `unknown variable; known: ${[CONFIG_ENV, ...byName.keys()].join(', ')}`)
+    if (key === undefined) fail(where, `unknown variable; known: ${[CONFIG_ENV, ...byName.keys(), ...pbftByName.keys()].join(', ')}`)
     if (text === undefined || text === '') continue
     setFromString(layer, key, text, where)
   }
@@ -286,6 +317,7 @@ function flagLayer(argv: readonly string[], cwd: string): { layer: Layer; config
   const keys = [...SETTABLE_KEYS, ...LIMIT_KEYS] as string[]
   const options: Record<string, { type: 'string' }> = { config: { type: 'string' } }
   for (const key of keys) options[flagName(key)] = { type: 'string' }
+  for (const key of PBFT_KEYS) options[pbftFlagName(key)] = { type: 'string' }
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>
   try {
     values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
@@ -296,6 +328,10 @@ function flagLayer(argv: readonly string[], cwd: string): { layer: Layer; config
   for (const key of keys) {
     const text = values[flagName(key)]
     if (typeof text === 'string') setFromString(layer, key, text, { label: `flag --${flagName(key)}`, baseDir: cwd })
+  }
+  for (const key of PBFT_KEYS) {
+    const text = values[pbftFlagName(key)]
+    if (typeof text === 'string') setPbft(layer, key, text, { label: `flag --${pbftFlagName(key)}`, baseDir: cwd })
   }
   const configPath = values['config']
   return { layer, configPath: typeof configPath === 'string' ? configPath : undefined }

@@ -82,7 +82,7 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
     // PBFT takes its validator set from configuration, never from peer names: hand it the IDs spawned here.
     if (options.consensus.toLowerCase() === 'pbft') {
       const validators = Array.from({ length: options.peers }, (_, j) => `vp${j}`)
-      args.push('--consensus-options', JSON.stringify({ validators }))
+      args.push('--validators', validators.join(','))
     }
     if (i > 0) args.push('--peers', members[0]!.chat)
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: io.env as NodeJS.ProcessEnv })

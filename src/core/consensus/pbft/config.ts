@@ -126,6 +126,11 @@ export function resolvePbftConfig(options: ConsenterOptions = {}): { config: Pbf
     }
     numbers[key as NumericKey] = num
   }
+  // Fabric's null requests (a heartbeat from an idle primary) are not implemented: refuse a
+  // setting that would otherwise be accepted and silently do nothing.
+  if ((numbers.nullRequestMs ?? 0) !== 0) {
+    throw new ConfigError('pbft option nullRequestMs is not supported yet; only 0 (off, the default) is accepted')
+  }
   const validators = parseValidators(options.validators)
   const n = validators.length
   const f = numbers.f ?? Math.floor((n - 1) / 3)

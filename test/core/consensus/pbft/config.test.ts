@@ -57,3 +57,10 @@ describe('resolvePbftConfig', () => {
     expect(config.requestTimeoutMs).toBeGreaterThan(3000)
   })
 })
+
+describe('null requests', () => {
+  it('are off, and turning them on is refused rather than silently ignored', () => {
+    expect(resolvePbftConfig({ validators, nullRequestMs: 0 }).config.nullRequestMs).toBe(0)
+    expect(() => resolvePbftConfig({ validators, nullRequestMs: 500 })).toThrow(ConfigError)
+  })
+})

@@ -29,7 +29,8 @@ import type { Envelope } from '../core/wire/envelope.js'
 import { MessageType } from '../core/wire/message-type.js'
 import { EndpointType, type Block, type PeerEndpoint } from '../core/wire/payload-types.js'
 import { encodePayload } from '../core/wire/payloads.js'
-import { Scheduler, seededRandom } from './scheduler.js'
+import { Scheduler } from './scheduler.js'
+import { seededRandom } from './seeded-random.js'
 
 export type ByzantineMode = 'equivocate' | 'wrong-digest' | 'wrong-id' | 'silent'
 

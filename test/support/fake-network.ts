@@ -78,17 +78,9 @@ export interface FetchRecord {
 /** Returns false to drop the message. */
 export type MessageFilter = (msg: FakeMessage) => boolean
 
-/** Seeded PRNG (mulberry32): deterministic floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../../src/sim/seeded-random.js'
+
+export { seededRandom }
 
 function recordingLogger(records: LogRecord[], bound: LogFields = {}): Logger {
   const at = (level: LogLevel) => (msg: string, fields?: LogFields) => {

@@ -1,14 +1,2 @@
-/**
- * The one seeded PRNG of the test suite (mulberry32): deterministic floats in [0, 1), so a
- * randomized test replays exactly from the seed it prints.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The project's seeded PRNG, for tests (it lives with the simulator, which ships in src/). */
+export { seededRandom } from '../../src/sim/seeded-random.js'

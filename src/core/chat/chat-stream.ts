@@ -20,6 +20,12 @@ export interface ChatStream extends AsyncIterable<Uint8Array> {
   readonly closed: boolean
   /** Settles when the stream has closed, with how it closed. Never rejects. */
   readonly done: Promise<ChatStreamEnd>
+  /**
+   * Stops reading inbound frames where the transport can (TCP back-pressure reaches the sender);
+   * absent or a no-op where it cannot (browsers). Frames already received are still delivered.
+   */
+  pauseReading?(): void
+  resumeReading?(): void
   /** Where the other side is, for logs ("ws://127.0.0.1:7052/chat", "127.0.0.1:51234"). */
   readonly remote: string
 }

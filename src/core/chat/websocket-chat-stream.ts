@@ -34,6 +34,9 @@ export interface WebSocketLike {
   send(data: Uint8Array): void
   close(code?: number, reason?: string): void
   addEventListener(type: string, listener: (event: any) => void): void
+  /** `ws` in Node can stop reading its socket; browsers' WebSocket cannot. */
+  pause?(): void
+  resume?(): void
 }
 
 export interface WebSocketChatStreamOptions {
@@ -126,6 +129,12 @@ export function createWebSocketChatStream(socket: WebSocketLike, options: WebSoc
         // See closeWith.
       }
     },
+    ...(typeof socket.pause === 'function' && typeof socket.resume === 'function'
+      ? {
+          pauseReading: () => socket.pause!(),
+          resumeReading: () => socket.resume!(),
+        }
+      : {}),
     [Symbol.asyncIterator]: () => inbox[Symbol.asyncIterator](),
   }
 }

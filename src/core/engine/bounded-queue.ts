@@ -105,7 +105,13 @@ export class BoundedQueue {
    * belongs to at most one fan, which sets this.
    */
   onReadable: (() => void) | undefined = undefined
+  /**
+   * Called once when a queue that refused a push has drained to half of both bounds: the link
+   * stopped reading when it filled, and this is its cue to read again.
+   */
+  onDrained: (() => void) | undefined = undefined
 
+  #refusedSinceDrain = false
   #ring = new Ring<QueuedMessage>()
   #bytes = 0
   #rejects = 0
@@ -149,6 +155,7 @@ export class BoundedQueue {
     const length = this.#ring.length
     if (length >= this.maxMessages || this.#bytes + msg.bytes > this.maxBytes) {
       this.#rejects++
+      this.#refusedSinceDrain = true
       throw new QueueFullError(this.name)
     }
     this.#ring.push(msg)
@@ -158,7 +165,12 @@ export class BoundedQueue {
 
   shift(): QueuedMessage | undefined {
     const msg = this.#ring.shift()
-    if (msg !== undefined) this.#bytes -= msg.bytes
+    if (msg === undefined) return undefined
+    this.#bytes -= msg.bytes
+    if (this.#refusedSinceDrain && this.#ring.length * 2 <= this.maxMessages && this.#bytes * 2 <= this.maxBytes) {
+      this.#refusedSinceDrain = false
+      this.onDrained?.()
+    }
     return msg
   }
 

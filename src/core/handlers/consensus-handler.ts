@@ -1,4 +1,4 @@
-import { HandlerStateError } from '../errors.js'
+import { HandlerStateError, QueueFullError } from '../errors.js'
 import type { ChatHandler } from '../chat/handle-chat.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
 import type { Envelope } from '../wire/envelope.js'
@@ -11,7 +11,8 @@ import { envelopeBytes } from '../engine/bounded-queue.js'
  * The consensus handler of one link (Fabric's ConsensusHandler), in front of the peer handler.
  * CONSENSUS messages, and transactions relayed by peers, are pushed into the link's bounded queue
  * without ever blocking; when it is full, push throws QueueFullError ("Message channel for <id>
- * full, rejecting"), handleChat answers the sender with it and the link stays up. Every other
+ * full, rejecting"), handleChat answers the sender with it and the link stays up, but is not read
+ * again (where the transport can pause) until its queue has drained to half. Every other
  * type goes on to the peer handler.
  *
  * Fabric let a CONSENSUS message through before HELLO with no sender, which crashed PBFT; here it
@@ -50,6 +51,14 @@ export class ConsensusHandler implements ChatHandler {
     }
     // Transactions are checked here so a malformed one is refused to its sender, not found later by the consenter.
     if (envelope.type === MessageType.CHAIN_TRANSACTION) decodePayload(MessageType.CHAIN_TRANSACTION, envelope.payload)
-    link.queue.push({ envelope, sender: link.remoteId, bytes: envelopeBytes(envelope) })
+    try {
+      link.queue.push({ envelope, sender: link.remoteId, bytes: envelopeBytes(envelope) })
+    } catch (err) {
+      // Full: refuse this one (the sender is told) and stop reading the link until the queue has
+      // drained to half, so a flooding sender meets TCP back-pressure instead of costing us a
+      // decode and a refusal per message. Transports that cannot pause (browsers) keep refusing.
+      if (err instanceof QueueFullError) link.stream.pauseReading?.()
+      throw err
+    }
   }
 }

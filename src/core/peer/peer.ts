@@ -348,6 +348,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       maxMessages: this.#limits.queueMaxMessages,
       maxBytes: this.#limits.queueMaxBytes,
     })
+    link.queue.onDrained = () => link.stream.resumeReading?.()
     const remote = link.remote!
     if (link.dialedAddress !== undefined) {
       const entry = this.#book.add(link.dialedAddress, remote.id)

@@ -128,3 +128,40 @@ describe('BoundedQueue', () => {
     expect(envelopeBytes({ type: 7, payload: new Uint8Array(12), signature: new Uint8Array(64) })).toBe(76)
   })
 })
+
+describe('BoundedQueue.onDrained', () => {
+  const item = (bytes: number): QueuedMessage => ({ envelope: { type: 21, payload: new Uint8Array(bytes) }, sender: 'p', bytes })
+
+  it('fires once, when a queue that refused a push has drained to half of both bounds', () => {
+    const queue = new BoundedQueue({ name: 'p', maxMessages: 10, maxBytes: 1000 })
+    let drained = 0
+    queue.onDrained = () => drained++
+    for (let i = 0; i < 10; i++) queue.push(item(10))
+    expect(() => queue.push(item(10))).toThrow(QueueFullError)
+    for (let i = 0; i < 4; i++) queue.shift()
+    expect(drained).toBe(0)
+    queue.shift()
+    expect(queue.length).toBe(5)
+    expect(drained).toBe(1)
+    while (queue.shift() !== undefined) void 0
+    expect(drained).toBe(1)
+  })
+
+  it('waits for the byte bound too, and never fires for a queue that refused nothing', () => {
+    const quiet = new BoundedQueue({ name: 'q', maxMessages: 4, maxBytes: 1000 })
+    let quietDrained = 0
+    quiet.onDrained = () => quietDrained++
+    for (let i = 0; i < 4; i++) quiet.push(item(1))
+    while (quiet.shift() !== undefined) void 0
+    expect(quietDrained).toBe(0)
+
+    const heavy = new BoundedQueue({ name: 'h', maxMessages: 100, maxBytes: 1000 })
+    let drained = 0
+    heavy.onDrained = () => drained++
+    heavy.push(item(900))
+    heavy.push(item(50))
+    expect(() => heavy.push(item(100))).toThrow(QueueFullError)
+    heavy.shift()
+    expect(drained).toBe(1)
+  })
+})

@@ -377,3 +377,25 @@ describe('metrics under hostile input', () => {
     expect(Object.keys(peer.metrics().messagesReceived).sort()).toEqual(['DISC_HELLO', 'UNKNOWN'])
   })
 })
+
+describe('back-pressure on a full queue', () => {
+  it('stops reading a link whose queue refused a message, and reads it again once it drained to half', async () => {
+    net = new MemoryNetwork()
+    const bound = 20
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-gated', limits: { queueMaxMessages: bound } })
+    await peer.start()
+    const [mine, theirs] = createMemoryChatPair()
+    const calls: string[] = []
+    Object.assign(theirs, { pauseReading: () => calls.push('pause'), resumeReading: () => calls.push('resume') })
+    void peer.acceptStream(theirs)
+    const raw = new RawLink(mine)
+    raw.hello('vp1')
+    await raw.next({ type: MessageType.DISC_HELLO })
+    raw.send(...Array.from({ length: bound + 5 }, (_, i) => consensus(i)))
+    expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_QUEUE_FULL' })
+    expect(calls[0]).toBe('pause')
+    expect(calls).not.toContain('resume')
+    instances.get('vp0')!.release()
+    await vi.waitFor(() => expect(calls).toContain('resume'), { timeout: 5000, interval: 5 })
+  })
+})

@@ -200,6 +200,47 @@ export class TimeoutError extends WspeerError {
   }
 }
 
+/** Why a handshake was refused; see src/core/identity/handshake.ts and docs/handshake.md. */
+export type HandshakeFailure =
+  | 'malformed'
+  | 'unexpected-message'
+  | 'own-id'
+  | 'own-key'
+  | 'key-mismatch'
+  | 'not-a-member'
+  | 'wrong-address'
+  | 'bad-nonce'
+  | 'bad-signature'
+  | 'endpoint-changed'
+  | 'aborted'
+  | 'timeout'
+
+/**
+ * An authenticated handshake was refused. Always ends the link with 1008: the remote could not
+ * prove who it claims to be, and nothing about it is registered.
+ */
+export class HandshakeError extends WspeerError {
+  readonly reason: HandshakeFailure
+  constructor(reason: HandshakeFailure, message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'ERR_HANDSHAKE', message, { closeCode: CloseCode.POLICY_VIOLATION, cause: options?.cause })
+    this.reason = reason
+  }
+}
+
+/** The handshake did not complete within its timeout (1008, like every handshake refusal). */
+export class HandshakeTimeoutError extends HandshakeError {
+  constructor(timeoutMs: number) {
+    super('timeout', `handshake not completed within ${timeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' })
+  }
+}
+
+/** Unusable key material: wrong length, not extractable, a bad or insecure key file. */
+export class KeyError extends WspeerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KEY', message, options)
+  }
+}
+
 /** Text for an unknown thrown value, safe to send to a remote (bounded, no raw data dump). */
 export function describeError(err: unknown, maxLength = 200): string {
   const text = err instanceof Error ? err.message : String(err)

@@ -1,0 +1,13 @@
+/**
+ * Peer identity: Ed25519 key pairs, key ids, the validator membership and the authenticated
+ * handshake. In: keys, a membership file's text, handshake messages parsed out of DISC_HELLO.
+ * Out: signatures, a Membership, an authenticated remote (or a HandshakeError, close code 1008).
+ * Not yet wired into the live HELLO path (see SECURITY.md, Status).
+ */
+export * from './ed25519.js'
+export * from './key-id.js'
+export * from './key-pair.js'
+export * from './membership.js'
+export * from './handshake-transcript.js'
+export * from './handshake-messages.js'
+export * from './handshake.js'

@@ -97,7 +97,9 @@ export function createWebSocketChatStream(socket: WebSocketLike, options: WebSoc
   })
 
   socket.addEventListener('close', (event: { code: number; reason: string }) => {
-    const code = localError?.closeCode ?? event.code
+    // Browsers cannot send most 1xxx codes and send 3000 + (code - 1000) instead (PROTOCOL.md §13).
+    const received = event.code > 3000 && event.code < 4000 ? event.code - 2000 : event.code
+    const code = localError?.closeCode ?? received
     // A close this side asked for through close() is a clean end whatever code it used: the caller
     // knows why. Everything else is judged by the code, and a socket error is always an error.
     const error = localError !== undefined || (!closing && (socketError !== undefined || !CLEAN_CLOSE_CODES.has(code)))

@@ -70,3 +70,15 @@ describe('WebSocket chat stream', () => {
     ).rejects.toBeInstanceOf(AbortError)
   })
 })
+
+describe('close codes from browsers', () => {
+  it('reads 3001-3999 as the RFC 6455 code 2000 lower (browsers cannot send most 1xxx codes)', async () => {
+    const pair = await createWsPair()
+    try {
+      pair.client.close(3003, 'text frame')
+      expect(await pair.b.done).toMatchObject({ code: 1003, error: true, local: false })
+    } finally {
+      await pair.cleanup()
+    }
+  })
+})

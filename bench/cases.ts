@@ -1,8 +1,8 @@
 /**
  * The registry of benchmark cases, one per report key, in report order. A case either measures
- * (a `run` that spawns its own processes) or says why it cannot yet; adding the browser
- * case is replacing its entry here with a `run`.
+ * (a `run` that spawns its own processes, or a browser) or says why it cannot yet.
  */
+import { runBrowser } from './browser-case.js'
 import { runFlood } from './flood-case.js'
 import { runPbftCase } from './pbft-case.js'
 import type { BenchCase } from './harness.js'
@@ -18,9 +18,5 @@ export const CASES: readonly BenchCase[] = [
   { key: 'pbft.latency1k', title: 'PBFT open loop, 1,000 tx/s', run: (o) => runPbftCase('pbft.latency1k', o) },
   { key: 'pbft.latency20k', title: 'PBFT open loop, 20,000 tx/s', run: (o) => runPbftCase('pbft.latency20k', o) },
   { key: 'flood', title: 'flood: 10x the queue bound against one peer', run: (o) => runFlood(o) },
-  {
-    key: 'browser',
-    title: 'browser tab peer (Chromium) receiving from a Node peer',
-    notMeasured: 'browser peer not finished yet (being written); needs the tab peer and a Playwright driver',
-  },
+  { key: 'browser', title: 'browser tab peer (Chromium) receiving from a Node peer', run: (o) => runBrowser(o) },
 ]

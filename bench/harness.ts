@@ -60,6 +60,12 @@ export interface BenchOptions {
   durationMs: number
   /** Time a round runs before its window opens, ms. */
   warmupMs: number
+  /**
+   * Cases that honour it (transport, PBFT, browser) take their rounds as consecutive windows of one set of
+   * processes per variant, the variants one after another: --quick, to save a process start per
+   * round. Off: fresh processes every round, the variants interleaved.
+   */
+  consecutiveWindows?: boolean
   /** The `--only` selection, for cases that run several report keys together (PBFT). */
   only?: readonly string[]
 }

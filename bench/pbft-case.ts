@@ -8,9 +8,11 @@
  *     non-validator), so every latency includes the block's trip back.
  * Every selected variant runs once per round, in fresh processes, in an order that changes from
  * round to round (harness `interleave`); the cases share one run (`runPbftSuite`, memoized).
+ * With `consecutiveWindows` (--quick) each variant runs once, in one set of processes, and its
+ * rounds are consecutive windows of that run (the warm-up before the first only).
  */
 import { interleave, notMeasured, selected, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
-import { spawnWorker, withWorkers } from './processes.js'
+import { spawnWorker, withWorkers, type Worker } from './processes.js'
 import { PAYLOAD_BYTES } from './transport-case.js'
 
 export const PBFT_VALIDATORS = ['vp0', 'vp1', 'vp2', 'vp3']
@@ -41,7 +43,7 @@ export const PBFT_VARIANTS: Variant[] = [
 
 type Round = Record<string, number>
 
-async function runOnce(v: Variant, options: BenchOptions): Promise<Round> {
+async function runWindows(v: Variant, options: BenchOptions, windows: number): Promise<Round[]> {
   // BENCH_PBFT_OPTIONS='{"logMultiplier":40}' overrides options for experiments; the report names it.
   const extra = process.env.BENCH_PBFT_OPTIONS ? (JSON.parse(process.env.BENCH_PBFT_OPTIONS) as Record<string, unknown>) : {}
   const consensusOptions = { validators: PBFT_VALIDATORS, batchSize: v.batchSize, batchTimeoutMs: BENCH_BATCH_TIMEOUT_MS, ...extra }
@@ -59,26 +61,30 @@ async function runOnce(v: Variant, options: BenchOptions): Promise<Round> {
     await client.request({ cmd: 'dial', urls, expect: PBFT_VALIDATORS.length }, 'connected')
     if (v.window !== undefined) await client.request({ cmd: 'closed', window: v.window, validators: PBFT_VALIDATORS }, 'started')
     else await client.request({ cmd: 'open', perSecond: v.rate, validators: PBFT_VALIDATORS }, 'started')
-    // Every process reports its CPU time over the same window: CPU per committed transaction is
-    // the figure that other load on the machine does not move much.
-    const answers = await Promise.all(
-      all.map((w) => w.request({ cmd: 'measure', warmupMs: options.warmupMs, durationMs: options.durationMs }, 'measured', options.warmupMs + options.durationMs + 30_000)),
-    )
-    const m = answers[answers.length - 1]!
-    const committed = m.committed as number
-    const perSecond = (committed / (m.ms as number)) * 1000
-    const cpuMs = answers.map((a) => a.cpuMs as number)
-    const validatorCpuUs = (cpuMs.slice(0, -1).reduce((a, b) => a + b, 0) * 1000) / Math.max(1, committed)
-    const clientCpuUs = (cpuMs[cpuMs.length - 1]! * 1000) / Math.max(1, committed)
-    process.stderr.write(
-      `  ${v.key}: ${Math.round(perSecond)} tx/s committed, p50 ${(m.p50 as number).toFixed(1)} ms, p99 ${(m.p99 as number).toFixed(1)} ms, ` +
-        `CPU/tx ${validatorCpuUs.toFixed(1)} us validators + ${clientCpuUs.toFixed(1)} us client, CPU ms ${cpuMs.map((c) => Math.round(c)).join('/')}\n`,
-    )
-    if (!(perSecond > 0)) throw new Error(`${v.key}: nothing committed in the window`)
-    const cost = { validator_cpu_us_per_tx: validatorCpuUs, client_cpu_us_per_tx: clientCpuUs }
-    if (v.window !== undefined) return { committed_per_s: perSecond, p50_ms: m.p50 as number, p99_ms: m.p99 as number, ...cost }
-    return { p50_ms: m.p50 as number, p99_ms: m.p99 as number, committed_per_s: perSecond, ...cost }
+    const out: Round[] = []
+    for (let i = 0; i < windows; i++) out.push(await measureWindow(v, all, i === 0 ? options.warmupMs : 0, options.durationMs))
+    return out
   })
+}
+
+async function measureWindow(v: Variant, all: Worker[], warmupMs: number, durationMs: number): Promise<Round> {
+  // Every process reports its CPU time over the same window: CPU per committed transaction is
+  // the figure that other load on the machine does not move much.
+  const answers = await Promise.all(all.map((w) => w.request({ cmd: 'measure', warmupMs, durationMs }, 'measured', warmupMs + durationMs + 30_000)))
+  const m = answers[answers.length - 1]!
+  const committed = m.committed as number
+  const perSecond = (committed / (m.ms as number)) * 1000
+  const cpuMs = answers.map((a) => a.cpuMs as number)
+  const validatorCpuUs = (cpuMs.slice(0, -1).reduce((a, b) => a + b, 0) * 1000) / Math.max(1, committed)
+  const clientCpuUs = (cpuMs[cpuMs.length - 1]! * 1000) / Math.max(1, committed)
+  process.stderr.write(
+    `  ${v.key}: ${Math.round(perSecond)} tx/s committed, p50 ${(m.p50 as number).toFixed(1)} ms, p99 ${(m.p99 as number).toFixed(1)} ms, ` +
+      `CPU/tx ${validatorCpuUs.toFixed(1)} us validators + ${clientCpuUs.toFixed(1)} us client, CPU ms ${cpuMs.map((c) => Math.round(c)).join('/')}\n`,
+  )
+  if (!(perSecond > 0)) throw new Error(`${v.key}: nothing committed in the window`)
+  const cost = { validator_cpu_us_per_tx: validatorCpuUs, client_cpu_us_per_tx: clientCpuUs }
+  if (v.window !== undefined) return { committed_per_s: perSecond, p50_ms: m.p50 as number, p99_ms: m.p99 as number, ...cost }
+  return { p50_ms: m.p50 as number, p99_ms: m.p99 as number, committed_per_s: perSecond, ...cost }
 }
 
 function targetsFor(key: ReportKey): MeasuredResult['targets'] {
@@ -98,12 +104,14 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
   const variants = PBFT_VARIANTS.filter((v) => selected(v.key, only))
   const rounds = new Map<ReportKey, Round[]>(variants.map((v) => [v.key, []]))
   const failures = new Map<ReportKey, string>()
-  for (let r = 0; r < options.rounds; r++) {
-    process.stderr.write(`  pbft round ${r + 1}\n`)
-    for (const v of interleave(variants, r)) {
+  const consecutive = options.consecutiveWindows === true
+  // Consecutive: one pass, each variant's rounds in one run; otherwise one pass per round.
+  for (let r = 0; r < (consecutive ? 1 : options.rounds); r++) {
+    process.stderr.write(consecutive ? `  pbft: ${options.rounds} consecutive windows per variant\n` : `  pbft round ${r + 1}\n`)
+    for (const v of consecutive ? variants : interleave(variants, r)) {
       if (failures.has(v.key)) continue
       try {
-        rounds.get(v.key)!.push(await runOnce(v, options))
+        rounds.get(v.key)!.push(...(await runWindows(v, options, consecutive ? options.rounds : 1)))
       } catch (err) {
         failures.set(v.key, `failed: ${(err as Error).message}`)
       }
@@ -125,7 +133,10 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
         batch_size: v.batchSize,
         batch_timeout_ms: BENCH_BATCH_TIMEOUT_MS,
         ...(process.env.BENCH_PBFT_OPTIONS ? { option_overrides: process.env.BENCH_PBFT_OPTIONS } : {}),
-        sha256: process.env.BENCH_NODE_SHA256 === '1' ? "Node's native (BENCH_NODE_SHA256=1)" : '@noble/hashes (what wspeer runs)',
+        sha256: "Node's native (node:crypto), installed by the Node entry (src/node/native-hash.ts)",
+        rounds: consecutive
+          ? 'consecutive windows of one set of processes per variant, variants one after another (--quick)'
+          : 'fresh processes per variant and round, variants interleaved',
         payload_bytes: PAYLOAD_BYTES,
         load: v.window !== undefined ? `closed loop, ${v.window} transactions in flight` : `open loop, ${v.rate} tx/s offered`,
         client: 'non-validator wspeer peer sending CHAIN_TRANSACTION to the validators in turn, commits seen through SYNC_BLOCK_ADDED',

@@ -5,11 +5,10 @@
  * receives and forwards it to the others as a PBFT request), and follows the chain like any
  * non-validator (SYNC_BLOCK_ADDED), so it learns each commit from its own `block-committed`
  * event and times it by txid. No HTTP: one POST per transaction would be what is measured.
+ * Hashing is Node's native SHA-256, which the Node entry (src/node/index.ts) installs on import.
  *
  * Commands (bench/processes.ts): listen, dial, closed, open, measure, stop.
  */
-import { createHash } from 'node:crypto'
-import { useSha256 } from '../src/core/ledger/block-hash.js'
 import type { Transaction } from '../src/core/wire/payload-types.js'
 import { MessageType } from '../src/core/wire/message-type.js'
 import { makeEnvelope } from '../src/core/wire/payloads.js'
@@ -26,14 +25,6 @@ interface Args {
 
 const args = workerArgs<Args>()
 
-// BENCH_NODE_SHA256=1: hash with Node's native SHA-256 (useSha256), to measure what that hook is
-// worth; `wspeer start` does not install it (yet), so the reported figures run without it.
-if (process.env.BENCH_NODE_SHA256 === '1') {
-  useSha256(() => {
-    const h = createHash('sha256')
-    return { update: (bytes: Uint8Array) => h.update(bytes), digest: () => new Uint8Array(h.digest()) }
-  })
-}
 let node: NodePeer | undefined
 
 /** Client state: send time of every transaction not yet seen committed, by txid. */

@@ -29,6 +29,8 @@ interface Args {
   limits: Partial<PeerLimits>
   /** Dial with a connector that keeps the streams, to read their bufferedAmount (flooder only). */
   keepStreams: boolean
+  /** Default validator; the browser case's Node receiver is a non-validator, as a tab is. */
+  role?: 'validator' | 'non-validator'
 }
 
 const args = workerArgs<Args>()
@@ -104,7 +106,9 @@ async function start(): Promise<void> {
     reply({ reply: 'listening', url: '' })
     return
   }
-  const config = resolveConfig({ argv: ['--id', args.id, '--port', '0', '--consensus', 'bench-counter', '--log-level', 'error'] })
+  const config = resolveConfig({
+    argv: ['--id', args.id, '--port', '0', '--role', args.role ?? 'validator', '--consensus', 'bench-counter', '--log-level', 'error'],
+  })
   node = await startNodePeer({ ...config, limits })
   peer = node.peer
   reply({ reply: 'listening', url: node.address })
@@ -264,7 +268,7 @@ onCommand(async (m) => {
     }
     case 'stop':
       // Stopping a peer under a full send loop can take long; the CPU profile only needs an exit.
-      await Promise.race([node?.stop() ?? peer.stop(), sleep(500)])
+      await Promise.race([node?.stop() ?? (peer as Peer | undefined)?.stop(), sleep(500)])
       process.exit(0)
   }
 })

@@ -27,7 +27,7 @@ export interface HandlerContext {
   peersFor(link: Link): PeerEndpoint[]
   /** A DISC_PEERS list arrived. */
   learnPeers(peers: readonly unknown[], from: Link): void
-  /** A peer told us its chain height (HELLO, SYNC_BLOCK_ADDED). */
+  /** A peer told us its chain height after HELLO (SYNC_BLOCK_ADDED); the HELLO height comes with register. */
   recordHeight(peerId: string, height: number): void
   /** SYNC_BLOCK_ADDED from a link. */
   blockAdded(block: Block, from: Link): void

@@ -670,7 +670,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       unicast: (msg, peerId) => this.unicast(msg, peerId),
       getNetworkInfo: () => this.#networkInfo(),
       getNetworkHandles: () => [...this.#registry.values()].map((link) => link.remote!),
-      // Security is off until peer identity lands (see SECURITY notes in README): links are not authenticated yet.
+      // Security is off until the authenticated HELLO is wired in (SECURITY.md): links are not authenticated yet.
       sign: async () => new Uint8Array(0),
       verify: async () => true,
       ledger: this.#ledger,

@@ -4,40 +4,22 @@
  * peer restarts with an empty ledger and catches up to the same head. Every transaction accepted
  * by a surviving peer commits exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { freePortRun } from '../support/ports.js'
+import { PeerProcesses, postTx, statusOf } from '../support/peer-process.js'
 
-const BIN = fileURLToPath(new URL('../../bin/wspeer.js', import.meta.url))
 const IDS = ['vp0', 'vp1', 'vp2', 'vp3']
 /** Shorter than the defaults so a view change takes about two seconds, not four. */
 const PBFT_OPTIONS = { validators: IDS, batchTimeoutMs: 100, requestTimeoutMs: 1000, viewChangeTimeoutMs: 1000, resendViewChangeMs: 1000 }
-const children = new Set<ChildProcess>()
-
-interface Status {
-  peers: { id: string }[]
-  chain: { height: number; headHash: string }
-  consensus: { view?: number; primaryId?: string }
-}
+const procs = new PeerProcesses()
+const status = statusOf
 
 function startPeer(id: string, port: number, bootstrap: number): ChildProcess {
-  const args = [BIN, 'start', '--id', id, '--port', String(port), '--log-level', 'error', '--consensus', 'pbft']
-  args.push('--consensus-options', JSON.stringify(PBFT_OPTIONS), '--discovery-period-ms', '300', '--redial-base-ms', '100', '--redial-max-ms', '1000')
+  const args = ['--log-level', 'error', '--consensus', 'pbft', '--consensus-options', JSON.stringify(PBFT_OPTIONS)]
+  args.push('--discovery-period-ms', '300', '--redial-base-ms', '100', '--redial-max-ms', '1000')
   if (port !== bootstrap) args.push('--peers', `ws://127.0.0.1:${bootstrap}/chat`)
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] })
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  return child
-}
-
-async function status(port: number): Promise<Status | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/status`)
-    return res.ok ? ((await res.json()) as Status) : undefined
-  } catch {
-    return undefined
-  }
+  return procs.start(id, port, args)
 }
 
 async function committed(port: number): Promise<number> {
@@ -45,28 +27,13 @@ async function committed(port: number): Promise<number> {
   return Number(/^wspeer_transactions_committed_total\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? NaN)
 }
 
-async function postTx(port: number, payload: string): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/transactions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ payload }),
-    })
-    return res.status === 202
-  } catch {
-    return false
-  }
-}
-
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL')
-})
+afterAll(() => procs.killAll())
 
 describe('PBFT in separate processes', () => {
   it('survives a SIGKILL of the primary under load; the restarted peer catches up', async () => {
     const base = await freePortRun(4)
     const ports = IDS.map((_, i) => base + i)
-    const procs = IDS.map((id, i) => startPeer(id, ports[i]!, base))
+    const children = IDS.map((id, i) => startPeer(id, ports[i]!, base))
     await vi.waitFor(
       async () => {
         for (const port of ports) expect((await status(port))?.peers).toHaveLength(3)
@@ -87,7 +54,7 @@ describe('PBFT in separate processes', () => {
     })()
     await vi.waitFor(async () => expect((await status(ports[1]!))!.chain.height).toBeGreaterThan(3), { timeout: 20_000, interval: 50 })
 
-    procs[0]!.kill('SIGKILL')
+    children[0]!.kill('SIGKILL')
     const heightAtKill = (await status(ports[1]!))!.chain.height
     // A view change moves the primary off vp0 and commits resume.
     await vi.waitFor(

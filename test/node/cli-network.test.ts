@@ -4,32 +4,16 @@
  * HTTP, and a clean SIGINT.
  */
 import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { freePortRun } from '../support/ports.js'
+import { BIN, statusOf } from '../support/peer-process.js'
 
-const BIN = fileURLToPath(new URL('../../bin/wspeer.js', import.meta.url))
 const PEERS = 4
 /** Time for four processes to start and find each other on a slow CI machine. */
 const NETWORK_UP_TIMEOUT_MS = 30_000
 /** Time for a transaction to be committed on every peer. */
 const COMMIT_TIMEOUT_MS = 20_000
 
-
-interface Status {
-  id: string
-  peers: { id: string }[]
-  chain: { height: number; headHash: string }
-}
-
-async function statusOf(port: number): Promise<Status | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/status`)
-    return res.ok ? ((await res.json()) as Status) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 describe('wspeer network (end to end)', () => {
   it(

@@ -10,6 +10,7 @@ import { startNodePeer, type NodePeer } from '../../src/node/index.js'
 import { resolveConfig } from '../../src/node/config.js'
 import { silentLogger } from '../../src/core/util/logger.js'
 import { openWebSocketChat, type WebSocketLike } from '../../src/core/chat/websocket-chat-stream.js'
+import type { ChatStream } from '../../src/core/chat/chat-stream.js'
 import { MessageType } from '../../src/core/wire/message-type.js'
 import { makeEnvelope } from '../../src/core/wire/payloads.js'
 import { encodeFrame } from '../../src/core/wire/codec.js'
@@ -24,20 +25,20 @@ let node: NodePeer
 /** An honest link that must keep working through every case. */
 let honest: RawLink
 
-async function dial(): Promise<RawLink> {
-  const stream = await openWebSocketChat(() => new WebSocket(node.address, { perMessageDeflate: false }) as unknown as WebSocketLike, {
+function dialStream(): Promise<ChatStream> {
+  return openWebSocketChat(() => new WebSocket(node.address, { perMessageDeflate: false }) as unknown as WebSocketLike, {
     remote: node.address,
     maxFrameBytes: 1024 * 1024,
     timeoutMs: 5000,
   })
-  return new RawLink(stream)
+}
+
+async function dial(): Promise<RawLink> {
+  return new RawLink(await dialStream())
 }
 
 async function established(id: string): Promise<RawLink> {
-  const link = await dial()
-  link.hello(id)
-  await link.next({ type: MessageType.DISC_HELLO })
-  return link
+  return RawLink.established(await dialStream(), id)
 }
 
 async function honestStillServed(): Promise<void> {

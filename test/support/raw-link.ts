@@ -44,6 +44,14 @@ export class RawLink {
     for (const wake of this.#waiters.splice(0)) wake()
   }
 
+  /** A link to `peer` that has completed HELLO as `id`. */
+  static async established(target: Peer | ChatStream, id: string, role: 'validator' | 'non-validator' = 'validator'): Promise<RawLink> {
+    const link = new RawLink(target)
+    link.hello(id, role)
+    await link.next({ type: MessageType.DISC_HELLO })
+    return link
+  }
+
   send(...envelopes: Envelope[]): void {
     this.stream.send(encodeFrame(envelopes))
   }

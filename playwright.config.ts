@@ -7,17 +7,8 @@
  */
 import { defineConfig } from '@playwright/test'
 import { E2E_BASE_PORT } from './e2e/network.js'
+import { CHROMIUM_ARGS, chromiumPath } from './e2e/chromium.js'
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 export default defineConfig({
   testDir: 'e2e',
@@ -33,6 +24,6 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${E2E_BASE_PORT}`,
     viewport: { width: 1280, height: 900 },
-    launchOptions: { executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS },
+    launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
   },
 })

@@ -21,18 +21,7 @@ import { interleave, summarizeRounds, type BenchOptions, type MeasuredResult } f
 import { spawnWorker, withWorkers, type Worker } from './processes.js'
 import { ACK_EVERY, GENEROUS_LIMITS, PAYLOAD_BYTES, WINDOW } from './transport-case.js'
 import type { BenchTab } from './tab-counter.js'
-
-/** Chromium flags: headless, and no reaching out to the network (as playwright.config.ts). */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
+import { CHROMIUM_ARGS, chromiumPath } from '../e2e/chromium.js'
 
 /** How long the page may take to load, link and answer one call. */
 export const TAB_TIMEOUT_MS = 30_000
@@ -166,7 +155,7 @@ async function runNode(options: BenchOptions, windows: number): Promise<number[]
 
 export async function runBrowser(options: BenchOptions): Promise<MeasuredResult> {
   const { chromium } = await import('playwright-core')
-  const executablePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+  const executablePath = chromiumPath()
   const dir = await buildPage()
   const { server, url: pageUrl } = await servePage(dir)
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })

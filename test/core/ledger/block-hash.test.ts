@@ -1,44 +1,10 @@
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { LedgerError } from '../../../src/core/errors.js'
 import { BLOCK_HASH_DOMAIN, genesisBlock, hashBlock, transactionsRoot } from '../../../src/core/ledger/block-hash.js'
 import { MAX_STATE_KEY_LENGTH, STATE_HASH_DOMAIN } from '../../../src/core/ledger/state-machine.js'
 import type { Block, Transaction } from '../../../src/core/wire/payload-types.js'
-
-// An independent implementation of PROTOCOL.md's "Block hash", written from the text with Node's
-// crypto and Buffer, so the TypeScript encoder is checked against the spec rather than itself.
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n)
-  return b
-}
-const u64 = (n: number) => {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64BE(BigInt(n))
-  return b
-}
-const lp = (bytes: Uint8Array) => Buffer.concat([u32(bytes.length), Buffer.from(bytes)])
-const lpStr = (s: string) => lp(Buffer.from(s, 'utf8'))
-const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest()
-
-function specTxRoot(txs: Transaction[]): Buffer {
-  return sha(Buffer.concat(txs.map((t) => Buffer.concat([lpStr(t.txid), lpStr(t.payload), lpStr(t.origin), u64(t.timestamp)]))))
-}
-
-function specBlockHash(b: Block): Buffer {
-  return sha(
-    Buffer.concat([
-      Buffer.from('wspeer-block-v1', 'ascii'),
-      u64(b.number),
-      lp(b.previousBlockHash),
-      lp(b.stateHash),
-      u64(b.timestamp),
-      lpStr(b.proposer),
-      specTxRoot(b.transactions),
-    ]),
-  )
-}
+import { specBlockHash, specTxRoot } from '../../support/block-hash-reference.js'
 
 const sample = (): Block => ({
   number: 2 ** 40 + 7,

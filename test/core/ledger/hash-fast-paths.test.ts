@@ -8,36 +8,12 @@ import { describe, expect, it } from 'vitest'
 import { HASH_WRITER_BUFFER_BYTES, HashWriter, hashBlock, isSealed, isWellFormedString, sealTransactions, transactionsRoot } from '../../../src/core/ledger/block-hash.js'
 import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
 import type { Transaction } from '../../../src/core/wire/payload-types.js'
+import { lpStr, specTxRoot, u32, u64 } from '../../support/block-hash-reference.js'
+import { seededRandom } from '../../support/seeded-random.js'
 
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n)
-  return b
-}
-const u64 = (n: number) => {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64BE(BigInt(n))
-  return b
-}
-const lpStr = (s: string) => {
-  const bytes = Buffer.from(s, 'utf8')
-  return Buffer.concat([u32(bytes.length), bytes])
-}
-const specRoot = (txs: Transaction[]) =>
-  createHash('sha256')
-    .update(Buffer.concat(txs.map((t) => Buffer.concat([lpStr(t.txid), lpStr(t.payload), lpStr(t.origin), u64(t.timestamp)]))))
-    .digest()
+const specRoot = specTxRoot
 
-/** mulberry32: a seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const prng = seededRandom
 
 const ALPHABET = ['a', 'Z', '=', '0', 'é', '☃', '😀', ' ']
 

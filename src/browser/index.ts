@@ -33,4 +33,5 @@ export function createBrowserPeer(config: Omit<PeerConfig, 'role' | 'connect'> &
 
 export { startTabPeer, randomTabId, TAB_DISCOVERY_PERIOD_MS, TAB_REDIAL_MAX_MS, MAX_FLOOD_MESSAGES, MAX_REFUSALS_KEPT } from './tab-peer.js'
 export type { TabPeer, TabPeerOptions, Refusal, LinkEnd } from './tab-peer.js'
+export { loadTabKey, TAB_KEY_DB_NAME, TAB_KEY_STORE, TAB_KEY_RECORD, type TabKey } from './tab-key-store.js'
 export { adaptBrowserSocket, browserCloseCode, BROWSER_CLOSE_CODE_OFFSET } from './browser-socket.js'

@@ -21,6 +21,8 @@ import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import { MessageType } from '../core/wire/message-type.js'
 import { makeEnvelope } from '../core/wire/payloads.js'
 import { normalizeChatAddress } from '../core/peer/address-book.js'
+import type { KeyPair } from '../core/identity/key-pair.js'
+import { loadTabKey } from './tab-key-store.js'
 
 /** DISC_GET_PEERS period of a tab (2 s, instead of a Node peer's 5 s): a dashboard should fill fast. */
 export const TAB_DISCOVERY_PERIOD_MS = 2000
@@ -54,6 +56,8 @@ export interface TabPeerOptions {
   consensus?: string
   consensusOptions?: ConsenterOptions
   logLevel?: LogLevel
+  /** The tab's key; default the origin's non-extractable key from IndexedDB (tab-key-store.ts). */
+  keyPair?: KeyPair
   /** Where visibility changes come from; `document` when present. */
   visibility?: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>
 }
@@ -61,6 +65,8 @@ export interface TabPeerOptions {
 export interface TabPeer {
   readonly peer: Peer
   readonly connect: string
+  /** Whether the tab's key survives a reload (IndexedDB), or is a fresh in-memory key. */
+  readonly persistentKey: boolean
   /** Refusals received from other peers, newest last (at most MAX_REFUSALS_KEPT). */
   refusals(): readonly Refusal[]
   /** Refusal counts by `<peer> <code>`, over the tab's life. */
@@ -105,7 +111,9 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     })
     return stream
   }
+  const key = options.keyPair === undefined ? await loadTabKey() : { keyPair: options.keyPair, persistent: false }
   const peer = createPeer({
+    identity: { keyPair: key.keyPair },
     role: 'non-validator',
     address: '',
     connect: connector,
@@ -152,6 +160,7 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   return {
     peer,
     connect,
+    persistentKey: key.persistent,
     refusals: () => kept,
     refusalCounts: () => ({ ...counts }),
     onLinkEnd(listener) {

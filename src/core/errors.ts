@@ -23,8 +23,6 @@ export const CloseCode = {
   SEND_BUFFER_FULL: 4002,
   /** No frame arrived within the keepalive timeout. */
   KEEPALIVE_TIMEOUT: 4003,
-  /** The remote did not complete HELLO within the handshake timeout. */
-  HANDSHAKE_TIMEOUT: 4004,
   /** The peer is at its connection cap. */
   TOO_MANY_PEERS: 4005,
 } as const
@@ -231,6 +229,17 @@ export class HandshakeError extends WspeerError {
 export class HandshakeTimeoutError extends HandshakeError {
   constructor(timeoutMs: number) {
     super('timeout', `handshake not completed within ${timeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' })
+  }
+}
+
+/**
+ * A CONSENSUS message from a peer that is not a validator: not in the membership, or (open
+ * development mode, no membership) not announced as a validator. Refused; the link stays, since
+ * non-validators may still submit transactions and follow blocks.
+ */
+export class NotAMemberError extends WspeerError {
+  constructor(peerId: string) {
+    super('ERR_NOT_A_MEMBER', `CONSENSUS refused: ${peerId} is not a validator of this network`)
   }
 }
 

@@ -8,10 +8,12 @@
  *   wspeer network --peers 4
  *   wspeer tx hello --to http://127.0.0.1:7051
  *   wspeer status http://127.0.0.1:7051
+ *   wspeer keygen --id vp0
  *
  * Every side effect goes through CliIo so tests drive main() without touching the process.
  */
 import { existsSync } from 'node:fs'
+import { join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ConfigError, UnknownConsenterError, describeError } from '../core/errors.js'
@@ -20,7 +22,8 @@ import { DEFAULT_PEER_LIMITS } from '../core/peer/limits.js'
 import type { PeerStatus } from '../core/peer/peer-types.js'
 import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
-import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_PORT, configFlags, resolveConfig, urlHost } from './config.js'
+import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_PEER_ID, DEFAULT_PORT, configFlags, defaultDataDir, defaultDataRoot, resolveConfig, urlHost } from './config.js'
+import { keygen } from './key-store.js'
 import { startNodePeer } from './index.js'
 import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
 import { createNodeLogger, isLogLevel } from './logger.js'
@@ -76,6 +79,7 @@ Commands:
   network   run a local network of validating peers, one process each (npm start)
   tx        submit a transaction to a peer
   status    show a peer's status
+  keygen    create (or show) a peer's key and print its public key for a membership file
 
 Run "wspeer <command> --help" for a command's options.
 `
@@ -107,6 +111,13 @@ Options (environment variable in brackets):
   --max-connections-per-second <n>  new /chat connections per second per address; more get 429 (default ${DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS}) [WSPEER_MAX_CONNECTIONS_PER_SECOND]
   -h, --help                      this help
 
+Identity and TLS (SECURITY.md):
+  --data-dir <dir>                where the key lives, created 0700 on first start (default ~/.wspeer/<id>) [WSPEER_DATA_DIR]
+  --membership <file.json>        validators bound to public keys; without it: open development mode [WSPEER_MEMBERSHIP]
+  --aliases <url,url>             other chat URLs dialers may use for this peer (a proxy, a DNS name) [WSPEER_ALIASES]
+  --tls-cert <file.pem>           certificate chain: serve https:// and wss:// (needs --tls-key) [WSPEER_TLS_CERT]
+  --tls-key <file.pem>            the certificate's private key [WSPEER_TLS_KEY]
+
 Limits (positive integers):
 ${limitFlags.join('\n')}
 
@@ -128,7 +139,24 @@ Options:
   --consensus <name>   consensus plugin (default ${DEFAULT_CONSENSUS})
   --host <host>        interface the peers bind (default ${DEFAULT_HOST})
   --log-level <level>  the children's log level (default ${DEFAULT_NETWORK_LOG_LEVEL}); lines are prefixed with the peer ID
+  --data-dir <dir>     keys of vp0..vpN-1 in <dir>/vp<i>, and the membership.json binding them
+                       (default ${'~/.wspeer/network'}); created on first run, reused after
   -h, --help           this help
+
+Every peer gets a key and the network a closed membership of exactly these peers, so the
+network runs authenticated (no open development mode).
+`
+
+const KEYGEN_HELP = `Usage: wspeer keygen [--id <id>] [--data-dir <dir>] [--json]
+
+Creates the peer's key in its data directory if there is none (0600, directory 0700), and prints
+its public key and key id: what a membership file entry needs.
+
+Options:
+  --id <id>          the peer ID (default ${DEFAULT_PEER_ID}); names the entry and the default directory
+  --data-dir <dir>   the data directory (default ~/.wspeer/<id>)
+  --json             print JSON: {"id", "publicKey", "publicKeyBase64", "keyId", "path", "created"}
+  -h, --help         this help
 `
 
 const TX_HELP = `Usage: wspeer tx <payload> [--to <url>]
@@ -217,6 +245,8 @@ async function commandStart(args: string[], io: CliIo): Promise<number> {
   }
   const config = resolveConfig({ argv: args, env: io.env })
   if (config.staticDir === undefined && existsSync(DEFAULT_STATIC_DIR)) config.staticDir = DEFAULT_STATIC_DIR
+  // A peer started from the command line keeps its key: its key id (and membership entry) must survive restarts.
+  config.dataDir ??= defaultDataDir(config.id)
   const log = createNodeLogger({ level: config.logLevel })
   // Subscribed before starting, so a signal during start-up still ends in a clean stop.
   let signalled: (name: string) => void = () => {}
@@ -261,6 +291,7 @@ async function commandNetwork(args: string[], io: CliIo): Promise<number> {
     consensus: { type: 'string' },
     host: { type: 'string' },
     'log-level': { type: 'string' },
+    'data-dir': { type: 'string' },
   })
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
   const peers = parsePositiveInt(values.peers, '--peers', DEFAULT_NETWORK_PEERS, 1, MAX_NETWORK_PEERS)
@@ -271,7 +302,30 @@ async function commandNetwork(args: string[], io: CliIo): Promise<number> {
   if (!consenterNames().includes(consensus.trim().toLowerCase())) {
     throw new UnknownConsenterError(consensus, consenterNames())
   }
-  return runNetwork({ peers, basePort, consensus, host: values.host ?? DEFAULT_HOST, logLevel: logLevel as LogLevel }, io)
+  const dataDir = resolvePath(values['data-dir'] ?? join(defaultDataRoot(), 'network'))
+  return runNetwork({ peers, basePort, consensus, host: values.host ?? DEFAULT_HOST, logLevel: logLevel as LogLevel, dataDir }, io)
+}
+
+async function commandKeygen(args: string[], io: CliIo): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout(KEYGEN_HELP)
+    return 0
+  }
+  const { values, positionals } = parse(args, { id: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } })
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  const id = values.id ?? DEFAULT_PEER_ID
+  const result = await keygen(resolvePath(values['data-dir'] ?? defaultDataDir(id)))
+  if (values.json === true) {
+    io.stdout(`${JSON.stringify({ id, ...result })}\n`)
+    return 0
+  }
+  io.stdout(
+    `${result.created ? 'created' : 'existing'} key ${result.path}\n` +
+      `key id:     ${result.keyId}\n` +
+      `public key: ${result.publicKey}\n\n` +
+      `membership entry:\n  ${JSON.stringify({ id, publicKey: result.publicKey })}\n`,
+  )
+  return 0
 }
 
 async function commandTx(args: string[], io: CliIo): Promise<number> {
@@ -300,10 +354,11 @@ function summarize(status: PeerStatus): string {
   const lines = [
     `${status.id} (${status.role}) ${status.address || '(no address)'}`,
     `consensus: ${status.consensus?.plugin ?? '?'}`,
+    `identity:  key ${status.identity?.keyId ?? '?'}, ${status.identity?.mode === 'closed' ? `closed membership of ${status.identity.members}` : 'OPEN DEVELOPMENT MODE (no membership)'}`,
     `chain:     height ${status.chain?.height ?? '?'}, head ${status.chain?.headHash ?? '?'}`,
     `uptime:    ${Math.round((status.uptimeMs ?? 0) / 1000)} s`,
     `peers (${status.peers?.length ?? 0}):`,
-    ...(status.peers ?? []).map((p) => `  ${p.id.padEnd(12)} ${p.role.padEnd(13)} ${p.address || '(no address)'}`),
+    ...(status.peers ?? []).map((p) => `  ${p.id.padEnd(12)} ${p.role.padEnd(13)} ${(p.address || '(no address)').padEnd(28)} ${p.keyId ?? ''}`.trimEnd()),
   ]
   const busy = (status.queues ?? []).filter((q) => q.depth > 0 || q.rejects > 0)
   if (busy.length > 0) {
@@ -335,6 +390,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   network: { run: commandNetwork, help: () => NETWORK_HELP },
   tx: { run: commandTx, help: () => TX_HELP },
   status: { run: commandStatus, help: () => STATUS_HELP },
+  keygen: { run: commandKeygen, help: () => KEYGEN_HELP },
 }
 
 /** Runs one command line (without `node` and the script); resolves with the exit code. */

@@ -19,7 +19,8 @@
  *   const config = resolveConfig({ argv: ['--id', 'vp1', '--port', '7052'], env: process.env })
  */
 import { readFileSync } from 'node:fs'
-import { dirname, resolve as resolvePath } from 'node:path'
+import { homedir } from 'node:os'
+import { dirname, join, resolve as resolvePath } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../core/errors.js'
 import { DEFAULT_PEER_LIMITS, resolvePeerLimits } from '../core/peer/limits.js'
@@ -55,6 +56,19 @@ export interface PeerNodeConfig {
   maxPendingConnections: number
   /** New /chat connections per second per remote address; more get 429. Default DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS (20). */
   maxConnectionsPerSecond: number
+  /**
+   * Where the peer keeps its key (`peer.key`, 0600 in a 0700 directory). `wspeer start` defaults
+   * it to `defaultDataDir(id)` (~/.wspeer/<id>); a library caller without one gets an in-memory key.
+   */
+  dataDir?: string
+  /** Membership file binding validator IDs to public keys; without it the peer runs in open development mode. */
+  membership?: string
+  /** Other chat URLs dialers may use for this peer (a proxy, a DNS name); loopback and interface addresses are added by themselves. */
+  aliases: string[]
+  /** PEM certificate chain: with `tlsKey`, the server speaks https/wss. */
+  tlsCert?: string
+  /** PEM private key of `tlsCert`. */
+  tlsKey?: string
 }
 
 /** Default peer ID. */
@@ -142,9 +156,10 @@ const logLevelField = stringField((text, where) =>
   (LOG_LEVELS as readonly string[]).includes(text) ? text : fail(where, `must be one of ${LOG_LEVELS.join(', ')}, got ${show(text)}`),
 ) as Field<LogLevel>
 
-const staticDirField = stringField((text, where) => (text.length > 0 ? resolvePath(where.baseDir, text) : fail(where, 'must not be empty')))
+const pathField = stringField((text, where) => (text.length > 0 ? resolvePath(where.baseDir, text) : fail(where, 'must not be empty')))
+const staticDirField = pathField
 
-const peersField: Field<string[]> = {
+const chatUrlsField: Field<string[]> = {
   fromString: (text, where) =>
     text
       .split(',')
@@ -180,11 +195,16 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   role: roleField,
   consensus: consensusField,
   consensusOptions: consensusOptionsField,
-  peers: peersField,
+  peers: chatUrlsField,
   logLevel: logLevelField,
   staticDir: staticDirField,
   maxPendingConnections: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
   maxConnectionsPerSecond: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
+  dataDir: pathField,
+  membership: pathField,
+  aliases: chatUrlsField,
+  tlsCert: pathField,
+  tlsKey: pathField,
 }
 
 const SETTABLE_KEYS = Object.keys(FIELDS) as Settable[]
@@ -226,9 +246,19 @@ export function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }
 
-/** The chat URL a peer on host:port announces when no address is configured. */
-export function defaultChatAddress(host: string, port: number): string {
-  return `ws://${urlHost(host)}:${port}/chat`
+/** The chat URL a peer on host:port announces when no address is configured (`wss://` with TLS). */
+export function defaultChatAddress(host: string, port: number, tls = false): string {
+  return `${tls ? 'wss' : 'ws'}://${urlHost(host)}:${port}/chat`
+}
+
+/** Root of the per-peer data directories `wspeer start` uses by default. */
+export function defaultDataRoot(): string {
+  return join(homedir(), '.wspeer')
+}
+
+/** Where `wspeer start` keeps a peer's key when `--data-dir` is not given: ~/.wspeer/<id>. */
+export function defaultDataDir(id: string): string {
+  return join(defaultDataRoot(), id)
 }
 
 /** Every flag `resolveConfig` accepts with its environment variable and config key, for help text. */
@@ -383,7 +413,7 @@ export function resolveConfig(sources: ConfigSources = {}): PeerNodeConfig {
     id: merged.id ?? DEFAULT_PEER_ID,
     host,
     port,
-    address: merged.address ?? defaultChatAddress(host, port),
+    address: merged.address ?? defaultChatAddress(host, port, merged.tlsCert !== undefined),
     role: merged.role ?? DEFAULT_ROLE,
     consensus: merged.consensus ?? DEFAULT_CONSENSUS,
     consensusOptions,
@@ -392,7 +422,13 @@ export function resolveConfig(sources: ConfigSources = {}): PeerNodeConfig {
     limits: resolvedLimits,
     maxPendingConnections: merged.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS,
     maxConnectionsPerSecond: merged.maxConnectionsPerSecond ?? DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+    aliases: merged.aliases ?? [],
   }
-  if (merged.staticDir !== undefined) config.staticDir = merged.staticDir
+  if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) {
+    throw new ConfigError('TLS needs both --tls-cert and --tls-key (or neither)')
+  }
+  for (const key of ['staticDir', 'dataDir', 'membership', 'tlsCert', 'tlsKey'] as const) {
+    if (merged[key] !== undefined) config[key] = merged[key]
+  }
   return config
 }

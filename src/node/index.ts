@@ -8,7 +8,7 @@
  *   console.log(node.address)   // ws://127.0.0.1:7051/chat
  *   await node.stop()
  */
-import { WspeerError } from '../core/errors.js'
+import { WspeerError, describeError } from '../core/errors.js'
 import { createPeer } from '../core/peer/peer.js'
 import type { Peer } from '../core/peer/peer-types.js'
 import type { Logger } from '../core/util/logger.js'
@@ -19,6 +19,12 @@ import { createPeerServer } from './server.js'
 import type { PeerServer } from './server.js'
 import { createNodeConnector } from './ws-connector.js'
 import { installNativeSha256 } from './native-hash.js'
+import { readFile } from 'node:fs/promises'
+import { ConfigError } from '../core/errors.js'
+import type { KeyPair } from '../core/identity/key-pair.js'
+import { parseMembership, type Membership } from '../core/identity/membership.js'
+import { loadOrCreateKey } from './key-store.js'
+import { localChatAddresses } from './local-addresses.js'
 
 export * from '../core/index.js'
 export {
@@ -52,6 +58,9 @@ export {
 } from './server.js'
 export { createNodeConnector } from './ws-connector.js'
 export { installNativeSha256 } from './native-hash.js'
+export { loadOrCreateKey, keygen, keyFilePath, KEY_FILE_NAME, type LoadedKey, type KeygenResult } from './key-store.js'
+export { localChatAddresses } from './local-addresses.js'
+export { defaultDataDir, defaultDataRoot } from './config.js'
 
 export interface NodePeer {
   peer: Peer
@@ -105,10 +114,33 @@ function latePeer(id: string, role: Peer['role']): { peer: Peer; bind(target: Pe
 // The Node entry hashes with OpenSSL; every hash is the same as the portable one.
 installNativeSha256()
 
-export async function startNodePeer(config: PeerNodeConfig, options: { log?: Logger } = {}): Promise<NodePeer> {
+/** Reads a file named by the config, as a ConfigError that says which setting named it. */
+async function readConfigured(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read ${what} ${path}: ${describeError(err)}`)
+  }
+}
+
+export interface StartNodePeerOptions {
+  log?: Logger
+  /** The peer's key; else the one in `config.dataDir` (created on first start); else a fresh in-memory key. */
+  keyPair?: KeyPair
+}
+
+export async function startNodePeer(config: PeerNodeConfig, options: StartNodePeerOptions = {}): Promise<NodePeer> {
   const log = options.log ?? createNodeLogger({ level: config.logLevel })
+  const keyPair = options.keyPair ?? (config.dataDir === undefined ? undefined : (await loadOrCreateKey(config.dataDir)).keyPair)
+  let membership: Membership | undefined
+  if (config.membership !== undefined) membership = parseMembership(await readConfigured(config.membership, 'membership file'), config.membership)
+  const tls =
+    config.tlsCert === undefined || config.tlsKey === undefined
+      ? undefined
+      : { cert: await readConfigured(config.tlsCert, 'TLS certificate'), key: await readConfigured(config.tlsKey, 'TLS key') }
   const late = latePeer(config.id, config.role)
   const server = createPeerServer({
+    ...(tls === undefined ? {} : { tls }),
     peer: late.peer,
     host: config.host,
     port: config.port,
@@ -119,8 +151,9 @@ export async function startNodePeer(config: PeerNodeConfig, options: { log?: Log
   })
   const { port } = await server.start()
   // With port 0 the default address could only be known now.
+  const secure = tls !== undefined
   const address =
-    config.port === 0 && config.address === defaultChatAddress(config.host, 0) ? defaultChatAddress(config.host, port) : config.address
+    config.port === 0 && config.address === defaultChatAddress(config.host, 0, secure) ? defaultChatAddress(config.host, port, secure) : config.address
   let peer: Peer
   try {
     peer = createPeer({
@@ -132,6 +165,11 @@ export async function startNodePeer(config: PeerNodeConfig, options: { log?: Log
       bootstrap: config.peers,
       limits: config.limits,
       connect: createNodeConnector(config.limits),
+      identity: {
+        ...(keyPair === undefined ? {} : { keyPair }),
+        ...(membership === undefined ? {} : { membership }),
+        aliases: localChatAddresses(config.host, port, secure, config.aliases),
+      },
       log,
     })
     late.bind(peer)

@@ -15,7 +15,11 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { LogLevel } from '../core/util/logger.js'
 import type { CliIo } from './cli.js'
+import { writeFile, rename } from 'node:fs/promises'
+import { join } from 'node:path'
 import { defaultChatAddress, urlHost } from './config.js'
+import { loadOrCreateKey } from './key-store.js'
+import { formatMembership } from '../core/identity/membership.js'
 
 /** Peers started when --peers is not given. */
 export const DEFAULT_NETWORK_PEERS = 4
@@ -41,6 +45,32 @@ export interface NetworkOptions {
   consensus: string
   host: string
   logLevel: LogLevel
+  /** Keys in <dataDir>/vp<i>, membership in <dataDir>/membership.json. */
+  dataDir: string
+}
+
+/** Name of the membership file `wspeer network` writes into its data directory. */
+export const NETWORK_MEMBERSHIP_FILE = 'membership.json'
+
+/**
+ * Keys for vp0..vpN-1 (created on first run, reused after) and a membership file binding exactly
+ * those IDs to those keys, so the network is closed: no one else can pose as one of them.
+ */
+export async function prepareNetworkIdentity(dataDir: string, peers: number): Promise<{ membership: string; dataDirs: string[] }> {
+  const members: { id: string; publicKey: Uint8Array }[] = []
+  const dataDirs: string[] = []
+  for (let i = 0; i < peers; i++) {
+    const dir = join(dataDir, `vp${i}`)
+    const { keyPair } = await loadOrCreateKey(dir)
+    members.push({ id: `vp${i}`, publicKey: keyPair.publicKey })
+    dataDirs.push(dir)
+  }
+  const membership = join(dataDir, NETWORK_MEMBERSHIP_FILE)
+  // Written whole, then renamed: a peer never reads half a membership.
+  const tmp = `${membership}.${process.pid}.tmp`
+  await writeFile(tmp, formatMembership(members), { mode: 0o644 })
+  await rename(tmp, membership)
+  return { membership, dataDirs }
 }
 
 interface Member {
@@ -73,12 +103,14 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
   let shuttingDown = false
   let failed = false
   let onUnexpectedExit: ((member: Member) => void) | undefined
+  const identity = await prepareNetworkIdentity(options.dataDir, options.peers)
 
   for (let i = 0; i < options.peers; i++) {
     const id = `vp${i}`
     const port = options.basePort + i
     const args = [BIN_PATH, 'start', '--id', id, '--host', host, '--port', String(port), '--role', 'validator']
     args.push('--consensus', options.consensus, '--log-level', options.logLevel)
+    args.push('--data-dir', identity.dataDirs[i]!, '--membership', identity.membership)
     // PBFT takes its validator set from configuration, never from peer names: hand it the IDs spawned here.
     if (options.consensus.toLowerCase() === 'pbft') {
       const validators = Array.from({ length: options.peers }, (_, j) => `vp${j}`)
@@ -146,7 +178,7 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
 
     const rows = [['id', 'chat address', 'status'], ...members.map((m) => [m.id, m.chat, `${m.http}/status`])]
     io.stdout(
-      `wspeer network: ${members.length} peers, consensus ${options.consensus}\n\n${formatTable(rows)}\n` +
+      `wspeer network: ${members.length} peers, consensus ${options.consensus}, closed membership ${identity.membership}\n\n${formatTable(rows)}\n` +
         `  dashboard: ${members[0]!.http}/\n` +
         `  submit:    npx wspeer tx hello --to ${members[0]!.http}\n\n` +
         'Press Ctrl+C to stop.\n',

@@ -6,7 +6,8 @@
  * Hardening (hostile-inputs.md): maxPayload at the frame limit, no permessage-deflate, an 'error'
  * listener on the server and on every accepted socket (without one a bad frame kills the
  * process), and HTTP header/request timeouts so a half-sent upgrade cannot live forever (case
- * 12). The HELLO timeout after the upgrade is the core's job (close 4004).
+ * 12). The handshake timeout after the upgrade is the core's job (close 1008). With `tls` the
+ * same port speaks https and wss.
  *
  * Admission (connection-limiter.ts), decided on the upgrade request before ws creates anything:
  * more than `maxConnectionsPerSecond` new connections from one address get 429, and while
@@ -20,6 +21,7 @@
  *   await server.stop()
  */
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -59,6 +61,8 @@ export interface PeerServerOptions {
   connectionLimits?: Partial<ConnectionLimits>
   /** The limiter's clock in milliseconds (tests); default performance.now. */
   now?: () => number
+  /** PEM certificate chain and private key: serve https:// and wss:// instead of http:// and ws://. */
+  tls?: { cert: string | Buffer; key: string | Buffer }
 }
 
 export interface PeerServer {
@@ -93,11 +97,12 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
   const limiter = createConnectionLimiter({ ...options.connectionLimits, ...(options.now === undefined ? {} : { now: options.now }) })
 
   const headersTimeout = options.headersTimeoutMs ?? HTTP_HEADERS_TIMEOUT_MS
-  const httpServer = createServer({
+  const httpOptions = {
     headersTimeout,
     requestTimeout: Math.max(HTTP_REQUEST_TIMEOUT_MS, headersTimeout),
     connectionsCheckingInterval: Math.min(HTTP_CONNECTIONS_CHECK_INTERVAL_MS, headersTimeout),
-  })
+  }
+  const httpServer = options.tls === undefined ? createServer(httpOptions) : createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key })
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxFrameBytes,

@@ -4,6 +4,9 @@
  * HTTP, and a clean SIGINT.
  */
 import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { freePortRun } from '../support/ports.js'
 import { BIN, statusOf } from '../support/peer-process.js'
@@ -20,7 +23,8 @@ describe('wspeer network (end to end)', () => {
     'starts 4 peers that discover each other, commits a transaction on all, and exits 0 on SIGINT',
     async () => {
       const basePort = await freePortRun(PEERS)
-      const child = spawn(process.execPath, [BIN, 'network', '--peers', String(PEERS), '--base-port', String(basePort)], {
+      const dataDir = mkdtempSync(join(tmpdir(), 'wspeer-network-test-'))
+      const child = spawn(process.execPath, [BIN, 'network', '--peers', String(PEERS), '--base-port', String(basePort), '--data-dir', dataDir], {
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       let stdout = ''
@@ -45,6 +49,17 @@ describe('wspeer network (end to end)', () => {
             interval: 200,
           })
           .toEqual(Array(PEERS).fill(PEERS - 1))
+
+        // The network is closed: each peer runs with the generated membership, and the key id each
+        // proved in its handshake is the one bound to its ID there.
+        const membership = JSON.parse(readFileSync(join(dataDir, 'membership.json'), 'utf8')) as { validators: { id: string; publicKey: string }[] }
+        expect(membership.validators.map((v) => v.id)).toEqual([...Array(PEERS).keys()].map((i) => `vp${i}`))
+        const statuses = await Promise.all([...Array(PEERS).keys()].map((i) => statusOf(basePort + i)))
+        const keyIds = new Map(statuses.map((s) => [s!.id, s!.identity.keyId]))
+        for (const s of statuses) {
+          expect(s!.identity).toMatchObject({ mode: 'closed', members: PEERS })
+          for (const p of s!.peers) expect(p.keyId).toBe(keyIds.get(p.id))
+        }
 
         const res = await fetch(`http://127.0.0.1:${basePort + 1}/transactions`, {
           method: 'POST',

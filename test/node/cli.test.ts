@@ -1,4 +1,7 @@
 import { createServer } from 'node:net'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { QueueFullError } from '../../src/core/errors.js'
 import { DEFAULT_PEER_LIMITS } from '../../src/core/peer/limits.js'
@@ -15,7 +18,10 @@ interface TestIo extends CliIo {
   listeners: Set<(signal: string) => void>
 }
 
-function testIo(env: Record<string, string> = {}): TestIo {
+// Keys of peers started here go to a temporary directory, not the user's ~/.wspeer.
+const TEST_DATA_ROOT = mkdtempSync(join(tmpdir(), 'wspeer-cli-test-'))
+
+function testIo(env: Record<string, string> = { WSPEER_DATA_DIR: join(TEST_DATA_ROOT, 'peer') }): TestIo {
   const io: TestIo = {
     out: '',
     err: '',

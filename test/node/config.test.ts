@@ -47,8 +47,34 @@ describe('resolveConfig', () => {
       limits: { ...DEFAULT_PEER_LIMITS },
       maxPendingConnections: DEFAULT_MAX_PENDING_CONNECTIONS,
       maxConnectionsPerSecond: DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+      aliases: [],
     })
     expect(config.address).toBe(`ws://${DEFAULT_HOST}:${DEFAULT_PORT}/chat`)
+  })
+
+  it('takes identity and TLS settings from flags, env and file, paths relative to where they were given', () => {
+    const readFile = files({ '/etc/wspeer/peer.json': { membership: 'members.json', aliases: ['ws://peer.example:7051/chat'] } })
+    const config = resolveConfig({
+      argv: ['--config', '/etc/wspeer/peer.json', '--data-dir', 'keys/vp0', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'],
+      env: {},
+      readFile,
+      cwd: '/home/op',
+    })
+    expect(config).toMatchObject({
+      dataDir: '/home/op/keys/vp0',
+      membership: '/etc/wspeer/members.json',
+      aliases: ['ws://peer.example:7051/chat'],
+      tlsCert: '/home/op/c.pem',
+      tlsKey: '/home/op/k.pem',
+    })
+    // With TLS the default address is wss://.
+    expect(config.address).toBe(`wss://${DEFAULT_HOST}:${DEFAULT_PORT}/chat`)
+    expect(resolveConfig({ argv: [], env: { WSPEER_MEMBERSHIP: '/m.json' } }).membership).toBe('/m.json')
+  })
+
+  it('refuses half a TLS configuration and aliases that are not chat URLs', () => {
+    expect(() => resolveConfig({ argv: ['--tls-cert', 'c.pem'], env: {} })).toThrow(/needs both --tls-cert and --tls-key/)
+    expect(() => resolveConfig({ argv: ['--aliases', 'http://x/chat'], env: {} })).toThrow(/flag --aliases.*ws:\/\/ or wss:\/\//)
   })
 
   it('ranks flag > env > file > default, key by key', () => {

@@ -22,6 +22,7 @@ export function fakeStatus(id: string): PeerStatus {
     peers: [{ id: 'vp1', address: 'ws://127.0.0.1:7052/chat', role: 'validator' }],
     consensus: { plugin: 'noops' },
     chain: { height: 3, headHash: 'ab'.repeat(32) },
+    identity: { keyId: 'cd'.repeat(20), mode: 'open', members: 0 },
     queues: [{ peer: 'vp1', depth: 2, bytes: 100, rejects: 1 }],
     uptimeMs: 1234,
   }

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -9,17 +12,21 @@ export const BIN = fileURLToPath(new URL('../../bin/wspeer.js', import.meta.url)
 
 export interface PeerStatusView {
   id: string
-  peers: { id: string }[]
+  peers: { id: string; keyId?: string }[]
   chain: { height: number; headHash: string }
+  identity: { keyId: string; mode: 'open' | 'closed'; members: number }
   consensus: { plugin: string; view?: number; primaryId?: string }
 }
 
 export class PeerProcesses {
   readonly #children = new Set<ChildProcess>()
+  /** Keys of this test's peers, out of the user's ~/.wspeer; a restarted peer keeps its key. */
+  readonly dataRoot = mkdtempSync(join(tmpdir(), 'wspeer-test-'))
 
-  /** Starts `wspeer start --id <id> --port <port> ...args`, stderr to the test's. */
+  /** Starts `wspeer start --id <id> --port <port> --data-dir <dataRoot>/<id> ...args`, stderr to the test's. */
   start(id: string, port: number, args: readonly string[]): ChildProcess {
-    const child = spawn(process.execPath, [BIN, 'start', '--id', id, '--port', String(port), ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const argv = [BIN, 'start', '--id', id, '--port', String(port), '--data-dir', join(this.dataRoot, id), ...args]
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] })
     this.#children.add(child)
     child.once('exit', () => this.#children.delete(child))
     return child

@@ -5,7 +5,22 @@ import type { Envelope } from '../../src/core/wire/envelope.js'
 import { decodeFrame, encodeFrame } from '../../src/core/wire/codec.js'
 import { MessageType } from '../../src/core/wire/message-type.js'
 import { decodePayload, makeEnvelope } from '../../src/core/wire/payloads.js'
-import { EndpointType, type ResponsePayload } from '../../src/core/wire/payload-types.js'
+import { EndpointType, type PeerEndpoint, type ResponsePayload } from '../../src/core/wire/payload-types.js'
+import { createHandshake, type Handshake } from '../../src/core/identity/handshake.js'
+import { helloFieldsOf, messageFromHello, type HandshakeMessage } from '../../src/core/identity/handshake-messages.js'
+import { generateKeyPair, type KeyPair } from '../../src/core/identity/key-pair.js'
+
+export interface RawHelloOptions {
+  /** The URL the handshake says was dialed (default: the peer's own address, or the stream's remote). */
+  dialedAddress?: string
+  /** Our key (default: a fresh one). */
+  keyPair?: KeyPair
+  /** Our advertised chat URL (default ''). */
+  address?: string
+}
+
+const GENESIS_INFO = { height: 1, currentBlockHash: new Uint8Array(32), previousBlockHash: new Uint8Array(32) }
+let pingNonce = 1_000_000
 
 /**
  * A hand-driven remote end of a link to a peer: the test sends raw envelopes or bytes and reads
@@ -16,6 +31,7 @@ export class RawLink {
   readonly chat: Promise<void>
   readonly #inbox: Envelope[] = []
   readonly #waiters: (() => void)[] = []
+  readonly #defaultDialed: string
   #ended = false
 
   /** Over an in-memory stream straight into `peer`, or over any stream already connected to one. */
@@ -24,9 +40,11 @@ export class RawLink {
       const [mine, theirs] = createMemoryChatPair({ a: 'raw', b: target.id })
       this.stream = mine
       this.chat = target.acceptStream(theirs).catch(() => undefined)
+      this.#defaultDialed = target.status().address
     } else {
       this.stream = target
       this.chat = Promise.resolve()
+      this.#defaultDialed = target.remote
     }
     void this.#pump()
   }
@@ -44,12 +62,24 @@ export class RawLink {
     for (const wake of this.#waiters.splice(0)) wake()
   }
 
-  /** A link to `peer` that has completed HELLO as `id`. */
-  static async established(target: Peer | ChatStream, id: string, role: 'validator' | 'non-validator' = 'validator'): Promise<RawLink> {
+  /**
+   * A link to `peer` that has completed the authenticated handshake as `id`: returns once the peer
+   * has registered it (a keepalive ping sent after the handshake is answered only then).
+   */
+  static async established(
+    target: Peer | ChatStream,
+    id: string,
+    role: 'validator' | 'non-validator' = 'validator',
+    options: RawHelloOptions = {},
+  ): Promise<RawLink> {
     const link = new RawLink(target)
-    link.hello(id, role)
-    await link.next({ type: MessageType.DISC_HELLO })
-    return link
+    await link.hello(id, role, options)
+    const nonce = ++pingNonce
+    link.send(makeEnvelope(MessageType.KEEPALIVE_PING, { nonce }))
+    for (;;) {
+      const pong = await link.next({ type: MessageType.KEEPALIVE_PONG })
+      if (decodePayload(MessageType.KEEPALIVE_PONG, pong.payload).nonce === nonce) return link
+    }
   }
 
   send(...envelopes: Envelope[]): void {
@@ -60,11 +90,42 @@ export class RawLink {
     this.stream.send(bytes)
   }
 
-  hello(id: string, role: 'validator' | 'non-validator' = 'validator', address = ''): void {
+  /** The DISC_HELLO envelope that carries one handshake message. */
+  static helloEnvelope(message: HandshakeMessage): Envelope {
+    const { peerEndpoint, auth } = helloFieldsOf(message)
+    return makeEnvelope(MessageType.DISC_HELLO, { peerEndpoint, blockchainInfo: GENESIS_INFO, auth })
+  }
+
+  /** Starts a dialer handshake as `id` without running it: tests drive (or tamper with) its steps. */
+  async dialerHandshake(id: string, role: 'validator' | 'non-validator' = 'validator', options: RawHelloOptions = {}): Promise<Handshake> {
+    const self: PeerEndpoint = { id, address: options.address ?? '', type: role === 'validator' ? EndpointType.VALIDATOR : EndpointType.NON_VALIDATOR }
+    return createHandshake({
+      role: 'dialer',
+      self,
+      keyPair: options.keyPair ?? (await generateKeyPair()),
+      dialedAddress: options.dialedAddress ?? this.#defaultDialed,
+    })
+  }
+
+  /**
+   * Runs the dialer side of the authenticated handshake as `id`: step 1, the peer's step 2, our
+   * step 3. Resolves once step 3 is sent (the peer registers the link when it has checked it);
+   * rejects when the peer refuses or closes.
+   */
+  async hello(id: string, role: 'validator' | 'non-validator' = 'validator', options: RawHelloOptions = {}): Promise<void> {
+    const handshake = await this.dialerHandshake(id, role, options)
+    this.send(RawLink.helloEnvelope(handshake.start()!))
+    const reply = decodePayload(MessageType.DISC_HELLO, (await this.next({ type: MessageType.DISC_HELLO })).payload)
+    const confirm = await handshake.receive(messageFromHello(reply.peerEndpoint, reply.auth))
+    this.send(RawLink.helloEnvelope(confirm!))
+  }
+
+  /** A HELLO without the auth map, as a peer that does not speak the authenticated handshake sends it. */
+  plainHello(id: string, role: 'validator' | 'non-validator' = 'validator', address = ''): void {
     this.send(
       makeEnvelope(MessageType.DISC_HELLO, {
         peerEndpoint: { id, address, type: role === 'validator' ? EndpointType.VALIDATOR : EndpointType.NON_VALIDATOR },
-        blockchainInfo: { height: 1, currentBlockHash: new Uint8Array(32), previousBlockHash: new Uint8Array(32) },
+        blockchainInfo: GENESIS_INFO,
       }),
     )
   }

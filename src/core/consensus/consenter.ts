@@ -28,6 +28,8 @@ export interface PeerInfo {
   id: string
   address: string
   role: PeerRole
+  /** Key id of the peer's public key (40 hex digits), as its handshake proved it. */
+  keyId?: string
 }
 
 export interface NetworkInfo {

@@ -1,4 +1,4 @@
-import { HandlerStateError, QueueFullError } from '../errors.js'
+import { HandlerStateError, NotAMemberError, QueueFullError } from '../errors.js'
 import type { ChatHandler } from '../chat/handle-chat.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
 import type { Envelope } from '../wire/envelope.js'
@@ -16,7 +16,8 @@ import { envelopeBytes } from '../engine/bounded-queue.js'
  * type goes on to the peer handler.
  *
  * Fabric let a CONSENSUS message through before HELLO with no sender, which crashed PBFT; here it
- * is refused like any other message before HELLO.
+ * is refused like any other message before the handshake, and CONSENSUS from a peer that is not
+ * a validator of the network (membership, or the announced role in open mode) is refused too.
  */
 export class ConsensusHandler implements ChatHandler {
   readonly #peer: PeerHandler
@@ -41,7 +42,7 @@ export class ConsensusHandler implements ChatHandler {
     this.#peer.stop(end)
   }
 
-  handleMessage(envelope: Envelope): void {
+  handleMessage(envelope: Envelope): void | Promise<void> {
     if (envelope.type !== MessageType.CONSENSUS && envelope.type !== MessageType.CHAIN_TRANSACTION) {
       return this.#peer.handleMessage(envelope)
     }
@@ -49,6 +50,8 @@ export class ConsensusHandler implements ChatHandler {
     if (link.state !== 'established' || link.queue === undefined) {
       throw new HandlerStateError(messageTypeName(envelope.type), link.state)
     }
+    // Only validators take part in consensus; anyone else may still submit transactions.
+    if (envelope.type === MessageType.CONSENSUS && !this.#peer.mayConsent()) throw new NotAMemberError(link.remoteId)
     // Transactions are checked here so a malformed one is refused to its sender, not found later by the consenter.
     if (envelope.type === MessageType.CHAIN_TRANSACTION) decodePayload(MessageType.CHAIN_TRANSACTION, envelope.payload)
     try {

@@ -3,6 +3,7 @@ import type { Logger } from '../util/logger.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
 import type { Block, BlockchainInfo, PeerEndpoint } from '../wire/payload-types.js'
 import type { Ledger } from '../ledger/ledger.js'
+import type { Handshake } from '../identity/handshake.js'
 
 /**
  * What the handlers of one link need from their peer. The peer implements it; tests can fake it.
@@ -15,8 +16,12 @@ export interface HandlerContext {
   readonly maxBlocksPerSync: number
   now(): number
   chainInfo(): BlockchainInfo
+  /** A fresh authenticated handshake for this link (dialer or acceptor by `link.initiated`). */
+  createHandshake(link: Link): Handshake
+  /** Whether the link's authenticated remote may send CONSENSUS (a validator of this network). */
+  mayConsent(link: Link): boolean
   /**
-   * Registers a link whose HELLO was accepted (with the chain the remote announced), and opens
+   * Registers a link whose handshake authenticated the remote (with the chain the remote announced), and opens
    * its consensus queue. Throws a
    * WspeerError with a close code (duplicate link, peer cap) when the link must not stay.
    */

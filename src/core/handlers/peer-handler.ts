@@ -1,35 +1,56 @@
-import { DuplicateHelloError, HandlerStateError, HelloRefusedError, UnknownTypeError } from '../errors.js'
+import { CloseCode, DuplicateHelloError, HandlerStateError, HandshakeError, HandshakeTimeoutError, UnknownTypeError } from '../errors.js'
 import type { ChatHandler } from '../chat/handle-chat.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
+import type { Handshake } from '../identity/handshake.js'
+import { helloFieldsOf, messageFromHello, type HandshakeMessage } from '../identity/handshake-messages.js'
 import type { Link } from '../peer/link.js'
 import type { Envelope } from '../wire/envelope.js'
 import { MessageType, messageTypeName } from '../wire/message-type.js'
-import { decodePayload, makeEnvelope } from '../wire/payloads.js'
+import { decodePayload, makeEnvelope, makeResponse } from '../wire/payloads.js'
 import { ResponseStatus } from '../wire/payload-types.js'
 import type { HandlerContext } from './handler-context.js'
 
 /**
  * The peer handler of one link (Fabric's PeerHandler): a two-state machine.
  *
- *   created --DISC_HELLO--> established --(stream ends)--> closed
+ *   created --authenticated HELLO exchange--> established --(stream ends)--> closed
  *
- * The dialer sends HELLO first; the acceptor registers the link, then answers with its own HELLO;
- * the dialer registers on that answer. In `created` only HELLO is accepted: anything else is
- * refused with an error naming the type and the state, and not processed. A second HELLO is
- * refused. Established links serve discovery, sync and keepalive; CONSENSUS never reaches this
- * handler (the consensus handler in front of it takes those).
+ * In `created` the link runs the authenticated handshake (PROTOCOL.md 8.1), three DISC_HELLOs:
+ * the dialer's step 1, the acceptor's step 2, the dialer's step 3. The dialer registers the link
+ * once step 2 verifies (after sending step 3); the acceptor once step 3 verifies. Only DISC_HELLO
+ * is accepted before that: anything else is refused with an error naming the type and the state,
+ * and not processed. A refused handshake (bad signature, key mismatch, timeout...) closes the
+ * link with 1008 and registers nothing. Established links serve discovery, sync and keepalive;
+ * CONSENSUS never reaches this handler (the consensus handler in front of it takes those).
  */
 export class PeerHandler implements ChatHandler {
   readonly link: Link
   readonly #ctx: HandlerContext
+  #handshake: Handshake | undefined
 
   constructor(link: Link, ctx: HandlerContext) {
     this.link = link
     this.#ctx = ctx
   }
 
+  /** Whether the link's remote may send CONSENSUS (asked by the consensus handler). */
+  mayConsent(): boolean {
+    return this.#ctx.mayConsent(this.link)
+  }
+
   start(): void {
-    if (this.link.initiated) this.#sendHello()
+    const handshake = this.#ctx.createHandshake(this.link)
+    this.#handshake = handshake
+    // The timeout fires while no frame arrives, so the receive loop cannot see it: tell the remote
+    // and close here. Refusals of a received HELLO are thrown into handleChat, which does the same.
+    handshake.done.catch((err: unknown) => {
+      if (!(err instanceof HandshakeTimeoutError) || this.link.stream.closed || this.link.state !== 'created') return
+      this.#ctx.log.info('handshake timed out', { remote: this.link.label, error: err.message })
+      this.reply(makeResponse(ResponseStatus.FAILURE, err.message, { code: err.code }))
+      this.link.close(err.closeCode ?? CloseCode.POLICY_VIOLATION, err.message)
+    })
+    const init = handshake.start()
+    if (init !== undefined) this.#sendHello(init)
   }
 
   reply(envelope: Envelope): void {
@@ -41,17 +62,17 @@ export class PeerHandler implements ChatHandler {
   }
 
   stop(end: ChatStreamEnd | undefined): void {
+    this.#handshake?.abort()
     this.link.state = 'closed'
     this.#ctx.linkEnded(this.link, end)
   }
 
-  #sendHello(): void {
-    this.reply(
-      makeEnvelope(MessageType.DISC_HELLO, { peerEndpoint: this.#ctx.self, blockchainInfo: this.#ctx.chainInfo() }, this.#ctx.now()),
-    )
+  #sendHello(message: HandshakeMessage): void {
+    const { peerEndpoint, auth } = helloFieldsOf(message)
+    this.reply(makeEnvelope(MessageType.DISC_HELLO, { peerEndpoint, blockchainInfo: this.#ctx.chainInfo(), auth }, this.#ctx.now()))
   }
 
-  handleMessage(envelope: Envelope): void {
+  handleMessage(envelope: Envelope): void | Promise<void> {
     if (this.link.state !== 'established') {
       if (envelope.type !== MessageType.DISC_HELLO) throw new HandlerStateError(messageTypeName(envelope.type), this.link.state)
       return this.#hello(envelope)
@@ -128,13 +149,25 @@ export class PeerHandler implements ChatHandler {
     }
   }
 
-  #hello(envelope: Envelope): void {
+  async #hello(envelope: Envelope): Promise<void> {
     const hello = decodePayload(MessageType.DISC_HELLO, envelope.payload)
-    const remote = hello.peerEndpoint
-    if (remote.id === this.#ctx.self.id) throw new HelloRefusedError(`peer claims our own id ${JSON.stringify(remote.id)}`)
-    this.link.remote = remote
-    // Registration can refuse the link (duplicate, peer cap); the error closes it before any
-    // answer goes out, so the remote never counts a link we are about to drop.
+    if (hello.auth === undefined) {
+      throw new HandshakeError('malformed', 'DISC_HELLO without an auth map: this peer requires the authenticated handshake (wspeer-hello-v1)')
+    }
+    const handshake = this.#handshake!
+    const answer = await handshake.receive(messageFromHello(hello.peerEndpoint, hello.auth))
+    const result = handshake.result
+    if (result === undefined) {
+      // Acceptor after step 1: answer with step 2 and wait for the dialer's proof.
+      if (answer !== undefined) this.#sendHello(answer)
+      return
+    }
+    // Authenticated. The dialer's step 3 goes out first, so nothing the registration sends
+    // (sync requests, consensus) can reach the acceptor before the proof it is waiting for.
+    if (answer !== undefined) this.#sendHello(answer)
+    this.link.remote = result.remote
+    this.link.remotePublicKey = result.remotePublicKey
+    // Registration can refuse the link (duplicate, peer cap); the error closes it.
     try {
       this.#ctx.register(this.link, hello.blockchainInfo)
     } catch (err) {
@@ -142,6 +175,5 @@ export class PeerHandler implements ChatHandler {
       throw err
     }
     this.link.state = 'established'
-    if (!this.link.initiated) this.#sendHello()
   }
 }

@@ -2,7 +2,7 @@
  * Peer identity: Ed25519 key pairs, key ids, the validator membership and the authenticated
  * handshake. In: keys, a membership file's text, handshake messages parsed out of DISC_HELLO.
  * Out: signatures, a Membership, an authenticated remote (or a HandshakeError, close code 1008).
- * Not yet wired into the live HELLO path (see SECURITY.md, Status).
+ * The peer handler runs the handshake on every link (PROTOCOL.md 8.1).
  */
 export * from './ed25519.js'
 export * from './key-id.js'

@@ -20,7 +20,10 @@ export class Link {
   readonly dialedAddress: string | undefined
   readonly outbox: Outbox
   state: LinkState = 'created'
+  /** The authenticated remote (set when the handshake succeeds); `pkiId` is its key id. */
   remote: PeerEndpoint | undefined
+  /** The remote's Ed25519 public key, proven in the handshake. */
+  remotePublicKey: Uint8Array | undefined
   queue: BoundedQueue | undefined
   readonly createdAt: number
   lastReceivedAt: number

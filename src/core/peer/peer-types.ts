@@ -6,6 +6,8 @@ import type { Envelope } from '../wire/envelope.js'
 import type { Block, PeerRole } from '../wire/payload-types.js'
 import type { ChatStream } from '../chat/chat-stream.js'
 import type { PeerLimits } from './limits.js'
+import type { KeyPair } from '../identity/key-pair.js'
+import type { Membership } from '../identity/membership.js'
 
 /** Opens a client WebSocket chat stream to a chat URL; Node and browser entries supply one. */
 export type ChatConnector = (address: string, options: { signal?: AbortSignal; maxFrameBytes: number }) => Promise<ChatStream>
@@ -23,9 +25,37 @@ export interface PeerConfig {
   bootstrap?: readonly string[]
   limits?: Partial<PeerLimits>
   connect?: ChatConnector
+  /** Who this peer is and whom it lets in (SECURITY.md). */
+  identity?: PeerIdentityConfig
   ledger?: Ledger
   clock?: Clock
   log?: Logger
+}
+
+export interface PeerIdentityConfig {
+  /** This peer's Ed25519 key pair; a fresh in-memory pair is generated at start when absent. */
+  keyPair?: KeyPair
+  /**
+   * The validator set bound to keys. Without it the peer runs in open development mode: any key
+   * may claim any ID, and any peer announcing itself as a validator may send CONSENSUS.
+   */
+  membership?: Membership
+  /**
+   * Other URLs dialers may use to reach this peer (`ws://127.0.0.1:7051/chat` beside
+   * `ws://localhost:7051/chat`, a proxy's URL): a handshake naming any address not in this list
+   * or `address` was meant for someone else and is refused.
+   */
+  aliases?: readonly string[]
+}
+
+/** Identity and admission state for /status. */
+export interface IdentityStatus {
+  /** Key id of this peer's public key, 40 hex digits. */
+  keyId: string
+  /** 'closed': a membership file binds validators to keys; 'open': development mode, anyone may claim anything. */
+  mode: 'closed' | 'open'
+  /** Validators in the membership (0 in open mode). */
+  members: number
 }
 
 export interface PeerStatus {
@@ -35,6 +65,7 @@ export interface PeerStatus {
   peers: PeerInfo[]
   consensus: { plugin: string } & Record<string, unknown>
   chain: { height: number; headHash: string }
+  identity: IdentityStatus
   /** Per-connection consensus queue figures. */
   queues: QueueStatus[]
   uptimeMs: number

@@ -21,6 +21,8 @@ import { PeerHandler } from '../handlers/peer-handler.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { createMemoryLedger } from '../ledger/memory-ledger.js'
 import { toHex, randomHex } from '../util/bytes.js'
+import { createHandshake } from '../identity/handshake.js'
+import { generateKeyPair, verifySignature, type KeyPair } from '../identity/key-pair.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
@@ -68,7 +70,9 @@ function typeToRole(type: number): PeerRole {
 }
 
 function infoOf(endpoint: PeerEndpoint): PeerInfo {
-  return { id: endpoint.id, address: endpoint.address, role: typeToRole(endpoint.type) }
+  const info: PeerInfo = { id: endpoint.id, address: endpoint.address, role: typeToRole(endpoint.type) }
+  if (endpoint.pkiId !== undefined) info.keyId = toHex(endpoint.pkiId)
+  return info
 }
 
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
@@ -107,6 +111,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   #unsubscribeLedger: (() => void) | undefined
   #followChain: Promise<void> = Promise.resolve()
   #nonce = 0
+  #keyPair: KeyPair | undefined
+  readonly #ownAddresses: string[]
 
   constructor(config: PeerConfig) {
     super()
@@ -134,6 +140,12 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#book = new AddressBook(this.#limits.maxKnownAddresses)
     this.#sync = new SyncClient(this.#clock, this.#limits.syncTimeoutMs)
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
+    this.#ownAddresses = address === '' ? [] : [address]
+    for (const alias of config.identity?.aliases ?? []) {
+      const normalized = normalizeChatAddress(alias)
+      if (normalized === undefined) throw new ConfigError(`alias must be a ws:// or wss:// URL, got ${JSON.stringify(alias)}`)
+      if (!this.#ownAddresses.includes(normalized)) this.#ownAddresses.push(normalized)
+    }
     this.#handlerContext = this.#createHandlerContext()
   }
 
@@ -142,6 +154,9 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (options.signal?.aborted) throw new AbortError()
     if (this.#state !== 'new') throw new WspeerError('ERR_LIFECYCLE', `peer ${this.id} was already started`)
+    const keyPair = this.#config.identity?.keyPair ?? (await generateKeyPair())
+    this.#keyPair = keyPair
+    this.#self.pkiId = keyPair.keyId
     // Unknown plugin names fail here, before anything is listening (Fabric silently fell back to noops).
     const consenter = createConsenter(this.#consensusName, this.#createStack(), this.#config.consensusOptions ?? {})
     const engine = createEngine({
@@ -177,7 +192,12 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#scheduleSweep()
     this.#scheduleDiscovery()
     this.#dialDue()
-    this.#log.info('peer started', { address: this.#self.address, role: this.role, consensus: consenter.name })
+    this.#log.info('peer started', { address: this.#self.address, role: this.role, consensus: consenter.name, keyId: keyPair.keyIdHex })
+    if (this.#config.identity?.membership === undefined) {
+      this.#log.warn(
+        'OPEN DEVELOPMENT MODE: no membership configured, so any key may claim any peer ID and any peer calling itself a validator may send CONSENSUS. Give a membership file on networks you do not fully trust (SECURITY.md).',
+      )
+    }
   }
 
   async stop(): Promise<void> {
@@ -300,6 +320,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         this.#log.debug('duplicate link closed', { peer: link.label, serial: link.serial })
         return
       }
+      // A link cut short by stop() (say, in the middle of its handshake) ends with the stop, not in failure.
+      if (this.#state !== 'running') return
       throw err
     } finally {
       this.#chats.delete(tracked)
@@ -317,6 +339,18 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       maxBlocksPerSync: this.#limits.maxBlocksPerSync,
       now: () => this.#clock.now(),
       chainInfo: () => this.#ledger.info(),
+      createHandshake: (link) =>
+        createHandshake({
+          role: link.initiated ? 'dialer' : 'acceptor',
+          self: this.#self,
+          keyPair: this.#keyPair!,
+          ...(link.dialedAddress === undefined ? {} : { dialedAddress: link.dialedAddress }),
+          ownAddresses: this.#ownAddresses,
+          ...(this.#config.identity?.membership === undefined ? {} : { membership: this.#config.identity.membership }),
+          clock: this.#clock,
+          timeoutMs: this.#limits.handshakeTimeoutMs,
+        }),
+      mayConsent: (link) => this.#mayConsent(link),
       register: (link, chain) => this.#register(link, chain),
       linkEnded: (link, end) => this.#linkEnded(link, end),
       peersFor: (link) => this.#peersFor(link),
@@ -336,6 +370,15 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         }
       },
     }
+  }
+
+  #mayConsent(link: Link): boolean {
+    const remote = link.remote
+    if (remote === undefined) return false
+    const membership = this.#config.identity?.membership
+    // The handshake already bound a member's ID to its key, so membership by ID is membership by key.
+    if (membership !== undefined) return membership.get(remote.id) !== undefined
+    return remote.type === EndpointType.VALIDATOR
   }
 
   #register(link: Link, chain: BlockchainInfo): void {
@@ -521,11 +564,9 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const now = this.#clock.now()
     for (const link of this.#links) {
       if (link.stream.closed) continue
-      if (link.state === 'created') {
-        if (now - link.createdAt >= this.#limits.handshakeTimeoutMs) {
-          link.close(CloseCode.HANDSHAKE_TIMEOUT, `no DISC_HELLO within ${this.#limits.handshakeTimeoutMs} ms`)
-        }
-      } else if (now - link.lastReceivedAt >= this.#limits.keepaliveTimeoutMs) {
+      // A link still in its handshake is timed out by the handshake itself (1008).
+      if (link.state === 'created') continue
+      if (now - link.lastReceivedAt >= this.#limits.keepaliveTimeoutMs) {
         this.#log.info('closing silent link', { peer: link.label, silentMs: now - link.lastReceivedAt })
         link.close(CloseCode.KEEPALIVE_TIMEOUT, `nothing received for ${now - link.lastReceivedAt} ms`)
       } else if (now - link.lastSentAt >= this.#limits.keepaliveIntervalMs) {
@@ -632,6 +673,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       peers,
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
       chain: { height: this.#ledger.height(), headHash: toHex(this.#ledger.headHash()) },
+      identity: {
+        keyId: this.#keyPair?.keyIdHex ?? '',
+        mode: this.#config.identity?.membership === undefined ? 'open' : 'closed',
+        members: this.#config.identity?.membership?.members.length ?? 0,
+      },
       queues: this.#queueStatus(),
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
     }
@@ -670,9 +716,12 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       unicast: (msg, peerId) => this.unicast(msg, peerId),
       getNetworkInfo: () => this.#networkInfo(),
       getNetworkHandles: () => [...this.#registry.values()].map((link) => link.remote!),
-      // Security is off until the authenticated HELLO is wired in (SECURITY.md): links are not authenticated yet.
-      sign: async () => new Uint8Array(0),
-      verify: async () => true,
+      sign: (data) => this.#keyPair!.sign(data),
+      // A peer's key is the one its handshake proved (or, for a member not linked now, the membership's).
+      verify: async (peerId, signature, data) => {
+        const key = this.#registry.get(peerId)?.remotePublicKey ?? this.#config.identity?.membership?.get(peerId)?.publicKey
+        return key === undefined ? false : verifySignature(key, data, signature)
+      },
       ledger: this.#ledger,
       sync: {
         peerHeights: () => this.#heights,

@@ -15,7 +15,10 @@ export interface PeerEndpoint {
   /** The peer's chat endpoint URL (`ws://127.0.0.1:7051/chat`); empty for peers that cannot listen (browser tabs). */
   address: string
   type: EndpointType
-  /** Reserved for the authenticated-identity issue (key id); empty until then. */
+  /**
+   * The key id of the peer's Ed25519 public key (20 bytes, src/core/identity/key-id.ts). Every
+   * wspeer endpoint carries it; in DISC_PEERS lists it is an unauthenticated hint.
+   */
   pkiId?: Uint8Array
 }
 
@@ -29,6 +32,12 @@ export interface BlockchainInfo {
 export interface HelloPayload {
   peerEndpoint: PeerEndpoint
   blockchainInfo: BlockchainInfo
+  /**
+   * One step of the authenticated handshake (PROTOCOL.md 8.1), a strict map checked by the
+   * handshake (`HelloAuthSchema`), not here: a malformed one is a handshake refusal (1008), not a
+   * decode error. A HELLO without it is refused.
+   */
+  auth?: unknown
 }
 
 /** DISC_PEERS */

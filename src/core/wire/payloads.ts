@@ -143,7 +143,7 @@ const stateDelta = strictMap({ blockNumber: uint, writes: list(keyValue, MAX_STA
 const keepalive = strictMap({ nonce: uint })
 
 const SCHEMAS: { readonly [K in PayloadType]: v.GenericSchema<unknown, PayloadMap[K]> } = {
-  [MessageType.DISC_HELLO]: strictMap({ peerEndpoint, blockchainInfo }),
+  [MessageType.DISC_HELLO]: strictMap({ peerEndpoint, blockchainInfo, auth: v.optional(v.unknown()) }),
   [MessageType.DISC_DISCONNECT]: strictMap({ reason: utf8(MAX_MSG_BYTES) }),
   [MessageType.DISC_GET_PEERS]: strictMap({}) as v.GenericSchema<unknown, Record<string, never>>,
   [MessageType.DISC_PEERS]: strictMap({ peers: list(peerEndpoint, MAX_PEERS_PER_MESSAGE) }),
@@ -206,7 +206,10 @@ const rangeWire = (r: GetBlocksPayload): GetBlocksPayload => ({ requestId: r.req
 const keepaliveWire = (k: KeepalivePayload): KeepalivePayload => ({ nonce: k.nonce })
 
 const TO_WIRE: { readonly [K in PayloadType]: (payload: PayloadMap[K]) => unknown } = {
-  [MessageType.DISC_HELLO]: (p) => ({ peerEndpoint: endpointWire(p.peerEndpoint), blockchainInfo: chainInfoWire(p.blockchainInfo) }),
+  [MessageType.DISC_HELLO]: (p) =>
+    p.auth === undefined
+      ? { peerEndpoint: endpointWire(p.peerEndpoint), blockchainInfo: chainInfoWire(p.blockchainInfo) }
+      : { peerEndpoint: endpointWire(p.peerEndpoint), blockchainInfo: chainInfoWire(p.blockchainInfo), auth: p.auth },
   [MessageType.DISC_DISCONNECT]: (p) => ({ reason: p.reason }),
   [MessageType.DISC_GET_PEERS]: () => ({}),
   [MessageType.DISC_PEERS]: (p) => ({ peers: p.peers.map(endpointWire) }),

@@ -42,13 +42,11 @@ describe('peer handler state machine', () => {
     raw.send(makeEnvelope(MessageType.DISC_GET_PEERS, {}))
     expect((await raw.nextResponse()).msg).toBe('DISC_GET_PEERS is not accepted in state created')
 
-    raw.hello('vp9')
-    const answer = await raw.next({ type: MessageType.DISC_HELLO })
-    expect(decodePayload(MessageType.DISC_HELLO, answer.payload).peerEndpoint.id).toBe('vp0')
+    await raw.hello('vp9')
     await waitForPeers(peer, ['vp9'])
 
     // A second HELLO is refused; the link stays up and keeps working.
-    raw.hello('vp9')
+    raw.plainHello('vp9')
     expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_DUPLICATE_HELLO' })
     raw.send(consensus(2))
     await instances.get('vp0')!.waitFor(1)
@@ -73,7 +71,18 @@ describe('peer handler state machine', () => {
     const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
     await peer.start()
     const raw = new RawLink(peer)
-    raw.hello('vp0')
+    await expect(raw.hello('vp0')).rejects.toThrow()
+    expect((await raw.stream.done).code).toBe(1008)
+    expect(peer.status().peers).toEqual([])
+  })
+
+  it('refuses a HELLO without the auth map (an unauthenticated peer) with 1008 and registers nothing', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording' })
+    await peer.start()
+    const raw = new RawLink(peer)
+    raw.plainHello('vp1')
+    expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_HANDSHAKE', inReplyTo: MessageType.DISC_HELLO })
     expect((await raw.stream.done).code).toBe(1008)
     expect(peer.status().peers).toEqual([])
   })
@@ -183,7 +192,7 @@ describe('discovery, keepalive and handshake timers (manual clock)', () => {
     for (const peer of peers) await waitForPeers(peer, ids.filter((id) => id !== peer.id))
   })
 
-  it('closes a link that never says HELLO after the handshake timeout (4004)', async () => {
+  it('closes a link that never completes the handshake after the handshake timeout (1008)', async () => {
     net = new MemoryNetwork()
     const clock = new ManualClock()
     const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording', clock, limits: { handshakeTimeoutMs: 2000 } })
@@ -192,7 +201,10 @@ describe('discovery, keepalive and handshake timers (manual clock)', () => {
     clock.advance(1000)
     expect(raw.stream.closed).toBe(false)
     clock.advance(1500)
-    expect((await raw.stream.done).code).toBe(4004)
+    const end = await raw.stream.done
+    expect(end.code).toBe(1008)
+    expect(end.reason).toMatch(/handshake not completed within 2000 ms/)
+    expect(peer.status().peers).toEqual([])
   })
 
   it('pings an idle link and closes a silent one (4003)', async () => {
@@ -336,8 +348,10 @@ describe('acceptStream', () => {
     raw.send({ type: MessageType.CONSENSUS, payload: new Uint8Array([1]) })
     await raw.nextResponse()
     expect(established).toEqual([])
-    raw.hello('vp7')
-    await raw.next({ type: MessageType.DISC_HELLO })
+    await raw.hello('vp7', 'validator', { dialedAddress: peer.status().address })
+    // The peer answers a ping only once the link is registered, and onEstablished runs at registration.
+    raw.send(makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: 7 }))
+    await raw.next({ type: MessageType.KEEPALIVE_PONG })
     expect(established).toEqual(['vp7'])
   })
 })
@@ -350,7 +364,7 @@ describe('metrics under hostile input', () => {
     const raw = await RawLink.established(peer, 'vp1')
     for (let type = 100; type < 150; type++) raw.send({ type, payload: new Uint8Array() })
     await vi.waitFor(() => expect(peer.metrics().messagesReceived['UNKNOWN']).toBe(50), { timeout: 5000, interval: 5 })
-    expect(Object.keys(peer.metrics().messagesReceived).sort()).toEqual(['DISC_HELLO', 'UNKNOWN'])
+    expect(Object.keys(peer.metrics().messagesReceived).sort()).toEqual(['DISC_HELLO', 'KEEPALIVE_PING', 'UNKNOWN'])
   })
 })
 
@@ -364,7 +378,7 @@ describe('back-pressure on a full queue', () => {
     const calls: string[] = []
     Object.assign(theirs, { pauseReading: () => calls.push('pause'), resumeReading: () => calls.push('resume') })
     void peer.acceptStream(theirs)
-    const raw = await RawLink.established(mine, 'vp1')
+    const raw = await RawLink.established(mine, 'vp1', 'validator', { dialedAddress: peer.status().address })
     raw.send(...Array.from({ length: bound + 5 }, (_, i) => consensus(i)))
     expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_QUEUE_FULL' })
     expect(calls[0]).toBe('pause')

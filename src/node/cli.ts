@@ -117,6 +117,7 @@ Identity and TLS (SECURITY.md):
   --aliases <url,url>             other chat URLs dialers may use for this peer (a proxy, a DNS name) [WSPEER_ALIASES]
   --tls-cert <file.pem>           certificate chain: serve https:// and wss:// (needs --tls-key) [WSPEER_TLS_CERT]
   --tls-key <file.pem>            the certificate's private key [WSPEER_TLS_KEY]
+  --tls-ca <file.pem>             CA certificates trusted when dialing wss:// peers, besides the system's [WSPEER_TLS_CA]
 
 Limits (positive integers):
 ${limitFlags.join('\n')}
@@ -262,7 +263,8 @@ async function commandStart(args: string[], io: CliIo): Promise<number> {
   try {
     const node = await startNodePeer(config, { log })
     const cliLog = log.child({ peer: config.id })
-    cliLog.info('wspeer peer ready', { address: node.address, http: `http://${urlHost(config.host)}:${node.port}/` })
+    const scheme = config.tlsCert === undefined ? 'http' : 'https'
+    cliLog.info('wspeer peer ready', { address: node.address, http: `${scheme}://${urlHost(config.host)}:${node.port}/` })
     cliLog.info('shutting down', { signal: await firstSignal })
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<'timeout'>((resolve) => {

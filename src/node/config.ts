@@ -69,6 +69,8 @@ export interface PeerNodeConfig {
   tlsCert?: string
   /** PEM private key of `tlsCert`. */
   tlsKey?: string
+  /** PEM CA certificates this peer trusts when dialing wss:// peers, besides the system's. */
+  tlsCa?: string
 }
 
 /** Default peer ID. */
@@ -205,6 +207,7 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   aliases: chatUrlsField,
   tlsCert: pathField,
   tlsKey: pathField,
+  tlsCa: pathField,
 }
 
 const SETTABLE_KEYS = Object.keys(FIELDS) as Settable[]
@@ -427,7 +430,7 @@ export function resolveConfig(sources: ConfigSources = {}): PeerNodeConfig {
   if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) {
     throw new ConfigError('TLS needs both --tls-cert and --tls-key (or neither)')
   }
-  for (const key of ['staticDir', 'dataDir', 'membership', 'tlsCert', 'tlsKey'] as const) {
+  for (const key of ['staticDir', 'dataDir', 'membership', 'tlsCert', 'tlsKey', 'tlsCa'] as const) {
     if (merged[key] !== undefined) config[key] = merged[key]
   }
   return config

@@ -138,6 +138,7 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
     config.tlsCert === undefined || config.tlsKey === undefined
       ? undefined
       : { cert: await readConfigured(config.tlsCert, 'TLS certificate'), key: await readConfigured(config.tlsKey, 'TLS key') }
+  const ca = config.tlsCa === undefined ? undefined : await readConfigured(config.tlsCa, 'TLS CA file')
   const late = latePeer(config.id, config.role)
   const server = createPeerServer({
     ...(tls === undefined ? {} : { tls }),
@@ -164,7 +165,7 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
       consensusOptions: config.consensusOptions,
       bootstrap: config.peers,
       limits: config.limits,
-      connect: createNodeConnector(config.limits),
+      connect: createNodeConnector(config.limits, ca === undefined ? {} : { ca }),
       identity: {
         ...(keyPair === undefined ? {} : { keyPair }),
         ...(membership === undefined ? {} : { membership }),

@@ -10,6 +10,7 @@
  *   const connect = createNodeConnector(config.limits)
  *   const stream = await connect('ws://127.0.0.1:7052/chat', { maxFrameBytes: 1 << 20 })
  */
+import { rootCertificates } from 'node:tls'
 import WebSocket from 'ws'
 import { openWebSocketChat } from '../core/chat/websocket-chat-stream.js'
 import type { WebSocketLike } from '../core/chat/websocket-chat-stream.js'
@@ -17,7 +18,14 @@ import { TransportError } from '../core/errors.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import type { ChatConnector } from '../core/peer/peer-types.js'
 
-export function createNodeConnector(limits: Pick<PeerLimits, 'maxFrameBytes' | 'dialTimeoutMs'>): ChatConnector {
+export interface NodeConnectorOptions {
+  /** PEM CA certificates trusted for wss:// besides the system's (a private network's own CA). */
+  ca?: string
+}
+
+export function createNodeConnector(limits: Pick<PeerLimits, 'maxFrameBytes' | 'dialTimeoutMs'>, connectorOptions: NodeConnectorOptions = {}): ChatConnector {
+  // Added to Node's bundled roots, not replacing them: public wss:// peers keep working.
+  const ca = connectorOptions.ca === undefined ? undefined : [...rootCertificates, connectorOptions.ca]
   return (address, options) => {
     let url: URL
     try {
@@ -34,6 +42,7 @@ export function createNodeConnector(limits: Pick<PeerLimits, 'maxFrameBytes' | '
         maxPayload: maxFrameBytes,
         perMessageDeflate: false,
         handshakeTimeout: limits.dialTimeoutMs,
+        ...(ca === undefined ? {} : { ca }),
       })
       // The chat stream listens too (and records the error); this one guarantees a listener exists
       // from the first tick, whatever the stream does.

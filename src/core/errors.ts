@@ -149,13 +149,6 @@ export class DuplicateLinkError extends WspeerError {
   }
 }
 
-/** A HELLO that cannot be accepted: our own ID, or an endpoint that fails validation. */
-export class HelloRefusedError extends WspeerError {
-  constructor(message: string) {
-    super('ERR_HELLO_REFUSED', message, { closeCode: CloseCode.POLICY_VIOLATION })
-  }
-}
-
 /** A limit on peers, dials or similar was reached. */
 export class LimitExceededError extends WspeerError {
   constructor(message: string, closeCode?: number) {
@@ -198,7 +191,7 @@ export class TimeoutError extends WspeerError {
   }
 }
 
-/** Why a handshake was refused; see src/core/identity/handshake.ts and docs/handshake.md. */
+/** Why a handshake was refused; see src/core/identity/handshake.ts and PROTOCOL.md 8.1.5. */
 export type HandshakeFailure =
   | 'malformed'
   | 'unexpected-message'

@@ -1,7 +1,7 @@
 /**
  * The three handshake messages and their wire form. Each rides in a DISC_HELLO payload: the
  * HELLO's `peerEndpoint` (with `pkiId` = the sender's key id) plus one new optional key, `auth`,
- * a strict msgpack map (docs/handshake.md section 3):
+ * a strict msgpack map (PROTOCOL.md 8.1.3):
  *
  *   step 1, dialer -> acceptor:  { step: 1, nonce: bin 32, publicKey: bin 32, dialedAddress: str }
  *   step 2, acceptor -> dialer:  { step: 2, nonce: bin 32, publicKey: bin 32, signature: bin 64 }

@@ -1,5 +1,5 @@
 /**
- * The bytes each side of the handshake signs (docs/handshake.md section 4 is the normative layout).
+ * The bytes each side of the handshake signs (PROTOCOL.md 8.1.4 is the normative layout).
  * Everything variable is length-prefixed, so no two different transcripts share an encoding:
  *
  *   str("wspeer-hello-v1") u8(signerRole) bin(dialerNonce) bin(acceptorNonce) str(dialedAddress)

@@ -1,6 +1,6 @@
 /**
  * The authenticated HELLO as a transport-free state machine: an in-band challenge-response that
- * binds a link to both peers' keys (docs/handshake.md is the spec).
+ * binds a link to both peers' keys (PROTOCOL.md 8.1 is the spec).
  *
  *   dialer                                    acceptor
  *   start() -> step 1 {endpoint, nD, pkD, dialedAddress}

@@ -13,9 +13,9 @@ describe('key id', () => {
     expect(keyIdHex(pub)).toMatch(/^[0-9a-f]{40}$/)
   })
 
-  it('matches the known-answer vector quoted in docs/handshake.md', async () => {
+  it('matches the known-answer vector quoted in PROTOCOL.md 8.1.1', async () => {
     const { readFile } = await import('node:fs/promises')
-    const doc = await readFile(new URL('../../../docs/handshake.md', import.meta.url), 'utf8')
+    const doc = await readFile(new URL('../../../PROTOCOL.md', import.meta.url), 'utf8')
     const id = keyIdHex(fromHex('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c'))
     expect(id).toBe('db3d6aab086bd1aa3a14d9ecdee60e2f878d04f7')
     expect(doc).toContain(`key id \`${id}\``)

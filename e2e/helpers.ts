@@ -1,10 +1,11 @@
 /**
  * Shared steps of the e2e specs: open a dashboard tab in its own browser context and wait until
- * its peer has linked to every Node peer; read a tab's status through `window.peer`.
+ * its peer has linked to every Node peer; read a tab's status through `window.peer`; keep the
+ * blocks a tab commits (recordCommits) to find the one holding a transaction.
  */
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import type { PeerStatus } from '../src/browser/index.js'
-import { fetchStatus, peerIds, type NodeStatus } from './network.js'
+import { fetchStatus, fetchStatusAt, peerIds, type NodeStatus } from './network.js'
 
 export interface Tab {
   context: BrowserContext
@@ -49,6 +50,45 @@ export async function nodeStatuses(ids: readonly string[] = peerIds): Promise<No
 export async function nodeHeads(ids: readonly string[] = peerIds): Promise<string[]> {
   return Promise.all(ids.map(async (id) => {
     const s = await fetchStatus(id)
+    return s === undefined ? 'down' : `${s.chain.height}:${s.chain.headHash}`
+  }))
+}
+
+/** A block a tab committed, as recordCommits keeps it. */
+export interface CommitRecord {
+  number: number
+  hash: string
+  txids: string[]
+}
+
+declare global {
+  interface Window {
+    /** Blocks this tab committed since recordCommits ran (test instrumentation). */
+    wspeerCommits?: CommitRecord[]
+  }
+}
+
+/** Starts keeping every block the tab commits from now on (window.wspeerCommits), txids included. */
+export async function recordCommits(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    if (window.wspeerCommits !== undefined) return
+    const commits: CommitRecord[] = []
+    window.wspeerCommits = commits
+    window.peer!.core.on('block-committed', ({ block, hash }) => {
+      commits.push({ number: block.number, hash, txids: block.transactions.map((t) => t.txid) })
+    })
+  })
+}
+
+/** The block that committed `txid` in this tab (recordCommits must have run first), or undefined so far. */
+export function committedIn(page: Page, txid: string): Promise<CommitRecord | undefined> {
+  return page.evaluate((id) => window.wspeerCommits?.find((c) => c.txids.includes(id)), txid)
+}
+
+/** Each listed peer's chain at `httpBase`, as `height:hash`, or 'down'. */
+export async function headsAt(httpBases: readonly string[]): Promise<string[]> {
+  return Promise.all(httpBases.map(async (base) => {
+    const s = await fetchStatusAt(base)
     return s === undefined ? 'down' : `${s.chain.height}:${s.chain.headHash}`
   }))
 }

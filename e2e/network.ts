@@ -8,7 +8,10 @@
  * so they stop if the runner dies, even by kill -9.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** vp0's port; vp<i> listens on E2E_BASE_PORT + i, the control server on E2E_BASE_PORT - 1. */
@@ -25,6 +28,14 @@ export const httpUrl = (id: string): string => `http://127.0.0.1:${E2E_BASE_PORT
 export const chatUrl = (id: string): string => `ws://127.0.0.1:${E2E_BASE_PORT + Number(id.slice(2))}/chat`
 
 const BIN = fileURLToPath(new URL('../bin/wspeer.js', import.meta.url))
+
+/** Peers' key directories (`--data-dir`), out of the user's ~/.wspeer; one per runner process. */
+const E2E_DATA_ROOT = mkdtempSync(join(tmpdir(), 'wspeer-e2e-'))
+
+/** `--data-dir` for one peer: a restarted peer keeps its key. */
+function dataDirArgs(scope: string, id: string): string[] {
+  return ['--data-dir', join(E2E_DATA_ROOT, scope, id)]
+}
 
 export interface NodeStatus {
   id: string
@@ -82,10 +93,10 @@ export class E2eNetwork {
 
   #spawn(id: string): void {
     const i = Number(id.slice(2))
-    const args = [BIN, 'start', '--id', id, '--port', String(E2E_BASE_PORT + i), '--role', 'validator', '--log-level', 'warn']
+    const args = [BIN, 'start', '--id', id, '--port', String(E2E_BASE_PORT + i), '--role', 'validator', '--log-level', 'warn', ...dataDirArgs('shared', id)]
     if (i > 0) args.push('--peers', chatUrl('vp0'))
     if (i === 3) args.push('--queue-max-messages', String(E2E_SMALL_QUEUE))
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: peerEnv() })
     child.stderr?.on('data', (chunk: Buffer) => {
       if (process.env['WSPEER_E2E_LOGS'] !== undefined) process.stderr.write(`[${id}] ${chunk}`)
     })
@@ -134,4 +145,152 @@ export class E2eNetwork {
 export async function control(action: 'kill' | 'start', id: string): Promise<void> {
   const res = await fetch(`${CONTROL_URL}/${action}?id=${id}`, { method: 'POST', signal: AbortSignal.timeout(30_000) })
   if (!res.ok) throw new Error(`control ${action} ${id}: HTTP ${res.status} ${await res.text()}`)
+}
+
+// ---- Networks a spec starts for itself (apart from the shared one above) ----
+
+/** A spec network's peers must answer /status, and the mesh form, within this long (20 s). */
+export const SPEC_NETWORK_READY_TIMEOUT_MS = 20_000
+/** Bytes of each child's stderr kept for the error when it exits during start (8 KiB). */
+const SPEC_STDERR_TAIL_BYTES = 8 * 1024
+
+/**
+ * `count` distinct free loopback ports, from the OS: all are held open together (so none repeats)
+ * and released just before the caller binds them. Another process could take one in between;
+ * a peer that then fails to bind is reported by SpecNetwork.start.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer()
+      servers.push(server)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(0, '127.0.0.1', resolve)
+      })
+    }
+    return servers.map((s) => (s.address() as { port: number }).port)
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
+}
+
+/** GET <httpBase>/status, or undefined while the peer does not answer. */
+export async function fetchStatusAt(httpBase: string): Promise<NodeStatus | undefined> {
+  try {
+    const res = await fetch(`${httpBase}/status`, { signal: AbortSignal.timeout(1000) })
+    return res.ok ? ((await res.json()) as NodeStatus) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The first sample of the Prometheus metric `name` at <httpBase>/metrics (a peer labels its samples with itself). */
+export async function fetchMetricAt(httpBase: string, name: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${httpBase}/metrics`, { signal: AbortSignal.timeout(1000) })
+    if (!res.ok) return undefined
+    const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The runner's environment without the test harness's own WSPEER_E2E_* variables: `wspeer start`
+ * refuses any WSPEER_* variable it does not know, so passing them on would stop every peer.
+ */
+export function peerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('WSPEER_E2E_')))
+}
+
+export interface SpecNetworkOptions {
+  /** Peer IDs, in order; peer i is given the chat URLs of peers 0..i-1 as `--peers`. */
+  ids: readonly string[]
+  /** More `wspeer start` flags for one peer (e.g. `--consensus pbft --validators ...`). */
+  args?: (id: string, index: number) => string[]
+}
+
+/**
+ * `wspeer start` processes one spec starts and stops itself (a PBFT network, say), on ports the
+ * OS hands out, so they never meet the shared network on E2E_BASE_PORT. Each peer is given every
+ * earlier peer's chat URL, so the mesh forms at once instead of after a discovery period; start()
+ * resolves once every peer lists every other. stop() is safe at any point, also after a failed
+ * start: call it from afterAll. Like the shared network's, the children have an IPC channel and
+ * stop if the test worker dies.
+ */
+export class SpecNetwork {
+  readonly ids: readonly string[]
+  readonly #args: (id: string, index: number) => string[]
+  readonly #ports = new Map<string, number>()
+  readonly #children = new Map<string, ChildProcess>()
+  readonly #stderr = new Map<string, string>()
+
+  constructor(options: SpecNetworkOptions) {
+    this.ids = options.ids
+    this.#args = options.args ?? (() => [])
+  }
+
+  httpUrl(id: string): string {
+    return `http://127.0.0.1:${this.#port(id)}`
+  }
+
+  chatUrl(id: string): string {
+    return `ws://127.0.0.1:${this.#port(id)}/chat`
+  }
+
+  #port(id: string): number {
+    const port = this.#ports.get(id)
+    if (port === undefined) throw new Error(`spec network: no port for ${id} (not started?)`)
+    return port
+  }
+
+  async start(): Promise<void> {
+    const ports = await freePorts(this.ids.length)
+    this.ids.forEach((id, i) => this.#ports.set(id, ports[i]!))
+    this.ids.forEach((id, i) => this.#spawn(id, i))
+    await Promise.all(
+      this.ids.map((id) =>
+        waitFor(`${id} answering /status`, async () => {
+          const child = this.#children.get(id)!
+          if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`spec network: ${id} exited with ${child.exitCode ?? child.signalCode} (port ${this.#port(id)} taken?):\n${this.#stderr.get(id) ?? ''}`)
+          }
+          return (await fetchStatusAt(this.httpUrl(id))) !== undefined
+        }, SPEC_NETWORK_READY_TIMEOUT_MS),
+      ),
+    )
+    await waitFor('a full mesh', async () => {
+      const all = await Promise.all(this.ids.map((id) => fetchStatusAt(this.httpUrl(id))))
+      return all.every((s) => s !== undefined && this.ids.filter((p) => p !== s.id).every((p) => s.peers.some((q) => q.id === p)))
+    }, SPEC_NETWORK_READY_TIMEOUT_MS)
+  }
+
+  #spawn(id: string, index: number): void {
+    const args = [BIN, 'start', '--id', id, '--port', String(this.#port(id)), '--role', 'validator', '--log-level', 'warn', ...dataDirArgs(`spec-${this.#port(this.ids[0]!)}`, id)]
+    if (index > 0) args.push('--peers', this.ids.slice(0, index).map((p) => this.chatUrl(p)).join(','))
+    args.push(...this.#args(id, index))
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: peerEnv() })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr.set(id, ((this.#stderr.get(id) ?? '') + chunk.toString()).slice(-SPEC_STDERR_TAIL_BYTES))
+      if (process.env['WSPEER_E2E_LOGS'] !== undefined) process.stderr.write(`[spec ${id}] ${chunk}`)
+    })
+    this.#children.set(id, child)
+  }
+
+  /** SIGTERM to every child still running (SIGKILL after 5 s); resolves once all are gone. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.#children.values()].map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(timer)
+      }),
+    )
+  }
 }

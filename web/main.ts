@@ -226,6 +226,8 @@ async function main(): Promise<void> {
   const TYPES = ['CONSENSUS', 'SYNC_BLOCK_ADDED', 'SYNC_BLOCKS', 'DISC_PEERS', 'RESPONSE', 'KEEPALIVE_PING', 'KEEPALIVE_PONG']
   const COLORS = ['#fbbf24', '#34d399', '#a78bfa', '#7dd3fc', '#f87171', '#94a3b8', '#64748b']
   const typeChart = createTimeChart($('#chart-types'), [...TYPES.map((label, i) => ({ label, color: COLORS[i]! })), { label: 'other', color: '#e5e7eb' }])
+  const netMode = $<HTMLSpanElement>('#net-mode')
+  $<HTMLElement>('#self-id').title = `key id ${peer.status().identity.keyId}${tab.persistentKey ? '' : ' (in-memory key: this origin has no IndexedDB or WebCrypto Ed25519)'}`
   let lastMetrics = peer.metrics()
   let lastOriginFan: number | undefined
   let lastOriginFanAt = Date.now()
@@ -252,6 +254,13 @@ async function main(): Promise<void> {
     if (linked.length > 0) everLinked = true
     if (linked.length > 0) setBadge('online', `${linked.length} link${linked.length === 1 ? '' : 's'}`)
     else setBadge(everLinked ? 'offline' : 'connecting', everLinked ? 'offline, redialing' : 'connecting')
+    // Open development mode anywhere in the network is worth shouting about (SECURITY.md).
+    const identities = fresh.map((s) => s.identity).filter((i) => i !== undefined)
+    if (identities.length > 0) {
+      const open = identities.some((i) => i.mode === 'open')
+      netMode.dataset['state'] = open ? 'error' : 'online'
+      netMode.textContent = open ? 'OPEN DEV MODE' : `closed, ${Math.max(...identities.map((i) => i.members))} members`
+    }
 
     // graph
     // noops names a leader, PBFT a primary; either is drawn the same way.

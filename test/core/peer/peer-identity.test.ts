@@ -183,3 +183,37 @@ describe('the stack lent to consenters', () => {
     expect(await stack.verify('nobody', await k1.sign(data), data)).toBe(false)
   })
 })
+
+describe('non-validators submit without speaking CONSENSUS', () => {
+  async function submitFromTab(consensus: string, validators: string[]): Promise<void> {
+    net = new MemoryNetwork()
+    const keys = Object.fromEntries(await Promise.all(validators.map(async (id) => [id, await generateKeyPair()] as const)))
+    const membership = membershipOf(keys)
+    const options = consensus === 'pbft' ? { validators, batchSize: 1 } : {}
+    const peers = validators.map((id, i) =>
+      net.add({ id, role: 'validator', consensus, consensusOptions: options, identity: { keyPair: keys[id]!, membership }, bootstrap: validators.slice(0, i).map(MemoryNetwork.address) }),
+    )
+    const tab = net.add({ id: 'tab-1', role: 'non-validator', consensus, consensusOptions: options, bootstrap: validators.map(MemoryNetwork.address) })
+    for (const peer of [...peers, tab]) await peer.start()
+    for (const peer of peers) await waitForPeers(peer, [...validators.filter((id) => id !== peer.id), 'tab-1'])
+    const refused: string[] = []
+    for (const peer of peers) peer.on('message-rejected', (r) => refused.push(`${peer.id}<-${r.peer} ${r.code}`))
+    await tab.submit('color=blue')
+    await vi.waitFor(
+      () => {
+        expect([...peers, tab].map((p) => `${p.id}:${p.status().chain.height}`)).toEqual([...peers, tab].map((p) => `${p.id}:2`))
+        expect(new Set([...peers, tab].map((p) => p.status().chain.headHash)).size).toBe(1)
+      },
+      { timeout: 10_000, interval: 10 },
+    )
+    expect(refused).toEqual([])
+  }
+
+  it('noops: a tab transaction reaches the leader as CHAIN_TRANSACTION and commits everywhere', async () => {
+    await submitFromTab('noops', ['vp0', 'vp1'])
+  })
+
+  it('pbft: a tab transaction reaches every replica as CHAIN_TRANSACTION and commits everywhere', async () => {
+    await submitFromTab('pbft', ['vp0', 'vp1', 'vp2', 'vp3'])
+  })
+})

@@ -11,8 +11,9 @@
  *
  * Data in (`recvMsg`, one message at a time):
  * - CHAIN_TRANSACTION (from this peer's clients or relayed by a peer): the leader adds it to its
- *   batch; anyone else forwards it to the leader as CONSENSUS {kind:'tx'}, or holds it while no
- *   leader is reachable (up to `maxPending`, then drops and counts).
+ *   batch; another validator forwards it to the leader as CONSENSUS {kind:'tx'}, a non-validator
+ *   as CHAIN_TRANSACTION (only validators may send CONSENSUS), or holds it while no leader is
+ *   reachable (up to `maxPending`, then drops and counts).
  * - CONSENSUS {kind:'tx'}: likewise; a peer that is not the leader in its own view passes it on
  *   once more at most (hops), else holds it for its next housekeeping tick.
  * - CONSENSUS {kind:'block'}: applied when it is the next block; a gap is fetched from the sender
@@ -349,6 +350,9 @@ class NoopsConsenterImpl implements NoopsConsenter {
   #forwardPending(leader: string, housekeeping: boolean): void {
     if (this.#pending.length === 0) return
     const held: PendingTx[] = []
+    // Only validators speak CONSENSUS (peers refuse it from anyone else): a non-validator hands
+    // its clients' transactions to the leader as what they are, CHAIN_TRANSACTION.
+    const asClient = !this.#isValidator()
     let index = 0
     for (; index < this.#pending.length; index++) {
       const entry = this.#pending[index] as PendingTx
@@ -358,7 +362,10 @@ class NoopsConsenterImpl implements NoopsConsenter {
       }
       const hops = entry.hops >= NOOPS_MAX_FORWARD_HOPS ? 1 : entry.hops + 1
       try {
-        this.#stack.unicast(this.#consensusEnvelope({ kind: 'tx', tx: entry.tx, hops }), leader)
+        const envelope = asClient
+          ? makeEnvelope(MessageType.CHAIN_TRANSACTION, entry.tx, this.#stack.clock.now())
+          : this.#consensusEnvelope({ kind: 'tx', tx: entry.tx, hops })
+        this.#stack.unicast(envelope, leader)
       } catch (err) {
         if (!(err instanceof PeerNotFoundError)) this.#log.warn('forwarding to the leader failed', { leader, error: describeError(err) })
         break

@@ -1,15 +1,16 @@
 /**
  * The PBFT consenter plugin: the adapter between the engine (`recvMsg`) and one Replica.
  *
- * In: CHAIN_TRANSACTION from this peer's clients (sender = our own ID) and CONSENSUS envelopes
- * from peers. Each CONSENSUS payload is decoded (messages.ts); its sender must be a configured
+ * In: CHAIN_TRANSACTION from this peer's clients (sender = our own ID) or from non-validators
+ * (their clients' transactions; peers take CONSENSUS from validators only), and CONSENSUS
+ * envelopes from validators. Each CONSENSUS payload is decoded (messages.ts); its sender must be a configured
  * validator (peer ID -> replica index through the `validators` option), and the replica id inside
  * it must be that index. Forwarded requests (`req`) are the one exception: anyone may forward a
  * transaction. Everything refused is counted (`status().refused`, `status().invalid`), never thrown.
  * Out: through the Replica, messages on the Stack and blocks on the ledger.
  *
- * A peer that is not in `validators` runs no replica: it forwards its clients' transactions to
- * the validators and follows blocks as a non-validator.
+ * A peer that is not in `validators` runs no replica: it sends its clients' transactions to
+ * every validator as CHAIN_TRANSACTION and follows blocks as a non-validator.
  *
  *   const consenter = createPbftConsenter(stack, { validators: ['vp0', 'vp1', 'vp2', 'vp3'] })
  */
@@ -18,11 +19,11 @@ import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
 import { MessageType } from '../../wire/message-type.js'
 import type { Transaction } from '../../wire/payload-types.js'
-import { decodePayload } from '../../wire/payloads.js'
+import { decodePayload, makeEnvelope } from '../../wire/payloads.js'
 import { transactionProblem } from '../../ledger/block-hash.js'
 import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
 import { PBFT_PLUGIN_NAME, resolvePbftConfig, type PbftConfig } from './config.js'
-import { decodePbftMessage, encodePbftMessage, type PbftMessage } from './messages.js'
+import { decodePbftMessage, type PbftMessage } from './messages.js'
 import { Replica, type ReplicaStatus } from './replica.js'
 
 export type PbftStatus = Partial<Omit<ReplicaStatus, 'replica'>> & {
@@ -59,6 +60,7 @@ class PbftConsenterImpl implements PbftConsenter {
   #state: 'created' | 'running' | 'stopped' = 'created'
   #invalid = 0
   #refused = 0
+  #selfId = ''
 
   constructor(stack: Stack, options: ConsenterOptions) {
     const { config, unknown } = resolvePbftConfig(options)
@@ -72,7 +74,8 @@ class PbftConsenterImpl implements PbftConsenter {
   start(): void {
     if (this.#state !== 'created') return
     this.#state = 'running'
-    const self = this.#index.get(this.#stack.getNetworkInfo().self.id)
+    this.#selfId = this.#stack.getNetworkInfo().self.id
+    const self = this.#index.get(this.#selfId)
     if (self !== undefined) {
       this.#replica = new Replica(this.#stack, this.#cfg, self)
       this.#replica.start()
@@ -100,8 +103,11 @@ class PbftConsenterImpl implements PbftConsenter {
         this.#invalid++
         return
       }
-      if (this.#replica !== undefined) this.#replica.submit(tx)
-      else this.#forward(tx)
+      if (this.#replica === undefined) this.#forward(tx)
+      // Our own client's: this replica spreads it. A non-validator's: it sent it to every
+      // validator already, so it is a request like a forwarded one.
+      else if (sender === this.#selfId) this.#replica.submit(tx)
+      else this.#replica.receive({ t: 'req', x: [tx] }, -1)
       return
     }
     if (msg.type !== MessageType.CONSENSUS || this.#replica === undefined) return
@@ -143,8 +149,8 @@ class PbftConsenterImpl implements PbftConsenter {
     }
   }
 
+  /** A non-validator's client transaction, to every validator as CHAIN_TRANSACTION: peers take CONSENSUS from validators only. */
   #forward(tx: Transaction): void {
-    const payload = encodePbftMessage({ t: 'req', x: [tx] })
-    this.#stack.broadcast({ type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload }, 'validator')
+    this.#stack.broadcast(makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, this.#stack.clock.now()), 'validator')
   }
 }

@@ -101,5 +101,9 @@ export function resolvePeerLimits(overrides: Partial<PeerLimits> = {}): PeerLimi
       throw new RangeError(`limit ${key} must be a positive integer, got ${String(value)}`)
     }
   }
+  // One full frame must fit, or every large answer (a sync batch) would close an honest link.
+  if (limits.sendBufferCapBytes < limits.maxFrameBytes) {
+    throw new RangeError(`limit sendBufferCapBytes (${limits.sendBufferCapBytes}) must be at least maxFrameBytes (${limits.maxFrameBytes})`)
+  }
   return limits
 }

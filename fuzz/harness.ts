@@ -9,13 +9,17 @@
  * - no uncaught exception and no unhandled rejection (recorded by handlers installed for the run);
  * - Object.prototype and Array.prototype unchanged;
  * - no link closed with 1011 (an internal error on the peer's side);
- * - RSS growth under `maxRssGrowthBytes` (sampled after a GC before the frames and after them);
+ * - RSS growth under `maxRssGrowthBytes`, from the end of a warm-up (WARMUP_FRAMES) to after the
+ *   closing commit, each sampled after a forced GC; the report also gives the growth counting the
+ *   warm-up, the heap figures and what the ledger accepted meanwhile;
  * - afterwards a transaction posted to a second, honest peer is committed by both, with equal heads.
  *
  * The peer under test is vp0 (noops, short blockWaitMs); the honest peer vp1 dials it. Fuzz links
- * come from their own loopback addresses (127.0.0.2, ...), some saying HELLO first (as
- * non-validators that sort after vp0, so none becomes the noops leader by its ID) and some not; a
- * link the peer closes is reopened. Frames depend only on the seed, never on timing, so a run
+ * come from their own loopback addresses (127.0.0.2, ...). Half complete the authenticated HELLO
+ * first, as validators or non-validators (open development mode believes the role, so the
+ * validators' CONSENSUS frames reach noops; their IDs sort after vp0, so none becomes the noops
+ * leader), and half never do (so vp0's handshake timeout closes them now and then). A link the
+ * peer closes is reopened. Frames depend only on the seed, never on timing, so a run
  * replays from its seed; `replay` sends one given frame on every link instead.
  *
  *   const report = await runFuzz({ frames: 50_000, seed: 42 })
@@ -25,12 +29,17 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { WebSocket } from 'ws'
 import { decodeNoopsMessage } from '../src/core/consensus/noops/noops-messages.js'
-import { DecodeError, FrameTooLargeError } from '../src/core/errors.js'
+import { DecodeError, FrameTooLargeError, HandshakeTimeoutError } from '../src/core/errors.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../src/core/peer/limits.js'
 import { silentLogger } from '../src/core/util/logger.js'
 import { decodeFrame, encodeFrame } from '../src/core/wire/codec.js'
 import { MessageType } from '../src/core/wire/message-type.js'
 import { decodePayload, hasPayloadSchema, makeEnvelope, makeResponse } from '../src/core/wire/payloads.js'
 import { EndpointType, ResponseStatus } from '../src/core/wire/payload-types.js'
+import type { Envelope } from '../src/core/wire/envelope.js'
+import { createHandshake, type Handshake } from '../src/core/identity/handshake.js'
+import { helloFieldsOf, messageFromHello, type HandshakeMessage } from '../src/core/identity/handshake-messages.js'
+import { generateKeyPair, type KeyPair } from '../src/core/identity/key-pair.js'
 import { resolveConfig } from '../src/node/config.js'
 import { startNodePeer, type NodePeer } from '../src/node/index.js'
 import { seededRandom } from '../test/support/seeded-random.js'
@@ -65,8 +74,19 @@ const SENTINEL_REPLY_NEEDLE = ((): Buffer => {
   return payload.subarray(payload.indexOf('inReplyTo') - 1)
 })()
 const SENTINEL_FRAME = encodeFrame([{ type: SENTINEL_TYPE, payload: new Uint8Array(0) }])
-/** Frames sent before the RSS baseline is taken (at most half the run). */
-export const WARMUP_FRAMES = 20_000
+/**
+ * Frames sent before the RSS baseline is taken (at most half the run). Measured (seed 11, samples
+ * after a GC): RSS climbs about 35 MB over the first tens of thousands of frames whatever the run's
+ * length (JIT code, the young generation, V8 old-space pages, allocator arenas and ws buffers
+ * reaching their working size), then grows slowly with the ledger.
+ */
+export const WARMUP_FRAMES = 50_000
+/**
+ * Pause after a forced GC before reading RSS: V8 returns freed pages to the system from a
+ * background thread, so RSS read at once still counts them (measured: up to 19 MB more right after
+ * the closing commit). Both ends of the measurement wait the same.
+ */
+const GC_SETTLE_MS = 250
 /** Frames kept per link to name the culprit of a failure found after the fact. */
 const RECENT_FRAMES = 8
 /** A link whose frames vp0 neither answers nor closes on for this long is reported stalled. */
@@ -74,7 +94,9 @@ const STALL_TIMEOUT_MS = 5000
 /** Time for the closing transaction to be committed by both peers. */
 const COMMIT_TIMEOUT_MS = 15_000
 /** Close codes vp0 may use on a fuzz link; anything else is reported (1011 as a failure). */
-const EXPECTED_CLOSE_CODES = new Set([1000, 1001, 1002, 1005, 1006, 1007, 1008, 1009, 4001, 4003, 4004, 4005])
+const EXPECTED_CLOSE_CODES = new Set([1000, 1001, 1002, 1005, 1006, 1007, 1008, 1009, 4001, 4003, 4005])
+/** The close reason of vp0's handshake timeout (its HandshakeTimeoutError message, default limits). */
+const HANDSHAKE_TIMEOUT_REASON = new HandshakeTimeoutError(DEFAULT_HANDSHAKE_TIMEOUT_MS).message
 
 export interface FuzzOptions {
   frames: number
@@ -89,7 +111,7 @@ export interface FuzzOptions {
 }
 
 export interface FuzzFailure {
-  kind: 'decoder-threw' | 'stalled' | 'uncaught' | 'prototype' | 'close-code' | 'rss' | 'commit'
+  kind: 'decoder-threw' | 'stalled' | 'uncaught' | 'prototype' | 'close-code' | 'handshake' | 'rss' | 'commit'
   message: string
   /** The frame that caused it, when known exactly. */
   frameHex?: string
@@ -106,11 +128,25 @@ export interface FuzzReport {
   rssAtStart: number
   /** RSS after a GC at the end of the warm-up: the baseline of `rssGrowth`. */
   rssBefore: number
+  /** RSS after a GC once the closing commit was checked. */
   rssAfter: number
+  /** rssAfter - rssBefore: what the pass criterion (`maxRssGrowthBytes`) is about. */
   rssGrowth: number
+  maxRssGrowth: number
   /** V8 heap in use before and after, for telling a heap leak from allocator slack. */
   heapBefore: number
   heapAfter: number
+  /** The whole process.memoryUsage() at the three points (each after a GC when one is available). */
+  memoryAtStart: MemorySample
+  memoryBefore: MemorySample
+  memoryAfter: MemorySample
+  /** Fuzz frames sent before the baseline. */
+  warmupFrames: number
+  /**
+   * What vp0's ledger accepted between the baseline and the end (the closing commit included):
+   * accepted data that must stay, held twice here (vp1 in this process has the same chain).
+   */
+  ledger: { blocks: number; transactions: number; transactionBytes: number }
   gcAvailable: boolean
   /** Frames vp0 read over the run: the fuzz frames that reached it (frames still queued on a link it closed never do), its sentinels and vp1's traffic. */
   peerFramesRead: number
@@ -132,10 +168,28 @@ export interface FuzzReport {
   /** vp0's decode errors and handler errors over the run. */
   peerDecodeErrors: number
   peerHandlerErrors: number
+  /** Messages vp0 handed to its consenter over the run (CONSENSUS and transactions that passed the handlers). */
+  peerConsenterMessages: number
   /** Distinct message type names in vp0's received-messages metric at the end. */
   peerMetricTypes: number
   committed: { txid: string; height: number } | undefined
   failures: FuzzFailure[]
+}
+
+const GENESIS_INFO = { height: 1, currentBlockHash: new Uint8Array(32), previousBlockHash: new Uint8Array(32) }
+
+/** The DISC_HELLO envelope that carries one handshake message. */
+function helloEnvelope(message: HandshakeMessage): Envelope {
+  const { peerEndpoint, auth } = helloFieldsOf(message)
+  return makeEnvelope(MessageType.DISC_HELLO, { peerEndpoint, blockchainInfo: GENESIS_INFO, auth })
+}
+
+export interface MemorySample {
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  external: number
+  arrayBuffers: number
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
@@ -153,13 +207,20 @@ function findGc(): (() => void) | undefined {
   }
 }
 
-function rssAfterGc(gc: (() => void) | undefined): number {
+/** process.memoryUsage() after a full GC and after V8 had time to unmap what it freed. */
+async function memoryAfterGc(gc: (() => void) | undefined): Promise<MemorySample> {
   if (gc !== undefined) {
     gc()
     gc()
+    await sleep(GC_SETTLE_MS)
+    gc()
+    await sleep(GC_SETTLE_MS)
   }
-  return process.memoryUsage().rss
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
+  return { rss, heapUsed, heapTotal, external, arrayBuffers }
 }
+
+const NO_SAMPLE: MemorySample = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 }
 
 function prototypeSnapshot(): string {
   const describe = (o: object): string =>
@@ -206,6 +267,11 @@ function checkDecoders(frame: Uint8Array): boolean {
 interface FuzzLink {
   index: number
   hello: boolean
+  /** Says it is a validator in its HELLO (open mode believes it), so its CONSENSUS frames reach the consenter. */
+  validator: boolean
+  /** The link's key for the authenticated HELLO (kept across reopens; each reopen is a new ID). */
+  keyPair: KeyPair
+  handshake: Handshake | undefined
   ws: WebSocket | undefined
   ready: boolean
   generation: number
@@ -255,9 +321,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const started = Date.now()
   let fuzzStart = started
   let fuzzEnd = started
-  let rssAtStart = 0
-  let rssBefore = 0
-  let rssAfter = 0
+  let memoryAtStart = NO_SAMPLE
+  let memoryBefore = NO_SAMPLE
+  let memoryAfter = NO_SAMPLE
+  let warmup = 0
+  let measuring = false
+  const ledger = { blocks: 0, transactions: 0, transactionBytes: 0 }
+  let offLedger: (() => void) | undefined
   let committed: FuzzReport['committed']
   let wakers: (() => void)[] = []
   const wake = (): void => {
@@ -267,14 +337,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   }
   let peerDecodeErrors = 0
   let peerHandlerErrors = 0
+  let peerConsenterMessages = 0
   let peerMetricTypes = 0
   let peerFramesRead = 0
   let sentinels = 0
   let framesAcked = 0
   let framesResent = 0
   const resend: Outgoing[] = []
-  let heapBefore = 0
-  let heapAfter = 0
 
   try {
     const common = ['--port', '0', '--consensus', 'noops', '--consensus-options', JSON.stringify({ blockWaitMs: 20, retryMs: 200 }), '--log-level', 'error']
@@ -314,15 +383,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           wake()
           return
         }
-        const id = `zz-fuzz-${link.index}-${link.generation}`
-        ws.send(
-          encodeFrame([
-            makeEnvelope(MessageType.DISC_HELLO, {
-              peerEndpoint: { id, address: '', type: EndpointType.NON_VALIDATOR },
-              blockchainInfo: { height: 1, currentBlockHash: new Uint8Array(32), previousBlockHash: new Uint8Array(32) },
-            }),
-          ]),
-        )
+        // The dialer side of the authenticated handshake; vp0 registers the link once step 3 verifies,
+        // and it reads frames in order, so frames sent after step 3 meet an established link.
+        const handshake = createHandshake({
+          role: 'dialer',
+          self: { id: `zz-fuzz-${link.index}-${link.generation}`, address: '', type: link.validator ? EndpointType.VALIDATOR : EndpointType.NON_VALIDATOR },
+          keyPair: link.keyPair,
+          dialedAddress: target.address,
+        })
+        link.handshake = handshake
+        ws.send(encodeFrame([helloEnvelope(handshake.start()!)]))
       })
       ws.on('message', (data: Buffer) => {
         if (helloDone) {
@@ -334,28 +404,46 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           }
           return
         }
+        const handshake = link.handshake
+        let reply: Envelope | undefined
         try {
-          if (decodeFrame(new Uint8Array(data)).some((e) => e.type === MessageType.DISC_HELLO)) {
-            helloDone = true
-            link.ready = true
-            wake()
-          }
+          reply = decodeFrame(new Uint8Array(data)).find((e) => e.type === MessageType.DISC_HELLO)
         } catch {
           // Not ours to judge; a peer that answers garbage shows up in the close codes.
         }
+        if (reply === undefined || handshake === undefined) return
+        helloDone = true
+        void (async () => {
+          const { peerEndpoint, auth } = decodePayload(MessageType.DISC_HELLO, reply.payload)
+          const confirm = await handshake.receive(messageFromHello(peerEndpoint, auth))
+          if (link.ws !== ws || ws.readyState !== WebSocket.OPEN) return
+          ws.send(encodeFrame([helloEnvelope(confirm!)]))
+          link.ready = true
+          wake()
+        })().catch((err: unknown) => {
+          // vp0's step 2 must verify: a refusal here is a finding, not noise.
+          failures.push({ kind: 'handshake', message: `fuzz link ${link.index}: vp0's handshake reply refused: ${err instanceof Error ? err.message : String(err)}` })
+          ws.terminate()
+        })
       })
-      ws.on('close', (code: number) => {
+      ws.on('close', (code: number, reason: Buffer) => {
         if (link.ws !== ws) return
+        // Clears its timeout when it did not finish (a no-op once authenticated).
+        link.handshake?.abort()
+        link.handshake = undefined
         link.ready = false
         link.ws = undefined
         const unacked = link.unacked
         link.unacked = []
         wake()
         if (finishing) return
-        closeCodes[code] = (closeCodes[code] ?? 0) + 1
+        // A link without HELLO outlives vp0's handshake timeout now and then (case 12 under load).
+        const timedOut = reason.toString() === HANDSHAKE_TIMEOUT_REASON
+        const key = timedOut ? `${code} handshake timeout` : String(code)
+        closeCodes[key] = (closeCodes[key] ?? 0) + 1
         // vp0 closed on the first unanswered frame (it was read); the ones after it never were. A
-        // timeout or a refused upgrade read none of them.
-        const culprit = code === 4004 || code === 1006 || code === 1001 ? undefined : unacked.shift()
+        // timeout or a refused upgrade was caused by none of them: all are sent again.
+        const culprit = timedOut || code === 1006 || code === 1001 ? undefined : unacked.shift()
         if (culprit !== undefined) framesAcked++
         for (const out of unacked) if (out.sends <= MAX_RESENDS) resend.push(out)
         if (code === 1011) {
@@ -372,13 +460,24 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
 
     for (let i = 0; i < linkCount; i++) {
-      const link: FuzzLink = { index: i, hello: i % 2 === 0, ws: undefined, ready: false, generation: 0, recent: [], unacked: [] }
+      const link: FuzzLink = { index: i, hello: i % 2 === 0, validator: i % 4 === 0, keyPair: await generateKeyPair(), handshake: undefined, ws: undefined, ready: false, generation: 0, recent: [], unacked: [] }
       links.push(link)
       open(link)
     }
     await waitFor('the fuzz links to open', 10_000, () => links.every((l) => l.ready))
 
-    rssAtStart = rssAfterGc(gc)
+    // The closing commit check POSTs over HTTP: load the HTTP client and the API's paths now, so
+    // their one-time cost (undici alone is a few MB) is not counted as growth.
+    for (const node of [target, honest]) await (await fetch(`http://127.0.0.1:${node.port}/status`)).arrayBuffer()
+    offLedger = target.peer.on('block-committed', ({ block }) => {
+      if (!measuring) return
+      ledger.blocks++
+      for (const tx of block.transactions) {
+        ledger.transactions++
+        ledger.transactionBytes += Buffer.byteLength(tx.txid) + Buffer.byteLength(tx.payload) + Buffer.byteLength(tx.origin)
+      }
+    })
+    memoryAtStart = await memoryAfterGc(gc)
     fuzzStart = Date.now()
 
     const rand = seededRandom(options.seed)
@@ -390,10 +489,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
     // The baseline is taken after a warm-up: the first frames grow the allocator's arenas, the young
     // generation and ws's buffers to their working size once (measured: RSS then stays flat).
-    const warmup = options.replay === undefined ? Math.min(WARMUP_FRAMES, Math.floor(total / 2)) : 0
+    warmup = options.replay === undefined ? Math.min(WARMUP_FRAMES, Math.floor(total / 2)) : 0
     if (warmup === 0) {
-      rssBefore = rssAtStart
-      heapBefore = process.memoryUsage().heapUsed
+      memoryBefore = memoryAtStart
+      measuring = true
     }
     let i = 0
     let turn = 0
@@ -405,8 +504,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         framesResent++
       } else {
         if (i === warmup && warmup > 0) {
-          rssBefore = rssAfterGc(gc)
-          heapBefore = process.memoryUsage().heapUsed
+          memoryBefore = await memoryAfterGc(gc)
+          measuring = true
         }
         const { frame, recipe } = options.replay === undefined ? next() : { frame: options.replay, recipe: 'replay' }
         recipes[recipe] = (recipes[recipe] ?? 0) + 1
@@ -424,7 +523,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         if (i % progressEvery === 0) {
           const sec = (Date.now() - fuzzStart) / 1000
           const mem = process.memoryUsage()
-          log(`fuzz: ${i}/${total} frames, ${Math.round(i / sec)} frames/s, acknowledged ${framesAcked}, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, external ${(mem.external / 2 ** 20).toFixed(0)} MB, links opened ${linksOpened}`)
+          log(`fuzz: ${i}/${total} frames, ${Math.round(i / sec)} frames/s, acknowledged ${framesAcked}, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, external ${(mem.external / 2 ** 20).toFixed(0)} MB (no GC), links opened ${linksOpened}`)
         }
       }
       if (failures.length > 0) break
@@ -495,6 +594,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const metricsAfter = target.peer.metrics()
     peerDecodeErrors = metricsAfter.decodeErrors - metricsBefore.decodeErrors
     peerHandlerErrors = metricsAfter.handlerErrors - metricsBefore.handlerErrors
+    peerConsenterMessages = metricsAfter.fanProcessed - metricsBefore.fanProcessed
     peerMetricTypes = Object.keys(metricsAfter.messagesReceived).length
     peerFramesRead = metricsAfter.framesReceived - metricsBefore.framesReceived
 
@@ -503,12 +603,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     } catch (err) {
       failures.push({ kind: 'commit', message: err instanceof Error ? err.message : String(err) })
     }
-    rssAfter = rssAfterGc(gc)
-    heapAfter = process.memoryUsage().heapUsed
-    if (rssAfter - rssBefore > maxRssGrowth) {
-      failures.push({ kind: 'rss', message: `RSS grew ${((rssAfter - rssBefore) / 2 ** 20).toFixed(1)} MB, over ${(maxRssGrowth / 2 ** 20).toFixed(0)} MB` })
+    offLedger()
+    offLedger = undefined
+    memoryAfter = await memoryAfterGc(gc)
+    if (memoryAfter.rss - memoryBefore.rss > maxRssGrowth) {
+      failures.push({
+        kind: 'rss',
+        message: `RSS grew ${((memoryAfter.rss - memoryBefore.rss) / 2 ** 20).toFixed(1)} MB after the warm-up, over ${(maxRssGrowth / 2 ** 20).toFixed(0)} MB`,
+      })
     }
   } finally {
+    offLedger?.()
     finishing = true
     for (const l of links) l.ws?.terminate()
     await vp1?.stop()
@@ -526,12 +631,18 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     frames,
     elapsedMs,
     framesPerSecond: Math.round((frames * 1000) / elapsedMs),
-    rssAtStart,
-    rssBefore,
-    rssAfter,
-    rssGrowth: rssAfter - rssBefore,
-    heapBefore,
-    heapAfter,
+    rssAtStart: memoryAtStart.rss,
+    rssBefore: memoryBefore.rss,
+    rssAfter: memoryAfter.rss,
+    rssGrowth: memoryAfter.rss - memoryBefore.rss,
+    maxRssGrowth,
+    heapBefore: memoryBefore.heapUsed,
+    heapAfter: memoryAfter.heapUsed,
+    memoryAtStart,
+    memoryBefore,
+    memoryAfter,
+    warmupFrames: warmup,
+    ledger,
     gcAvailable: gc !== undefined,
     peerFramesRead,
     sentinels,
@@ -544,6 +655,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     closeCodes,
     peerDecodeErrors,
     peerHandlerErrors,
+    peerConsenterMessages,
     peerMetricTypes,
     committed,
     failures,
@@ -584,14 +696,24 @@ async function commitCheck(target: NodePeer, honest: NodePeer, seed: number): Pr
 /** A human summary of a report; failures with their seed and frames so they replay. */
 export function formatReport(report: FuzzReport): string {
   const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`
+  const signed = (n: number): string => `${n >= 0 ? '+' : ''}${mb(n)}`
+  const { memoryAtStart: start, memoryBefore: before, memoryAfter: after } = report
+  const field = (name: keyof MemorySample): string => `${name} ${mb(before[name])} -> ${mb(after[name])} (${signed(after[name] - before[name])})`
   const lines = [
     `seed ${report.seed}: ${report.frames} frames in ${(report.elapsedMs / 1000).toFixed(1)} s (${report.framesPerSecond} frames/s)`,
-    `rss ${mb(report.rssAtStart)} at start, ${mb(report.rssBefore)} after warm-up -> ${mb(report.rssAfter)} (growth ${mb(report.rssGrowth)}${report.gcAvailable ? ', after GC' : ', no GC available'}); heap used ${mb(report.heapBefore)} -> ${mb(report.heapAfter)}`,
+    `rss (${report.gcAvailable ? `after a forced GC and ${GC_SETTLE_MS * 2} ms settling` : 'no GC available'}; harness, vp0 and vp1 share this process): ` +
+      `${mb(report.rssAtStart)} at start, ${mb(report.rssBefore)} after the ${report.warmupFrames}-frame warm-up, ${mb(report.rssAfter)} at the end: ` +
+      `growth ${signed(report.rssGrowth)} (limit ${mb(report.maxRssGrowth)}; ${signed(report.rssAfter - report.rssAtStart)} counting the warm-up)`,
+    `memory after warm-up -> end: ${field('heapUsed')}, ${field('heapTotal')}, ${field('external')}, ${field('arrayBuffers')}; heap used at start ${mb(start.heapUsed)}`,
+    `ledger over the measured frames (accepted data, kept): vp0 committed ${report.ledger.blocks} blocks with ${report.ledger.transactions} transactions ` +
+      `(${(report.ledger.transactionBytes / 1024).toFixed(1)} KB of txid/payload/origin), held by vp0 and vp1 alike`,
     `vp0 read ${report.peerFramesRead} frames: ${report.framesAcknowledged} fuzz frames acknowledged (${report.framesResent} resent after their link closed unread), ${report.sentinels} sentinels, vp1's traffic`,
-    `decodable frames ${report.decodedOk}; vp0 decode errors ${report.peerDecodeErrors}, handler errors ${report.peerHandlerErrors}, type names in its received metric ${report.peerMetricTypes}`,
+    `decodable frames ${report.decodedOk}; vp0 decode errors ${report.peerDecodeErrors}, handler errors ${report.peerHandlerErrors}, messages to its consenter ${report.peerConsenterMessages}, type names in its received metric ${report.peerMetricTypes}`,
     `links opened ${report.linksOpened}, upgrades refused ${report.upgradesRefused}, close codes ${JSON.stringify(report.closeCodes)}`,
     `recipes ${JSON.stringify(report.recipes)}`,
-    report.committed === undefined ? 'commit: none' : `commit: ${report.committed.txid} at height ${report.committed.height} on both peers`,
+    report.committed === undefined
+      ? 'committed afterwards: NO'
+      : `committed afterwards: yes, ${report.committed.txid} at height ${report.committed.height} on both peers`,
   ]
   if (report.failures.length === 0) lines.push('PASS')
   for (const f of report.failures) {

@@ -3,10 +3,13 @@
  *
  *   npm run fuzz -- --frames 1500000 [--seed S] [--links N] [--replay HEX]
  *
- * Prints the seed first (so even a run that dies can be replayed), progress, then the report.
- * Exits 0 when every property held, 1 on a failure (the report names the seed and the frame),
- * 2 on bad arguments. Run with `node --expose-gc` (tsx passes it on) for RSS figures after a GC;
- * without it the harness enables GC through V8 flags itself.
+ * Prints the seed first (so even a run that dies can be replayed), progress, then the summary:
+ * frames and seed; RSS at start, after the warm-up and at the end, with the growth the pass
+ * criterion is about (from the warm-up to the end, limit 50 MB) and the growth counting the
+ * warm-up; heap, external and arrayBuffers; what the ledger accepted meanwhile; whether both peers
+ * committed a transaction afterwards; PASS or each failure with what replays it.
+ * Exits 0 when every property held, 1 on a failure, 2 on bad arguments. RSS is read after a forced
+ * GC: with `node --expose-gc`, or else the harness enables GC through V8 flags itself.
  */
 import { parseArgs } from 'node:util'
 import { DEFAULT_FUZZ_LINKS, formatReport, runFuzz } from './harness.js'

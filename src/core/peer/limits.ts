@@ -26,7 +26,7 @@ export const DEFAULT_REDIAL_BASE_MS = 500
 export const DEFAULT_REDIAL_MAX_MS = 30_000
 /** Connect timeout of one dial (Fabric: 3 s). */
 export const DEFAULT_DIAL_TIMEOUT_MS = 3000
-/** A link must complete HELLO within this time or is closed with 4004. */
+/** A link must complete its authenticated handshake within this time or is closed with 1008 (PROTOCOL.md 8.1). */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 /** A KEEPALIVE_PING is sent on a link idle this long. */
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5000

@@ -483,9 +483,20 @@ class NoopsConsenterImpl implements NoopsConsenter {
     if (height > (this.#learnedHeights.get(peerId) ?? 0)) this.#learnedHeights.set(peerId, height)
   }
 
+  /**
+   * Forgets claims that can no longer matter: at or below our height, or from peers no longer
+   * linked. Both maps stay bounded by the peer cap, however many IDs come and go.
+   */
+  #pruneClaims(mine: number): void {
+    const linked = new Set(this.#stack.getNetworkInfo().peers.map((p) => p.id))
+    for (const [peer, height] of this.#learnedHeights) if (height <= mine || !linked.has(peer)) this.#learnedHeights.delete(peer)
+    for (const [peer, height] of this.#failedClaims) if (height <= mine || !linked.has(peer)) this.#failedClaims.delete(peer)
+  }
+
   /** The peer claiming the greatest height above ours that has not failed us at that height. */
   #bestClaim(): { peer: string; height: number } | undefined {
     const mine = this.#stack.ledger.height()
+    this.#pruneClaims(mine)
     const claims = new Map(this.#learnedHeights)
     for (const [peer, height] of this.#stack.sync.peerHeights()) {
       if (height > (claims.get(peer) ?? 0)) claims.set(peer, height)

@@ -1,6 +1,7 @@
 /**
- * Hostile frames against a browser peer: hostile-inputs.md cases 1, 2, 4, 5, 7, 8, 9 and 10 (the
- * rest need a listening peer or are Node-side). A tab can only dial out, so the hostile side sits
+ * Hostile frames against a browser peer: hostile-inputs.md cases 1, 2, 4, 5, 6, 7, 8, 9 and 10
+ * (case 3 is below what a page can see: the browser's own WebSocket refuses those frames; the rest
+ * need a listening peer or are Node-side). A tab can only dial out, so the hostile side sits
  * on the tab's own links: page.routeWebSocket puts a tap between the tab and each Node peer of
  * the shared network (the real authenticated handshake passes through untouched), the test pushes
  * crafted frames at the tab, decodes what the tab answers with the wire codec, and sees the close
@@ -10,7 +11,7 @@
  *
  * Each link plan ends with the link closed, so the next round starts on fresh links: a tab
  * tolerates DEFAULT_MAX_DECODE_ERRORS - 1 undecodable frames on a link and closes it on the next
- * (1007). The four links are attacked in parallel, three rounds. Afterwards the tab has no page
+ * (1007). The four links are attacked in parallel, four rounds. Afterwards the tab has no page
  * errors, Object.prototype is untouched, and a transaction it submits commits everywhere.
  */
 import { expect, test, type Page, type WebSocketRoute } from '@playwright/test'
@@ -52,7 +53,8 @@ function str(s: string): Uint8Array {
 }
 
 function bin(data: Uint8Array): Uint8Array {
-  return data.length < 0x100 ? bytes(0xc4, data.length, data) : bytes(0xc5, ...be(data.length, 2), data)
+  if (data.length < 0x100) return bytes(0xc4, data.length, data)
+  return data.length < 0x10000 ? bytes(0xc5, ...be(data.length, 2), data) : bytes(0xc6, ...be(data.length, 4), data)
 }
 
 /** Any non-negative integer, 64-bit ones from a bigint (so unsafe values can be written too). */
@@ -82,6 +84,11 @@ function envelope(type: number | Uint8Array, payload: Uint8Array = EMPTY_MAP, mo
 }
 
 const frame = (...envelopes: Uint8Array[]): Uint8Array => array(envelopes)
+/** Array16 headers each declaring 65535 elements, 72 KB of them: once drove msgpackr to heap exhaustion. */
+const ARRAY16_CHAIN = repeat(bytes(0xdc, 0xff, 0xff), (72 * 1024) / 3)
+/** An array32 of empty maps filling most of a 1 MiB frame: a 40-64x expansion if decoded naively. */
+const EMPTY_MAPS_COUNT = 1024 * 1024 - 128
+const EMPTY_MAPS = bytes(0xdd, ...be(EMPTY_MAPS_COUNT, 4), new Uint8Array(EMPTY_MAPS_COUNT).fill(0x80))
 const ping = (nonce: number, more: [string, Uint8Array][] = []): Uint8Array => frame(envelope(MessageType.KEEPALIVE_PING, map([['nonce', uint(nonce)], ...more])))
 /** An extension value: ext 8 with `type` and `data`. */
 const ext8 = (type: number, data: Uint8Array): Uint8Array => bytes(0xc7, data.length, type, data)
@@ -336,6 +343,18 @@ const rounds = (): LinkPlan[][] => [
         { name: '1 MiB + 1', frame: new Uint8Array(MAX_FRAME + 1).fill(0x90) },
       ],
       end: { wire: 3009, tab: 1009, reason: new RegExp(`^frame of ${MAX_FRAME + 1} bytes exceeds the limit of ${MAX_FRAME} bytes`) },
+    },
+  ],
+  [
+    {
+      peer: 'vp0',
+      title: 'case 6 allocation bombs: a nested array16 chain, 1 MiB of empty maps',
+      steps: [
+        { name: '72 KB array16 chain as a frame', frame: ARRAY16_CHAIN, refused: decodeError(/^frame: 65535 envelopes exceed the limit of 256$/) },
+        { name: '72 KB array16 chain in a PING payload', frame: ping(6161, [['x', ARRAY16_CHAIN]]), refused: decodeError(/^KEEPALIVE_PING payload: msgpack nesting deeper than 16 levels/, MessageType.KEEPALIVE_PING), noPong: 6161 },
+        { name: '1 MiB of empty maps in a PING payload', frame: ping(6262, [['x', EMPTY_MAPS]]), refused: decodeError(/^KEEPALIVE_PING payload: more than 65536 arrays and maps in one value$/, MessageType.KEEPALIVE_PING), noPong: 6262 },
+      ],
+      end: CLOSED_1007,
     },
   ],
 ]

@@ -11,6 +11,11 @@
  * (at most f faulty); probe requests are then submitted and must be committed by every honest
  * replica within `livenessBoundMs` of virtual time.
  *
+ * Null requests (PBFT's nullRequestMs) are off unless a plan turns them on: `nullRequests` (a
+ * fraction of seeds) or `plan.nullRequestMs`. With them on, no honest block may come from a null
+ * request (one block per non-null sequence number), and `primaryRecoveredMs` reports how long after
+ * a crash of the first primary every live honest replica was working in a view with another one.
+ *
  * In: SimOptions (a seed). Out: SimResult (ok, the violation if any, a trace to replay it).
  *
  *   const result = await runPbftSim({ seed: 7 })
@@ -50,6 +55,8 @@ export interface SimOptions {
   batchSize?: number
   /** Keep every delivered message in the trace (replay mode). Default false: the last 200 lines. */
   fullTrace?: boolean
+  /** Fraction of seeds (0..1) whose plan turns null requests on (default 0); see planFor. */
+  nullRequests?: number
   /** Overrides of the seed's fault plan. */
   plan?: Partial<FaultPlan>
 }
@@ -62,6 +69,8 @@ export interface FaultPlan {
   byzantine: { replica: number; mode: ByzantineMode } | null
   crash: { replica: number; at: number; restartAt: number } | null
   partition: { groups: number[][]; at: number; healAt: number } | null
+  /** PBFT nullRequestMs of every replica; 0 = off. */
+  nullRequestMs: number
 }
 
 export interface SimResult {
@@ -71,6 +80,12 @@ export interface SimResult {
   plan: FaultPlan
   /** Virtual ms from the heal until the last probe committed everywhere, when it did. */
   livenessMs?: number
+  /**
+   * With a crash of replica 0 (the first primary): virtual ms from the crash until every live
+   * honest replica was active in a view whose primary is not replica 0, when that happened before
+   * the restart.
+   */
+  primaryRecoveredMs?: number
   height: number
   events: number
   trace: string[]
@@ -82,8 +97,14 @@ const TRACE_TAIL = 200
 const MAX_EVENTS = 3_000_000
 const MODES: ByzantineMode[] = ['equivocate', 'wrong-digest', 'wrong-id', 'silent']
 
-/** The fault plan a seed stands for. */
-export function planFor(seed: number, n: number, faultMs: number): FaultPlan {
+/** The shortest and longest nullRequestMs a plan picks when it turns null requests on. */
+export const SIM_NULL_REQUEST_MS: readonly [number, number] = [200, 3000]
+
+/**
+ * The fault plan a seed stands for. `nullRequests` is the fraction of seeds whose plan turns null
+ * requests on; it is drawn last, so the other faults of a seed do not depend on it.
+ */
+export function planFor(seed: number, n: number, faultMs: number, nullRequests = 0): FaultPlan {
   const rnd = seededRandom(seed ^ 0x5eed)
   const pick = (k: number) => Math.floor(rnd() * k)
   const dropP = rnd() < 0.5 ? rnd() * 0.05 : 0
@@ -114,7 +135,9 @@ export function planFor(seed: number, n: number, faultMs: number): FaultPlan {
       partition = { groups: [[...Array(half).keys()], [...Array(n - half).keys()].map((i) => i + half)], at, healAt }
     }
   }
-  return { dropP, duplicateP, reorderP, spikeP, byzantine, crash, partition }
+  const [lo, hi] = SIM_NULL_REQUEST_MS
+  const nullRequestMs = rnd() < nullRequests ? lo + Math.floor(rnd() * (hi - lo)) : 0
+  return { dropP, duplicateP, reorderP, spikeP, byzantine, crash, partition, nullRequestMs }
 }
 
 interface SimNode {
@@ -189,6 +212,7 @@ class PbftSim {
   violation: string | undefined
   events = 0
   readonly #opts: Required<Omit<SimOptions, 'plan'>>
+  primaryRecoveredMs: number | undefined
   readonly plan: FaultPlan
   readonly #rnd: () => number
   readonly #validators: string[]
@@ -211,8 +235,9 @@ class PbftSim {
       probes: options.probes ?? 5,
       batchSize: options.batchSize ?? 8,
       fullTrace: options.fullTrace ?? false,
+      nullRequests: options.nullRequests ?? 0,
     }
-    this.plan = { ...planFor(options.seed, this.#opts.n, this.#opts.faultMs), ...options.plan }
+    this.plan = { ...planFor(options.seed, this.#opts.n, this.#opts.faultMs, this.#opts.nullRequests), ...options.plan }
     this.#rnd = seededRandom(options.seed)
     this.#validators = [...Array(this.#opts.n).keys()].map((i) => `vp${i}`)
     for (let i = 0; i < this.#opts.n; i++) {
@@ -229,7 +254,11 @@ class PbftSim {
     const id = this.#validators[index] as string
     const ledger = createMemoryLedger()
     const stack = new SimStack(this, id, ledger)
-    const consenter = createPbftConsenter(stack, { validators: this.#validators, batchSize: this.#opts.batchSize })
+    const consenter = createPbftConsenter(stack, {
+      validators: this.#validators,
+      batchSize: this.#opts.batchSize,
+      nullRequestMs: this.plan.nullRequestMs,
+    })
     const honest = this.plan.byzantine?.replica !== index
     const node: SimNode = { index, id, ledger, consenter, crashed: false, epoch, honest }
     if (honest) ledger.onBlock((block, hash) => this.#checkBlock(node, block, hash))
@@ -253,6 +282,8 @@ class PbftSim {
     const h = toHex(hash)
     const known = this.#canon.get(block.number)
     const state = toHex(block.stateHash)
+    // Only null requests have no proposer: they must make no block.
+    if (block.proposer === '') this.violation ??= `${node.id} committed block ${block.number} for a null request`
     if (known === undefined) {
       this.#canon.set(block.number, h)
       this.#canonState.set(block.number, state)
@@ -319,7 +350,14 @@ class PbftSim {
     } catch {
       return payload
     }
-    if (mode === 'wrong-id' && msg.t !== 'req') {
+    // A bundle is forged message by message.
+    const forged = msg.t === 'm' ? { t: 'm' as const, m: msg.m.map((inner) => this.#forgeOne(to, inner)) } : this.#forgeOne(to, msg)
+    return forged === msg ? payload : encodePbftMessage(forged)
+  }
+
+  #forgeOne(to: SimNode, msg: PbftMessage): PbftMessage {
+    const mode = this.plan.byzantine?.mode
+    if (mode === 'wrong-id' && msg.t !== 'req' && msg.t !== 'm') {
       msg = { ...msg, r: (msg.r + 1 + Math.floor(this.#rnd() * (this.#opts.n - 1))) % this.#opts.n } as PbftMessage
     } else if (mode === 'wrong-digest' && (msg.t === 'p' || msg.t === 'c' || msg.t === 'ck')) {
       msg = { ...msg, d: toHex(Uint8Array.from({ length: 32 }, () => Math.floor(this.#rnd() * 256))) }
@@ -333,10 +371,8 @@ class PbftSim {
         const alt = this.#forged.get(msg.d)
         if (alt !== undefined) msg = { ...msg, d: alt }
       }
-    } else {
-      return payload
     }
-    return encodePbftMessage(msg)
+    return msg
   }
 
   async fetchBlocks(byId: string, peerId: string, start: number, end: number): Promise<Block[]> {
@@ -409,6 +445,9 @@ class PbftSim {
         this.violation = `runaway: more than ${MAX_EVENTS} events`
         break
       }
+      if (crash?.replica === 0 && this.primaryRecoveredMs === undefined && (this.nodes[0] as SimNode).crashed && this.#primaryReplaced()) {
+        this.primaryRecoveredMs = s.now() - crash.at
+      }
       // A state transfer runs on promises: let it finish before virtual time moves on.
       for (let round = 0; round < 100 && this.nodes.some((n) => !n.crashed && n.consenter.busy()); round++) {
         await new Promise<void>((resolve) => setImmediate(resolve))
@@ -429,10 +468,19 @@ class PbftSim {
       ...(this.violation === undefined ? {} : { violation: this.violation }),
       plan: this.plan,
       ...(livenessMs === undefined ? {} : { livenessMs }),
+      ...(this.primaryRecoveredMs === undefined ? {} : { primaryRecoveredMs: this.primaryRecoveredMs }),
       height: Math.max(...this.nodes.map((n) => n.ledger.height())),
       events: this.events,
       trace: this.trace,
     }
+  }
+
+  /** Every live honest replica is active in a view whose primary is not replica 0. */
+  #primaryReplaced(): boolean {
+    return this.#liveHonest().every((node) => {
+      const status = node.consenter.status()
+      return status.active === true && status.primary !== 0
+    })
   }
 
   #probesDone(ids: string[]): boolean {
@@ -472,28 +520,33 @@ function traceLogger(write: (line: string) => void, bound: Record<string, unknow
 function describe(env: Envelope): string {
   if (env.type !== MessageType.CONSENSUS) return `type ${env.type}`
   try {
-    const m = decodePbftMessage(env.payload)
-    switch (m.t) {
-      case 'req':
-        return `req x${m.x.length}`
-      case 'pp':
-        return `pp v${m.v} n${m.n} r${m.r} ${m.b === null ? 'null' : batchDigest(m.b).slice(0, 8)}`
-      case 'p':
-      case 'c':
-        return `${m.t} v${m.v} n${m.n} r${m.r} ${m.d.slice(0, 8)}`
-      case 'ck':
-        return `ck n${m.n} r${m.r} ${m.d.slice(0, 8)}`
-      case 'vc':
-        return `vc v${m.v} r${m.r} h${m.h} P${m.P.length} Q${m.Q.length}`
-      case 'nv':
-        return `nv v${m.v} r${m.r} k${m.k[0]} X${m.X.map(([n, d]) => `${n}:${d.slice(0, 4) || 'null'}`).join(',')}`
-      case 'fb':
-        return `fb r${m.r} ${m.d.slice(0, 8)}`
-      case 'rb':
-        return `rb r${m.r}`
-    }
+    return describeMessage(decodePbftMessage(env.payload))
   } catch {
     return 'undecodable'
+  }
+}
+
+function describeMessage(m: PbftMessage): string {
+  switch (m.t) {
+    case 'm':
+      return `bundle[${m.m.map(describeMessage).join('; ')}]`
+    case 'req':
+      return `req x${m.x.length}`
+    case 'pp':
+      return `pp v${m.v} n${m.n} r${m.r} ${m.b === null ? 'null' : batchDigest(m.b).slice(0, 8)}`
+    case 'p':
+    case 'c':
+      return `${m.t} v${m.v} n${m.n} r${m.r} ${m.d.slice(0, 8)}`
+    case 'ck':
+      return `ck n${m.n} r${m.r} ${m.d.slice(0, 8)}`
+    case 'vc':
+      return `vc v${m.v} r${m.r} h${m.h} P${m.P.length} Q${m.Q.length}`
+    case 'nv':
+      return `nv v${m.v} r${m.r} k${m.k[0]} X${m.X.map(([n, d]) => `${n}:${d.slice(0, 4) || 'null'}`).join(',')}`
+    case 'fb':
+      return `fb r${m.r} ${m.d.slice(0, 8)}`
+    case 'rb':
+      return `rb r${m.r}`
   }
 }
 

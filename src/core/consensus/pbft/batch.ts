@@ -5,12 +5,13 @@
  *
  * The digest is defined byte by byte (like the block hash): SHA-256 over the ASCII domain
  * `wspeer-pbft-batch-v1`, u64be(timestamp), lp(proposer), then the block hash's transactions root.
- * A null request (view-change gap filler) has no batch and the empty digest ''.
+ * A null request (a view-change gap filler, or an idle primary's heartbeat) has no batch and the
+ * empty digest ''.
  *
  *   const d = batchDigest({ timestamp: 5, proposer: 'vp0', txs })  // 64 hex chars
  */
 import { HashWriter, sealTransactions, transactionsRoot } from '../../ledger/block-hash.js'
-import { toHex } from '../../util/bytes.js'
+import { hexOf } from './hex.js'
 import type { Transaction } from '../../wire/payload-types.js'
 
 export interface PbftBatch {
@@ -21,7 +22,7 @@ export interface PbftBatch {
   txs: Transaction[]
 }
 
-/** Digest of a null request: it orders nothing and commits an empty block. */
+/** Digest of a null request: it orders nothing, consumes its sequence number and commits no block. */
 export const NULL_DIGEST = ''
 
 const DOMAIN = new TextEncoder().encode('wspeer-pbft-batch-v1')
@@ -33,5 +34,5 @@ const DOMAIN = new TextEncoder().encode('wspeer-pbft-batch-v1')
  */
 export function batchDigest(batch: PbftBatch): string {
   sealTransactions(batch.txs)
-  return toHex(new HashWriter().raw(DOMAIN).u64(batch.timestamp).string(batch.proposer).raw(transactionsRoot(batch.txs)).digest())
+  return hexOf(new HashWriter().raw(DOMAIN).u64(batch.timestamp).string(batch.proposer).raw(transactionsRoot(batch.txs)).digest())
 }

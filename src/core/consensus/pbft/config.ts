@@ -29,7 +29,11 @@ export const DEFAULT_PBFT_REQUEST_TIMEOUT_MS = 2000
 export const DEFAULT_PBFT_VIEW_CHANGE_TIMEOUT_MS = 2000
 /** A replica in a view change re-sends its view-change message this often (default 2000 ms). */
 export const DEFAULT_PBFT_RESEND_VIEW_CHANGE_MS = 2000
-/** Null requests by an idle primary (default 0: off). Accepted for compatibility; not used yet. */
+/**
+ * An idle primary pre-prepares a null request after this long without a pre-prepare, and a backup
+ * that hears none for this plus requestTimeoutMs asks for a view change, so a dead primary is found
+ * without client traffic (Fabric's `nullrequest`; default 0: off).
+ */
 export const DEFAULT_PBFT_NULL_REQUEST_MS = 0
 /** Outstanding client requests held per replica at most (default 100,000); more are dropped and counted. */
 export const DEFAULT_PBFT_MAX_OUTSTANDING = 100_000
@@ -125,11 +129,6 @@ export function resolvePbftConfig(options: ConsenterOptions = {}): { config: Pbf
       throw new ConfigError(`pbft option ${key} must be an integer >= ${min}, got ${JSON.stringify(value) ?? String(value)}`)
     }
     numbers[key as NumericKey] = num
-  }
-  // Fabric's null requests (a heartbeat from an idle primary) are not implemented: refuse a
-  // setting that would otherwise be accepted and silently do nothing.
-  if ((numbers.nullRequestMs ?? 0) !== 0) {
-    throw new ConfigError('pbft option nullRequestMs is not supported yet; only 0 (off, the default) is accepted')
   }
   const validators = parseValidators(options.validators)
   const n = validators.length

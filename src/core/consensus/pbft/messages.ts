@@ -7,32 +7,45 @@
  *   pp   { t, v, n, r, b: batch | nil }          pre-prepare; the digest is recomputed, never sent
  *   p    { t, v, n, r, d }                       prepare
  *   c    { t, v, n, r, d }                       commit
- *   ck   { t, n, r, d }                          checkpoint: d = hash of block n
+ *   ck   { t, n, r, d }                          checkpoint: d = hash of the head block once n is executed
  *   vc   { t, v, r, h, C: [n,d][], P: [n,d,v][], Q: [n,d,v][] }   view change
  *   nv   { t, v, r, V: replica[], k: [n,d], X: [n,d][] }          new view
  *   fb   { t, r, d }                             fetch a batch by digest
  *   rb   { t, r, b: batch }                      return a batch
+ *   m    { t, m: bin[] }                         a bundle: other messages (not bundles), each encoded
+ *                                                as above, sent together; the receiver handles them
+ *                                                in order, each as if it came alone (same checks)
  *
- * In: bytes from any peer, through the wire layer's hardened decoder (structural scan, msgpackr
- * without eval) and a strict valibot schema with size caps; transactions must also pass the
- * ledger's `transactionProblem`. Anything else throws DecodeError, whose message never quotes
- * received content. Out: msgpack maps. `r` must equal the authenticated sender's replica index;
- * the consenter checks that, not this module.
+ * A replica sends one message alone as itself, and bundles only what one input (a message, a
+ * bundle, a request, a timer) made it broadcast at once; a peer that knows no bundles would refuse
+ * them, so versions without them cannot take part with this one.
+ *
+ * In: bytes from any peer, read in one pass by a strict msgpack reader (msgpack-reader.ts) that
+ * knows these shapes: exact key sets, types, size caps (checked before anything is allocated),
+ * 32-byte digests (0 for a null request where allowed). Transactions come out well-formed (the
+ * ledger's `transactionProblem` holds for them). Anything else throws DecodeError, whose message
+ * names the field and never quotes received content. Key order on the wire is free. Out: msgpack
+ * maps (msgpack-writer.ts), byte for byte what msgpackr encodes for the same wire objects. `r` must
+ * equal the authenticated sender's replica index; the consenter checks that, not this module.
  *
  *   const bytes = encodePbftMessage({ t: 'p', v: 0, n: 1, r: 2, d })
  *   const msg = decodePbftMessage(bytes) // throws DecodeError
  */
-import { Packr } from 'msgpackr'
-import * as v from 'valibot'
 import { DecodeError } from '../../errors.js'
-import { transactionProblem } from '../../ledger/block-hash.js'
-import { fromHex, toHex } from '../../util/bytes.js'
-import { unpackUntrusted } from '../../wire/codec.js'
 import { DEFAULT_CODEC_LIMITS, MAX_ID_BYTES, MAX_TX_PAYLOAD_BYTES, MAX_TXS_PER_BLOCK } from '../../wire/codec-limits.js'
-import { utf8ByteLength } from '../../wire/payloads.js'
 import type { Transaction } from '../../wire/payload-types.js'
 import type { PbftBatch } from './batch.js'
 import { PBFT_MAX_REPLICAS } from './config.js'
+import { MsgpackReader, ReadError } from './msgpack-reader.js'
+import { MsgpackWriter } from './msgpack-writer.js'
+
+/** Messages in one bundle at most (default 1024). */
+export const PBFT_MAX_BUNDLE_MESSAGES = 1024
+/**
+ * A sender closes a bundle once it holds this many bytes (default 64 KiB), so a bundle fits a frame
+ * with room to spare; a larger message goes alone.
+ */
+export const PBFT_MAX_BUNDLE_BYTES = 64 * 1024
 
 /** Entries of a view-change set (C, P or Q) at most (default 4096); honest sets hold at most L (or L per view for Q). */
 export const PBFT_MAX_SET_ENTRIES = 4096
@@ -108,7 +121,14 @@ export interface ReturnBatchMsg {
   b: PbftBatch
 }
 
+/** A bundle: messages sent as one (never a bundle inside a bundle). */
+export interface BundleMsg {
+  t: 'm'
+  m: PbftMessage[]
+}
+
 export type PbftMessage =
+  | BundleMsg
   | RequestMsg
   | PrePrepareMsg
   | PrepareMsg
@@ -119,152 +139,481 @@ export type PbftMessage =
   | FetchBatchMsg
   | ReturnBatchMsg
 
-const packr = new Packr({ useRecords: false, structuredClone: false, moreTypes: false, variableMapSize: true })
+// ---- encoding ----
 
-const FIELD_NAMES = new Set(['t', 'x', 'v', 'n', 'r', 'b', 'd', 'h', 'C', 'P', 'Q', 'V', 'k', 'X', 's', 'p', 'i', 'y', 'o'])
+// One writer for every message: encoding is synchronous and never re-entered.
+const writer = new MsgpackWriter()
 
-const utf8 = (max: number) =>
-  v.pipe(
-    v.string(),
-    v.check((text: string) => text.length <= max && (text.length * 3 <= max || utf8ByteLength(text) <= max), `at most ${max} UTF-8 bytes`),
-  )
-const uint = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
-const replica = v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(PBFT_MAX_REPLICAS - 1))
-const digest = v.pipe(v.instance(Uint8Array), v.length(32))
-const digestOrNull = v.pipe(
-  v.instance(Uint8Array),
-  v.check((b) => b.length === 32 || b.length === 0, 'digest of 32 or 0 bytes'),
-)
-const list = <S extends v.GenericSchema>(item: S, max: number) => v.pipe(v.array(v.unknown()), v.maxLength(max), v.array(item))
+function writeTx(w: MsgpackWriter, tx: Transaction): void {
+  // Transactions on the wire are short-keyed too: i txid, y payload, s timestamp, o origin.
+  w.map(4)
+  w.key('i')
+  w.str(tx.txid)
+  w.key('y')
+  w.str(tx.payload)
+  w.key('s')
+  w.uint(tx.timestamp)
+  w.key('o')
+  w.str(tx.origin)
+}
 
-// Transactions on the wire are short-keyed too: i txid, y payload, s timestamp, o origin.
-const txSchema = v.strictObject({
-  i: v.pipe(utf8(MAX_ID_BYTES), v.minLength(1)),
-  y: utf8(MAX_TX_PAYLOAD_BYTES),
-  s: uint,
-  o: utf8(MAX_ID_BYTES),
-})
-const txs = list(txSchema, MAX_TXS_PER_BLOCK)
-const batchSchema = v.strictObject({ s: uint, p: utf8(MAX_ID_BYTES), x: txs })
-const seqDigest = v.strictTuple([uint, digestOrNull])
-const seqDigestView = v.strictTuple([uint, digestOrNull, uint])
+function writeTxs(w: MsgpackWriter, txs: readonly Transaction[]): void {
+  w.array(txs.length)
+  for (const tx of txs) writeTx(w, tx)
+}
 
-const MessageSchema = v.variant('t', [
-  v.strictObject({ t: v.literal('req'), x: txs }),
-  v.strictObject({ t: v.literal('pp'), v: uint, n: uint, r: replica, b: v.nullable(batchSchema) }),
-  v.strictObject({ t: v.literal('p'), v: uint, n: uint, r: replica, d: digestOrNull }),
-  v.strictObject({ t: v.literal('c'), v: uint, n: uint, r: replica, d: digestOrNull }),
-  v.strictObject({ t: v.literal('ck'), n: uint, r: replica, d: digest }),
-  v.strictObject({
-    t: v.literal('vc'),
-    v: uint,
-    r: replica,
-    h: uint,
-    C: list(seqDigest, PBFT_MAX_SET_ENTRIES),
-    P: list(seqDigestView, PBFT_MAX_SET_ENTRIES),
-    Q: list(seqDigestView, PBFT_MAX_SET_ENTRIES),
-  }),
-  v.strictObject({
-    t: v.literal('nv'),
-    v: uint,
-    r: replica,
-    V: list(replica, PBFT_MAX_REPLICAS),
-    k: seqDigest,
-    X: list(seqDigest, PBFT_MAX_SET_ENTRIES),
-  }),
-  v.strictObject({ t: v.literal('fb'), r: replica, d: digest }),
-  v.strictObject({ t: v.literal('rb'), r: replica, b: batchSchema }),
-])
+function writeBatch(w: MsgpackWriter, b: PbftBatch): void {
+  w.map(3)
+  w.key('s')
+  w.uint(b.timestamp)
+  w.key('p')
+  w.str(b.proposer)
+  w.key('x')
+  writeTxs(w, b.txs)
+}
 
-type WireTx = { i: string; y: string; s: number; o: string }
-type WireBatch = { s: number; p: string; x: WireTx[] }
+function writeHead(w: MsgpackWriter, entries: number, t: PbftMessage['t']): void {
+  w.map(entries)
+  w.key('t')
+  w.str(t)
+}
 
-const txToWire = (t: Transaction): WireTx => ({ i: t.txid, y: t.payload, s: t.timestamp, o: t.origin })
-const txFromWire = (t: WireTx): Transaction => ({ txid: t.i, payload: t.y, timestamp: t.s, origin: t.o })
-const batchToWire = (b: PbftBatch): WireBatch => ({ s: b.timestamp, p: b.proposer, x: b.txs.map(txToWire) })
-const batchFromWire = (b: WireBatch): PbftBatch => ({ timestamp: b.s, proposer: b.p, txs: b.x.map(txFromWire) })
-const hexBytes = (d: string): Uint8Array => (d === '' ? new Uint8Array(0) : fromHex(d))
+function writeUint(w: MsgpackWriter, key: string, value: number): void {
+  w.key(key)
+  w.uint(value)
+}
 
-function toWire(msg: PbftMessage): unknown {
+function writePairs(w: MsgpackWriter, list: readonly SeqDigest[]): void {
+  w.array(list.length)
+  for (const [n, d] of list) {
+    w.array(2)
+    w.uint(n)
+    w.digest(d)
+  }
+}
+
+function writeTriples(w: MsgpackWriter, list: readonly SeqDigestView[]): void {
+  w.array(list.length)
+  for (const [n, d, view] of list) {
+    w.array(3)
+    w.uint(n)
+    w.digest(d)
+    w.uint(view)
+  }
+}
+
+function write(w: MsgpackWriter, msg: PbftMessage): void {
   switch (msg.t) {
     case 'req':
-      return { t: 'req', x: msg.x.map(txToWire) }
+      writeHead(w, 2, 'req')
+      w.key('x')
+      writeTxs(w, msg.x)
+      return
     case 'pp':
-      return { t: 'pp', v: msg.v, n: msg.n, r: msg.r, b: msg.b === null ? null : batchToWire(msg.b) }
+      writeHead(w, 5, 'pp')
+      writeUint(w, 'v', msg.v)
+      writeUint(w, 'n', msg.n)
+      writeUint(w, 'r', msg.r)
+      w.key('b')
+      if (msg.b === null) w.nil()
+      else writeBatch(w, msg.b)
+      return
     case 'p':
     case 'c':
-      return { t: msg.t, v: msg.v, n: msg.n, r: msg.r, d: hexBytes(msg.d) }
+      writeHead(w, 5, msg.t)
+      writeUint(w, 'v', msg.v)
+      writeUint(w, 'n', msg.n)
+      writeUint(w, 'r', msg.r)
+      w.key('d')
+      w.digest(msg.d)
+      return
     case 'ck':
-      return { t: 'ck', n: msg.n, r: msg.r, d: fromHex(msg.d) }
+      writeHead(w, 4, 'ck')
+      writeUint(w, 'n', msg.n)
+      writeUint(w, 'r', msg.r)
+      w.key('d')
+      w.digest(msg.d)
+      return
     case 'vc':
-      return {
-        t: 'vc',
-        v: msg.v,
-        r: msg.r,
-        h: msg.h,
-        C: msg.C.map(([n, d]) => [n, hexBytes(d)]),
-        P: msg.P.map(([n, d, w]) => [n, hexBytes(d), w]),
-        Q: msg.Q.map(([n, d, w]) => [n, hexBytes(d), w]),
-      }
+      writeHead(w, 7, 'vc')
+      writeUint(w, 'v', msg.v)
+      writeUint(w, 'r', msg.r)
+      writeUint(w, 'h', msg.h)
+      w.key('C')
+      writePairs(w, msg.C)
+      w.key('P')
+      writeTriples(w, msg.P)
+      w.key('Q')
+      writeTriples(w, msg.Q)
+      return
     case 'nv':
-      return { t: 'nv', v: msg.v, r: msg.r, V: msg.V, k: [msg.k[0], hexBytes(msg.k[1])], X: msg.X.map(([n, d]) => [n, hexBytes(d)]) }
+      writeHead(w, 6, 'nv')
+      writeUint(w, 'v', msg.v)
+      writeUint(w, 'r', msg.r)
+      w.key('V')
+      w.array(msg.V.length)
+      for (const r of msg.V) w.uint(r)
+      w.key('k')
+      w.array(2)
+      w.uint(msg.k[0])
+      w.digest(msg.k[1])
+      w.key('X')
+      writePairs(w, msg.X)
+      return
     case 'fb':
-      return { t: 'fb', r: msg.r, d: fromHex(msg.d) }
+      writeHead(w, 3, 'fb')
+      writeUint(w, 'r', msg.r)
+      w.key('d')
+      w.digest(msg.d)
+      return
     case 'rb':
-      return { t: 'rb', r: msg.r, b: batchToWire(msg.b) }
+      writeHead(w, 3, 'rb')
+      writeUint(w, 'r', msg.r)
+      w.key('b')
+      writeBatch(w, msg.b)
+      return
+    case 'm':
+      throw new TypeError('a bundle is encoded by encodeBundle')
   }
 }
 
+/** A bundle of messages already encoded (encodePbftMessage), in order. */
+export function encodeBundle(parts: readonly Uint8Array[]): Uint8Array {
+  const w = writer
+  writeHead(w, 2, 'm')
+  w.key('m')
+  w.array(parts.length)
+  for (const part of parts) w.bin(part)
+  return w.finish()
+}
+
+/** Encodes one message (the bytes msgpackr gives for its wire object). Throws TypeError on a digest that is not hex. */
 export function encodePbftMessage(msg: PbftMessage): Uint8Array {
-  const packed = packr.pack(toWire(msg))
-  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
-}
-
-function checkTxs(list: readonly Transaction[]): void {
-  for (let i = 0; i < list.length; i++) {
-    const problem = transactionProblem(list[i] as Transaction)
-    if (problem !== undefined) throw new DecodeError(`pbft message refused: transaction ${i}: ${problem}`)
+  if (msg.t === 'm') {
+    if (msg.m.some((inner) => inner.t === 'm')) throw new TypeError('a bundle cannot hold a bundle')
+    return encodeBundle(msg.m.map(encodePbftMessage))
   }
+  try {
+    write(writer, msg)
+  } catch (err) {
+    writer.reset()
+    throw err
+  }
+  return writer.finish()
 }
 
-type Parsed = v.InferOutput<typeof MessageSchema>
+// ---- decoding ----
 
-function fromWire(raw: Parsed): PbftMessage {
-  switch (raw.t) {
-    case 'req': {
-      const x = raw.x.map(txFromWire)
-      checkTxs(x)
+// One reader for every message: decoding is synchronous and never re-entered.
+const reader = new MsgpackReader()
+
+const code = (letter: string): number => letter.charCodeAt(0)
+const K = { t: code('t'), x: code('x'), v: code('v'), n: code('n'), r: code('r'), b: code('b'), d: code('d'), h: code('h') }
+const KS = { C: code('C'), P: code('P'), Q: code('Q'), V: code('V'), k: code('k'), X: code('X'), m: code('m') }
+const KT = { i: code('i'), y: code('y'), s: code('s'), o: code('o'), p: code('p') }
+
+/** Each top-level key's bit; 0 for letters that are no key. */
+const KEY_BIT = new Int32Array(128)
+const TOP_KEYS = 'txvnrbdhCPQVkXm'
+for (let i = 0; i < TOP_KEYS.length; i++) KEY_BIT[code(TOP_KEYS[i] as string)] = 1 << i
+const keysOf = (letters: string): number => [...letters].reduce((mask, l) => mask | (KEY_BIT[code(l)] as number), 0)
+
+/** The exact key set of each message type. */
+const TYPE_KEYS = new Map<string, number>([
+  ['req', keysOf('tx')],
+  ['pp', keysOf('tvnrb')],
+  ['p', keysOf('tvnrd')],
+  ['c', keysOf('tvnrd')],
+  ['ck', keysOf('tnrd')],
+  ['vc', keysOf('tvrhCPQ')],
+  ['nv', keysOf('tvrVkX')],
+  ['fb', keysOf('trd')],
+  ['rb', keysOf('trb')],
+  ['m', keysOf('tm')],
+])
+
+/**
+ * Where the decoder is, for error messages: map keys as negative char codes, array indices as
+ * themselves. Only schema vocabulary and indices are ever quoted, never received content.
+ */
+const path = new Int32Array(6)
+let depth = 0
+
+function describePath(): string {
+  const parts: string[] = []
+  for (let i = 0; i < depth; i++) {
+    const part = path[i] as number
+    parts.push(part < 0 ? String.fromCharCode(-part) : String(part))
+  }
+  return parts.length === 0 ? 'top level' : parts.join('.')
+}
+
+function firstKey(mask: number): string {
+  for (let i = 0; i < TOP_KEYS.length; i++) if (mask & (1 << i)) return TOP_KEYS[i] as string
+  return '?'
+}
+
+function readTx(r: MsgpackReader): Transaction {
+  const entries = r.map()
+  let txid = ''
+  let payload = ''
+  let origin = ''
+  let timestamp = 0
+  let seen = 0
+  const at = depth++
+  for (let e = 0; e < entries; e++) {
+    const key = r.key()
+    path[at] = -key
+    let bit: number
+    if (key === KT.i) {
+      bit = 1
+      txid = r.str(MAX_ID_BYTES, 1)
+    } else if (key === KT.y) {
+      bit = 2
+      payload = r.str(MAX_TX_PAYLOAD_BYTES)
+    } else if (key === KT.s) {
+      bit = 4
+      timestamp = r.uint()
+    } else if (key === KT.o) {
+      bit = 8
+      origin = r.str(MAX_ID_BYTES)
+    } else {
+      depth = at
+      throw new ReadError('unknown key')
+    }
+    if (seen & bit) throw new ReadError('duplicate key')
+    seen |= bit
+  }
+  if (seen !== 15) {
+    depth = at
+    throw new ReadError(`missing key ${'iyso'[[1, 2, 4, 8].findIndex((b) => (seen & b) === 0)]}`)
+  }
+  depth = at
+  // Strings decoded from UTF-8 are well-formed and the timestamp is a safe integer: the ledger's
+  // transactionProblem holds for every transaction this returns.
+  return { txid, payload, timestamp, origin }
+}
+
+function readTxs(r: MsgpackReader): Transaction[] {
+  const count = r.array(MAX_TXS_PER_BLOCK)
+  const out = new Array<Transaction>(count)
+  const at = depth++
+  for (let i = 0; i < count; i++) {
+    path[at] = i
+    out[i] = readTx(r)
+  }
+  depth = at
+  return out
+}
+
+function readBatch(r: MsgpackReader): PbftBatch {
+  const entries = r.map()
+  let timestamp = 0
+  let proposer = ''
+  let txs: Transaction[] | undefined
+  let seen = 0
+  const at = depth++
+  for (let e = 0; e < entries; e++) {
+    const key = r.key()
+    path[at] = -key
+    let bit: number
+    if (key === KT.s) {
+      bit = 1
+      timestamp = r.uint()
+    } else if (key === KT.p) {
+      bit = 2
+      proposer = r.str(MAX_ID_BYTES)
+    } else if (key === K.x) {
+      bit = 4
+      txs = readTxs(r)
+    } else {
+      depth = at
+      throw new ReadError('unknown key')
+    }
+    if (seen & bit) throw new ReadError('duplicate key')
+    seen |= bit
+  }
+  depth = at
+  if (seen !== 7 || txs === undefined) throw new ReadError(`missing key ${'spx'[[1, 2, 4].findIndex((b) => (seen & b) === 0)]}`)
+  return { timestamp, proposer, txs }
+}
+
+function readReplica(r: MsgpackReader): number {
+  const value = r.uint()
+  if (value >= PBFT_MAX_REPLICAS) throw new ReadError(`not a replica index below ${PBFT_MAX_REPLICAS}`)
+  return value
+}
+
+function readPair(r: MsgpackReader): SeqDigest {
+  if (r.array(2) !== 2) throw new ReadError('not a [n, d] pair')
+  const n = r.uint()
+  return [n, r.digest(true)]
+}
+
+function readPairs(r: MsgpackReader): SeqDigest[] {
+  const count = r.array(PBFT_MAX_SET_ENTRIES)
+  const out = new Array<SeqDigest>(count)
+  const at = depth++
+  for (let i = 0; i < count; i++) {
+    path[at] = i
+    out[i] = readPair(r)
+  }
+  depth = at
+  return out
+}
+
+function readTriples(r: MsgpackReader): SeqDigestView[] {
+  const count = r.array(PBFT_MAX_SET_ENTRIES)
+  const out = new Array<SeqDigestView>(count)
+  const at = depth++
+  for (let i = 0; i < count; i++) {
+    path[at] = i
+    if (r.array(3) !== 3) throw new ReadError('not an [n, d, v] triple')
+    const n = r.uint()
+    const d = r.digest(true)
+    out[i] = [n, d, r.uint()]
+  }
+  depth = at
+  return out
+}
+
+function readReplicas(r: MsgpackReader): number[] {
+  const count = r.array(PBFT_MAX_REPLICAS)
+  const out = new Array<number>(count)
+  const at = depth++
+  for (let i = 0; i < count; i++) {
+    path[at] = i
+    out[i] = readReplica(r)
+  }
+  depth = at
+  return out
+}
+
+function read(r: MsgpackReader): PbftMessage {
+  const entries = r.map()
+  let seen = 0
+  let t = ''
+  let v = 0
+  let n = 0
+  let rep = 0
+  let h = 0
+  let d = ''
+  let b: PbftBatch | null = null
+  let x: Transaction[] = []
+  let C: SeqDigest[] = []
+  let P: SeqDigestView[] = []
+  let Q: SeqDigestView[] = []
+  let V: number[] = []
+  let k: SeqDigest = [0, '']
+  let X: SeqDigest[] = []
+  let parts: Uint8Array[] = []
+  depth = 1
+  for (let e = 0; e < entries; e++) {
+    depth = 0
+    const key = r.key()
+    const bit = KEY_BIT[key] as number
+    if (bit === 0) throw new ReadError('unknown key')
+    path[0] = -key
+    depth = 1
+    if (seen & bit) throw new ReadError('duplicate key')
+    seen |= bit
+    switch (key) {
+      case K.t:
+        t = r.str(3)
+        break
+      case K.v:
+        v = r.uint()
+        break
+      case K.n:
+        n = r.uint()
+        break
+      case K.r:
+        rep = readReplica(r)
+        break
+      case K.h:
+        h = r.uint()
+        break
+      case K.d:
+        d = r.digest(true)
+        break
+      case K.b:
+        b = r.nil() ? null : readBatch(r)
+        break
+      case K.x:
+        x = readTxs(r)
+        break
+      case KS.C:
+        C = readPairs(r)
+        break
+      case KS.P:
+        P = readTriples(r)
+        break
+      case KS.Q:
+        Q = readTriples(r)
+        break
+      case KS.V:
+        V = readReplicas(r)
+        break
+      case KS.k:
+        k = readPair(r)
+        break
+      case KS.X:
+        X = readPairs(r)
+        break
+      case KS.m: {
+        const count = r.array(PBFT_MAX_BUNDLE_MESSAGES)
+        parts = new Array<Uint8Array>(count)
+        for (let i = 0; i < count; i++) {
+          path[1] = i
+          depth = 2
+          parts[i] = r.bin(DEFAULT_CODEC_LIMITS.maxFrameBytes)
+        }
+        break
+      }
+    }
+  }
+  depth = 0
+  const want = TYPE_KEYS.get(t)
+  if (want === undefined) {
+    depth = 1
+    path[0] = -K.t
+    throw new ReadError((seen & 1) === 0 ? 'missing' : 'not a message type')
+  }
+  if (seen !== want) {
+    const extra = seen & ~want
+    throw new ReadError(extra !== 0 ? `unexpected key ${firstKey(extra)}` : `missing key ${firstKey(want & ~seen)}`)
+  }
+  if ((t === 'ck' || t === 'fb') && d === '') {
+    path[0] = -K.d
+    depth = 1
+    throw new ReadError('not a digest of 32 bytes')
+  }
+  switch (t) {
+    case 'req':
       return { t: 'req', x }
-    }
-    case 'pp': {
-      const b = raw.b === null ? null : batchFromWire(raw.b)
-      if (b !== null) checkTxs(b.txs)
-      return { t: 'pp', v: raw.v, n: raw.n, r: raw.r, b }
-    }
+    case 'pp':
+      return { t: 'pp', v, n, r: rep, b }
     case 'p':
     case 'c':
-      return { t: raw.t, v: raw.v, n: raw.n, r: raw.r, d: toHex(raw.d) }
+      return { t, v, n, r: rep, d }
     case 'ck':
-      return { t: 'ck', n: raw.n, r: raw.r, d: toHex(raw.d) }
+      return { t: 'ck', n, r: rep, d }
     case 'vc':
-      return {
-        t: 'vc',
-        v: raw.v,
-        r: raw.r,
-        h: raw.h,
-        C: raw.C.map(([n, d]) => [n, toHex(d)] as SeqDigest),
-        P: raw.P.map(([n, d, w]) => [n, toHex(d), w] as SeqDigestView),
-        Q: raw.Q.map(([n, d, w]) => [n, toHex(d), w] as SeqDigestView),
-      }
+      return { t: 'vc', v, r: rep, h, C, P, Q }
     case 'nv':
-      return { t: 'nv', v: raw.v, r: raw.r, V: raw.V, k: [raw.k[0], toHex(raw.k[1])], X: raw.X.map(([n, d]) => [n, toHex(d)] as SeqDigest) }
+      return { t: 'nv', v, r: rep, V, k, X }
     case 'fb':
-      return { t: 'fb', r: raw.r, d: toHex(raw.d) }
-    case 'rb': {
-      const b = batchFromWire(raw.b)
-      checkTxs(b.txs)
-      return { t: 'rb', r: raw.r, b }
-    }
+      return { t: 'fb', r: rep, d }
+    case 'm':
+      // Opened by decodePbftMessage once this reader is done with the outer bytes.
+      return { t: 'm', m: parts as unknown as PbftMessage[] }
+    default:
+      if (b === null) {
+        path[0] = -K.b
+        depth = 1
+        throw new ReadError('not a batch')
+      }
+      return { t: 'rb', r: rep, b }
   }
 }
 
@@ -274,15 +623,42 @@ export function decodePbftMessage(bytes: Uint8Array): PbftMessage {
   if (bytes.byteLength > DEFAULT_CODEC_LIMITS.maxFrameBytes) {
     throw new DecodeError(`pbft message of ${bytes.byteLength} bytes exceeds ${DEFAULT_CODEC_LIMITS.maxFrameBytes} bytes`)
   }
-  const raw = unpackUntrusted(bytes, DEFAULT_CODEC_LIMITS, 'pbft message')
-  const result = v.safeParse(MessageSchema, raw, { abortEarly: true })
-  if (!result.success) {
-    const issue = result.issues[0]
-    // Only schema vocabulary is quoted: unknown keys and received values are the sender's text.
-    const path = (issue.path ?? [])
-      .map((item) => (typeof item.key === 'number' || FIELD_NAMES.has(String(item.key)) ? String(item.key) : '?'))
-      .join('.')
-    throw new DecodeError(`pbft message refused at ${path === '' ? 'top level' : path}: ${issue.kind} ${issue.type} check failed`)
+  const r = reader
+  r.reset(bytes)
+  depth = 0
+  let msg: PbftMessage
+  try {
+    msg = read(r)
+    if (r.left !== 0) {
+      depth = 0
+      throw new ReadError('trailing bytes after the message')
+    }
+    if (msg.t === 'm') msg = { t: 'm', m: openBundle(msg.m as unknown as Uint8Array[]) }
+  } catch (err) {
+    if (err instanceof ReadError) throw new DecodeError(`pbft message refused at ${describePath()}: ${err.message}`)
+    // A DataView read past the end (a bug here, or a length check missed) is still the sender's fault.
+    if (err instanceof RangeError) throw new DecodeError(`pbft message refused at ${describePath()}: truncated`)
+    throw err
+  } finally {
+    // Not kept alive by the shared reader.
+    r.reset(EMPTY)
   }
-  return fromWire(result.output)
+  return msg
+}
+
+const EMPTY = new Uint8Array(0)
+
+function openBundle(parts: readonly Uint8Array[]): PbftMessage[] {
+  const out = new Array<PbftMessage>(parts.length)
+  for (let i = 0; i < parts.length; i++) {
+    let inner: PbftMessage
+    try {
+      inner = decodePbftMessage(parts[i] as Uint8Array)
+    } catch (err) {
+      throw new DecodeError(`pbft bundle refused at m.${i}: ${(err as Error).message}`)
+    }
+    if (inner.t === 'm') throw new DecodeError(`pbft bundle refused at m.${i}: a bundle inside a bundle`)
+    out[i] = inner
+  }
+  return out
 }

@@ -60,7 +60,6 @@ class PbftConsenterImpl implements PbftConsenter {
   #state: 'created' | 'running' | 'stopped' = 'created'
   #invalid = 0
   #refused = 0
-  #selfId = ''
 
   constructor(stack: Stack, options: ConsenterOptions) {
     const { config, unknown } = resolvePbftConfig(options)
@@ -74,8 +73,7 @@ class PbftConsenterImpl implements PbftConsenter {
   start(): void {
     if (this.#state !== 'created') return
     this.#state = 'running'
-    this.#selfId = this.#stack.getNetworkInfo().self.id
-    const self = this.#index.get(this.#selfId)
+    const self = this.#index.get(this.#stack.getNetworkInfo().self.id)
     if (self !== undefined) {
       this.#replica = new Replica(this.#stack, this.#cfg, self)
       this.#replica.start()
@@ -103,11 +101,10 @@ class PbftConsenterImpl implements PbftConsenter {
         this.#invalid++
         return
       }
+      // A replica passes a client transaction on to the primary, whoever handed it over (its own
+      // client, or a peer relaying one to this validator only); the primary executes it once.
       if (this.#replica === undefined) this.#forward(tx)
-      // Our own client's: this replica spreads it. A non-validator's: it sent it to every
-      // validator already, so it is a request like a forwarded one.
-      else if (sender === this.#selfId) this.#replica.submit(tx)
-      else this.#replica.receive({ t: 'req', x: [tx] }, -1)
+      else this.#replica.submit(tx)
       return
     }
     if (msg.type !== MessageType.CONSENSUS || this.#replica === undefined) return
@@ -124,12 +121,25 @@ class PbftConsenterImpl implements PbftConsenter {
       return
     }
     const from = this.#index.get(sender)
-    if (from === undefined || message.r !== from || from === this.#replica.self) {
-      this.#refused++
-      this.#log.debug('pbft message refused: replica id is not the sender\'s', { sender, claimed: message.r })
+    if (message.t !== 'm') {
+      if (!this.#acceptable(message, from, sender)) return
+      this.#replica.receive(message, from as number)
       return
     }
-    this.#replica.receive(message, from)
+    // A bundle: each message in it is checked as if it had come alone, and the rest handled together.
+    const accepted: PbftMessage[] = []
+    for (const inner of message.m) {
+      if (inner.t === 'req' || (inner.t !== 'm' && this.#acceptable(inner, from, sender))) accepted.push(inner)
+    }
+    if (accepted.length > 0) this.#replica.receiveAll(accepted, from ?? -1)
+  }
+
+  /** Whether a message (not a request) comes from the validator it names, and not from ourselves. */
+  #acceptable(message: Exclude<PbftMessage, { t: 'req' | 'm' }>, from: number | undefined, sender: string): boolean {
+    if (from !== undefined && message.r === from && from !== this.#replica?.self) return true
+    this.#refused++
+    this.#log.debug('pbft message refused: replica id is not the sender\'s', { sender, claimed: message.r })
+    return false
   }
 
   busy(): boolean {

@@ -11,18 +11,32 @@
  * batchSize or after batchTimeoutMs and pre-prepares it with the next sequence number (up to
  * h + L/2); backups prepare; 2f matching prepares plus the pre-prepare make it prepared, and the
  * replica commits; 2f+1 matching commits make it committed-local. Batches execute strictly in
- * sequence order, one block per sequence number (block number = sequence number), with the
- * batch's timestamp and proposer, so every replica builds identical blocks. Duplicate
- * transactions are left out by the primary and skipped by the ledger.
+ * sequence order, one block per non-null sequence number, with the batch's timestamp and proposer,
+ * so every replica builds identical blocks. Duplicate transactions are left out by the primary and
+ * skipped by the ledger.
  *
- * Checkpoints: every K sequence numbers each replica broadcasts the hash of that block; 2f+1
- * matching make it stable, which moves the low watermark h and garbage-collects the log. A stable
- * checkpoint we have not reached, or f+1 matching ones above h + L, start a state transfer.
+ * Null requests (a pre-prepare without a batch, digest '') go through prepare and commit like any
+ * batch and consume their sequence number, but execute nothing and make no block, as in Fabric:
+ * block numbers therefore trail sequence numbers by the null requests executed so far, and a
+ * replica only ever relates the two through hashes (a checkpoint carries the head hash). They come
+ * from view changes (gaps in the new view) and, when nullRequestMs > 0, from an idle primary: it
+ * pre-prepares one after nullRequestMs without a pre-prepare, and a backup that hears no
+ * pre-prepare from the primary for nullRequestMs + requestTimeoutMs starts a view change, so a dead
+ * primary is found without client traffic (Fabric's nullrequest timeout).
+ *
+ * Checkpoints: every K sequence numbers each replica broadcasts the hash of its head block (the
+ * state after that sequence number); 2f+1 matching make it stable, which moves the low watermark h
+ * and garbage-collects the log. A stable checkpoint we have not reached, or f+1 matching ones above
+ * h + L, start a state transfer.
  *
  * View change: a request that makes no progress for requestTimeoutMs is re-broadcast once, then
  * the replica moves to the next view and broadcasts a view change (its checkpoints, P and Q sets);
  * f+1 view changes for later views make it join; the new primary sends a new view once 2f+1 agree,
  * re-proposing prepared batches and filling gaps with null requests (see view-change.ts).
+ *
+ * Output: what one input (a message or a bundle of them, a client request, a timer) makes this
+ * replica broadcast leaves when the input is done, a lone message as itself and several as
+ * bundles (messages.ts); a unicast first sends what waits, so each link keeps the order.
  */
 import { describeError } from '../../errors.js'
 import type { TimerHandle } from '../../util/clock.js'
@@ -36,6 +50,9 @@ import type { Stack } from '../consenter.js'
 import { NULL_DIGEST, batchDigest, type PbftBatch } from './batch.js'
 import { PBFT_MAX_EARLY_MESSAGES, PBFT_MAX_VIEW_CHANGE_BACKOFF, logSize, type PbftConfig } from './config.js'
 import {
+  PBFT_MAX_BUNDLE_BYTES,
+  PBFT_MAX_BUNDLE_MESSAGES,
+  encodeBundle,
   encodePbftMessage,
   type CheckpointMsg,
   type CommitMsg,
@@ -51,10 +68,12 @@ import { transferState, type TransferTarget } from './state-transfer.js'
 import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
 
 export interface ReplicaStats {
-  /** Sequence numbers executed here (blocks committed by this replica). */
+  /** Sequence numbers executed here, null requests included (they commit no block). */
   executed: number
   /** Batches this replica pre-prepared as primary. */
   proposed: number
+  /** Null requests this replica pre-prepared as an idle primary (nullRequestMs > 0). */
+  nullRequests: number
   /** View changes this replica started or joined. */
   viewChanges: number
   /** Messages refused: wrong replica id, wrong primary, conflicting pre-prepare, out of place. */
@@ -73,6 +92,7 @@ export interface ReplicaStatus extends ReplicaStats {
   active: boolean
   /** Low watermark: the last stable checkpoint. */
   h: number
+  /** The last sequence number executed (not a block number: null requests make no block). */
   lastExec: number
   /** The last sequence number this replica assigned or saw re-proposed. */
   seqNo: number
@@ -177,8 +197,14 @@ export class Replica {
   #resendTimer: TimerHandle | undefined
   #forwardTimer: TimerHandle | undefined
   #retryTimer: TimerHandle | undefined
+  #nullTimer: TimerHandle | undefined
+  /** Inputs (messages, requests, timers) being handled, nested; broadcasts wait in #out until 0. */
+  #depth = 0
+  #out: PbftMessage[] = []
+  /** When the primary last sent (primary) or was last heard sending (backup) a pre-prepare. */
+  #lastPrePrepareAt = 0
 
-  readonly stats: ReplicaStats = { executed: 0, proposed: 0, viewChanges: 0, refused: 0, dropped: 0, transfers: 0 }
+  readonly stats: ReplicaStats = { executed: 0, proposed: 0, nullRequests: 0, viewChanges: 0, refused: 0, dropped: 0, transfers: 0 }
 
   constructor(stack: Stack, config: PbftConfig, self: number) {
     this.#stack = stack
@@ -188,7 +214,13 @@ export class Replica {
     this.#log = stack.log.child({ replica: self })
   }
 
-  /** Picks up where the ledger is: its head is the last executed sequence number. */
+  /**
+   * Picks up where the ledger is. A validator's ledger holds only genesis here (ledgers live in
+   * memory and validators take blocks from their consenter only), so this starts at sequence 0.
+   * A longer ledger is taken as having executed one sequence number per block (no null request
+   * among them); if that is wrong, the checkpoints of the others move this replica by state
+   * transfer, which is anchored on hashes.
+   */
   start(): void {
     const { ledger } = this.#stack
     this.#lastExec = ledger.height() - 1
@@ -196,15 +228,17 @@ export class Replica {
     this.#seqNo = this.#lastExec
     const block = ledger.getBlock(this.#h) as Block
     this.#mine.set(this.#h, toHex(ledger.hashBlock(block)))
+    this.#sawPrePrepare()
+    this.#armNullTimer()
   }
 
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer]) {
+    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer]) {
       if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
     }
-    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = undefined
+    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = undefined
   }
 
   /** Whether a state transfer is under way (the simulation waits for it before moving time). */
@@ -237,6 +271,15 @@ export class Replica {
    */
   submit(tx: Transaction): void {
     if (this.#stopped) return
+    this.#depth++
+    try {
+      this.#submit(tx)
+    } finally {
+      if (--this.#depth === 0) this.#flushOut()
+    }
+  }
+
+  #submit(tx: Transaction): void {
     if (!this.#addRequest(tx)) return
     if (this.#isPrimary()) {
       this.#afterRequests()
@@ -246,7 +289,7 @@ export class Replica {
     if (this.#forward.length >= this.#cfg.batchSize) this.#flushForward()
     else if (this.#forwardTimer === undefined) {
       // Requests submitted in one tick leave in one message.
-      this.#forwardTimer = this.#stack.clock.setTimeout(() => {
+      this.#forwardTimer = this.#setTimer(() => {
         this.#forwardTimer = undefined
         this.#flushForward()
       }, 0)
@@ -256,6 +299,25 @@ export class Replica {
 
   /** A message from replica `from` (authenticated by the caller; `r` fields already checked against it). */
   receive(msg: PbftMessage, from: number): void {
+    this.receiveAll([msg], from)
+  }
+
+  /**
+   * Messages from replica `from` (a bundle's, in order), handled as one input: what they make this
+   * replica broadcast leaves as one bundle (see #flushOut), so a bundle of pre-prepares is answered
+   * by a bundle of prepares, and so on down the pipeline.
+   */
+  receiveAll(msgs: readonly PbftMessage[], from: number): void {
+    if (this.#stopped) return
+    this.#depth++
+    try {
+      for (const msg of msgs) this.#receive(msg, from)
+    } finally {
+      if (--this.#depth === 0) this.#flushOut()
+    }
+  }
+
+  #receive(msg: PbftMessage, from: number): void {
     if (this.#stopped) return
     switch (msg.t) {
       case 'req': {
@@ -291,6 +353,9 @@ export class Replica {
         if (batch !== undefined) this.#unicast({ t: 'rb', r: this.self, b: batch }, from)
         return
       }
+      case 'm':
+        // Bundles are opened by the consenter, which checks the sender of each message in them.
+        return
       case 'rb': {
         const d = batchDigest(msg.b)
         if (!this.#wanted.delete(d)) return
@@ -361,7 +426,7 @@ export class Replica {
     if (this.#queue.size === 0) {
       this.#clearTimer('batch')
     } else if (this.#batchTimer === undefined) {
-      this.#batchTimer = this.#stack.clock.setTimeout(() => {
+      this.#batchTimer = this.#setTimer(() => {
         this.#batchTimer = undefined
         if (this.#active && this.#isPrimary() && this.#seqNo < this.#h + Math.floor(this.#L / 2)) this.#cutBatch()
         this.#tryCut()
@@ -370,11 +435,13 @@ export class Replica {
   }
 
   #cutBatch(): void {
+    // Nothing queued is committed: #addRequest refuses committed requests, and #forget drops
+    // every request of every block this replica commits or applies.
     const txs: Transaction[] = []
     for (const [txid, tx] of this.#queue) {
       if (txs.length >= this.#cfg.batchSize) break
       this.#queue.delete(txid)
-      if (!this.#stack.ledger.hasTransaction(txid)) txs.push(tx)
+      txs.push(tx)
     }
     if (txs.length === 0) return
     const proposer = this.#cfg.validators[this.self] as string
@@ -387,6 +454,25 @@ export class Replica {
     this.#batches.set(d, batch)
     this.stats.proposed++
     this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: batch })
+    this.#sawPrePrepare()
+    this.#check(n, cert)
+  }
+
+  /**
+   * The idle primary's heartbeat: a pre-prepare of a null request with the next sequence number.
+   * Not while requests wait (the batch timer pre-prepares them soon: requestTimeoutMs, which the
+   * backups add to nullRequestMs, is forced above batchTimeoutMs) nor above h + L/2 (execution is
+   * what is behind then, and the checkpoints that move h also restart pre-prepares).
+   */
+  #sendNullRequest(): void {
+    if (this.#queue.size > 0 || this.#seqNo >= this.#h + Math.floor(this.#L / 2)) return
+    const n = ++this.#seqNo
+    const cert = this.#cert(this.#view, n)
+    cert.digest = NULL_DIGEST
+    cert.batch = null
+    this.stats.nullRequests++
+    this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: null })
+    this.#sawPrePrepare()
     this.#check(n, cert)
   }
 
@@ -410,6 +496,8 @@ export class Replica {
       this.stats.refused++
       return
     }
+    // The primary is alive, even when this replica is too far behind to use what it sent.
+    this.#sawPrePrepare()
     if (!this.#inWindow(msg.n)) return
     if (msg.b !== null && msg.b.txs.length > this.#cfg.batchSize) {
       this.stats.refused++
@@ -480,7 +568,9 @@ export class Replica {
       if (batch === undefined) break
       if (!this.#commitBlock(n, batch)) break
       this.#follow.delete(n)
-      progressed = true
+      // A null request orders no request: it must not restart the request timer, or an idle
+      // primary's heartbeats would hide that it ignores the requests waiting here.
+      if (batch !== null) progressed = true
     }
     if (progressed) this.#afterProgress()
   }
@@ -518,32 +608,29 @@ export class Replica {
     return undefined
   }
 
+  /** Executes sequence number n: a block for a batch, nothing for a null request; then the checkpoint. */
   #commitBlock(n: number, batch: PbftBatch | null): boolean {
     const { ledger } = this.#stack
-    if (ledger.height() !== n) {
-      this.#log.error('ledger height does not match the sequence number; execution halted', { n, height: ledger.height() })
-      return false
-    }
-    const id = `pbft/${n}`
-    let block: Block
-    try {
-      ledger.beginTxBatch(id)
-      if (batch !== null) ledger.execTxs(id, batch.txs)
-      // A null request commits an empty block that repeats its parent's timestamp: deterministic everywhere.
-      const timestamp = batch?.timestamp ?? (ledger.getBlock(n - 1) as Block).timestamp
-      block = ledger.commitTxBatch(id, { timestamp, proposer: batch?.proposer ?? '' })
-    } catch (err) {
+    let block: Block | undefined
+    if (batch !== null) {
+      const id = `pbft/${n}`
       try {
-        ledger.rollbackTxBatch(id)
-      } catch {
-        // Commit already closed it, or it never opened.
+        ledger.beginTxBatch(id)
+        ledger.execTxs(id, batch.txs)
+        block = ledger.commitTxBatch(id, { timestamp: batch.timestamp, proposer: batch.proposer })
+      } catch (err) {
+        try {
+          ledger.rollbackTxBatch(id)
+        } catch {
+          // Commit already closed it, or it never opened.
+        }
+        this.#log.error('executing a committed batch failed; execution halted', { n, error: describeError(err) })
+        return false
       }
-      this.#log.error('executing a committed batch failed; execution halted', { n, error: describeError(err) })
-      return false
+      this.#forget(batch.txs)
     }
     this.#lastExec = n
     this.stats.executed++
-    if (batch !== null) this.#forget(batch.txs)
     if (n % this.#cfg.k === 0) {
       const d = toHex(ledger.headHash())
       this.#mine.set(n, d)
@@ -553,7 +640,7 @@ export class Replica {
     // Replicas 0..f announce blocks (f+1 of them, so f crashed ones are covered): non-validators
     // decode every copy they get, and N copies of every block cost them N times the work. The same
     // replicas announce every block, so each link carries them in order and followers need not fetch.
-    if (this.self <= this.#cfg.f && this.#stack.getNetworkInfo().peers.some((p) => p.role === 'non-validator')) {
+    if (block !== undefined && this.self <= this.#cfg.f && this.#stack.getNetworkInfo().peers.some((p) => p.role === 'non-validator')) {
       this.#stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, this.#stack.clock.now()), 'non-validator')
     }
     return true
@@ -591,7 +678,7 @@ export class Replica {
       // itself; one that missed messages does not, so look again later and transfer if still behind.
       this.#lag = { target: { n: msg.n, d: msg.d }, peers: voters }
       if (this.#lagTimer === undefined) {
-        this.#lagTimer = this.#stack.clock.setTimeout(() => {
+        this.#lagTimer = this.#setTimer(() => {
           this.#lagTimer = undefined
           const lag = this.#lag
           this.#lag = undefined
@@ -603,8 +690,9 @@ export class Replica {
     // never move the watermarks, so every replica's h stays a multiple of K and view changes agree.
     if (voters.length < 2 * this.#cfg.f + 1 || msg.n % this.#cfg.k !== 0) return
     if (this.#lastExec >= msg.n) {
-      const block = this.#stack.ledger.getBlock(msg.n)
-      if (block !== undefined && toHex(this.#stack.ledger.hashBlock(block)) === msg.d) {
+      // Unknown only when a state transfer carried this replica past n: 2f+1 matching votes prove it.
+      const mine = this.#mine.get(msg.n) ?? (msg.n === this.#lastExec ? toHex(this.#stack.ledger.headHash()) : undefined)
+      if (mine === undefined || mine === msg.d) {
         this.#mine.set(msg.n, msg.d)
         this.#moveWatermarks(msg.n)
       } else this.#log.error('a stable checkpoint differs from this replica\'s state', { n: msg.n })
@@ -615,15 +703,14 @@ export class Replica {
 
   /** A replica whose view change shows it behind gets our latest checkpoint and head, to transfer from. */
   #helpLagging(msg: ViewChangeMsg, from: number): void {
-    if (this.#lastExec <= msg.h) return
+    if (this.#lastExec <= msg.h || this.#transferring) return
     const now = this.#stack.clock.now()
     if (now - (this.#helpedCk.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
     this.#helpedCk.set(from, now)
-    const { ledger } = this.#stack
-    for (const n of new Set([this.#lastExec - (this.#lastExec % this.#cfg.k), this.#lastExec])) {
-      const block = ledger.getBlock(n)
-      if (n > msg.h && block !== undefined) this.#unicast({ t: 'ck', n, r: this.self, d: toHex(ledger.hashBlock(block)) }, from)
-    }
+    const cp = this.#lastExec - (this.#lastExec % this.#cfg.k)
+    const cpD = this.#mine.get(cp)
+    if (cp > msg.h && cp < this.#lastExec && cpD !== undefined) this.#unicast({ t: 'ck', n: cp, r: this.self, d: cpD }, from)
+    this.#unicast({ t: 'ck', n: this.#lastExec, r: this.self, d: toHex(this.#stack.ledger.headHash()) }, from)
   }
 
   #onCheckpointAhead(msg: CheckpointMsg, from: number): void {
@@ -677,33 +764,34 @@ export class Replica {
     transferState(this.#stack, target, peerIds, this.#abort.signal)
       .catch((err: unknown) => {
         this.#log.error('pbft state transfer failed', { error: describeError(err) })
-        return [] as Block[]
+        return undefined
       })
       .then((applied) => {
         this.#transferring = false
         if (this.#stopped) return
-        for (const block of applied) this.#forget(block.transactions)
-        const height = this.#stack.ledger.height() - 1
-        if (height >= target.n) {
+        const reached = applied !== undefined
+        if (reached) {
+          for (const block of applied) this.#forget(block.transactions)
           this.stats.transfers++
-          this.#lastExec = height
+          // The ledger now holds the state after sequence number target.n (block numbers say nothing).
+          this.#lastExec = target.n
           if (target.n % this.#cfg.k === 0) {
             this.#mine.set(target.n, target.d)
             this.#moveWatermarks(target.n)
           }
-          if (this.#seqNo < height) this.#seqNo = height
+          if (this.#seqNo < target.n) this.#seqNo = target.n
         }
         const next = this.#nextTarget
         this.#nextTarget = undefined
         if (next !== undefined && next.target.n > this.#lastExec) this.#startTransfer(next.target, next.peers)
-        else if (height < target.n) {
-          this.#retryTimer = this.#stack.clock.setTimeout(() => {
+        else if (!reached) {
+          this.#retryTimer = this.#setTimer(() => {
             this.#retryTimer = undefined
             this.#startTransfer(target, peers)
           }, this.#cfg.requestTimeoutMs)
         }
         this.#execute()
-        if (height >= target.n) this.#afterProgress()
+        if (reached) this.#afterProgress()
       })
   }
 
@@ -739,6 +827,7 @@ export class Replica {
     this.#clearTimer('batch')
     this.#clearTimer('request')
     this.#clearTimer('vc')
+    this.#clearTimer('null')
     this.stats.viewChanges++
     const C: SeqDigest[] = [...this.#mine].filter(([n]) => n >= this.#h).sort((a, b) => a[0] - b[0])
     const P: SeqDigestView[] = [...this.#pset].map(([n, e]) => [n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0])
@@ -822,7 +911,7 @@ export class Replica {
     const set = this.#currentVcs()
     if (set.length < 2 * this.#cfg.f + 1) return
     if (this.#vcTimer === undefined) {
-      this.#vcTimer = this.#stack.clock.setTimeout(() => {
+      this.#vcTimer = this.#setTimer(() => {
         this.#vcTimer = undefined
         this.#backoff = Math.min(this.#backoff * 2, PBFT_MAX_VIEW_CHANGE_BACKOFF)
         this.#sendViewChange()
@@ -945,9 +1034,11 @@ export class Replica {
       if (x.length > 0) this.#toPrimary(x)
     }
     if (this.#outstanding.size > 0) this.#armRequestTimer()
+    this.#sawPrePrepare()
+    this.#armNullTimer()
     const early = this.#early
     this.#early = []
-    for (const { msg, from } of early) this.receive(msg, from)
+    for (const { msg, from } of early) this.#receive(msg, from)
     for (const [n, cert] of this.#certs) this.#check(n, cert)
     this.#execute()
     this.#tryCut()
@@ -957,7 +1048,7 @@ export class Replica {
 
   #armRequestTimer(): void {
     this.#clearTimer('request')
-    this.#requestTimer = this.#stack.clock.setTimeout(() => {
+    this.#requestTimer = this.#setTimer(() => {
       this.#requestTimer = undefined
       if (!this.#active || this.#outstanding.size === 0) return
       if (!this.#complained) {
@@ -971,9 +1062,46 @@ export class Replica {
     }, this.#cfg.requestTimeoutMs)
   }
 
+  /** Counts a pre-prepare of the current view (sent as primary, or received from it) for the null-request timer. */
+  #sawPrePrepare(): void {
+    if (this.#cfg.nullRequestMs > 0) this.#lastPrePrepareAt = this.#stack.clock.now()
+  }
+
+  /**
+   * The null-request timer (nullRequestMs > 0, in an active view): nullRequestMs after the last
+   * pre-prepare the primary sends a null request; nullRequestMs + requestTimeoutMs after the last
+   * one it heard, a backup starts a view change. Re-arming on every pre-prepare would cost a timer
+   * per batch, so pre-prepares only stamp #lastPrePrepareAt and the timer, when it fires early,
+   * sleeps again until the deadline that stamp gives.
+   */
+  #armNullTimer(): void {
+    this.#clearTimer('null')
+    if (this.#cfg.nullRequestMs === 0 || !this.#active || this.#stopped) return
+    const view = this.#view
+    const period = this.#isPrimary() ? this.#cfg.nullRequestMs : this.#cfg.nullRequestMs + this.#cfg.requestTimeoutMs
+    const wait = Math.max(0, this.#lastPrePrepareAt + period - this.#stack.clock.now())
+    this.#nullTimer = this.#setTimer(() => {
+      this.#nullTimer = undefined
+      if (!this.#active || this.#stopped || this.#view !== view) return
+      if (this.#stack.clock.now() < this.#lastPrePrepareAt + period) {
+        this.#armNullTimer()
+        return
+      }
+      if (this.#isPrimary()) {
+        this.#sendNullRequest()
+        // Stamped by the null request; when none could be sent, wait a whole period again.
+        if (this.#lastPrePrepareAt + period <= this.#stack.clock.now()) this.#lastPrePrepareAt = this.#stack.clock.now()
+        this.#armNullTimer()
+        return
+      }
+      this.#log.info('pbft null request timer expired: no pre-prepare from the primary', { view, primary: this.#primary(view) })
+      this.#sendViewChange()
+    }, wait)
+  }
+
   #armResend(): void {
     this.#clearTimer('resend')
-    this.#resendTimer = this.#stack.clock.setTimeout(() => {
+    this.#resendTimer = this.#setTimer(() => {
       this.#resendTimer = undefined
       if (this.#active || this.#myVc === undefined) return
       this.#broadcast(this.#myVc)
@@ -985,7 +1113,7 @@ export class Replica {
     }, this.#cfg.resendViewChangeMs)
   }
 
-  #clearTimer(which: 'batch' | 'request' | 'vc' | 'resend' | 'retry'): void {
+  #clearTimer(which: 'batch' | 'request' | 'vc' | 'resend' | 'retry' | 'null'): void {
     const clock = this.#stack.clock
     switch (which) {
       case 'batch':
@@ -1007,6 +1135,10 @@ export class Replica {
       case 'retry':
         if (this.#retryTimer !== undefined) clock.clearTimeout(this.#retryTimer)
         this.#retryTimer = undefined
+        return
+      case 'null':
+        if (this.#nullTimer !== undefined) clock.clearTimeout(this.#nullTimer)
+        this.#nullTimer = undefined
     }
   }
 
@@ -1016,11 +1148,62 @@ export class Replica {
     return { type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload: encodePbftMessage(msg) }
   }
 
+  /** Runs a timer's work as one input (its broadcasts leave together). */
+  #setTimer(fn: () => void, ms: number): TimerHandle {
+    return this.#stack.clock.setTimeout(() => {
+      this.#depth++
+      try {
+        fn()
+      } finally {
+        if (--this.#depth === 0) this.#flushOut()
+      }
+    }, ms)
+  }
+
+  /** Queued while an input is handled; sent when it is done. */
   #broadcast(msg: PbftMessage): void {
-    this.#stack.broadcast(this.#envelope(msg), 'validator')
+    this.#out.push(msg)
+    if (this.#depth === 0) this.#flushOut()
+  }
+
+  /**
+   * Sends what the input queued: alone as itself, several as bundles of at most
+   * PBFT_MAX_BUNDLE_MESSAGES messages and about PBFT_MAX_BUNDLE_BYTES bytes. Every envelope costs
+   * a write and a read event on each link and a trip through the engine, which at small batch
+   * sizes cost more than the messages themselves.
+   */
+  #flushOut(): void {
+    const out = this.#out
+    if (out.length === 0) return
+    this.#out = []
+    if (this.#stopped) return
+    if (out.length === 1) {
+      this.#stack.broadcast(this.#envelope(out[0] as PbftMessage), 'validator')
+      return
+    }
+    let parts: Uint8Array[] = []
+    let bytes = 0
+    for (const msg of out) {
+      const part = encodePbftMessage(msg)
+      if (parts.length > 0 && (parts.length >= PBFT_MAX_BUNDLE_MESSAGES || bytes + part.byteLength > PBFT_MAX_BUNDLE_BYTES)) {
+        this.#sendParts(parts)
+        parts = []
+        bytes = 0
+      }
+      parts.push(part)
+      bytes += part.byteLength
+    }
+    this.#sendParts(parts)
+  }
+
+  #sendParts(parts: readonly Uint8Array[]): void {
+    const payload = parts.length === 1 ? (parts[0] as Uint8Array) : encodeBundle(parts)
+    this.#stack.broadcast({ type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload }, 'validator')
   }
 
   #unicast(msg: PbftMessage, to: number): void {
+    // What was queued before goes first: messages to one replica keep their order.
+    this.#flushOut()
     try {
       this.#stack.unicast(this.#envelope(msg), this.#cfg.validators[to] as string)
     } catch (err) {

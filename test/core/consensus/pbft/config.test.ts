@@ -59,8 +59,12 @@ describe('resolvePbftConfig', () => {
 })
 
 describe('null requests', () => {
-  it('are off, and turning them on is refused rather than silently ignored', () => {
-    expect(resolvePbftConfig({ validators, nullRequestMs: 0 }).config.nullRequestMs).toBe(0)
-    expect(() => resolvePbftConfig({ validators, nullRequestMs: 500 })).toThrow(ConfigError)
+  it('are off by default and take a period in ms, also as a string (flag or environment variable)', () => {
+    expect(resolvePbftConfig({ validators }).config.nullRequestMs).toBe(DEFAULT_PBFT_NULL_REQUEST_MS)
+    expect(DEFAULT_PBFT_NULL_REQUEST_MS).toBe(0)
+    expect(resolvePbftConfig({ validators, nullRequestMs: 500 }).config.nullRequestMs).toBe(500)
+    expect(resolvePbftConfig({ validators, nullRequestMs: '750' }).config.nullRequestMs).toBe(750)
+    expect(() => resolvePbftConfig({ validators, nullRequestMs: -1 })).toThrow(ConfigError)
+    expect(() => resolvePbftConfig({ validators, nullRequestMs: 1.5 })).toThrow(ConfigError)
   })
 })

@@ -78,3 +78,40 @@ test('a killed Node peer shows as gone in the dashboard and back after restart',
   // The restarted peer rejoins the Node mesh too.
   await expect.poll(async () => (await nodeStatuses(['vp2']))[0]?.peers.filter((p) => p.address !== '').map((p) => p.id).sort(), { timeout: 20_000 }).toEqual(['vp0', 'vp1', 'vp3'])
 })
+
+test('a tab proves a non-extractable key kept in IndexedDB: Node peers see its key id, and a reload keeps it', async ({ browser }) => {
+  const a = await openTab(browser)
+  const other = await openTab(browser)
+  tabs.push(a, other)
+  const keyId = (await tabStatus(a.page)).identity.keyId
+  expect(keyId).toMatch(/^[0-9a-f]{40}$/)
+  // Every Node peer knows the tab by the key its handshake proved.
+  await expect.poll(async () => (await nodeStatuses()).map((s) => (s.peers as { id: string; keyId?: string }[]).find((p) => p.id === a.id)?.keyId)).toEqual(Array(4).fill(keyId))
+
+  // The private key sits in IndexedDB as a CryptoKey no script can read out.
+  const stored = await a.page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open('wspeer')
+      req.onsuccess = () => resolve(req.result)
+      req.onerror = () => reject(req.error)
+    })
+    const record = await new Promise<{ privateKey: CryptoKey }>((resolve, reject) => {
+      const req = db.transaction('keys').objectStore('keys').get('peer')
+      req.onsuccess = () => resolve(req.result as { privateKey: CryptoKey })
+      req.onerror = () => reject(req.error)
+    })
+    db.close()
+    const exported = await crypto.subtle.exportKey('pkcs8', record.privateKey).then(
+      () => 'exported',
+      (err: Error) => err.name,
+    )
+    return { type: record.privateKey.type, algorithm: record.privateKey.algorithm.name, extractable: record.privateKey.extractable, exported }
+  })
+  expect(stored).toEqual({ type: 'private', algorithm: 'Ed25519', extractable: false, exported: 'InvalidAccessError' })
+
+  // A reload proves the same key; another browser context (its own storage) has another.
+  await a.page.reload()
+  await a.page.waitForFunction(() => window.peer !== undefined, undefined, { timeout: 10_000 })
+  expect((await tabStatus(a.page)).identity.keyId).toBe(keyId)
+  expect((await tabStatus(other.page)).identity.keyId).not.toBe(keyId)
+})

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net'
-import { mkdtempSync } from 'node:fs'
+import { chmodSync, mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -59,7 +59,7 @@ describe('wspeer CLI', () => {
       for (const argv of [['--help'], ['-h'], ['help']]) {
         const io = testIo()
         expect(await main(argv, io)).toBe(0)
-        for (const command of ['start', 'network', 'tx', 'status']) expect(io.out).toMatch(new RegExp(`^  ${command} `, 'm'))
+        for (const command of ['start', 'network', 'tx', 'status', 'keygen']) expect(io.out).toMatch(new RegExp(`^  ${command} `, 'm'))
         expect(io.err).toBe('')
       }
     })
@@ -227,6 +227,35 @@ describe('wspeer CLI', () => {
       const io = testIo()
       expect(await main(argv, io)).toBe(code)
       expect(io.err).toMatch(message)
+    })
+  })
+
+  describe('keygen', () => {
+    it('creates a key on first use, prints its membership entry, and shows the same key after', async () => {
+      const dir = join(TEST_DATA_ROOT, 'keygen-vp3')
+      const first = testIo()
+      expect(await main(['keygen', '--id', 'vp3', '--data-dir', dir, '--json'], first)).toBe(0)
+      const made = JSON.parse(first.out) as { id: string; publicKey: string; keyId: string; path: string; created: boolean }
+      expect(made).toMatchObject({ id: 'vp3', publicKey: expect.stringMatching(/^[0-9a-f]{64}$/), keyId: expect.stringMatching(/^[0-9a-f]{40}$/), created: true })
+      expect(made.path).toBe(join(dir, 'peer.key'))
+      expect(statSync(made.path).mode & 0o777).toBe(0o600)
+
+      const again = testIo()
+      expect(await main(['keygen', '--id', 'vp3', '--data-dir', dir], again)).toBe(0)
+      expect(again.out).toContain(`existing key ${made.path}`)
+      expect(again.out).toContain(`key id:     ${made.keyId}`)
+      // The entry pastes into a membership file as is.
+      const entry = JSON.parse(again.out.trim().split('\n').at(-1)!) as unknown
+      expect(entry).toEqual({ id: 'vp3', publicKey: made.publicKey })
+    })
+
+    it('refuses a key file others can read instead of using it', async () => {
+      const dir = join(TEST_DATA_ROOT, 'keygen-exposed')
+      expect(await main(['keygen', '--data-dir', dir], testIo())).toBe(0)
+      chmodSync(join(dir, 'peer.key'), 0o644)
+      const io = testIo()
+      expect(await main(['keygen', '--data-dir', dir], io)).toBe(1)
+      expect(io.err).toMatch(/accessible by group or others/)
     })
   })
 })

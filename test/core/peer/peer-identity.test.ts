@@ -15,6 +15,7 @@ import { toHex } from '../../../src/core/util/bytes.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
 import { decodePayload, makeEnvelope } from '../../../src/core/wire/payloads.js'
 import type { Peer } from '../../../src/core/peer/peer-types.js'
+import type { Logger } from '../../../src/core/util/logger.js'
 
 const consensus = (n: number) => ({ type: MessageType.CONSENSUS, payload: new Uint8Array([n]) })
 const tx = (txid: string) => makeEnvelope(MessageType.CHAIN_TRANSACTION, { txid, payload: 'p', timestamp: 1, origin: 'x' })
@@ -48,11 +49,20 @@ describe('authenticated links', () => {
     expect(vp1.status().peers[0]!.keyId).toBe(k0.keyIdHex)
   })
 
-  it('says open development mode in status when there is no membership', async () => {
+  it('says open development mode loudly at start-up and in status when there is no membership', async () => {
     net = new MemoryNetwork()
-    const vp0 = net.add({ id: 'vp0', role: 'validator' })
+    const warnings: string[] = []
+    const log: Logger = { debug() {}, info() {}, error() {}, warn: (msg) => void warnings.push(msg), child: () => log }
+    const vp0 = net.add({ id: 'vp0', role: 'validator', log })
     await vp0.start()
     expect(vp0.status().identity).toMatchObject({ mode: 'open', members: 0, keyId: expect.stringMatching(/^[0-9a-f]{40}$/) })
+    expect(warnings.filter((w) => w.startsWith('OPEN DEVELOPMENT MODE'))).toHaveLength(1)
+
+    const k1 = await generateKeyPair()
+    warnings.length = 0
+    const vp1 = net.add({ id: 'vp1', role: 'validator', log, identity: { keyPair: k1, membership: membershipOf({ vp1: k1 }) } })
+    await vp1.start()
+    expect(warnings).toEqual([])
   })
 })
 

@@ -28,6 +28,22 @@ export const httpUrl = (id: string): string => `http://127.0.0.1:${E2E_BASE_PORT
 export const chatUrl = (id: string): string => `ws://127.0.0.1:${E2E_BASE_PORT + Number(id.slice(2))}/chat`
 
 const BIN = fileURLToPath(new URL('../bin/wspeer.js', import.meta.url))
+/** A child still running this long after SIGTERM is killed (5 s). */
+const CHILD_STOP_GRACE_MS = 5000
+
+/** SIGTERM to every child still running (SIGKILL after CHILD_STOP_GRACE_MS); resolves once all are gone. */
+async function stopChildren(children: Iterable<ChildProcess>): Promise<void> {
+  await Promise.all(
+    [...children].map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_GRACE_MS)
+      await exited
+      clearTimeout(timer)
+    }),
+  )
+}
 
 /** Peers' key directories (`--data-dir`), out of the user's ~/.wspeer; one per runner process. */
 const E2E_DATA_ROOT = mkdtempSync(join(tmpdir(), 'wspeer-e2e-'))
@@ -128,16 +144,7 @@ export class E2eNetwork {
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.#control === undefined ? resolve() : this.#control.close(() => resolve())))
-    await Promise.all(
-      [...this.#children.values()].map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-        await exited
-        clearTimeout(timer)
-      }),
-    )
+    await stopChildren(this.#children.values())
   }
 }
 
@@ -282,15 +289,6 @@ export class SpecNetwork {
 
   /** SIGTERM to every child still running (SIGKILL after 5 s); resolves once all are gone. */
   async stop(): Promise<void> {
-    await Promise.all(
-      [...this.#children.values()].map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-        await exited
-        clearTimeout(timer)
-      }),
-    )
+    await stopChildren(this.#children.values())
   }
 }

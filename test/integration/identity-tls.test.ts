@@ -15,12 +15,10 @@ import { resolveConfig } from '../../src/node/config.js'
 import { loadOrCreateKey } from '../../src/node/key-store.js'
 import { formatMembership } from '../../src/core/identity/membership.js'
 import { generateKeyPair } from '../../src/core/identity/key-pair.js'
-import { messageFromHello } from '../../src/core/identity/handshake-messages.js'
 import { silentLogger } from '../../src/core/util/logger.js'
 import { openWebSocketChat, type WebSocketLike } from '../../src/core/chat/websocket-chat-stream.js'
 import type { ChatStream } from '../../src/core/chat/chat-stream.js'
 import { MessageType } from '../../src/core/wire/message-type.js'
-import { decodePayload } from '../../src/core/wire/payloads.js'
 
 const TLS_DIR = fileURLToPath(new URL('../fixtures/tls/', import.meta.url))
 const CERT = join(TLS_DIR, 'cert.pem')
@@ -108,16 +106,10 @@ describe('hostile handshakes against a Node peer (hostile-inputs.md 12-14)', () 
 
   it('13. a step 3 that signs another session\'s challenge is refused with 1008', async () => {
     const key = await generateKeyPair()
-    const step3Of = async (raw: RawLink) => {
-      const handshake = await raw.dialerHandshake('client', 'non-validator', { keyPair: key })
-      raw.send(RawLink.helloEnvelope(handshake.start()!))
-      const reply = decodePayload(MessageType.DISC_HELLO, (await raw.next({ type: MessageType.DISC_HELLO })).payload)
-      return RawLink.helloEnvelope((await handshake.receive(messageFromHello(reply.peerEndpoint, reply.auth)))!)
-    }
     const a = new RawLink(await dialStream(vp0.address))
     const b = new RawLink(await dialStream(vp0.address))
-    const [, stepB] = await Promise.all([step3Of(a), step3Of(b)])
-    a.send(stepB)
+    const [, stepB] = await Promise.all([a, b].map((raw) => raw.confirmUnsent('client', 'non-validator', { keyPair: key })))
+    a.send(stepB!)
     expect(await a.nextResponse()).toMatchObject({ code: 'ERR_HANDSHAKE', inReplyTo: MessageType.DISC_HELLO })
     expect((await a.stream.done).code).toBe(1008)
     expect(vp0.peer.status().peers.map((p) => p.id)).toEqual(['vp1'])

@@ -108,16 +108,23 @@ export class RawLink {
   }
 
   /**
+   * Steps 1 and 2 of a dialer handshake as `id`, and the step-3 HELLO it would send, unsent: a
+   * test can send it on another link (a proof answering another session's challenge).
+   */
+  async confirmUnsent(id: string, role: 'validator' | 'non-validator' = 'validator', options: RawHelloOptions = {}): Promise<Envelope> {
+    const handshake = await this.dialerHandshake(id, role, options)
+    this.send(RawLink.helloEnvelope(handshake.start()!))
+    const reply = decodePayload(MessageType.DISC_HELLO, (await this.next({ type: MessageType.DISC_HELLO })).payload)
+    return RawLink.helloEnvelope((await handshake.receive(messageFromHello(reply.peerEndpoint, reply.auth)))!)
+  }
+
+  /**
    * Runs the dialer side of the authenticated handshake as `id`: step 1, the peer's step 2, our
    * step 3. Resolves once step 3 is sent (the peer registers the link when it has checked it);
    * rejects when the peer refuses or closes.
    */
   async hello(id: string, role: 'validator' | 'non-validator' = 'validator', options: RawHelloOptions = {}): Promise<void> {
-    const handshake = await this.dialerHandshake(id, role, options)
-    this.send(RawLink.helloEnvelope(handshake.start()!))
-    const reply = decodePayload(MessageType.DISC_HELLO, (await this.next({ type: MessageType.DISC_HELLO })).payload)
-    const confirm = await handshake.receive(messageFromHello(reply.peerEndpoint, reply.auth))
-    this.send(RawLink.helloEnvelope(confirm!))
+    this.send(await this.confirmUnsent(id, role, options))
   }
 
   /** A HELLO without the auth map, as a peer that does not speak the authenticated handshake sends it. */

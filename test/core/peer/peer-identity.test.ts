@@ -119,16 +119,10 @@ describe('hostile handshakes (hostile-inputs.md 13, 14)', () => {
     await vp0.start()
     // Two sessions by the same key and endpoint; only the acceptor's challenges differ.
     const key = await generateKeyPair()
-    const step3Of = async (raw: RawLink) => {
-      const handshake = await raw.dialerHandshake('vp1', 'validator', { keyPair: key })
-      raw.send(RawLink.helloEnvelope(handshake.start()!))
-      const reply = decodePayload(MessageType.DISC_HELLO, (await raw.next({ type: MessageType.DISC_HELLO })).payload)
-      return RawLink.helloEnvelope((await handshake.receive(messageFromHello(reply.peerEndpoint, reply.auth)))!)
-    }
     const [a, b] = [new RawLink(vp0), new RawLink(vp0)]
-    const [, stepB] = await Promise.all([step3Of(a), step3Of(b)])
+    const [, stepB] = await Promise.all([a, b].map((raw) => raw.confirmUnsent('vp1', 'validator', { keyPair: key })))
     // Session b's proof, answering session a's challenge.
-    a.send(stepB)
+    a.send(stepB!)
     expect(await a.nextResponse()).toMatchObject({ code: 'ERR_HANDSHAKE', inReplyTo: MessageType.DISC_HELLO })
     expect((await a.stream.done).code).toBe(1008)
     expect(vp0.status().peers).toEqual([])

@@ -2,31 +2,17 @@
  * Bundles on the fake network: what one input makes a replica broadcast leaves as one envelope,
  * and the consenter checks every message in a received bundle as if it had come alone.
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import { createPbftConsenter, decodePbftMessage, encodePbftMessage, type PbftConsenter, type PbftMessage } from '../../../../src/core/consensus/pbft/index.js'
+import { describe, expect, it } from 'vitest'
+import { decodePbftMessage, encodePbftMessage, type PbftMessage } from '../../../../src/core/consensus/pbft/index.js'
 import { encodeBundle } from '../../../../src/core/consensus/pbft/messages.js'
 import { toHex } from '../../../../src/core/util/bytes.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
+import { PBFT_TEST_VALIDATORS, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
 import { FakeNetwork, type FakeMessage } from '../../../support/fake-network.js'
 
-const validators = ['vp0', 'vp1', 'vp2', 'vp3']
-let net: FakeNetwork | undefined
-
-afterEach(async () => {
-  await net?.stop()
-  if (net !== undefined) expect(net.clock.pending).toBe(0)
-  net = undefined
-})
-
-async function setup(options: Record<string, unknown>): Promise<FakeNetwork> {
-  net = new FakeNetwork()
-  for (const id of validators) net.attach(id, createPbftConsenter(net.addPeer(id), { validators, ...options }))
-  net.connectAll()
-  await net.start()
-  return net
-}
-
-const pbft = (n: FakeNetwork, id: string) => n.peer(id).consenter as PbftConsenter
+const validators = [...PBFT_TEST_VALIDATORS]
+const { setup } = usePbftFakeNetwork()
+const pbft = pbftOf
 
 function consensus(n: FakeNetwork, from: string, to: string): PbftMessage[] {
   return n.delivered

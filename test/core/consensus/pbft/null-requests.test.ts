@@ -3,41 +3,15 @@
  * primary's heartbeat, the backups' timer that finds a dead primary without client traffic, and
  * what a null request leaves in the ledger (nothing: one block per non-null sequence number).
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import type { ConsenterOptions } from '../../../../src/core/consensus/consenter.js'
-import { createPbftConsenter, decodePbftMessage, type PbftConsenter } from '../../../../src/core/consensus/pbft/index.js'
-import { toHex } from '../../../../src/core/util/bytes.js'
+import { describe, expect, it } from 'vitest'
+import { decodePbftMessage } from '../../../../src/core/consensus/pbft/index.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
-import { FakeNetwork, type FakeStack } from '../../../support/fake-network.js'
+import { PBFT_TEST_VALIDATORS, chainOf, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
+import { FakeNetwork } from '../../../support/fake-network.js'
 
-const validators = ['vp0', 'vp1', 'vp2', 'vp3']
-let net: FakeNetwork | undefined
-
-afterEach(async () => {
-  await net?.stop()
-  if (net !== undefined) expect(net.clock.pending).toBe(0)
-  net = undefined
-})
-
-function addReplica(n: FakeNetwork, id: string, options: ConsenterOptions): PbftConsenter {
-  const consenter = createPbftConsenter(n.addPeer(id), { validators, ...options })
-  n.attach(id, consenter)
-  return consenter
-}
-
-async function setup(options: ConsenterOptions): Promise<FakeNetwork> {
-  net = new FakeNetwork()
-  for (const id of validators) addReplica(net, id, options)
-  net.connectAll()
-  await net.start()
-  return net
-}
-
-const pbft = (n: FakeNetwork, id: string) => n.peer(id).consenter as PbftConsenter
-
-function chainOf(stack: FakeStack): string[] {
-  return stack.ledger.getBlocks(0, stack.ledger.height()).map((b) => toHex(stack.ledger.hashBlock(b)))
-}
+const validators = [...PBFT_TEST_VALIDATORS]
+const { setup, addReplica } = usePbftFakeNetwork()
+const pbft = pbftOf
 
 /** Pre-prepares delivered so far, as "from>to:null" or "from>to:batch". */
 function prePrepares(n: FakeNetwork): { from: string; n: number; isNull: boolean }[] {

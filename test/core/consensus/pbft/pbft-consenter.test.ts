@@ -1,46 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import type { ConsenterOptions } from '../../../../src/core/consensus/consenter.js'
-import { createPbftConsenter, decodePbftMessage, encodePbftMessage, type PbftConsenter } from '../../../../src/core/consensus/pbft/index.js'
+import { describe, expect, it } from 'vitest'
+import { createPbftConsenter, decodePbftMessage, encodePbftMessage } from '../../../../src/core/consensus/pbft/index.js'
 import { createConsenter } from '../../../../src/core/consensus/registry.js'
-import { toHex } from '../../../../src/core/util/bytes.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
-import { FakeNetwork, type FakeStack } from '../../../support/fake-network.js'
+import { PBFT_TEST_VALIDATORS, expectSameChains, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
+import { FakeNetwork } from '../../../support/fake-network.js'
 
-const validators = ['vp0', 'vp1', 'vp2', 'vp3']
-let net: FakeNetwork | undefined
-
-afterEach(async () => {
-  await net?.stop()
-  // Nothing keeps running after stop: no timers left on the clock.
-  if (net !== undefined) expect(net.clock.pending).toBe(0)
-  net = undefined
-})
-
-function addReplica(n: FakeNetwork, id: string, options: ConsenterOptions): PbftConsenter {
-  const consenter = createPbftConsenter(n.addPeer(id), { validators, ...options })
-  n.attach(id, consenter)
-  return consenter
-}
-
-async function setup(options: ConsenterOptions = {}): Promise<FakeNetwork> {
-  net = new FakeNetwork()
-  for (const id of validators) addReplica(net, id, options)
-  net.connectAll()
-  await net.start()
-  return net
-}
-
-const pbft = (n: FakeNetwork, id: string) => n.peer(id).consenter as PbftConsenter
-
-function chainOf(stack: FakeStack): string[] {
-  return stack.ledger.getBlocks(0, stack.ledger.height()).map((b) => toHex(stack.ledger.hashBlock(b)))
-}
-
-function expectSameChains(stacks: FakeStack[]): number {
-  const [first, ...rest] = stacks.map(chainOf)
-  for (const chain of rest) expect(chain).toEqual(first)
-  return (first as string[]).length
-}
+const validators = [...PBFT_TEST_VALIDATORS]
+const { setup, addReplica, track } = usePbftFakeNetwork()
+const pbft = pbftOf
 
 describe('pbft consenter on a fake network', () => {
   it('orders requests into identical blocks on every replica, stamped by the primary', async () => {
@@ -159,7 +126,7 @@ describe('pbft consenter on a fake network', () => {
   })
 
   it('forwards a non-validator\'s client transactions to the validators', async () => {
-    net = new FakeNetwork()
+    const net = track(new FakeNetwork())
     for (const id of validators) addReplica(net, id, { batchSize: 1 })
     const follower = net.addPeer('nv0', 'non-validator')
     net.attach('nv0', createPbftConsenter(follower, { validators }))
@@ -192,7 +159,7 @@ describe('pbft consenter on a fake network', () => {
   })
 
   it('has f+1 replicas announce each block to non-validators, each in order', async () => {
-    net = new FakeNetwork()
+    const net = track(new FakeNetwork())
     for (const id of validators) addReplica(net, id, { batchSize: 1 })
     const follower = net.addPeer('nv0', 'non-validator')
     net.attach('nv0', createPbftConsenter(follower, { validators }))
@@ -207,7 +174,7 @@ describe('pbft consenter on a fake network', () => {
   })
 
   it('is registered as "pbft"', () => {
-    net = new FakeNetwork()
+    const net = track(new FakeNetwork())
     const consenter = createConsenter('PBFT', net.addPeer('vp0'), { validators })
     expect(consenter.name).toBe('pbft')
   })

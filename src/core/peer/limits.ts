@@ -13,6 +13,10 @@ export const DEFAULT_QUEUE_MAX_BYTES = 16 * 1024 * 1024
 export const DEFAULT_LOCAL_QUEUE_MAX_MESSAGES = 10_000
 /** Connected peers, inbound and outbound together. */
 export const DEFAULT_MAX_PEERS = 64
+/** Of those, links other peers dialed (48): accepted connections leave room for the peer's own dials. */
+export const DEFAULT_MAX_INBOUND_PEERS = 48
+/** Of those, links this peer dialed (32). */
+export const DEFAULT_MAX_OUTBOUND_PEERS = 32
 /** Outbound dials in progress at once. */
 export const DEFAULT_MAX_DIALS_IN_FLIGHT = 8
 /** Entries taken from one DISC_PEERS list; the rest are ignored. */
@@ -51,6 +55,8 @@ export interface PeerLimits {
   queueMaxBytes: number
   localQueueMaxMessages: number
   maxPeers: number
+  maxInboundPeers: number
+  maxOutboundPeers: number
   maxDialsInFlight: number
   maxPeersList: number
   maxKnownAddresses: number
@@ -75,6 +81,8 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   queueMaxBytes: DEFAULT_QUEUE_MAX_BYTES,
   localQueueMaxMessages: DEFAULT_LOCAL_QUEUE_MAX_MESSAGES,
   maxPeers: DEFAULT_MAX_PEERS,
+  maxInboundPeers: DEFAULT_MAX_INBOUND_PEERS,
+  maxOutboundPeers: DEFAULT_MAX_OUTBOUND_PEERS,
   maxDialsInFlight: DEFAULT_MAX_DIALS_IN_FLIGHT,
   maxPeersList: DEFAULT_MAX_PEERS_LIST,
   maxKnownAddresses: DEFAULT_MAX_KNOWN_ADDRESSES,

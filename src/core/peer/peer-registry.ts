@@ -11,6 +11,10 @@ import { DuplicateLinkError, LimitExceededError, CloseCode } from '../errors.js'
  * 2. If both were dialed by the same peer, the newer replaces the older (a reconnect after the
  *    old link died unnoticed).
  *
+ * Caps: `maxPeers` links in all, of which at most `maxInboundPeers` dialed by others and
+ * `maxOutboundPeers` dialed by this peer, so strangers dialing in cannot take every slot and cut
+ * a peer off from those it chose (an eclipse). Beyond a cap the new link is closed with 4005.
+ *
  * The losing link is closed with 4001. A replaced link keeps its consensus queue until its own
  * receive loop ends, so everything it already queued still reaches the consenter.
  */
@@ -35,18 +39,38 @@ export function incomingLinkWins(existing: RegistrableLink, incoming: Registrabl
   return true
 }
 
+/** Caps on registered links: all of them, and those each side opened. */
+export interface RegistryCaps {
+  maxPeers: number
+  /** Links remote peers dialed; below maxPeers so accepted connections cannot take every slot. */
+  maxInboundPeers: number
+  /** Links this peer dialed. */
+  maxOutboundPeers: number
+}
+
 export class PeerRegistry<L extends RegistrableLink> {
   readonly #selfId: string
-  readonly #maxPeers: number
+  readonly #caps: RegistryCaps
   readonly #links = new Map<string, L>()
+  #outbound = 0
 
-  constructor(selfId: string, maxPeers: number) {
+  constructor(selfId: string, caps: RegistryCaps) {
     this.#selfId = selfId
-    this.#maxPeers = maxPeers
+    this.#caps = caps
   }
 
   get size(): number {
     return this.#links.size
+  }
+
+  /** Registered links this peer dialed. */
+  get outbound(): number {
+    return this.#outbound
+  }
+
+  /** Registered links remote peers dialed. */
+  get inbound(): number {
+    return this.#links.size - this.#outbound
   }
 
   get(peerId: string): L | undefined {
@@ -67,16 +91,19 @@ export class PeerRegistry<L extends RegistrableLink> {
    */
   register(link: L): L | undefined {
     const existing = this.#links.get(link.remoteId)
+    if (existing === link) return undefined
     if (existing === undefined) {
-      if (this.#links.size >= this.#maxPeers) {
-        throw new LimitExceededError(`peer limit of ${this.#maxPeers} reached`, CloseCode.TOO_MANY_PEERS)
+      if (this.#links.size >= this.#caps.maxPeers) {
+        throw new LimitExceededError(`peer limit of ${this.#caps.maxPeers} reached`, CloseCode.TOO_MANY_PEERS)
       }
-      this.#links.set(link.remoteId, link)
+      this.#checkDirection(link)
+      this.#set(link)
       return undefined
     }
-    if (existing === link) return undefined
     if (!incomingLinkWins(existing, link, this.#selfId)) throw new DuplicateLinkError(link.remoteId)
-    this.#links.set(link.remoteId, link)
+    // A replacement in the other direction must fit that direction's cap too.
+    if (existing.initiated !== link.initiated) this.#checkDirection(link)
+    this.#set(link)
     return existing
   }
 
@@ -84,6 +111,23 @@ export class PeerRegistry<L extends RegistrableLink> {
   deregister(link: L): boolean {
     if (this.#links.get(link.remoteId) !== link) return false
     this.#links.delete(link.remoteId)
+    if (link.initiated) this.#outbound--
     return true
+  }
+
+  #checkDirection(link: L): void {
+    if (link.initiated && this.outbound >= this.#caps.maxOutboundPeers) {
+      throw new LimitExceededError(`outbound peer limit of ${this.#caps.maxOutboundPeers} reached`, CloseCode.TOO_MANY_PEERS)
+    }
+    if (!link.initiated && this.inbound >= this.#caps.maxInboundPeers) {
+      throw new LimitExceededError(`inbound peer limit of ${this.#caps.maxInboundPeers} reached`, CloseCode.TOO_MANY_PEERS)
+    }
+  }
+
+  #set(link: L): void {
+    const previous = this.#links.get(link.remoteId)
+    if (previous?.initiated) this.#outbound--
+    this.#links.set(link.remoteId, link)
+    if (link.initiated) this.#outbound++
   }
 }

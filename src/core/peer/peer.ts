@@ -136,7 +136,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#log = (config.log ?? silentLogger).child({ peer: config.id })
     this.#ledger = config.ledger ?? createMemoryLedger()
     this.#self = { id: config.id, address, type: roleToType(config.role) }
-    this.#registry = new PeerRegistry(config.id, this.#limits.maxPeers)
+    this.#registry = new PeerRegistry(config.id, this.#limits)
     this.#book = new AddressBook(this.#limits.maxKnownAddresses)
     this.#sync = new SyncClient(this.#clock, this.#limits.syncTimeoutMs)
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
@@ -590,6 +590,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     for (const entry of this.#book.due(this.#clock.now())) {
       if (this.#dialsInFlight >= this.#limits.maxDialsInFlight) return
       if (this.#registry.size + this.#dialsInFlight >= this.#limits.maxPeers) return
+      if (this.#registry.outbound + this.#dialsInFlight >= this.#limits.maxOutboundPeers) return
       if (entry.address === this.#self.address || entry.id === this.id) continue
       if (entry.id !== undefined && this.#registry.has(entry.id)) {
         entry.connected = true

@@ -4,6 +4,7 @@ import { DuplicateLinkError, LimitExceededError } from '../../../src/core/errors
 
 let serial = 0
 const link = (remoteId: string, initiated: boolean): RegistrableLink => ({ serial: ++serial, remoteId, initiated })
+const caps = (maxPeers: number, maxInboundPeers = maxPeers, maxOutboundPeers = maxPeers) => ({ maxPeers, maxInboundPeers, maxOutboundPeers })
 
 describe('duplicate-link tie-break', () => {
   it('keeps the link dialed by the smaller ID, computed alike on both ends', () => {
@@ -19,7 +20,7 @@ describe('duplicate-link tie-break', () => {
       [onB.l1, onB.l2, 'B'],
       [onB.l2, onB.l1, 'B'],
     ] as const) {
-      const registry = new PeerRegistry<RegistrableLink>(self, 10)
+      const registry = new PeerRegistry<RegistrableLink>(self, caps(10))
       registry.register(first)
       let survivor: RegistrableLink
       try {
@@ -48,7 +49,7 @@ describe('duplicate-link tie-break', () => {
   })
 
   it('deregister only removes the registered link', () => {
-    const registry = new PeerRegistry<RegistrableLink>('A', 10)
+    const registry = new PeerRegistry<RegistrableLink>('A', caps(10))
     const old = link('B', true)
     const fresh = link('B', true)
     registry.register(old)
@@ -60,11 +61,30 @@ describe('duplicate-link tie-break', () => {
   })
 
   it('refuses links past the peer cap', () => {
-    const registry = new PeerRegistry<RegistrableLink>('A', 2)
+    const registry = new PeerRegistry<RegistrableLink>('A', caps(2))
     registry.register(link('B', true))
     registry.register(link('C', true))
     expect(() => registry.register(link('D', true))).toThrow(LimitExceededError)
     // A replacement for a known peer is not a new peer.
     expect(registry.register(link('B', true))).toBeDefined()
+  })
+
+  it('caps links by direction, so peers dialing in cannot take the slots this peer dials out with', () => {
+    const registry = new PeerRegistry<RegistrableLink>('M', caps(5, 2, 2))
+    registry.register(link('in1', false))
+    registry.register(link('in2', false))
+    expect(() => registry.register(link('in3', false))).toThrow(/inbound peer limit of 2/)
+    // Outbound slots are still free.
+    registry.register(link('out1', true))
+    registry.register(link('out2', true))
+    expect(() => registry.register(link('out3', true))).toThrow(/outbound peer limit of 2/)
+    expect([registry.inbound, registry.outbound, registry.size]).toEqual([2, 2, 4])
+    // A dropped link frees its own direction's slot.
+    expect(registry.deregister(registry.get('in1')!)).toBe(true)
+    expect([registry.inbound, registry.outbound]).toEqual([1, 2])
+    registry.register(link('in3', false))
+    // Replacing a link by one in the other direction counts against that direction.
+    expect(() => registry.register(link('in2', true))).toThrow(/outbound peer limit/)
+    expect(registry.get('in2')!.initiated).toBe(false)
   })
 })

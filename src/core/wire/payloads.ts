@@ -5,7 +5,12 @@
  * and leave as a checked object, or as a DecodeError naming the type and the failing field path.
  *
  * Decoding reuses the frame decoder's layers (structural scan, hardened msgpackr) and then a
- * valibot strict schema with a length cap on every string, bin and list (codec-limits.ts).
+ * valibot strict schema with a length cap on every string, bin and list (codec-limits.ts). The
+ * hot types (CHAIN_TRANSACTION, SYNC_BLOCK_ADDED) first try a hand-written check that accepts
+ * only what their schema accepts; anything it does not take goes through the schema, so refusals
+ * and their messages are the schema's own. A CHAIN_TRANSACTION is decoded once per payload: the
+ * consensus handler checks it and the consenter reads it again from the same bytes (see
+ * decodePayload).
  * CONSENSUS (21) carries opaque consenter bytes and UNDEFINED (0) / DISC_NEWMSG (5) carry nothing
  * wspeer accepts, so none of them has a schema here. PROTOCOL.md documents every schema.
  */
@@ -170,6 +175,71 @@ const SCHEMAS: { readonly [K in PayloadType]: v.GenericSchema<unknown, PayloadMa
   [MessageType.KEEPALIVE_PONG]: keepalive,
 }
 
+// ---- hand-written checks of the hot types ----
+
+/**
+ * Each returns the schema's output (a fresh object of the schema's keys in its order) when the
+ * value is certainly valid, or undefined to let the schema decide (and word the refusal).
+ */
+type FastCheck = (value: unknown) => unknown
+
+/** A plain map (what msgpackr makes of a msgpack map) whose enumerable keys are exactly `count` of `allowed`. */
+function hasExactKeys(value: unknown, allowed: ReadonlySet<string>, count: number): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  let n = 0
+  // for-in also sees inherited enumerable keys, so a polluted prototype fails here too.
+  for (const key in value) {
+    if (!allowed.has(key)) return false
+    n++
+  }
+  return n === count
+}
+
+const isUintValue = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+const isId = (x: unknown): x is string => typeof x === 'string' && fitsUtf8(x, MAX_ID_BYTES)
+const isHashBin = (x: unknown): x is Uint8Array => x instanceof Uint8Array && x.length <= MAX_HASH_BYTES
+
+const TX_KEYS = new Set(['txid', 'payload', 'timestamp', 'origin'])
+function fastTransaction(value: unknown): Transaction | undefined {
+  if (!hasExactKeys(value, TX_KEYS, 4)) return undefined
+  const { txid, payload, timestamp, origin } = value
+  if (!isId(txid) || typeof payload !== 'string' || !fitsUtf8(payload, MAX_TX_PAYLOAD_BYTES) || !isUintValue(timestamp) || !isId(origin)) {
+    return undefined
+  }
+  return { txid, payload, timestamp, origin }
+}
+
+const BLOCK_KEYS = new Set(['number', 'previousBlockHash', 'stateHash', 'timestamp', 'proposer', 'transactions'])
+function fastBlock(value: unknown): Block | undefined {
+  if (!hasExactKeys(value, BLOCK_KEYS, 6)) return undefined
+  const { number, previousBlockHash, stateHash, timestamp, proposer, transactions } = value
+  if (!isUintValue(number) || !isHashBin(previousBlockHash) || !isHashBin(stateHash) || !isUintValue(timestamp) || !isId(proposer)) {
+    return undefined
+  }
+  if (!Array.isArray(transactions) || transactions.length > MAX_TXS_PER_BLOCK) return undefined
+  const txs = new Array<Transaction>(transactions.length)
+  for (let i = 0; i < transactions.length; i++) {
+    const tx = fastTransaction(transactions[i])
+    if (tx === undefined) return undefined
+    txs[i] = tx
+  }
+  return { number, previousBlockHash, stateHash, timestamp, proposer, transactions: txs }
+}
+
+const BLOCK_ADDED_KEYS = new Set(['block'])
+function fastBlockAdded(value: unknown): BlockAddedPayload | undefined {
+  if (!hasExactKeys(value, BLOCK_ADDED_KEYS, 1)) return undefined
+  const block = fastBlock(value.block)
+  return block === undefined ? undefined : { block }
+}
+
+const FAST_CHECKS = new Map<number, FastCheck>([
+  [MessageType.CHAIN_TRANSACTION, fastTransaction],
+  [MessageType.SYNC_BLOCK_ADDED, fastBlockAdded],
+])
+
 const SCHEMA_BY_TYPE = new Map<number, v.GenericSchema>(
   Object.entries(SCHEMAS).map(([type, schema]) => [Number(type), schema as v.GenericSchema]),
 )
@@ -243,8 +313,30 @@ export function encodePayload<T extends PayloadType>(type: T, payload: PayloadMa
   return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
 }
 
+/**
+ * CHAIN_TRANSACTIONs decoded with the default limits, by their payload bytes, each kept for the
+ * one decode after it: the consensus handler checks a transaction (so a bad one is refused to its
+ * sender) and the consenter decodes the same bytes again, which then costs a lookup. Taken once,
+ * so no third caller ever shares the object. Payload bytes of a received envelope are not written to.
+ */
+const decodedTransactions = new WeakMap<Uint8Array, Transaction>()
+
 /** Decodes and checks a payload; DecodeError naming the type and field path on any failure. */
 export function decodePayload<T extends PayloadType>(type: T, bytes: Uint8Array, limits?: Partial<CodecLimits>): PayloadMap[T] {
+  if (type === MessageType.CHAIN_TRANSACTION && limits === undefined && bytes instanceof Uint8Array) {
+    const known = decodedTransactions.get(bytes)
+    if (known !== undefined) {
+      decodedTransactions.delete(bytes)
+      return known as PayloadMap[T]
+    }
+    const tx = decodeChecked(type, bytes, undefined) as Transaction
+    decodedTransactions.set(bytes, tx)
+    return { ...tx } as PayloadMap[T]
+  }
+  return decodeChecked(type, bytes, limits)
+}
+
+function decodeChecked<T extends PayloadType>(type: T, bytes: Uint8Array, limits: Partial<CodecLimits> | undefined): PayloadMap[T] {
   const name = messageTypeName(type)
   const schema = SCHEMA_BY_TYPE.get(type)
   if (schema === undefined) throw new DecodeError(`${name} has no payload schema`)
@@ -254,6 +346,8 @@ export function decodePayload<T extends PayloadType>(type: T, bytes: Uint8Array,
     throw new DecodeError(`${name} payload of ${bytes.byteLength} bytes exceeds the limit of ${lim.maxFrameBytes} bytes`)
   }
   const value = unpackUntrusted(bytes, lim, `${name} payload`)
+  const fast = FAST_CHECKS.get(type)?.(value)
+  if (fast !== undefined) return fast as PayloadMap[T]
   const result = v.safeParse(schema, value, { abortEarly: true })
   if (!result.success) throw schemaError(name, result.issues[0])
   return result.output as PayloadMap[T]

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { LedgerError } from '../../../src/core/errors.js'
 import type { Ledger } from '../../../src/core/ledger/ledger.js'
+import { sealTransactions } from '../../../src/core/ledger/block-hash.js'
 import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
 import { toHex } from '../../../src/core/util/bytes.js'
 import type { Block, Transaction } from '../../../src/core/wire/payload-types.js'
@@ -232,5 +233,53 @@ describe('memory ledger against the published test vector', () => {
     const block = ledger.commitTxBatch('v', { timestamp: 1000, proposer: 'vp0' })
     expect(toHex(block.stateHash)).toBe('721abfe180f62f9b972b718d0545361122053b52af619bb187a58c675122e2be')
     expect(toHex(ledger.headHash())).toBe('80107241c5d60b6e91207d9698e065947886a35b548796230cd3f0e6a19757f9')
+  })
+})
+
+describe('memory ledger fast paths', () => {
+  it('gives the same blocks for sealed and plain lists, whole, with duplicates, and over two execTxs', () => {
+    const plain = createMemoryLedger()
+    const sealedLedger = createMemoryLedger()
+    const run = (ledger: Ledger, lists: Transaction[][], seal: boolean): Block => {
+      const id = `b${ledger.height()}`
+      ledger.beginTxBatch(id)
+      for (const list of lists) ledger.execTxs(id, seal ? sealTransactions(list.map((t) => ({ ...t }))) : list)
+      return ledger.commitTxBatch(id, { timestamp: 7, proposer: 'vp0' })
+    }
+    const a = tx('a=1')
+    const cases: Transaction[][][] = [
+      [[a, tx('b=1')]], // whole
+      [[tx('c=1', 'd1'), tx('c=2', 'd1'), tx('n')]], // a duplicate inside the list
+      [[{ ...a }, tx('e=1')]], // a duplicate of a committed transaction
+      [[tx('f=1')], [tx('g=1'), tx('f=2')]], // two calls into one batch
+    ]
+    for (const lists of cases) {
+      const p = run(plain, lists, false)
+      const s = run(sealedLedger, lists, true)
+      expect(s.transactions).toEqual(p.transactions)
+      expect(toHex(sealedLedger.headHash())).toBe(toHex(plain.headHash()))
+      expect(Object.isFrozen(s.transactions) && s.transactions.every((t) => Object.isFrozen(t))).toBe(true)
+    }
+    expect(plain.getBlock(2)?.transactions.map((t) => t.txid)).toEqual(['d1', expect.any(String)])
+    expect(plain.getBlock(3)?.transactions).toHaveLength(1)
+    expect(plain.getBlock(4)?.transactions).toHaveLength(3)
+  })
+
+  it('builds the state on its first read and keeps it current afterwards', () => {
+    const ledger = createMemoryLedger()
+    commit(ledger, [tx('k=1'), tx('opaque', 'op')])
+    commit(ledger, [tx('k=2')])
+    expect(ledger.getState('k')).toBe('2')
+    expect(ledger.getState('tx/op')).toBe('opaque')
+    commit(ledger, [tx('k=3'), tx('z=9')])
+    expect(ledger.getState('k')).toBe('3')
+    expect(ledger.snapshot()).toEqual([
+      ['k', '3'],
+      ['tx/op', 'opaque'],
+      ['z', '9'],
+    ])
+    const follower = createMemoryLedger()
+    for (let n = 1; n < ledger.height(); n++) follower.applyBlock(ledger.getBlock(n)!)
+    expect(follower.snapshot()).toEqual(ledger.snapshot())
   })
 })

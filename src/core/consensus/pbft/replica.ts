@@ -387,7 +387,7 @@ export class Replica {
 
   #afterRequests(): void {
     if (this.#active && this.#requestTimer === undefined && this.#outstanding.size > 0) this.#armRequestTimer()
-    this.#tryCut()
+    this.#tryCut(true)
   }
 
   #flushForward(): void {
@@ -419,10 +419,16 @@ export class Replica {
     return x
   }
 
-  #tryCut(): void {
+  /**
+   * Cuts full batches; `arrived` (new requests) also cuts a partial one when nothing is in flight
+   * (every sequence number assigned is executed): there is then nothing for the batch timer to let
+   * requests gather behind, and waiting for it would only add its timeout to their latency.
+   */
+  #tryCut(arrived = false): void {
     if (!this.#active || !this.#isPrimary() || this.#stopped) return
     const limit = this.#h + Math.floor(this.#L / 2)
     while (this.#queue.size >= this.#cfg.batchSize && this.#seqNo < limit) this.#cutBatch()
+    if (arrived && this.#queue.size > 0 && this.#seqNo === this.#lastExec && this.#seqNo < limit) this.#cutBatch()
     if (this.#queue.size === 0) {
       this.#clearTimer('batch')
     } else if (this.#batchTimer === undefined) {

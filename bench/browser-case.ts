@@ -12,10 +12,10 @@
  * taken within a round, then medianed. With `consecutiveWindows` (--quick) each variant runs once
  * and its rounds are consecutive windows.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { interleave, summarizeRounds, type BenchOptions, type MeasuredResult } from './harness.js'
 import { spawnWorker, withWorkers, type Worker } from './processes.js'
@@ -49,12 +49,15 @@ async function buildPage(): Promise<string> {
   return dir
 }
 
-/** Serves index.html and tab-counter.js from `dir` on 127.0.0.1; resolves with the page URL. */
+/**
+ * Serves index.html and every script of the build from `dir` on 127.0.0.1 (the bundle has chunks:
+ * @noble/curves is loaded lazily); resolves with the page URL.
+ */
 async function servePage(dir: string): Promise<{ server: Server; url: string }> {
-  const files = new Map([
-    ['/', { type: 'text/html', body: await readFile(join(dir, 'index.html')) }],
-    ['/tab-counter.js', { type: 'text/javascript', body: await readFile(join(dir, 'tab-counter.js')) }],
-  ])
+  const files = new Map([['/', { type: 'text/html', body: await readFile(join(dir, 'index.html')) }]])
+  for (const name of await readdir(dir, { recursive: true })) {
+    if (name.endsWith('.js')) files.set(`/${name.split(sep).join('/')}`, { type: 'text/javascript', body: await readFile(join(dir, name)) })
+  }
   const server = createServer((req, res) => {
     const file = files.get((req.url ?? '/').split('?')[0]!)
     if (file === undefined) {
@@ -130,7 +133,8 @@ async function runNode(options: BenchOptions, windows: number): Promise<number[]
   const sender = spawnSender()
   const receiver = spawnWorker('./peer-worker.ts', 'nc', {
     id: 'node-client',
-    role: 'non-validator',
+    // Like the tab: a validator in the sender's open-mode network, so its acks (CONSENSUS) are taken.
+    role: 'validator',
     payloadBytes: PAYLOAD_BYTES,
     ackEvery: ACK_EVERY,
     window: WINDOW,
@@ -183,7 +187,7 @@ export async function runBrowser(options: BenchOptions): Promise<MeasuredResult>
       notes: {
         browser: `Chromium ${browser.version()} headless (playwright-core), ${executablePath}`,
         ratio: 'tab msgs/s / Node non-validator msgs/s, same sender, per round',
-        receivers: 'tab: startTabPeer from the browser entry, bundled by Vite from the working tree; node: a non-validator peer process; both dial the sender and count in a consenter',
+        receivers: 'tab: startTabPeer from the browser entry, bundled by Vite from the working tree; node: a peer process; both dial the sender as validators of its open-mode network (their acks are CONSENSUS) and count in a consenter',
         payload_bytes: PAYLOAD_BYTES,
         pacing: `sender keeps ${WINDOW} messages unacked, receiver's consenter acks every ${ACK_EVERY}`,
         window_ms: options.durationMs,

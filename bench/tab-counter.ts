@@ -55,7 +55,8 @@ export interface BenchTab {
 const benchTab: BenchTab = {
   async start(url, options) {
     ackEvery = options.ackEvery
-    tab = await startTabPeer({ connect: url, id: options.id, consensus: 'bench-counter', limits: options.limits, logLevel: 'error' })
+    // A validator (the sender runs in open mode): its acks are CONSENSUS, which peers take from validators only.
+    tab = await startTabPeer({ connect: url, id: options.id, role: 'validator', consensus: 'bench-counter', limits: options.limits, logLevel: 'error' })
     const peer = tab.peer
     if (peer.status().peers.length === 0) {
       await new Promise<void>((resolve) => {

@@ -22,6 +22,7 @@ import { MessageType } from '../core/wire/message-type.js'
 import { makeEnvelope } from '../core/wire/payloads.js'
 import { normalizeChatAddress } from '../core/peer/address-book.js'
 import type { KeyPair } from '../core/identity/key-pair.js'
+import type { PeerRole } from '../core/wire/payload-types.js'
 import { loadTabKey } from './tab-key-store.js'
 
 /** DISC_GET_PEERS period of a tab (2 s, instead of a Node peer's 5 s): a dashboard should fill fast. */
@@ -56,6 +57,11 @@ export interface TabPeerOptions {
   consensus?: string
   consensusOptions?: ConsenterOptions
   logLevel?: LogLevel
+  /**
+   * 'non-validator' (default). A tab may announce itself as a validator, but peers take its
+   * CONSENSUS only in open development mode or when their membership lists its ID and key.
+   */
+  role?: PeerRole
   /** The tab's key; default the origin's non-extractable key from IndexedDB (tab-key-store.ts). */
   keyPair?: KeyPair
   /** Where visibility changes come from; `document` when present. */
@@ -114,7 +120,7 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   const key = options.keyPair === undefined ? await loadTabKey() : { keyPair: options.keyPair, persistent: false }
   const peer = createPeer({
     identity: { keyPair: key.keyPair },
-    role: 'non-validator',
+    role: options.role ?? 'non-validator',
     address: '',
     connect: connector,
     id: options.id ?? randomTabId(),

@@ -198,6 +198,7 @@ export class Replica {
   #forwardTimer: TimerHandle | undefined
   #retryTimer: TimerHandle | undefined
   #nullTimer: TimerHandle | undefined
+  #probeTimer: TimerHandle | undefined
   /** Inputs (messages, requests, timers) being handled, nested; broadcasts wait in #out until 0. */
   #depth = 0
   #out: PbftMessage[] = []
@@ -230,15 +231,43 @@ export class Replica {
     this.#mine.set(this.#h, toHex(ledger.hashBlock(block)))
     this.#sawPrePrepare()
     this.#armNullTimer()
+    this.#armLagProbe()
+  }
+
+  /**
+   * A replica that restarted behind, on a network with no traffic, would otherwise wait for the
+   * next request to reveal the gap. Every resendViewChangeMs it looks at the chain heights
+   * validators announced when they linked (HELLO); when f+1 of them are at least K blocks ahead,
+   * it sends its stable checkpoint, and replicas past it answer with theirs and their head
+   * (#helpLagging), from which it transfers state (f+1 matching, as for any transfer).
+   */
+  #armLagProbe(): void {
+    this.#probeTimer = this.#setTimer(() => {
+      this.#probeTimer = undefined
+      this.#probeLag()
+      this.#armLagProbe()
+    }, this.#cfg.resendViewChangeMs)
+  }
+
+  #probeLag(): void {
+    if (this.#transferring) return
+    const mine = this.#stack.ledger.height()
+    let ahead = 0
+    for (const [peer, height] of this.#stack.sync.peerHeights()) {
+      if (height >= mine + this.#cfg.k && this.#cfg.validators.includes(peer)) ahead++
+    }
+    const d = this.#mine.get(this.#h)
+    if (ahead < this.#cfg.f + 1 || d === undefined) return
+    this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
   }
 
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer]) {
+    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer]) {
       if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
     }
-    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = undefined
+    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = undefined
   }
 
   /** Whether a state transfer is under way (the simulation waits for it before moving time). */
@@ -669,6 +698,8 @@ export class Replica {
   // ---- checkpoints and watermarks ----
 
   #onCheckpoint(msg: CheckpointMsg, from: number): void {
+    // A checkpoint below our stable one: its sender is behind (a restarted replica probing).
+    if (msg.n < this.#h) return this.#helpLagging(msg.n, from)
     if (msg.n <= this.#h) return
     if (msg.n > this.#h + this.#L) {
       this.#onCheckpointAhead(msg, from)
@@ -707,15 +738,18 @@ export class Replica {
     }
   }
 
-  /** A replica whose view change shows it behind gets our latest checkpoint and head, to transfer from. */
-  #helpLagging(msg: ViewChangeMsg, from: number): void {
-    if (this.#lastExec <= msg.h || this.#transferring) return
+  /**
+   * A replica whose view change or checkpoint shows it behind (its stable checkpoint is `h`) gets
+   * our latest checkpoint and head, to transfer from; at most once per resendViewChangeMs each.
+   */
+  #helpLagging(h: number, from: number): void {
+    if (this.#lastExec <= h || this.#transferring) return
     const now = this.#stack.clock.now()
     if (now - (this.#helpedCk.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
     this.#helpedCk.set(from, now)
     const cp = this.#lastExec - (this.#lastExec % this.#cfg.k)
     const cpD = this.#mine.get(cp)
-    if (cp > msg.h && cp < this.#lastExec && cpD !== undefined) this.#unicast({ t: 'ck', n: cp, r: this.self, d: cpD }, from)
+    if (cp > h && cp < this.#lastExec && cpD !== undefined) this.#unicast({ t: 'ck', n: cp, r: this.self, d: cpD }, from)
     this.#unicast({ t: 'ck', n: this.#lastExec, r: this.self, d: toHex(this.#stack.ledger.headHash()) }, from)
   }
 
@@ -848,7 +882,7 @@ export class Replica {
   }
 
   #onViewChange(msg: ViewChangeMsg, from: number): void {
-    this.#helpLagging(msg, from)
+    this.#helpLagging(msg.h, from)
     if (msg.v < this.#view) return
     if (msg.v === this.#view && this.#active) {
       // A replica still waiting for this view: help it with our view change and the new view.

@@ -138,6 +138,31 @@ describe('pbft consenter on a fake network', () => {
     expect(n.peer('vp2').ledger.height()).toBe(23)
   })
 
+  it('lets a restarted replica catch up with no traffic at all: it probes when f+1 validators announced longer chains', async () => {
+    const options = { batchSize: 1, k: 5, logMultiplier: 2, resendViewChangeMs: 500 }
+    const n = await setup(options)
+    for (let i = 0; i < 12; i++) {
+      n.submit('vp1', `r${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(1000)
+    const height = n.peer('vp0').ledger.height()
+    expect(height).toBe(13)
+    await n.removePeer('vp3')
+    const fresh = addReplica(n, 'vp3', options)
+    for (const other of ['vp0', 'vp1', 'vp2']) n.connect('vp3', other)
+    await fresh.start()
+    // No request from here on: only the probe can reveal the gap.
+    await n.advance(2000)
+    expectSameChains(n.stacks())
+    expect(n.peer('vp3').ledger.height()).toBe(height)
+    expect(fresh.status().transfers).toBe(1)
+    // Caught up, it probes no more: the others see no stale checkpoint from it again.
+    const sent = n.delivered.length
+    await n.advance(2000)
+    expect(n.delivered.slice(sent).filter((m) => m.from === 'vp3' && m.envelope.type === MessageType.CONSENSUS)).toEqual([])
+  })
+
   it('forwards a non-validator\'s client transactions to the validators', async () => {
     const net = track(new FakeNetwork())
     for (const id of validators) addReplica(net, id, { batchSize: 1 })

@@ -9,9 +9,10 @@
  * - no uncaught exception and no unhandled rejection (recorded by handlers installed for the run);
  * - Object.prototype and Array.prototype unchanged;
  * - no link closed with 1011 (an internal error on the peer's side);
- * - RSS growth under `maxRssGrowthBytes`, from the end of a warm-up (WARMUP_FRAMES) to after the
- *   closing commit, each sampled after a forced GC; the report also gives the growth counting the
- *   warm-up, the heap figures and what the ledger accepted meanwhile;
+ * - RSS growth under `maxRssGrowthBytes` over all `frames`: from the end of a warm-up (up to
+ *   WARMUP_FRAMES more fuzz frames, sent first) to after the closing commit, each sampled after a
+ *   forced GC; the report also gives the growth counting the warm-up, the heap figures and what
+ *   the ledger accepted meanwhile;
  * - afterwards a transaction posted to a second, honest peer is committed by both, with equal heads.
  *
  * The peer under test is vp0 (noops, short blockWaitMs); the honest peer vp1 dials it. Fuzz links
@@ -75,7 +76,8 @@ const SENTINEL_REPLY_NEEDLE = ((): Buffer => {
 })()
 const SENTINEL_FRAME = encodeFrame([{ type: SENTINEL_TYPE, payload: new Uint8Array(0) }])
 /**
- * Frames sent before the RSS baseline is taken (at most half the run). Measured (seed 11, samples
+ * Fuzz frames sent before the RSS baseline is taken, on top of the run's frames (at most half as
+ * many as the run has). Measured (seed 11, samples
  * after a GC): RSS climbs about 35 MB over the first tens of thousands of frames whatever the run's
  * length (JIT code, the young generation, V8 old-space pages, allocator arenas and ws buffers
  * reaching their working size), then grows slowly with the ledger.
@@ -482,14 +484,16 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
     const rand = seededRandom(options.seed)
     const next = createFrameGenerator(rand)
-    const total = options.replay === undefined ? options.frames : links.length
+    // The warm-up frames come on top of the `frames` the run is asked for, so the RSS growth the
+    // run is judged by covers every one of those `frames`.
+    warmup = options.replay === undefined ? Math.min(WARMUP_FRAMES, Math.floor(options.frames / 2)) : 0
+    const total = options.replay === undefined ? options.frames + warmup : links.length
     const usable = (l: FuzzLink): boolean => l.ready && l.unacked.length < MAX_UNACKED_FRAMES && l.ws?.readyState === WebSocket.OPEN
     let waitingSince = 0
     const progressEvery = Math.max(1, Math.floor(total / 10))
 
     // The baseline is taken after a warm-up: the first frames grow the allocator's arenas, the young
     // generation and ws's buffers to their working size once (measured: RSS then stays flat).
-    warmup = options.replay === undefined ? Math.min(WARMUP_FRAMES, Math.floor(total / 2)) : 0
     if (warmup === 0) {
       memoryBefore = memoryAtStart
       measuring = true
@@ -628,7 +632,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const frames = Object.values(recipes).reduce((a, b) => a + b, 0)
   return {
     seed: options.seed,
-    frames,
+    // The frames the run was asked for; the warm-up's are on top (`warmupFrames`).
+    frames: frames - warmup,
     elapsedMs,
     framesPerSecond: Math.round((frames * 1000) / elapsedMs),
     rssAtStart: memoryAtStart.rss,
@@ -700,7 +705,7 @@ export function formatReport(report: FuzzReport): string {
   const { memoryAtStart: start, memoryBefore: before, memoryAfter: after } = report
   const field = (name: keyof MemorySample): string => `${name} ${mb(before[name])} -> ${mb(after[name])} (${signed(after[name] - before[name])})`
   const lines = [
-    `seed ${report.seed}: ${report.frames} frames in ${(report.elapsedMs / 1000).toFixed(1)} s (${report.framesPerSecond} frames/s)`,
+    `seed ${report.seed}: ${report.frames} frames after a ${report.warmupFrames}-frame warm-up, in ${(report.elapsedMs / 1000).toFixed(1)} s (${report.framesPerSecond} frames/s)`,
     `rss (${report.gcAvailable ? `after a forced GC and ${GC_SETTLE_MS * 2} ms settling` : 'no GC available'}; harness, vp0 and vp1 share this process): ` +
       `${mb(report.rssAtStart)} at start, ${mb(report.rssBefore)} after the ${report.warmupFrames}-frame warm-up, ${mb(report.rssAfter)} at the end: ` +
       `growth ${signed(report.rssGrowth)} (limit ${mb(report.maxRssGrowth)}; ${signed(report.rssAfter - report.rssAtStart)} counting the warm-up)`,

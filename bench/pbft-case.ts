@@ -81,6 +81,11 @@ async function measureWindow(v: Variant, all: Worker[], warmupMs: number, durati
     `  ${v.key}: ${Math.round(perSecond)} tx/s committed, p50 ${(m.p50 as number).toFixed(1)} ms, p99 ${(m.p99 as number).toFixed(1)} ms, ` +
       `CPU/tx ${validatorCpuUs.toFixed(1)} us validators + ${clientCpuUs.toFixed(1)} us client, CPU ms ${cpuMs.map((c) => Math.round(c)).join('/')}\n`,
   )
+  // BENCH_PBFT_FRAMES=1: frames each process sent and received per block it committed (where the per-write cost goes).
+  if (process.env.BENCH_PBFT_FRAMES) {
+    const per = (a: Record<string, unknown>, k: string): string => ((a[k] as number) / Math.max(1, a.blocks as number)).toFixed(2)
+    process.stderr.write(`    frames sent/received per block: ${answers.map((a) => `${per(a, 'framesSent')}/${per(a, 'framesReceived')}`).join(' ')}\n`)
+  }
   if (!(perSecond > 0)) throw new Error(`${v.key}: nothing committed in the window`)
   const cost = { validator_cpu_us_per_tx: validatorCpuUs, client_cpu_us_per_tx: clientCpuUs }
   if (v.window !== undefined) return { committed_per_s: perSecond, p50_ms: m.p50 as number, p99_ms: m.p99 as number, ...cost }

@@ -145,6 +145,7 @@ onCommand(async (m) => {
     case 'measure': {
       await sleep(m.warmupMs as number)
       const cpu0 = process.cpuUsage()
+      const m0 = node!.peer.metrics()
       const c0 = committed
       latencies = []
       recording = true
@@ -153,6 +154,7 @@ onCommand(async (m) => {
       recording = false
       const ms = performance.now() - t0
       const cpu = process.cpuUsage(cpu0)
+      const m1 = node!.peer.metrics()
       const sorted = latencies.sort((a, b) => a - b)
       reply({
         reply: 'measured',
@@ -163,6 +165,9 @@ onCommand(async (m) => {
         p99: quantile(sorted, 0.99),
         pending: pending.size,
         height: node!.peer.status().chain.height,
+        framesSent: m1.framesSent - m0.framesSent,
+        framesReceived: m1.framesReceived - m0.framesReceived,
+        blocks: m1.blocksCommitted - m0.blocksCommitted,
       })
       break
     }

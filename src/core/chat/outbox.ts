@@ -9,6 +9,11 @@ import type { ChatStream } from './chat-stream.js'
  * frame (measured here: per-write cost dominates, about 3x more messages/s batched), cut early
  * when a frame reaches `maxEnvelopesPerFrame` or `targetFrameBytes`.
  *
+ * A broadcast queues the same envelope objects on several links, which then flush the same list in
+ * the same task: the last frame encoded is kept until the end of that task and reused when the
+ * next flush holds the very same envelopes in the same order (frames are never changed after they
+ * are sent). A replica broadcasting to its validators then encodes each frame once.
+ *
  * Back-pressure: the bytes the transport has not sent yet plus what waits here may not pass
  * `sendBufferCapBytes`; past it the remote is not reading, the link is closed with 4002 and the
  * send throws SendBufferFullError. Other links are unaffected.
@@ -23,6 +28,36 @@ export interface OutboxOptions {
   onFrameSent?: (envelopes: readonly Envelope[], bytes: number) => void
   /** Called when the cap is passed, before the link is closed. */
   onOverflow?: (error: SendBufferFullError) => void
+}
+
+/** The last frame encoded, with its envelopes; kept until the task that encoded it ends. */
+let lastEnvelopes: readonly Envelope[] | undefined
+let lastFrame: Uint8Array | undefined
+let forgetScheduled = false
+
+function forgetLastFrame(): void {
+  lastEnvelopes = undefined
+  lastFrame = undefined
+  forgetScheduled = false
+}
+
+function sameEnvelopes(a: readonly Envelope[], b: readonly Envelope[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** encodeFrame, reusing the previous frame when the envelopes are the same objects. */
+function frameOf(envelopes: readonly Envelope[]): Uint8Array {
+  if (lastFrame !== undefined && sameEnvelopes(envelopes, lastEnvelopes)) return lastFrame
+  const frame = encodeFrame(envelopes)
+  lastEnvelopes = envelopes
+  lastFrame = frame
+  if (!forgetScheduled) {
+    forgetScheduled = true
+    scheduleMacrotask(forgetLastFrame)
+  }
+  return frame
 }
 
 export class Outbox {
@@ -81,7 +116,7 @@ export class Outbox {
     this.#pending = []
     this.#pendingBytes = 0
     if (this.#stream.closed) return
-    const frame = encodeFrame(envelopes)
+    const frame = frameOf(envelopes)
     try {
       this.#stream.send(frame)
     } catch (err) {

@@ -96,32 +96,60 @@ export interface Sha256Hasher {
   digest(): Uint8Array
 }
 
+/** SHA-256 of one byte array at once. The result must not share memory with the input (the caller reuses it). */
+export type Sha256OneShot = (bytes: Uint8Array) => Uint8Array
+
 let newSha256: () => Sha256Hasher = () => sha256.create()
+let sha256Once: Sha256OneShot = (bytes) => sha256(bytes)
 
 /**
  * Replaces the SHA-256 every hash here uses (default: `@noble/hashes`, pure JavaScript, so the
  * core runs anywhere). A runtime with a faster synchronous one (Node's native crypto hashes about
  * 8x faster here) may install it at startup; the bytes hashed, and so every hash, stay the same.
+ * `once` hashes one array in one call: almost every hash here is of a few hundred bytes that fit
+ * one writer buffer, and a one-shot call skips making a hasher object for each (Node's
+ * `crypto.hash` takes about 0.7 us where `createHash` + update + digest take 1.1). Without it,
+ * one-shot hashes go through `factory`.
  */
-export function useSha256(factory: () => Sha256Hasher): void {
+export function useSha256(factory: () => Sha256Hasher, once?: Sha256OneShot): void {
   newSha256 = factory
+  sha256Once =
+    once ??
+    ((bytes) => {
+      const hash = factory()
+      hash.update(bytes)
+      return hash.digest()
+    })
 }
 
 /** Writers nest (a block hash writes a transactions root), so a few buffers wait here for reuse. */
 const MAX_SPARE_BUFFERS = 4
-const spareBuffers: Uint8Array[] = []
+interface WriterBuffer {
+  bytes: Uint8Array
+  view: DataView
+}
+const spareBuffers: WriterBuffer[] = []
+
+function takeBuffer(): WriterBuffer {
+  const spare = spareBuffers.pop()
+  if (spare !== undefined) return spare
+  const bytes = new Uint8Array(HASH_WRITER_BUFFER_BYTES)
+  return { bytes, view: new DataView(bytes.buffer) }
+}
 
 /**
  * Incremental SHA-256 over the primitives PROTOCOL.md names: u32be, u64be, length-prefixed bytes.
  * Writes gather in a buffer (strings are UTF-8 encoded straight into it) and reach the hash in
  * large updates: per-call overhead and a fresh array per string cost more than the hashing itself
- * for short fields.
+ * for short fields. The incremental hasher is made only when the buffer first fills; what fits
+ * the buffer whole is hashed in one one-shot call at `digest`.
  */
 export class HashWriter {
-  readonly #hash = newSha256()
+  #hash: Sha256Hasher | undefined
   // Buffers are reused (a block hash takes several writers; zeroing 16 KiB for each showed in profiles).
-  readonly #buf = spareBuffers.pop() ?? new Uint8Array(HASH_WRITER_BUFFER_BYTES)
-  readonly #view = new DataView(this.#buf.buffer)
+  readonly #spare = takeBuffer()
+  readonly #buf = this.#spare.bytes
+  readonly #view = this.#spare.view
   #pos = 0
 
   #room(bytes: number): void {
@@ -130,6 +158,7 @@ export class HashWriter {
 
   #flush(): void {
     if (this.#pos === 0) return
+    this.#hash ??= newSha256()
     this.#hash.update(this.#buf.subarray(0, this.#pos))
     this.#pos = 0
   }
@@ -138,6 +167,7 @@ export class HashWriter {
   raw(bytes: Uint8Array): this {
     if (bytes.length > this.#buf.length >> 1) {
       this.#flush()
+      this.#hash ??= newSha256()
       this.#hash.update(bytes)
       return this
     }
@@ -181,10 +211,17 @@ export class HashWriter {
 
   /** The hash of everything written. The writer is spent afterwards: write nothing more to it. */
   digest(): Uint8Array {
-    this.#flush()
-    // Once only: noble's digest throws on a second call, and a buffer given back twice would be shared.
-    const out = this.#hash.digest()
-    if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(this.#buf)
+    // Once only: a buffer given back twice would be shared by two writers.
+    if (this.#pos < 0) throw new LedgerError('a HashWriter was digested twice')
+    let out: Uint8Array
+    if (this.#hash === undefined) {
+      out = sha256Once(this.#buf.subarray(0, this.#pos))
+    } else {
+      this.#flush()
+      out = this.#hash.digest()
+    }
+    this.#pos = -1
+    if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(this.#spare)
     return out
   }
 }

@@ -56,6 +56,30 @@ describe('Outbox', () => {
     expect(decodeFrame(stream.frames[0]!).map((e) => e.payload[0])).toEqual(Array.from({ length: 100 }, (_, i) => i))
   })
 
+  it('links flushing the same envelopes in one task share one frame; other lists and later tasks get their own', async () => {
+    const streams = [recordingStream(), recordingStream(), recordingStream()]
+    const outboxes = streams.map((s) => new Outbox(s, options()))
+    const shared = [env(1), env(2), env(3)]
+    for (const e of shared) {
+      outboxes[0]!.send(e)
+      outboxes[1]!.send(e)
+    }
+    // Equal bytes, different objects: encoded on its own.
+    for (const e of shared) outboxes[2]!.send({ ...e })
+    await nextTask()
+    const [a, b, c] = streams.map((s) => s.frames[0]!)
+    expect(a).toBe(b)
+    expect(c).not.toBe(a)
+    expect(c).toEqual(a)
+    expect(decodeFrame(a!).map((e) => e.payload[0])).toEqual([1, 2, 3])
+    // A later task with the same envelopes encodes afresh: nothing is kept past the task.
+    await nextTask()
+    for (const e of shared) outboxes[0]!.send(e)
+    await nextTask()
+    expect(streams[0]!.frames[1]).not.toBe(a)
+    expect(streams[0]!.frames[1]).toEqual(a)
+  })
+
   it('cuts frames at maxEnvelopesPerFrame and at the target size', async () => {
     const stream = recordingStream()
     const outbox = new Outbox(stream, options({ maxEnvelopesPerFrame: 16, targetFrameBytes: 1000 }))

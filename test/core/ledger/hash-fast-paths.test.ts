@@ -121,3 +121,50 @@ describe('useSha256', () => {
     }
   })
 })
+
+describe('one-shot hashing', () => {
+  it('uses the one-shot function for what fits the buffer and the incremental hasher past it, with the same bytes', async () => {
+    const { useSha256 } = await import('../../../src/core/ledger/block-hash.js')
+    const { sha256 } = await import('@noble/hashes/sha2.js')
+    const small = new Uint8Array(300).map((_, i) => i * 3)
+    const big = new Uint8Array(HASH_WRITER_BUFFER_BYTES * 2 + 5).map((_, i) => i * 11)
+    const spec = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
+    let made = 0
+    let once = 0
+    useSha256(
+      () => {
+        made++
+        return sha256.create()
+      },
+      (bytes) => {
+        once++
+        return sha256(bytes)
+      },
+    )
+    try {
+      expect(Buffer.from(new HashWriter().raw(small).digest()).equals(spec(small))).toBe(true)
+      expect([made, once]).toEqual([0, 1])
+      // Over half a buffer goes straight to the incremental hasher; many small writes fill the buffer.
+      expect(Buffer.from(new HashWriter().raw(big).digest()).equals(spec(big))).toBe(true)
+      const pieces = new HashWriter()
+      for (let i = 0; i < big.length; i += 100) pieces.raw(big.subarray(i, i + 100))
+      expect(Buffer.from(pieces.digest()).equals(spec(big))).toBe(true)
+      expect([made, once]).toEqual([2, 1])
+    } finally {
+      useSha256(() => sha256.create())
+    }
+  })
+
+  it('a one-shot result does not change when the writer buffer is reused', () => {
+    const first = new HashWriter().string('first').digest()
+    const copy = first.slice()
+    new HashWriter().string('second, written into the same buffer').digest()
+    expect(first).toEqual(copy)
+  })
+
+  it('refuses a second digest, which would give its buffer back twice', () => {
+    const writer = new HashWriter().u32(1)
+    writer.digest()
+    expect(() => writer.digest()).toThrow(/digested twice/)
+  })
+})

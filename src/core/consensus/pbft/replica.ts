@@ -44,7 +44,7 @@ import { toHex } from '../../util/bytes.js'
 import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
 import { MessageType } from '../../wire/message-type.js'
-import type { Block, Transaction } from '../../wire/payload-types.js'
+import { EndpointType, type Block, type Transaction } from '../../wire/payload-types.js'
 import { makeEnvelope } from '../../wire/payloads.js'
 import type { Stack } from '../consenter.js'
 import { NULL_DIGEST, batchDigest, type PbftBatch } from './batch.js'
@@ -675,7 +675,8 @@ export class Replica {
     // Replicas 0..f announce blocks (f+1 of them, so f crashed ones are covered): non-validators
     // decode every copy they get, and N copies of every block cost them N times the work. The same
     // replicas announce every block, so each link carries them in order and followers need not fetch.
-    if (block !== undefined && this.self <= this.#cfg.f && this.#stack.getNetworkInfo().peers.some((p) => p.role === 'non-validator')) {
+    // The handles, not getNetworkInfo: that one hexes every key id and sorts, for every block.
+    if (block !== undefined && this.self <= this.#cfg.f && this.#stack.getNetworkHandles().some((e) => e.type !== EndpointType.VALIDATOR)) {
       this.#stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, this.#stack.clock.now()), 'non-validator')
     }
     return true

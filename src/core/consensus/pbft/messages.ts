@@ -394,16 +394,21 @@ function readTx(r: MsgpackReader): Transaction {
   return { txid, payload, timestamp, origin }
 }
 
-function readTxs(r: MsgpackReader): Transaction[] {
-  const count = r.array(MAX_TXS_PER_BLOCK)
-  const out = new Array<Transaction>(count)
+/** An array of at most `max` items, each read by `item`, with the index in the error path. */
+function readList<T>(r: MsgpackReader, max: number, item: (r: MsgpackReader) => T): T[] {
+  const count = r.array(max)
+  const out = new Array<T>(count)
   const at = depth++
   for (let i = 0; i < count; i++) {
     path[at] = i
-    out[i] = readTx(r)
+    out[i] = item(r)
   }
   depth = at
   return out
+}
+
+function readTxs(r: MsgpackReader): Transaction[] {
+  return readList(r, MAX_TXS_PER_BLOCK, readTx)
 }
 
 function readBatch(r: MsgpackReader): PbftBatch {
@@ -450,43 +455,23 @@ function readPair(r: MsgpackReader): SeqDigest {
   return [n, r.digest(true)]
 }
 
+function readTriple(r: MsgpackReader): SeqDigestView {
+  if (r.array(3) !== 3) throw new ReadError('not an [n, d, v] triple')
+  const n = r.uint()
+  const d = r.digest(true)
+  return [n, d, r.uint()]
+}
+
 function readPairs(r: MsgpackReader): SeqDigest[] {
-  const count = r.array(PBFT_MAX_SET_ENTRIES)
-  const out = new Array<SeqDigest>(count)
-  const at = depth++
-  for (let i = 0; i < count; i++) {
-    path[at] = i
-    out[i] = readPair(r)
-  }
-  depth = at
-  return out
+  return readList(r, PBFT_MAX_SET_ENTRIES, readPair)
 }
 
 function readTriples(r: MsgpackReader): SeqDigestView[] {
-  const count = r.array(PBFT_MAX_SET_ENTRIES)
-  const out = new Array<SeqDigestView>(count)
-  const at = depth++
-  for (let i = 0; i < count; i++) {
-    path[at] = i
-    if (r.array(3) !== 3) throw new ReadError('not an [n, d, v] triple')
-    const n = r.uint()
-    const d = r.digest(true)
-    out[i] = [n, d, r.uint()]
-  }
-  depth = at
-  return out
+  return readList(r, PBFT_MAX_SET_ENTRIES, readTriple)
 }
 
 function readReplicas(r: MsgpackReader): number[] {
-  const count = r.array(PBFT_MAX_REPLICAS)
-  const out = new Array<number>(count)
-  const at = depth++
-  for (let i = 0; i < count; i++) {
-    path[at] = i
-    out[i] = readReplica(r)
-  }
-  depth = at
-  return out
+  return readList(r, PBFT_MAX_REPLICAS, readReplica)
 }
 
 function read(r: MsgpackReader): PbftMessage {

@@ -221,18 +221,21 @@ describe('hostile-inputs catalogue over a real WebSocket', () => {
     const a = await startNodePeer(resolveConfig({ argv: ['--id', 'A', '--port', '0'], env: {} }), { log: silentLogger })
     const b = await startNodePeer(resolveConfig({ argv: ['--id', 'B', '--port', '0'], env: {} }), { log: silentLogger })
     try {
-      const dials = [a.peer.chatWithPeer(b.address).catch(() => {}), b.peer.chatWithPeer(a.address).catch(() => {})]
+      const ended = (who: string) => () => who
+      const dials = [a.peer.chatWithPeer(b.address).then(ended('A'), ended('A')), b.peer.chatWithPeer(a.address).then(ended('B'), ended('B'))]
+      // The link B dialed loses the tie-break on both sides (A < B), so B's dial is the one that
+      // ends; A's stays up.
+      expect(await Promise.race(dials)).toBe('B')
+      // Either side may briefly hold the losing link before the winner's handshake completes:
+      // wait for both to settle on one link each.
       await vi.waitFor(
         () => {
           expect(a.peer.status().peers.map((p) => p.id)).toEqual(['B'])
           expect(b.peer.status().peers.map((p) => p.id)).toEqual(['A'])
+          expect([a.peer.metrics().connections, b.peer.metrics().connections]).toEqual([1, 1])
         },
         { timeout: 5000, interval: 5 },
       )
-      // One of the two dials ends (its link lost the tie-break); the other stays up.
-      await Promise.race(dials)
-      expect(a.peer.metrics().connections).toBe(1)
-      expect(b.peer.metrics().connections).toBe(1)
     } finally {
       await Promise.all([a.stop(), b.stop()])
     }

@@ -36,8 +36,9 @@ import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
 import { MessageType } from '../../wire/message-type.js'
 import type { Block, Transaction } from '../../wire/payload-types.js'
-import { decodePayload, makeEnvelope, utf8ByteLength } from '../../wire/payloads.js'
+import { makeEnvelope, utf8ByteLength } from '../../wire/payloads.js'
 import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
+import { decodeReceived, decodeTransaction } from '../decode-received.js'
 import { NOOPS_MAX_FORWARD_HOPS, NOOPS_PLUGIN_NAME } from './constants.js'
 import { decodeNoopsMessage, encodeNoopsMessage, type NoopsMessage } from './noops-messages.js'
 import { resolveNoopsOptions, type NoopsOptions } from './noops-options.js'
@@ -156,12 +157,9 @@ class NoopsConsenterImpl implements NoopsConsenter {
       return
     }
     if (msg.type === MessageType.CHAIN_TRANSACTION) {
-      let tx: Transaction
-      try {
-        tx = decodePayload(MessageType.CHAIN_TRANSACTION, msg.payload)
-      } catch (err) {
+      const tx = decodeReceived(decodeTransaction, msg.payload, this.#log, 'transaction', sender)
+      if (tx === undefined) {
         this.#invalid++
-        this.#log.warn('undecodable transaction ignored', { sender, error: describeError(err) })
         return
       }
       this.#accept(tx, 0, sender)
@@ -172,12 +170,9 @@ class NoopsConsenterImpl implements NoopsConsenter {
       this.#log.debug('message type not for noops ignored', { type: msg.type, sender })
       return
     }
-    let message: NoopsMessage
-    try {
-      message = decodeNoopsMessage(msg.payload)
-    } catch (err) {
+    const message = decodeReceived(decodeNoopsMessage, msg.payload, this.#log, 'noops message', sender)
+    if (message === undefined) {
       this.#invalid++
-      this.#log.warn('undecodable noops message ignored', { sender, error: describeError(err) })
       return
     }
     if (message.kind === 'tx') {

@@ -14,14 +14,14 @@
  *
  *   const consenter = createPbftConsenter(stack, { validators: ['vp0', 'vp1', 'vp2', 'vp3'] })
  */
-import { describeError } from '../../errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
 import { MessageType } from '../../wire/message-type.js'
 import type { Transaction } from '../../wire/payload-types.js'
-import { decodePayload, makeEnvelope } from '../../wire/payloads.js'
+import { makeEnvelope } from '../../wire/payloads.js'
 import { transactionProblem } from '../../ledger/block-hash.js'
 import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
+import { decodeReceived, decodeTransaction } from '../decode-received.js'
 import { PBFT_PLUGIN_NAME, resolvePbftConfig, type PbftConfig } from './config.js'
 import { decodePbftMessage, type PbftMessage } from './messages.js'
 import { Replica, type ReplicaStatus } from './replica.js'
@@ -89,15 +89,8 @@ class PbftConsenterImpl implements PbftConsenter {
   recvMsg(msg: Envelope, sender: string): void {
     if (this.#state !== 'running') return
     if (msg.type === MessageType.CHAIN_TRANSACTION) {
-      let tx: Transaction
-      try {
-        tx = decodePayload(MessageType.CHAIN_TRANSACTION, msg.payload)
-      } catch (err) {
-        this.#invalid++
-        this.#log.warn('undecodable transaction ignored', { sender, error: describeError(err) })
-        return
-      }
-      if (transactionProblem(tx) !== undefined) {
+      const tx = decodeReceived(decodeTransaction, msg.payload, this.#log, 'transaction', sender)
+      if (tx === undefined || transactionProblem(tx) !== undefined) {
         this.#invalid++
         return
       }
@@ -108,12 +101,9 @@ class PbftConsenterImpl implements PbftConsenter {
       return
     }
     if (msg.type !== MessageType.CONSENSUS || this.#replica === undefined) return
-    let message: PbftMessage
-    try {
-      message = decodePbftMessage(msg.payload)
-    } catch (err) {
+    const message = decodeReceived(decodePbftMessage, msg.payload, this.#log, 'pbft message', sender, 'debug')
+    if (message === undefined) {
       this.#invalid++
-      this.#log.debug('undecodable pbft message ignored', { sender, error: describeError(err) })
       return
     }
     if (message.t === 'req') {

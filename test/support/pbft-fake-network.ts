@@ -36,10 +36,20 @@ export function usePbftFakeNetwork(validators: readonly string[] = PBFT_TEST_VAL
     return net
   }
 
+  /** Like setup, plus a non-validator `followerId` running the plugin as a follower (no replica). */
+  const setupWithFollower = async (options: ConsenterOptions = {}, followerId = 'nv0'): Promise<FakeNetwork> => {
+    net = new FakeNetwork()
+    for (const id of validators) addReplica(net, id, options)
+    net.attach(followerId, createPbftConsenter(net.addPeer(followerId, 'non-validator'), { validators: [...validators] }))
+    net.connectAll()
+    await net.start()
+    return net
+  }
+
   /** Uses a network the test built itself (stopped and checked like one from setup). */
   const track = (n: FakeNetwork): FakeNetwork => (net = n)
 
-  return { setup, addReplica, track }
+  return { setup, setupWithFollower, addReplica, track }
 }
 
 export const pbftOf = (n: FakeNetwork, id: string): PbftConsenter => n.peer(id).consenter as PbftConsenter

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { createPbftConsenter, decodePbftMessage, encodePbftMessage } from '../../../../src/core/consensus/pbft/index.js'
+import { decodePbftMessage, encodePbftMessage } from '../../../../src/core/consensus/pbft/index.js'
 import { createConsenter } from '../../../../src/core/consensus/registry.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
 import { PBFT_TEST_VALIDATORS, expectSameChains, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
 import { FakeNetwork } from '../../../support/fake-network.js'
 
 const validators = [...PBFT_TEST_VALIDATORS]
-const { setup, addReplica, track } = usePbftFakeNetwork()
+const { setup, setupWithFollower, addReplica, track } = usePbftFakeNetwork()
 const pbft = pbftOf
 
 describe('pbft consenter on a fake network', () => {
@@ -164,12 +164,8 @@ describe('pbft consenter on a fake network', () => {
   })
 
   it('forwards a non-validator\'s client transactions to the validators', async () => {
-    const net = track(new FakeNetwork())
-    for (const id of validators) addReplica(net, id, { batchSize: 1 })
-    const follower = net.addPeer('nv0', 'non-validator')
-    net.attach('nv0', createPbftConsenter(follower, { validators }))
-    net.connectAll()
-    await net.start()
+    const net = await setupWithFollower({ batchSize: 1 })
+    const follower = net.peer('nv0')
     const tx = net.submit('nv0', 'from=outside')
     await net.advance(2000)
     expect(net.peer('vp0').ledger.hasTransaction(tx.txid)).toBe(true)
@@ -197,12 +193,8 @@ describe('pbft consenter on a fake network', () => {
   })
 
   it('has f+1 replicas announce each block to non-validators, each in order', async () => {
-    const net = track(new FakeNetwork())
-    for (const id of validators) addReplica(net, id, { batchSize: 1 })
-    const follower = net.addPeer('nv0', 'non-validator')
-    net.attach('nv0', createPbftConsenter(follower, { validators }))
-    net.connectAll()
-    await net.start()
+    const net = await setupWithFollower({ batchSize: 1 })
+    const follower = net.peer('nv0')
     for (let i = 0; i < 5; i++) net.submit('vp1', `a${i}=1`)
     await net.advance(2000)
     const announced = net.delivered.filter((m) => m.envelope.type === MessageType.SYNC_BLOCK_ADDED && m.to === 'nv0')

@@ -1,6 +1,9 @@
 /**
- * The in-memory Ledger: every block, every block's write set, the key-value state and the set of
- * committed txids, all held in memory for the life of the peer.
+ * The in-memory Ledger: every block, the key-value state and the set of committed txids, all held
+ * in memory for the life of the peer. A block's write set (its delta) is not kept beside it: it
+ * follows from the block's transactions and is computed again when asked for. Every object kept
+ * per block is copied by each young-generation GC it lives through, so a validator at thousands of
+ * blocks a second keeps as few of them as it can.
  *
  * Data enters two ways: a consenter's batch (beginTxBatch -> execTxs -> commitTxBatch, or
  * rollbackTxBatch), or `applyBlock` for a block made elsewhere, which is re-executed and checked
@@ -50,9 +53,8 @@ class MemoryLedger implements Ledger {
   readonly #log: Logger
   readonly #blocks: Block[] = []
   readonly #hashes: Uint8Array[] = []
-  readonly #deltas: [string, string][][] = []
   /**
-   * The key-value state, built from the deltas the first time it is read (getState, snapshot) and
+   * The key-value state, built from every block's writes the first time it is read (getState, snapshot) and
    * kept current from then on. Until then a commit costs no insert into a map that grows with every
    * transaction ever executed: profiles of a validator under load showed that insert as the
    * ledger's largest single cost, for a state nothing on the commit path reads.
@@ -60,8 +62,6 @@ class MemoryLedger implements Ledger {
   #state: Map<string, string> | undefined
   readonly #txids = new Set<string>()
   readonly #listeners = new Set<BlockListener>()
-  /** Hashes of this ledger's own (frozen) blocks: checkpoints ask for them again. */
-  readonly #ownHashes = new WeakMap<Block, Uint8Array>()
   #batch: OpenBatch | undefined
 
   constructor(log: Logger) {
@@ -95,7 +95,8 @@ class MemoryLedger implements Ledger {
   }
 
   hashBlock(block: Block): Uint8Array {
-    return this.#ownHashes.get(block)?.slice() ?? hashBlock(block)
+    const n = block.number
+    return Number.isSafeInteger(n) && this.#blocks[n] === block ? (this.#hashes[n] as Uint8Array).slice() : hashBlock(block)
   }
 
   stateHash(): Uint8Array {
@@ -111,8 +112,8 @@ class MemoryLedger implements Ledger {
   }
 
   getDelta(blockNumber: number): StateDelta | undefined {
-    const writes = Number.isSafeInteger(blockNumber) ? this.#deltas[blockNumber] : undefined
-    return writes === undefined ? undefined : { blockNumber, writes: writes.map(([k, v]) => [k, v]) }
+    const block = this.getBlock(blockNumber)
+    return block === undefined ? undefined : { blockNumber, writes: blockWrites(block) }
   }
 
   hasTransaction(txid: string): boolean {
@@ -167,7 +168,9 @@ class MemoryLedger implements Ledger {
     const { block: head, hash: headHash } = this.#head()
     const block: Block = {
       number: this.height(),
-      previousBlockHash: headHash.slice(),
+      // Shared with the head's hash, read-only like every hash field of a ledger block: one array
+      // fewer kept per block.
+      previousBlockHash: headHash,
       stateHash: nextStateHash(head.stateHash, writes),
       timestamp: meta.timestamp,
       proposer: meta.proposer,
@@ -219,7 +222,7 @@ class MemoryLedger implements Ledger {
     }
     const copy: Block = {
       number: block.number,
-      previousBlockHash: block.previousBlockHash.slice(),
+      previousBlockHash: headHash,
       stateHash: block.stateHash.slice(),
       timestamp: block.timestamp,
       proposer: block.proposer,
@@ -250,11 +253,11 @@ class MemoryLedger implements Ledger {
     return this.#batch
   }
 
-  /** The state map, built from every delta on first use (see #state). */
+  /** The state map, built from every block's writes on first use (see #state). */
   #stateMap(): Map<string, string> {
     if (this.#state !== undefined) return this.#state
     const state = new Map<string, string>()
-    for (const writes of this.#deltas) for (const [key, value] of writes) state.set(key, value)
+    for (const block of this.#blocks) for (const tx of block.transactions) state.set(...transactionWrite(tx))
     this.#state = state
     return state
   }
@@ -268,8 +271,6 @@ class MemoryLedger implements Ledger {
     Object.freeze(block)
     this.#blocks.push(block)
     this.#hashes.push(hash)
-    this.#ownHashes.set(block, hash)
-    this.#deltas.push(writes)
     const state = this.#state
     if (state !== undefined) for (const [key, value] of writes) state.set(key, value)
     for (const tx of block.transactions) this.#txids.add(tx.txid)
@@ -282,6 +283,16 @@ class MemoryLedger implements Ledger {
       }
     }
   }
+}
+
+/**
+ * A block's sorted write set, computed again from its transactions: every transaction makes one
+ * write, so the block holds its delta already and the ledger keeps no second copy of it.
+ */
+function blockWrites(block: Block): [string, string][] {
+  const writes = new Map<string, string>()
+  for (const tx of block.transactions) writes.set(...transactionWrite(tx))
+  return sortWrites(writes)
 }
 
 function copyTransaction(tx: Transaction): Transaction {

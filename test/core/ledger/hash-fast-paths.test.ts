@@ -66,6 +66,18 @@ describe('hashing fast paths', () => {
     expect(Buffer.from(transactionsRoot(txs)).equals(specRoot(txs))).toBe(true)
   })
 
+  it('a list frozen elsewhere cannot be sealed: it stays unsealed, is hashed on every use, and encodes as before', () => {
+    const txs = Object.freeze(randomTxs(prng(6), 5, 40))
+    expect(sealTransactions(txs)).toBe(txs)
+    expect(isSealed(txs)).toBe(false)
+    expect(Buffer.from(transactionsRoot(txs)).equals(specRoot(txs))).toBe(true)
+    // The root rides on the array as a hidden property: keys, JSON and spreads do not show it.
+    const sealed = sealTransactions(randomTxs(prng(6), 5, 40))
+    expect(Object.keys(sealed)).toEqual(Object.keys(txs))
+    expect(JSON.stringify(sealed)).toBe(JSON.stringify(txs))
+    expect(isSealed([...sealed])).toBe(false)
+  })
+
   it('a ledger commits a sealed batch with the same block hash and state as an unsealed one', () => {
     const txs = randomTxs(prng(9), 30, 80)
     const plain = createMemoryLedger()

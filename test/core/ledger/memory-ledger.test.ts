@@ -206,6 +206,24 @@ describe('memory ledger', () => {
     expect([...state].sort((a, b) => (a[0] < b[0] ? -1 : 1))).toEqual(ledger.snapshot())
   })
 
+  it('serves the same deltas, state and block hashes for applied blocks as for committed ones', () => {
+    const source = createMemoryLedger()
+    commit(source, [tx('b=1'), tx('a=1'), tx('b=2')])
+    commit(source, [tx('opaque'), tx('a=7')])
+    const copy = createMemoryLedger()
+    for (const block of source.getBlocks(1, 2)) copy.applyBlock(block)
+    for (const n of [1, 2]) {
+      expect(copy.getDelta(n)).toEqual(source.getDelta(n))
+      expect(toHex(copy.hashBlock(copy.getBlock(n)!))).toBe(toHex(source.hashBlock(source.getBlock(n)!)))
+    }
+    expect(copy.snapshot()).toEqual(source.snapshot())
+    // Each block's previous hash is the hash of the block before it.
+    expect(toHex(copy.getBlock(2)!.previousBlockHash)).toBe(toHex(copy.hashBlock(copy.getBlock(1)!)))
+    // A block the ledger does not hold (an equal copy) is hashed, not looked up.
+    const outsider = { ...copy.getBlock(2)!, proposer: 'someone else' }
+    expect(toHex(copy.hashBlock(outsider))).not.toBe(toHex(copy.hashBlock(copy.getBlock(2)!)))
+  })
+
   it('keeps committing when an onBlock listener throws, and unsubscribes', () => {
     const ledger = createMemoryLedger()
     let calls = 0

@@ -19,6 +19,8 @@ export interface Ledger {
   getBlocks(start: number, end: number, max?: number): Block[]
   /** Hash of a block as PROTOCOL.md defines it. */
   hashBlock(block: Block): Uint8Array
+  /** Hash of this ledger's block `number`; undefined past the head. Cheaper than hashBlock(getBlock(n)). */
+  blockHash(number: number): Uint8Array | undefined
   stateHash(): Uint8Array
   getState(key: string): string | undefined
   /** The whole state, sorted by key (state transfer snapshot). */

@@ -23,6 +23,7 @@ import { bytesEqual, toHex } from '../util/bytes.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
 import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, transactionProblem } from './block-hash.js'
+import { createBlockStore } from './block-store.js'
 import type { Ledger } from './ledger.js'
 import { compareCodePoints, nextStateHash, sortWrites, transactionWrite } from './state-machine.js'
 
@@ -51,8 +52,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): Ledger {
 
 class MemoryLedger implements Ledger {
   readonly #log: Logger
-  readonly #blocks: Block[] = []
-  readonly #hashes: Uint8Array[] = []
+  /** Every block but the head, packed (block-store.ts says why); the head also stays as objects. */
+  readonly #store = createBlockStore()
+  #headBlock: Block
+  #headHash: Uint8Array
   /**
    * The key-value state, built from every block's writes the first time it is read (getState, snapshot) and
    * kept current from then on. Until then a commit costs no insert into a map that grows with every
@@ -67,11 +70,13 @@ class MemoryLedger implements Ledger {
   constructor(log: Logger) {
     this.#log = log
     const genesis = genesisBlock()
-    this.#append(genesis, hashBlock(genesis), [])
+    this.#headBlock = genesis
+    this.#headHash = hashBlock(genesis)
+    this.#append(genesis, this.#headHash, [])
   }
 
   height(): number {
-    return this.#blocks.length
+    return this.#store.length
   }
 
   headHash(): Uint8Array {
@@ -84,19 +89,24 @@ class MemoryLedger implements Ledger {
   }
 
   getBlock(number: number): Block | undefined {
-    return Number.isSafeInteger(number) ? this.#blocks[number] : undefined
+    return number === this.height() - 1 ? this.#headBlock : this.#store.block(number)
   }
 
   getBlocks(start: number, end: number, max = Number.POSITIVE_INFINITY): Block[] {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || !(max > 0)) return []
     const from = Math.max(0, start)
     const to = Math.min(end, this.height() - 1, from + Math.floor(Math.min(max, this.height())) - 1)
-    return to < from ? [] : this.#blocks.slice(from, to + 1)
+    const blocks: Block[] = []
+    for (let n = from; n <= to; n++) blocks.push(this.getBlock(n)!)
+    return blocks
   }
 
   hashBlock(block: Block): Uint8Array {
-    const n = block.number
-    return Number.isSafeInteger(n) && this.#blocks[n] === block ? (this.#hashes[n] as Uint8Array).slice() : hashBlock(block)
+    return block === this.#headBlock ? this.#headHash.slice() : hashBlock(block)
+  }
+
+  blockHash(number: number): Uint8Array | undefined {
+    return this.#store.hash(number)
   }
 
   stateHash(): Uint8Array {
@@ -241,8 +251,7 @@ class MemoryLedger implements Ledger {
   }
 
   #head(): { block: Block; hash: Uint8Array } {
-    const n = this.#blocks.length - 1
-    return { block: this.#blocks[n] as Block, hash: this.#hashes[n] as Uint8Array }
+    return { block: this.#headBlock, hash: this.#headHash }
   }
 
   #openBatch(batchId: string, action: string): OpenBatch {
@@ -257,7 +266,7 @@ class MemoryLedger implements Ledger {
   #stateMap(): Map<string, string> {
     if (this.#state !== undefined) return this.#state
     const state = new Map<string, string>()
-    for (const block of this.#blocks) for (const tx of block.transactions) state.set(...transactionWrite(tx))
+    for (let n = 1; n < this.height(); n++) for (const tx of this.getBlock(n)!.transactions) state.set(...transactionWrite(tx))
     this.#state = state
     return state
   }
@@ -269,8 +278,9 @@ class MemoryLedger implements Ledger {
       Object.freeze(block.transactions)
     }
     Object.freeze(block)
-    this.#blocks.push(block)
-    this.#hashes.push(hash)
+    this.#store.append(block, hash)
+    this.#headBlock = block
+    this.#headHash = hash
     const state = this.#state
     if (state !== undefined) for (const [key, value] of writes) state.set(key, value)
     for (const tx of block.transactions) this.#txids.add(tx.txid)

@@ -219,6 +219,8 @@ describe('memory ledger', () => {
     expect(copy.snapshot()).toEqual(source.snapshot())
     // Each block's previous hash is the hash of the block before it.
     expect(toHex(copy.getBlock(2)!.previousBlockHash)).toBe(toHex(copy.hashBlock(copy.getBlock(1)!)))
+    expect(copy.blockHash(3)).toBeUndefined()
+    for (const n of [0, 1, 2]) expect(toHex(copy.blockHash(n)!)).toBe(toHex(source.hashBlock(source.getBlock(n)!)))
     // A block the ledger does not hold (an equal copy) is hashed, not looked up.
     const outsider = { ...copy.getBlock(2)!, proposer: 'someone else' }
     expect(toHex(copy.hashBlock(outsider))).not.toBe(toHex(copy.hashBlock(copy.getBlock(2)!)))

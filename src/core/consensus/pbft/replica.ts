@@ -227,8 +227,7 @@ export class Replica {
     this.#lastExec = ledger.height() - 1
     this.#h = this.#lastExec - (this.#lastExec % this.#cfg.k)
     this.#seqNo = this.#lastExec
-    const block = ledger.getBlock(this.#h) as Block
-    this.#mine.set(this.#h, toHex(ledger.hashBlock(block)))
+    this.#mine.set(this.#h, toHex(ledger.blockHash(this.#h)!))
     this.#sawPrePrepare()
     this.#armNullTimer()
     this.#armLagProbe()

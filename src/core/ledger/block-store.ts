@@ -1,0 +1,223 @@
+/**
+ * Where the in-memory ledger keeps committed blocks: packed as bytes into large chunks, with each
+ * block's hash in a packed hash table, instead of as a tree of JavaScript objects.
+ *
+ * Why: a block kept as objects is about twenty small heap objects (block, transaction, arrays,
+ * strings, three Uint8Arrays of three objects each, boxed timestamps). Each one lives through a
+ * young-generation GC or two and is copied by each, then weighs on every old-generation mark. A
+ * validator committing thousands of blocks a second spent more CPU on that than on consensus:
+ * with the blocks packed, the same PBFT run at batch 1 needs about a quarter less CPU per
+ * transaction. The bytes sit in ArrayBuffer backing stores, which the GC does not walk.
+ *
+ * In: blocks in chain order with their hashes. Out: a block decoded again on demand (frozen, equal
+ * to the one stored, a new object each call) and each block's hash.
+ *
+ * Record layout, all numbers big-endian; strings are u32 byte length + UTF-8:
+ *   stateHash (32) | timestamp f64 | proposer | tx count u32 | per tx: txid | payload | origin | timestamp f64
+ * A block's number is its index and its previousBlockHash is the hash stored before it (the ledger
+ * appends only blocks that extend its head), so neither is written.
+ *
+ *   const store = createBlockStore()
+ *   store.append(block, hashBlock(block))
+ *   store.block(1)  // equal to block, frozen
+ */
+import { LedgerError } from '../errors.js'
+import type { Block, Transaction } from '../wire/payload-types.js'
+import { HASH_BYTES, zeroHash } from './block-hash.js'
+
+/** Bytes of each chunk blocks are packed into (default 1 MiB); a larger block gets a chunk of its own size. */
+export const BLOCK_STORE_CHUNK_BYTES = 1024 * 1024
+/** Hashes per chunk of the hash table (default 8192, i.e. 256 KiB). */
+export const BLOCK_STORE_HASHES_PER_CHUNK = 8192
+
+export interface BlockStore {
+  /** Blocks stored. */
+  readonly length: number
+  /** Appends block number `length`, whose previousBlockHash must be the last hash stored. */
+  append(block: Block, hash: Uint8Array): void
+  /** Block `number` decoded again, frozen; undefined when not stored. */
+  block(number: number): Block | undefined
+  /** A copy of block `number`'s hash; undefined when not stored. */
+  hash(number: number): Uint8Array | undefined
+}
+
+export interface BlockStoreOptions {
+  chunkBytes?: number
+  hashesPerChunk?: number
+}
+
+export function createBlockStore(options: BlockStoreOptions = {}): BlockStore {
+  return new PackedBlockStore(options.chunkBytes ?? BLOCK_STORE_CHUNK_BYTES, options.hashesPerChunk ?? BLOCK_STORE_HASHES_PER_CHUNK)
+}
+
+const utf8Encoder = new TextEncoder()
+// ignoreBOM: a string that starts with U+FEFF must keep it.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+/** Index slots per block: chunk number, byte offset. */
+const INDEX_SLOTS = 2
+const INITIAL_INDEX_BLOCKS = 1024
+/** stateHash, timestamp, proposer length, transaction count. */
+const BLOCK_FIXED_BYTES = HASH_BYTES + 8 + 4 + 4
+/** Three string lengths and a timestamp. */
+const TX_FIXED_BYTES = 3 * 4 + 8
+/** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
+const UTF8_BYTES_PER_UNIT = 3
+
+class PackedBlockStore implements BlockStore {
+  readonly #chunkBytes: number
+  readonly #hashesPerChunk: number
+  readonly #chunks: Uint8Array[] = []
+  readonly #views: DataView[] = []
+  /** Write position in the last chunk. */
+  #pos = 0
+  #index = new Uint32Array(INITIAL_INDEX_BLOCKS * INDEX_SLOTS)
+  readonly #hashChunks: Uint8Array[] = []
+  #length = 0
+
+  constructor(chunkBytes: number, hashesPerChunk: number) {
+    if (!(Number.isSafeInteger(chunkBytes) && chunkBytes > 0)) throw new RangeError('chunkBytes must be a positive integer')
+    if (!(Number.isSafeInteger(hashesPerChunk) && hashesPerChunk > 0)) throw new RangeError('hashesPerChunk must be a positive integer')
+    this.#chunkBytes = chunkBytes
+    this.#hashesPerChunk = hashesPerChunk
+  }
+
+  get length(): number {
+    return this.#length
+  }
+
+  append(block: Block, hash: Uint8Array): void {
+    if (block.number !== this.#length) throw new LedgerError(`block store: block ${block.number} appended at ${this.#length}`)
+    if (hash.length !== HASH_BYTES || block.stateHash.length !== HASH_BYTES) throw new LedgerError('block store: hashes must be 32 bytes')
+    this.#reserve(mostBytes(block))
+    const chunk = this.#chunks.length - 1
+    const start = this.#pos
+    this.#writeBlock(block)
+    this.#growIndex()
+    this.#index[this.#length * INDEX_SLOTS] = chunk
+    this.#index[this.#length * INDEX_SLOTS + 1] = start
+    this.#putHash(this.#length, hash)
+    this.#length++
+  }
+
+  block(number: number): Block | undefined {
+    if (!this.#has(number)) return undefined
+    const reader = new RecordReader(this.#chunks[this.#index[number * INDEX_SLOTS]!]!, this.#views[this.#index[number * INDEX_SLOTS]!]!)
+    reader.pos = this.#index[number * INDEX_SLOTS + 1]!
+    const stateHash = reader.bytes(HASH_BYTES)
+    const timestamp = reader.f64()
+    const proposer = reader.string()
+    const count = reader.u32()
+    const transactions: Transaction[] = new Array<Transaction>(count)
+    for (let i = 0; i < count; i++) {
+      const txid = reader.string()
+      const payload = reader.string()
+      const origin = reader.string()
+      transactions[i] = Object.freeze({ txid, payload, timestamp: reader.f64(), origin })
+    }
+    const previousBlockHash = number === 0 ? zeroHash() : this.hash(number - 1)!
+    Object.freeze(transactions)
+    return Object.freeze({ number, previousBlockHash, stateHash, timestamp, proposer, transactions })
+  }
+
+  hash(number: number): Uint8Array | undefined {
+    if (!this.#has(number)) return undefined
+    const chunk = this.#hashChunks[Math.floor(number / this.#hashesPerChunk)]!
+    const at = (number % this.#hashesPerChunk) * HASH_BYTES
+    return chunk.slice(at, at + HASH_BYTES)
+  }
+
+  #has(number: number): boolean {
+    return Number.isSafeInteger(number) && number >= 0 && number < this.#length
+  }
+
+  /** Makes room for `bytes` at #pos: a new chunk when the last one is short. */
+  #reserve(bytes: number): void {
+    const last = this.#chunks[this.#chunks.length - 1]
+    if (last !== undefined && this.#pos + bytes <= last.length) return
+    const chunk = new Uint8Array(Math.max(this.#chunkBytes, bytes))
+    this.#chunks.push(chunk)
+    this.#views.push(new DataView(chunk.buffer))
+    this.#pos = 0
+  }
+
+  #writeBlock(block: Block): void {
+    const chunk = this.#chunks[this.#chunks.length - 1]!
+    const view = this.#views[this.#views.length - 1]!
+    chunk.set(block.stateHash, this.#pos)
+    this.#pos += HASH_BYTES
+    view.setFloat64(this.#pos, block.timestamp)
+    this.#pos += 8
+    this.#writeString(chunk, view, block.proposer)
+    view.setUint32(this.#pos, block.transactions.length)
+    this.#pos += 4
+    for (const tx of block.transactions) {
+      this.#writeString(chunk, view, tx.txid)
+      this.#writeString(chunk, view, tx.payload)
+      this.#writeString(chunk, view, tx.origin)
+      view.setFloat64(this.#pos, tx.timestamp)
+      this.#pos += 8
+    }
+  }
+
+  #writeString(chunk: Uint8Array, view: DataView, text: string): void {
+    const { written } = utf8Encoder.encodeInto(text, chunk.subarray(this.#pos + 4))
+    view.setUint32(this.#pos, written)
+    this.#pos += 4 + written
+  }
+
+  #growIndex(): void {
+    if ((this.#length + 1) * INDEX_SLOTS <= this.#index.length) return
+    const bigger = new Uint32Array(this.#index.length * 2)
+    bigger.set(this.#index)
+    this.#index = bigger
+  }
+
+  #putHash(number: number, hash: Uint8Array): void {
+    const c = Math.floor(number / this.#hashesPerChunk)
+    if (c === this.#hashChunks.length) this.#hashChunks.push(new Uint8Array(this.#hashesPerChunk * HASH_BYTES))
+    this.#hashChunks[c]!.set(hash, (number % this.#hashesPerChunk) * HASH_BYTES)
+  }
+}
+
+/** An upper bound of a block's record size. */
+function mostBytes(block: Block): number {
+  let bytes = BLOCK_FIXED_BYTES + block.proposer.length * UTF8_BYTES_PER_UNIT
+  for (const tx of block.transactions) bytes += TX_FIXED_BYTES + (tx.txid.length + tx.payload.length + tx.origin.length) * UTF8_BYTES_PER_UNIT
+  return bytes
+}
+
+class RecordReader {
+  pos = 0
+  readonly #bytes: Uint8Array
+  readonly #view: DataView
+
+  constructor(bytes: Uint8Array, view: DataView) {
+    this.#bytes = bytes
+    this.#view = view
+  }
+
+  bytes(length: number): Uint8Array {
+    const out = this.#bytes.slice(this.pos, this.pos + length)
+    this.pos += length
+    return out
+  }
+
+  f64(): number {
+    const value = this.#view.getFloat64(this.pos)
+    this.pos += 8
+    return value
+  }
+
+  u32(): number {
+    const value = this.#view.getUint32(this.pos)
+    this.pos += 4
+    return value
+  }
+
+  string(): string {
+    const length = this.u32()
+    const text = utf8Decoder.decode(this.#bytes.subarray(this.pos, this.pos + length))
+    this.pos += length
+    return text
+  }
+}

@@ -11,7 +11,7 @@
  *   const d = batchDigest({ timestamp: 5, proposer: 'vp0', txs })  // 64 hex chars
  */
 import { HashWriter, sealTransactions, transactionsRoot } from '../../ledger/block-hash.js'
-import { hexOf } from './hex.js'
+import { toHex } from '../../util/bytes.js'
 import type { Transaction } from '../../wire/payload-types.js'
 
 export interface PbftBatch {
@@ -34,5 +34,5 @@ const DOMAIN = new TextEncoder().encode('wspeer-pbft-batch-v1')
  */
 export function batchDigest(batch: PbftBatch): string {
   sealTransactions(batch.txs)
-  return hexOf(new HashWriter().raw(DOMAIN).u64(batch.timestamp).string(batch.proposer).raw(transactionsRoot(batch.txs)).digest())
+  return toHex(new HashWriter().raw(DOMAIN).u64(batch.timestamp).string(batch.proposer).raw(transactionsRoot(batch.txs)).digest())
 }

@@ -1,20 +1,11 @@
 /**
- * Hex for PBFT digests, which live in memory as lowercase hex strings (map keys, comparisons) and
- * travel as 32 raw bytes: every prepare and commit converts one each way. A table lookup per byte,
- * and conversion straight from or into a larger buffer, so no intermediate array is made.
+ * Hex to bytes for PBFT digests, which live in memory as lowercase hex strings (map keys,
+ * comparisons) and travel as 32 raw bytes: every prepare and commit converts one each way (the
+ * other way is util/bytes.ts toHex). Written straight into the frame being built, so no
+ * intermediate array is made.
  *
- *   hexOf(digestBytes)                    // 'a1b2...'
  *   writeHex('a1b2...', buffer, offset)   // 32 bytes written, or -1 if not hex
  */
-
-const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
-/** Lowercase hex of bytes[start..end). */
-export function hexOf(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let out = ''
-  for (let i = start; i < end; i++) out += BYTE_HEX[bytes[i] as number]
-  return out
-}
 
 function nibble(code: number): number {
   if (code >= 48 && code <= 57) return code - 48

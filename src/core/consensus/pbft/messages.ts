@@ -474,6 +474,8 @@ function readReplicas(r: MsgpackReader): number[] {
   return readList(r, PBFT_MAX_REPLICAS, readReplica)
 }
 
+const UNREAD = Object.freeze([]) as unknown as never[]
+
 function read(r: MsgpackReader): PbftMessage {
   const entries = r.map()
   let seen = 0
@@ -484,14 +486,17 @@ function read(r: MsgpackReader): PbftMessage {
   let h = 0
   let d = ''
   let b: PbftBatch | null = null
-  let x: Transaction[] = []
-  let C: SeqDigest[] = []
-  let P: SeqDigestView[] = []
-  let Q: SeqDigestView[] = []
-  let V: number[] = []
-  let k: SeqDigest = [0, '']
-  let X: SeqDigest[] = []
-  let parts: Uint8Array[] = []
+  // Placeholders, never returned: each type's keys must all be present (checked below), so every
+  // field a message carries was read. Shared, because a fresh empty array per field per message
+  // was garbage on every message.
+  let x: Transaction[] = UNREAD
+  let C: SeqDigest[] = UNREAD
+  let P: SeqDigestView[] = UNREAD
+  let Q: SeqDigestView[] = UNREAD
+  let V: number[] = UNREAD
+  let k = UNREAD as unknown as SeqDigest
+  let X: SeqDigest[] = UNREAD
+  let parts: Uint8Array[] = UNREAD
   depth = 1
   for (let e = 0; e < entries; e++) {
     depth = 0

@@ -13,7 +13,7 @@
  *   const r = new MsgpackReader(bytes)
  *   const entries = r.map(); const key = r.key(); const n = r.uint()
  */
-import { hexOf } from './hex.js'
+import { toHex } from '../../util/bytes.js'
 
 /** What went wrong while reading; its message quotes no received content. */
 export class ReadError extends Error {}
@@ -225,6 +225,6 @@ export class MsgpackReader {
     this.#need(length)
     const start = this.#pos
     this.#pos += length
-    return length === 0 ? '' : hexOf(this.#b, start, start + length)
+    return length === 0 ? '' : toHex(this.#b, start, start + length)
   }
 }

@@ -38,6 +38,30 @@ let next = 0
 let seq = 0
 let filler = ''
 
+/**
+ * BENCH_ALLOC_PROF=<dir>: a sampling profile of every allocation in the measured window, garbage
+ * included (`--heap-prof` keeps only what is still alive at exit), written as
+ * <dir>/<name>.heapprofile for Chrome DevTools. Where the young-generation GC's work comes from.
+ */
+async function startAllocationProfile(): Promise<(() => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_ALLOC_PROF
+  if (!dir) return undefined
+  const { Session } = await import('node:inspector/promises')
+  const { writeFile } = await import('node:fs/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 16 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  })
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling')
+    await writeFile(`${dir}/${args.name}.heapprofile`, JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
 function makeTx(): Transaction {
   // The payload brings the transaction to about payloadBytes: txid, origin and timestamp included.
   const txid = `${args.id}-${(seq++).toString(36)}`
@@ -150,7 +174,9 @@ onCommand(async (m) => {
       latencies = []
       recording = true
       const t0 = performance.now()
+      const allocations = await startAllocationProfile()
       await sleep(m.durationMs as number)
+      await allocations?.()
       recording = false
       const ms = performance.now() - t0
       const cpu = process.cpuUsage(cpu0)

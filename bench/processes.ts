@@ -85,10 +85,10 @@ export function spawnWorker(script: string, name: string, args: Record<string, u
           clearTimeout(timer)
           resolve()
         })
-        // A CPU profile is written only on a clean exit, so then the worker is asked first (and
+        // A CPU or heap profile is written only on a clean exit, so then the worker is asked first (and
         // killed if it does not stop in time); otherwise it is killed at once: stopping a peer
         // under a full send loop takes up to half a second, for nothing the figures need.
-        const profiling = process.env.BENCH_CPU_PROF !== undefined && process.env.BENCH_CPU_PROF !== ''
+        const profiling = Boolean(process.env.BENCH_CPU_PROF) || Boolean(process.env.BENCH_NODE_ARGS?.includes('-prof'))
         const timer = setTimeout(() => child.kill('SIGKILL'), profiling ? STOP_GRACE_MS : 0)
         if (profiling) send({ cmd: 'stop' })
       }),

@@ -54,6 +54,12 @@ describe('hashing fast paths', () => {
     expect(Buffer.from(first).equals(Buffer.from(again))).toBe(true)
   })
 
+  it('short strings with a non-ASCII character at any position hash as UTF-8, like all-ASCII ones', () => {
+    const texts = ['', 'a', 'é', 'abcé', 'é'.padEnd(64, 'x'), 'x'.repeat(63) + '€', 'x'.repeat(64), 'x'.repeat(65) + '🎉', '\u007f\u0080']
+    const txs = texts.map((t, i) => ({ txid: t, payload: texts[texts.length - 1 - i]!, origin: t, timestamp: i }))
+    expect(Buffer.from(transactionsRoot(txs)).equals(specRoot(txs))).toBe(true)
+  })
+
   it('a sealed list is frozen, keeps its root, and hands out copies of it', () => {
     const txs = randomTxs(prng(5), 20, 50)
     expect(isSealed(txs)).toBe(false)

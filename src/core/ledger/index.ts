@@ -6,6 +6,7 @@
  */
 export type { Ledger } from './ledger.js'
 export { createMemoryLedger, type MemoryLedgerOptions } from './memory-ledger.js'
+export { BLOCK_STORE_CHUNK_BYTES, BLOCK_STORE_HASHES_PER_CHUNK, createBlockStore, type BlockStore, type BlockStoreOptions } from './block-store.js'
 export {
   BLOCK_HASH_DOMAIN,
   HASH_BYTES,

@@ -23,13 +23,15 @@ import { bytesEqual, toHex } from '../util/bytes.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
 import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, transactionProblem } from './block-hash.js'
-import { createBlockStore } from './block-store.js'
+import { createBlockStore, type BlockStore, type BlockStoreOptions } from './block-store.js'
 import type { Ledger } from './ledger.js'
 import { compareCodePoints, nextStateHash, sortWrites, transactionWrite } from './state-machine.js'
 
 export interface MemoryLedgerOptions {
   /** Where errors thrown by onBlock listeners are reported (they never undo a commit). */
   log?: Logger
+  /** Chunk sizes of the packed block store (block-store.ts defaults). */
+  blockStore?: BlockStoreOptions
 }
 
 interface OpenBatch {
@@ -47,13 +49,13 @@ interface OpenBatch {
 type BlockListener = (block: Block, hash: Uint8Array) => void
 
 export function createMemoryLedger(options: MemoryLedgerOptions = {}): Ledger {
-  return new MemoryLedger(options.log ?? silentLogger)
+  return new MemoryLedger(options.log ?? silentLogger, createBlockStore(options.blockStore))
 }
 
 class MemoryLedger implements Ledger {
   readonly #log: Logger
   /** Every block but the head, packed (block-store.ts says why); the head also stays as objects. */
-  readonly #store = createBlockStore()
+  readonly #store: BlockStore
   #headBlock: Block
   #headHash: Uint8Array
   /**
@@ -67,8 +69,9 @@ class MemoryLedger implements Ledger {
   readonly #listeners = new Set<BlockListener>()
   #batch: OpenBatch | undefined
 
-  constructor(log: Logger) {
+  constructor(log: Logger, store: BlockStore) {
     this.#log = log
+    this.#store = store
     const genesis = genesisBlock()
     this.#headBlock = genesis
     this.#headHash = hashBlock(genesis)

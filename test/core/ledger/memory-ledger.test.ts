@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { LedgerError } from '../../../src/core/errors.js'
 import type { Ledger } from '../../../src/core/ledger/ledger.js'
-import { sealTransactions } from '../../../src/core/ledger/block-hash.js'
+import { hashBlock, sealTransactions } from '../../../src/core/ledger/block-hash.js'
 import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
 import { toHex } from '../../../src/core/util/bytes.js'
 import type { Block, Transaction } from '../../../src/core/wire/payload-types.js'
@@ -224,6 +224,13 @@ describe('memory ledger', () => {
     // A block the ledger does not hold (an equal copy) is hashed, not looked up.
     const outsider = { ...copy.getBlock(2)!, proposer: 'someone else' }
     expect(toHex(copy.hashBlock(outsider))).not.toBe(toHex(copy.hashBlock(copy.getBlock(2)!)))
+  })
+
+  it('serves every committed block back equal to what it committed, with chunks smaller than a block', () => {
+    const ledger = createMemoryLedger({ blockStore: { chunkBytes: 64, hashesPerChunk: 2 } })
+    const committed = [commit(ledger, [tx('a=1'), tx('é=ü')]), commit(ledger, [tx('x'.repeat(500))]), commit(ledger, [])]
+    expect(ledger.getBlocks(1, 3)).toEqual(committed)
+    for (const block of committed) expect(toHex(ledger.blockHash(block.number)!)).toBe(toHex(hashBlock(block)))
   })
 
   it('keeps committing when an onBlock listener throws, and unsubscribes', () => {

@@ -25,10 +25,16 @@ import { LedgerError } from '../errors.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
 import { HASH_BYTES, zeroHash } from './block-hash.js'
 
-/** Bytes of each chunk blocks are packed into (default 1 MiB); a larger block gets a chunk of its own size. */
+/**
+ * Largest chunk blocks are packed into (default 1 MiB). The first chunk is 64 KiB (or this, if
+ * smaller) and each next one twice the last, so a short chain (a tab, a test) stays small; a block
+ * larger than a chunk gets a chunk of its own size.
+ */
 export const BLOCK_STORE_CHUNK_BYTES = 1024 * 1024
-/** Hashes per chunk of the hash table (default 8192, i.e. 256 KiB). */
-export const BLOCK_STORE_HASHES_PER_CHUNK = 8192
+/** Hashes per chunk of the hash table (default 1024, i.e. 32 KiB). */
+export const BLOCK_STORE_HASHES_PER_CHUNK = 1024
+/** Size of the first chunk, when BLOCK_STORE_CHUNK_BYTES is not smaller. */
+const FIRST_CHUNK_BYTES = 64 * 1024
 
 export interface BlockStore {
   /** Blocks stored. */
@@ -134,7 +140,8 @@ class PackedBlockStore implements BlockStore {
   #reserve(bytes: number): void {
     const last = this.#chunks[this.#chunks.length - 1]
     if (last !== undefined && this.#pos + bytes <= last.length) return
-    const chunk = new Uint8Array(Math.max(this.#chunkBytes, bytes))
+    const next = last === undefined ? FIRST_CHUNK_BYTES : last.length * 2
+    const chunk = new Uint8Array(Math.max(Math.min(next, this.#chunkBytes), bytes))
     this.#chunks.push(chunk)
     this.#views.push(new DataView(chunk.buffer))
     this.#pos = 0

@@ -28,7 +28,8 @@ function chain(length: number, txsPerBlock: (n: number) => number): { blocks: Bl
 
 describe('block store', () => {
   it('gives back every block and hash as stored, across chunk boundaries and oversized blocks', () => {
-    // Tiny chunks: most blocks start a new chunk, and the 3000-character payloads exceed one.
+    // Tiny chunks: most blocks start a new chunk, and the 3000-character payloads exceed one;
+    // three hashes per hash chunk.
     const store = createBlockStore({ chunkBytes: 512, hashesPerChunk: 3 })
     const { blocks, hashes } = chain(40, (n) => n % 5)
     for (let n = 0; n < blocks.length; n++) store.append(blocks[n]!, hashes[n]!)
@@ -39,6 +40,14 @@ describe('block store', () => {
       expect(toHex(hashBlock(back))).toBe(toHex(hashes[n]!))
       expect(toHex(store.hash(n)!)).toBe(toHex(hashes[n]!))
     }
+  })
+
+  it('grows its chunks from small to the largest size without losing a block at any boundary', () => {
+    // Blocks of a few KB with the default sizes: 64 KiB, then 128 KiB, 256 KiB... chunks.
+    const store = createBlockStore()
+    const { blocks, hashes } = chain(300, (n) => 1 + (n % 4))
+    for (let n = 0; n < blocks.length; n++) store.append(blocks[n]!, hashes[n]!)
+    for (let n = 0; n < blocks.length; n++) expect(store.block(n)).toEqual(blocks[n])
   })
 
   it('hands out frozen blocks, a new object each time, and hashes that are copies', () => {

@@ -30,7 +30,8 @@ export function spawnWorker(script: string, name: string, args: Record<string, u
   const file = fileURLToPath(new URL(script, import.meta.url))
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile per worker (read it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-  const extraArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []
+  // BENCH_NODE_ARGS='--trace-gc ...': V8 and Node flags for every worker (profiling, GC tracing).
+  const extraArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
   const child = spawn(process.execPath, [...profile, ...extraArgs, '--import', 'tsx', file, JSON.stringify({ name, ...args })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

@@ -24,6 +24,7 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
 import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, transactionProblem } from './block-hash.js'
 import { createBlockStore, type BlockStore, type BlockStoreOptions } from './block-store.js'
+import { TxidSet } from './txid-set.js'
 import type { Ledger } from './ledger.js'
 import { compareCodePoints, nextStateHash, sortWrites, transactionWrite } from './state-machine.js'
 
@@ -65,7 +66,8 @@ class MemoryLedger implements Ledger {
    * ledger's largest single cost, for a state nothing on the commit path reads.
    */
   #state: Map<string, string> | undefined
-  readonly #txids = new Set<string>()
+  /** Every committed transaction ID (txid-set.ts: a sharded Set, so growing it never stalls a commit). */
+  readonly #txids = new TxidSet()
   readonly #listeners = new Set<BlockListener>()
   #batch: OpenBatch | undefined
 

@@ -63,6 +63,16 @@ export class Ring<T> {
     this.#length++
   }
 
+  /** Calls `visit` on each item, first to last. */
+  forEach(visit: (item: T) => void): void {
+    for (let i = 0; i < this.#length; i++) visit(this.#items[(this.#head + i) & this.#mask] as T)
+  }
+
+  /** The item shift() would return, left in place. */
+  peek(): T | undefined {
+    return this.#length === 0 ? undefined : this.#items[this.#head]
+  }
+
   shift(): T | undefined {
     if (this.#length === 0) return undefined
     const item = this.#items[this.#head]
@@ -161,6 +171,11 @@ export class BoundedQueue {
     this.#ring.push(msg)
     this.#bytes += msg.bytes
     if (length === 0) this.onReadable?.()
+  }
+
+  /** The next message, left in the queue. */
+  peek(): QueuedMessage | undefined {
+    return this.#ring.peek()
   }
 
   shift(): QueuedMessage | undefined {

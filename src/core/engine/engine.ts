@@ -31,6 +31,8 @@ export interface EngineOptions {
   onProcessed?: (msg: QueuedMessage, durationMs: number) => void
   /** When recvMsg throws or rejects; the loop goes on. */
   onConsenterError?: (err: unknown, msg: QueuedMessage) => void
+  /** Credit per queue per turn of the fan, in bytes (default DEFAULT_FAN_QUANTUM_BYTES). */
+  fanQuantumBytes?: number
 }
 
 export interface Engine {
@@ -69,7 +71,7 @@ class ConsensusEngine implements Engine {
   readonly #log: Logger
   readonly #onProcessed: EngineOptions['onProcessed']
   readonly #onConsenterError: EngineOptions['onConsenterError']
-  readonly #fan = new MessageFan()
+  readonly #fan: MessageFan
   #processed = 0
   #consenterErrors = 0
   #starting: Promise<void> | undefined
@@ -83,6 +85,7 @@ class ConsensusEngine implements Engine {
     this.#log = options.log ?? silentLogger
     this.#onProcessed = options.onProcessed
     this.#onConsenterError = options.onConsenterError
+    this.#fan = new MessageFan(options.fanQuantumBytes === undefined ? {} : { quantumBytes: options.fanQuantumBytes })
   }
 
   get processed(): number {

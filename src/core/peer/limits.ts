@@ -9,6 +9,12 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 export const DEFAULT_QUEUE_MAX_MESSAGES = 1000
 /** Payload bytes a connection's consensus queue holds. */
 export const DEFAULT_QUEUE_MAX_BYTES = 16 * 1024 * 1024
+/**
+ * Bytes of credit each link's queue gains per turn of the engine's fan (deficit round robin): a
+ * link whose messages are larger waits more turns between them, so a flood of large messages
+ * cannot take half the engine from links sending small ones.
+ */
+export const DEFAULT_FAN_QUANTUM_BYTES = 8 * 1024
 /** Transactions submitted to this peer and waiting for the consenter. */
 export const DEFAULT_LOCAL_QUEUE_MAX_MESSAGES = 10_000
 /** Connected peers, inbound and outbound together. */
@@ -53,6 +59,7 @@ export interface PeerLimits {
   maxFrameBytes: number
   queueMaxMessages: number
   queueMaxBytes: number
+  fanQuantumBytes: number
   localQueueMaxMessages: number
   maxPeers: number
   maxInboundPeers: number
@@ -79,6 +86,7 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   queueMaxMessages: DEFAULT_QUEUE_MAX_MESSAGES,
   queueMaxBytes: DEFAULT_QUEUE_MAX_BYTES,
+  fanQuantumBytes: DEFAULT_FAN_QUANTUM_BYTES,
   localQueueMaxMessages: DEFAULT_LOCAL_QUEUE_MAX_MESSAGES,
   maxPeers: DEFAULT_MAX_PEERS,
   maxInboundPeers: DEFAULT_MAX_INBOUND_PEERS,

@@ -162,6 +162,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const engine = createEngine({
       consenter,
       log: this.#log,
+      fanQuantumBytes: this.#limits.fanQuantumBytes,
       onConsenterError: (err, msg) => {
         this.#emitError(err, `consenter failed on ${messageTypeName(msg.envelope.type)} from ${msg.sender}`)
       },

@@ -12,6 +12,10 @@ function message(sender: string, seq: number): QueuedMessage {
   return { envelope: { type: 7, payload: new Uint8Array(1), timestamp: seq }, sender, bytes: 1 }
 }
 
+function sized(sender: string, seq: number, bytes: number): QueuedMessage {
+  return { envelope: { type: 7, payload: new Uint8Array(1), timestamp: seq }, sender, bytes }
+}
+
 function label(msg: QueuedMessage | undefined): string {
   return msg === undefined ? 'none' : `${msg.sender}${msg.envelope.timestamp}`
 }
@@ -43,6 +47,67 @@ describe('MessageFan', () => {
     const order: string[] = []
     for (let m = fan.poll(); m !== undefined; m = fan.poll()) order.push(label(m))
     expect(order).toEqual(['A0', 'B0', 'C0', 'A1', 'B1', 'C1'])
+  })
+
+  it('weighs turns by bytes: a queue of 64 KiB messages is served once per eight turns of a small one', () => {
+    const fan = new MessageFan({ quantumBytes: 8 * 1024 })
+    const big = queue('big')
+    const small = queue('small')
+    fan.add(big)
+    fan.add(small)
+    for (let i = 0; i < 10; i++) big.push(sized('big', i, 64 * 1024))
+    for (let i = 0; i < 100; i++) small.push(sized('small', i, 200))
+    const first45: string[] = []
+    for (let i = 0; i < 45; i++) first45.push(fan.poll()!.sender)
+    // Each turn gives 8 KiB: the big queue's head is covered on its 8th turn, then every 8th.
+    expect(first45.filter((s) => s === 'big')).toHaveLength(5)
+    expect(first45.indexOf('big')).toBe(7)
+    // Nothing is lost, and each queue keeps its own order.
+    const rest: QueuedMessage[] = []
+    for (let m = fan.poll(); m !== undefined; m = fan.poll()) rest.push(m)
+    expect(first45.length + rest.length).toBe(110)
+    const bigOrder = rest.filter((m) => m.sender === 'big').map((m) => m.envelope.timestamp)
+    expect(bigOrder).toEqual([5, 6, 7, 8, 9])
+  })
+
+  it('serves a lone queue of large messages at once, and one of equal messages in plain turns', () => {
+    const fan = new MessageFan({ quantumBytes: 1024 })
+    const a = queue('A')
+    fan.add(a)
+    // 1 MiB needs 1024 turns of credit; with nobody else ready it is served on the first poll.
+    a.push(sized('A', 0, 1024 * 1024))
+    expect(label(fan.poll())).toBe('A0')
+    expect(fan.poll()).toBeUndefined()
+    // Two queues of equal large messages alternate, whatever the quantum.
+    const b = queue('B')
+    fan.add(b)
+    for (let i = 1; i <= 3; i++) {
+      a.push(sized('A', i, 5000))
+      b.push(sized('B', i, 5000))
+    }
+    const order: string[] = []
+    for (let m = fan.poll(); m !== undefined; m = fan.poll()) order.push(label(m))
+    expect(order).toEqual(['A1', 'B1', 'A2', 'B2', 'A3', 'B3'])
+  })
+
+  it('forgets the credit of a queue that ran dry, so idle time buys no head start later', () => {
+    const fan = new MessageFan({ quantumBytes: 1000 })
+    const a = queue('A')
+    const b = queue('B')
+    fan.add(a)
+    fan.add(b)
+    a.push(sized('A', 0, 10))
+    expect(label(fan.poll())).toBe('A0')
+    // A ran dry holding 990 bytes of credit. B becomes ready first; had A kept its credit, its
+    // first turn would cover a 1990-byte message and A1 would jump ahead of B1.
+    b.push(sized('B', 1, 1990))
+    a.push(sized('A', 1, 1990))
+    expect([label(fan.poll()), label(fan.poll())]).toEqual(['B1', 'A1'])
+  })
+
+  it('refuses a quantum that is not a positive integer', () => {
+    expect(() => new MessageFan({ quantumBytes: 0 })).toThrow(RangeError)
+    expect(() => new MessageFan({ quantumBytes: 1.5 })).toThrow(RangeError)
   })
 
   it('serves messages a queue held before it was added', async () => {

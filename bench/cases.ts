@@ -17,6 +17,11 @@ export const CASES: readonly BenchCase[] = [
   { key: 'pbft.batch500', title: 'PBFT closed loop, batch 500', run: (o) => runPbftCase('pbft.batch500', o) },
   { key: 'pbft.latency1k', title: 'PBFT open loop, 1,000 tx/s', run: (o) => runPbftCase('pbft.latency1k', o) },
   { key: 'pbft.latency20k', title: 'PBFT open loop, 20,000 tx/s', run: (o) => runPbftCase('pbft.latency20k', o) },
+  {
+    key: 'pbft.latency20k_spread',
+    title: 'PBFT open loop, 20,000 tx/s, sent to every validator in turn',
+    run: (o) => runPbftCase('pbft.latency20k_spread', o),
+  },
   { key: 'flood', title: 'flood: 10x the queue bound against one peer', run: (o) => runFlood(o) },
   { key: 'browser', title: 'browser tab peer (Chromium) receiving from a Node peer', run: (o) => runBrowser(o) },
 ]

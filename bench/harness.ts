@@ -14,6 +14,7 @@ export const REPORT_KEYS = [
   'pbft.batch500',
   'pbft.latency1k',
   'pbft.latency20k',
+  'pbft.latency20k_spread',
   'flood',
   'browser',
 ] as const

@@ -39,14 +39,21 @@ interface Variant {
   window?: number
   /** Open loop: offered transactions per second. */
   rate?: number
+  /**
+   * Open loop: where the client sends. 'primary': every transaction to vp0, the primary of view 0,
+   * as a client that follows `/status` would; 'spread': to the validators in turn (runs of 16, as
+   * the closed loops do), so three in four take a backup's forward hop to the primary.
+   */
+  to?: 'primary' | 'spread'
 }
 
 export const PBFT_VARIANTS: Variant[] = [
   { key: 'pbft.batch1', batchSize: 1, window: 400 },
   { key: 'pbft.batch100', batchSize: 100, window: 4000 },
   { key: 'pbft.batch500', batchSize: 500, window: 12_000 },
-  { key: 'pbft.latency1k', batchSize: 500, rate: 1000 },
-  { key: 'pbft.latency20k', batchSize: 500, rate: 20_000 },
+  { key: 'pbft.latency1k', batchSize: 500, rate: 1000, to: 'primary' },
+  { key: 'pbft.latency20k', batchSize: 500, rate: 20_000, to: 'primary' },
+  { key: 'pbft.latency20k_spread', batchSize: 500, rate: 20_000, to: 'spread' },
 ]
 
 type Round = Record<string, number>
@@ -72,7 +79,7 @@ async function runWindows(v: Variant, options: BenchOptions, windows: number): P
     await Promise.all(validators.map((w, i) => w.request({ cmd: 'dial', urls: urls.slice(0, i), expect: PBFT_VALIDATORS.length - 1 }, 'connected')))
     await client.request({ cmd: 'dial', urls, expect: PBFT_VALIDATORS.length }, 'connected')
     if (v.window !== undefined) await client.request({ cmd: 'closed', window: v.window, validators: PBFT_VALIDATORS }, 'started')
-    else await client.request({ cmd: 'open', perSecond: v.rate, validators: PBFT_VALIDATORS }, 'started')
+    else await client.request({ cmd: 'open', perSecond: v.rate, to: v.to, validators: PBFT_VALIDATORS }, 'started')
     const out: Round[] = []
     for (let i = 0; i < windows; i++) out.push(await measureWindow(v, all, i === 0 ? pbftWarmupMs(options) : 0, options.durationMs))
     return out
@@ -159,7 +166,10 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
         warmup_ms: pbftWarmupMs(options),
         payload_bytes: PAYLOAD_BYTES,
         load: v.window !== undefined ? `closed loop, ${v.window} transactions in flight` : `open loop, ${v.rate} tx/s offered`,
-        client: 'non-validator wspeer peer sending CHAIN_TRANSACTION to the validators in turn, commits seen through SYNC_BLOCK_ADDED',
+        client:
+          v.to === 'primary'
+            ? 'non-validator wspeer peer sending CHAIN_TRANSACTION to vp0 (the primary), commits seen through SYNC_BLOCK_ADDED'
+            : 'non-validator wspeer peer sending CHAIN_TRANSACTION to the validators in turn (runs of 16), commits seen through SYNC_BLOCK_ADDED',
         latency: 'client send -> block applied at the client',
         validator_cpu_us_per_tx: 'CPU time of all 4 validator processes over the window / transactions committed in it',
       },

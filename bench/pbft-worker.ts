@@ -68,8 +68,13 @@ function makeTx(): Transaction {
   return { txid, payload: filler, timestamp: Date.now(), origin: args.id }
 }
 
+/** Transactions sent to one validator before the next (closed loops, spread open loops). */
+const SPREAD_RUN = 16
+/** A run longer than any bench: every transaction goes to the first validator, vp0 (the primary). */
+const PRIMARY_ONLY_RUN = 2 ** 30
+
 /** Sends `count` transactions, spread over the validators in runs of `run`. */
-function send(count: number, run = 16): void {
+function send(count: number, run = SPREAD_RUN): void {
   const peer = node!.peer
   for (let i = 0; i < count; i++) {
     const tx = makeTx()
@@ -108,13 +113,13 @@ function closedLoop(window: number): void {
 }
 
 /** Open loop: `perSecond` transactions, sent every millisecond tick as they fall due. */
-function openLoop(perSecond: number): void {
+function openLoop(perSecond: number, run: number): void {
   const startedAt = performance.now()
   let done = 0
   setInterval(() => {
     const due = Math.floor(((performance.now() - startedAt) / 1000) * perSecond)
     if (due > done) {
-      send(due - done, 1 << 30)
+      send(due - done, run)
       done = due
     }
   }, 1)
@@ -163,7 +168,7 @@ onCommand(async (m) => {
       break
     case 'open':
       validators = m.validators as string[]
-      openLoop(m.perSecond as number)
+      openLoop(m.perSecond as number, m.to === 'spread' ? SPREAD_RUN : PRIMARY_ONLY_RUN)
       reply({ reply: 'started' })
       break
     case 'measure': {

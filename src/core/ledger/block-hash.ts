@@ -238,7 +238,10 @@ type SealedList = readonly Transaction[] & { readonly [SEALED_ROOT]?: Uint8Array
 
 function computeRoot(txs: readonly Transaction[]): Uint8Array {
   const writer = new HashWriter()
-  for (const tx of txs) writer.string(tx.txid).string(tx.payload).string(tx.origin).u64(tx.timestamp)
+  for (let i = 0; i < txs.length; i++) {
+    const tx = txs[i]!
+    writer.string(tx.txid).string(tx.payload).string(tx.origin).u64(tx.timestamp)
+  }
   return writer.digest()
 }
 
@@ -254,7 +257,7 @@ function sealedRoot(txs: readonly Transaction[]): Uint8Array | undefined {
  */
 export function sealTransactions<T extends readonly Transaction[]>(txs: T): T {
   if (sealedRoot(txs) !== undefined || Object.isFrozen(txs)) return txs
-  for (const tx of txs) Object.freeze(tx)
+  for (let i = 0; i < txs.length; i++) Object.freeze(txs[i])
   Object.defineProperty(txs, SEALED_ROOT, { value: computeRoot(txs), enumerable: false, writable: false, configurable: false })
   Object.freeze(txs)
   return txs

@@ -157,7 +157,9 @@ class PackedBlockStore implements BlockStore {
     this.#writeString(chunk, view, block.proposer)
     view.setUint32(this.#pos, block.transactions.length)
     this.#pos += 4
-    for (const tx of block.transactions) {
+    const txs = block.transactions
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!
       this.#writeString(chunk, view, tx.txid)
       this.#writeString(chunk, view, tx.payload)
       this.#writeString(chunk, view, tx.origin)
@@ -189,7 +191,11 @@ class PackedBlockStore implements BlockStore {
 /** An upper bound of a block's record size. */
 function mostBytes(block: Block): number {
   let bytes = BLOCK_FIXED_BYTES + block.proposer.length * UTF8_BYTES_PER_UNIT
-  for (const tx of block.transactions) bytes += TX_FIXED_BYTES + (tx.txid.length + tx.payload.length + tx.origin.length) * UTF8_BYTES_PER_UNIT
+  const txs = block.transactions
+  for (let i = 0; i < txs.length; i++) {
+    const tx = txs[i]!
+    bytes += TX_FIXED_BYTES + (tx.txid.length + tx.payload.length + tx.origin.length) * UTF8_BYTES_PER_UNIT
+  }
   return bytes
 }
 

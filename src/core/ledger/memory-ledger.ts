@@ -157,17 +157,20 @@ class MemoryLedger implements Ledger {
       batch.txs = batch.sealed.map(copyTransaction)
       batch.sealed = undefined
     }
+    // Indexed loops on this path (per transaction, on every validator): for-of and array
+    // destructuring left an iterator result object per step in allocation profiles.
     const taken: Transaction[] = []
-    for (const tx of txs) {
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!
       const txid = tx.txid
       if (this.#txids.has(txid) || batch.txids.has(txid)) continue
-      const [key, value] = transactionWrite(tx)
-      batch.writes.set(key, value)
+      const write = transactionWrite(tx)
+      batch.writes.set(write[0], write[1])
       batch.txids.add(txid)
       taken.push(tx)
     }
     if (sealed && taken.length === txs.length) batch.sealed = txs
-    else for (const tx of taken) batch.txs.push(copyTransaction(tx))
+    else for (let i = 0; i < taken.length; i++) batch.txs.push(copyTransaction(taken[i]!))
   }
 
   previewCommit(batchId: string): Uint8Array {
@@ -219,14 +222,16 @@ class MemoryLedger implements Ledger {
     }
     const writes = new Map<string, string>()
     const seen = new Set<string>()
-    for (const tx of block.transactions) {
+    const txs = block.transactions
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!
       // An honest proposer leaves duplicates out of its block (execTxs skips them), so one here is forged.
       if (this.#txids.has(tx.txid) || seen.has(tx.txid)) {
         throw new LedgerError(`block ${block.number} refused: transaction ${JSON.stringify(tx.txid)} is a duplicate`)
       }
       seen.add(tx.txid)
-      const [key, value] = transactionWrite(tx)
-      writes.set(key, value)
+      const write = transactionWrite(tx)
+      writes.set(write[0], write[1])
     }
     const sorted = sortWrites(writes)
     const stateHash = nextStateHash(head.stateHash, sorted)
@@ -278,17 +283,18 @@ class MemoryLedger implements Ledger {
 
   #append(block: Block, hash: Uint8Array, writes: [string, string][]): void {
     // A sealed list is frozen through already.
-    if (!isSealed(block.transactions)) {
-      for (const tx of block.transactions) Object.freeze(tx)
-      Object.freeze(block.transactions)
+    const txs = block.transactions
+    if (!isSealed(txs)) {
+      for (let i = 0; i < txs.length; i++) Object.freeze(txs[i])
+      Object.freeze(txs)
     }
     Object.freeze(block)
     this.#store.append(block, hash)
     this.#headBlock = block
     this.#headHash = hash
     const state = this.#state
-    if (state !== undefined) for (const [key, value] of writes) state.set(key, value)
-    for (const tx of block.transactions) this.#txids.add(tx.txid)
+    if (state !== undefined) for (let i = 0; i < writes.length; i++) state.set(writes[i]![0], writes[i]![1])
+    for (let i = 0; i < txs.length; i++) this.#txids.add(txs[i]!.txid)
     if (block.number === 0) return
     for (const listener of [...this.#listeners]) {
       try {

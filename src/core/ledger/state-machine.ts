@@ -80,7 +80,7 @@ export function sortWrites(writes: ReadonlyMap<string, string>): [string, string
 /** SHA-256 over lp(utf8 key) || lp(utf8 value) for each write, in sorted order. */
 export function writeSetHash(sortedWrites: readonly (readonly [string, string])[]): Uint8Array {
   const writer = new HashWriter()
-  for (const [key, value] of sortedWrites) writer.string(key).string(value)
+  for (let i = 0; i < sortedWrites.length; i++) writer.string(sortedWrites[i]![0]).string(sortedWrites[i]![1])
   return writer.digest()
 }
 

@@ -159,7 +159,7 @@ function writeTx(w: MsgpackWriter, tx: Transaction): void {
 
 function writeTxs(w: MsgpackWriter, txs: readonly Transaction[]): void {
   w.array(txs.length)
-  for (const tx of txs) writeTx(w, tx)
+  for (let i = 0; i < txs.length; i++) writeTx(w, txs[i]!)
 }
 
 function writeBatch(w: MsgpackWriter, b: PbftBatch): void {

@@ -350,7 +350,7 @@ export class Replica {
     switch (msg.t) {
       case 'req': {
         let added = false
-        for (const tx of msg.x) if (this.#addRequest(tx)) added = true
+        for (let i = 0; i < msg.x.length; i++) if (this.#addRequest(msg.x[i]!)) added = true
         if (added) this.#afterRequests()
         return
       }
@@ -682,9 +682,10 @@ export class Replica {
   }
 
   #forget(txs: readonly Transaction[]): void {
-    for (const tx of txs) {
-      this.#outstanding.delete(tx.txid)
-      this.#queue.delete(tx.txid)
+    for (let i = 0; i < txs.length; i++) {
+      const txid = txs[i]!.txid
+      this.#outstanding.delete(txid)
+      this.#queue.delete(txid)
     }
   }
 

@@ -178,13 +178,16 @@ export class MsgpackReader {
     this.#pos += length
     const b = this.#b
     if (length < SHORT_STRING) {
-      let out = ''
-      for (let i = start; i < start + length; i++) {
-        const c = b[i] as number
+      // One flat string from char codes. Appending one character at a time made a chain of
+      // partial strings (V8 cons strings from 13 characters on) that every later use as a map or
+      // set key had to flatten again.
+      const codes = new Array<number>(length)
+      for (let i = 0; i < length; i++) {
+        const c = b[start + i] as number
         if (c >= 0x80) return utf8.decode(b.subarray(start, start + length))
-        out += String.fromCharCode(c)
+        codes[i] = c
       }
-      return out
+      return String.fromCharCode.apply(null, codes)
     }
     return utf8.decode(b.subarray(start, start + length))
   }

@@ -50,8 +50,10 @@ async function main(): Promise<void> {
         : 'fresh processes per round, variants interleaved',
     window_ms: options.durationMs,
     node: process.version,
-    // ws masks and unmasks frames natively when the optional bufferutil loads (about 8% more
-    // PBFT throughput at batch 100 in A/B runs); WS_NO_BUFFER_UTIL=1 turns it off.
+    // Whether ws masks and unmasks frames natively (bufferutil installed, not a dependency here):
+    // it changes the figures. Measured with it: PBFT batch 100 about 8% faster, and the transport
+    // cases' raw baseline 1.5-1.8x faster while wspeer's transport barely moved, so their ratio
+    // targets would fail. WS_NO_BUFFER_UTIL=1 turns it off.
     ws_bufferutil: bufferutilLoads(),
     cpus: cpus().length,
     cpu,

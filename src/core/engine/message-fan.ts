@@ -6,9 +6,10 @@
  * message is served once the credit covers its size, so a queue of small messages is served every
  * turn and one of 64 KiB messages every eighth. One flooding peer can therefore starve no one, not
  * even by sending large messages, which under plain round robin took every other turn and nearly
- * all the CPU behind them (the bench's flood: the honest peer kept 0.74 of its rate, now 0.97). A queue that is closed and empty
- * leaves the fan at once, or as soon as its last message is taken, and the fan keeps no reference
- * to it: nothing leaks per connection, unlike Fabric's never-closed channels.
+ * all the CPU behind them (the bench's flood: the honest peer kept 0.74 of its rate, now 0.97).
+ * A queue that is closed and empty leaves the fan at once, or as soon as its last message is
+ * taken, and the fan keeps no reference to it: nothing leaks per connection, unlike Fabric's
+ * never-closed channels.
  *
  *   const fan = new MessageFan()
  *   fan.add(queue)
@@ -26,7 +27,6 @@ interface FanEntry {
   /** Bytes this queue may still be served before its head message (deficit round robin). */
   credit: number
 }
-
 
 interface Waiter {
   resolve: (msg: QueuedMessage | undefined) => void
@@ -111,8 +111,8 @@ export class MessageFan {
   }
 
   /**
-   * The next message, in the fan's turn order across queues that hold messages. Resolves undefined when the
-   * fan is closed; rejects with AbortError when `signal` aborts first.
+   * The next message, in the fan's turn order across queues that hold messages. Resolves
+   * undefined when the fan is closed; rejects with AbortError when `signal` aborts first.
    */
   next(options?: { signal?: AbortSignal }): Promise<QueuedMessage | undefined> {
     const signal = options?.signal

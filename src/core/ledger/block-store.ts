@@ -107,7 +107,8 @@ class PackedBlockStore implements BlockStore {
 
   block(number: number): Block | undefined {
     if (!this.#has(number)) return undefined
-    const reader = new RecordReader(this.#chunks[this.#index[number * INDEX_SLOTS]!]!, this.#views[this.#index[number * INDEX_SLOTS]!]!)
+    const chunk = this.#index[number * INDEX_SLOTS]!
+    const reader = new RecordReader(this.#chunks[chunk]!, this.#views[chunk]!)
     reader.pos = this.#index[number * INDEX_SLOTS + 1]!
     const stateHash = reader.bytes(HASH_BYTES)
     const timestamp = reader.f64()

@@ -16,7 +16,6 @@
  *   for (let msg = await fan.next(); msg !== undefined; msg = await fan.next()) handle(msg)
  */
 import { AbortError, QueueClosedError } from '../errors.js'
-import { DEFAULT_FAN_QUANTUM_BYTES } from '../peer/limits.js'
 import { type BoundedQueue, type QueuedMessage, Ring } from './bounded-queue.js'
 
 interface FanEntry {
@@ -27,6 +26,13 @@ interface FanEntry {
   /** Bytes this queue may still be served before its head message (deficit round robin). */
   credit: number
 }
+
+/**
+ * Bytes of credit a queue gains per turn (default 8 KiB; the peer limit `fanQuantumBytes`): a link
+ * whose messages are larger waits more turns between them, so a flood of large messages cannot
+ * take half the engine from links sending small ones.
+ */
+export const DEFAULT_FAN_QUANTUM_BYTES = 8 * 1024
 
 interface Waiter {
   resolve: (msg: QueuedMessage | undefined) => void

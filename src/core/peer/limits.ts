@@ -2,6 +2,7 @@
  * Every limit a peer enforces, as named defaults. README's "Limits" table quotes these constants
  * and test/core/peer/limits.test.ts checks that it does, so docs and code cannot drift.
  */
+import { DEFAULT_FAN_QUANTUM_BYTES } from '../engine/message-fan.js'
 
 /** Largest inbound frame in bytes; bigger frames close the link with 1009. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
@@ -9,12 +10,8 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
 export const DEFAULT_QUEUE_MAX_MESSAGES = 1000
 /** Payload bytes a connection's consensus queue holds. */
 export const DEFAULT_QUEUE_MAX_BYTES = 16 * 1024 * 1024
-/**
- * Bytes of credit each link's queue gains per turn of the engine's fan (deficit round robin): a
- * link whose messages are larger waits more turns between them, so a flood of large messages
- * cannot take half the engine from links sending small ones.
- */
-export const DEFAULT_FAN_QUANTUM_BYTES = 8 * 1024
+/** Bytes of credit each link's queue gains per turn of the engine's fan (defined in message-fan.ts). */
+export { DEFAULT_FAN_QUANTUM_BYTES }
 /** Transactions submitted to this peer and waiting for the consenter. */
 export const DEFAULT_LOCAL_QUEUE_MAX_MESSAGES = 10_000
 /** Connected peers, inbound and outbound together. */

@@ -276,7 +276,7 @@ class MemoryLedger implements Ledger {
   #stateMap(): Map<string, string> {
     if (this.#state !== undefined) return this.#state
     const state = new Map<string, string>()
-    for (let n = 1; n < this.height(); n++) for (const tx of this.getBlock(n)!.transactions) state.set(...transactionWrite(tx))
+    for (let n = 1; n < this.height(); n++) for (const [key, value] of blockWrites(this.getBlock(n)!)) state.set(key, value)
     this.#state = state
     return state
   }

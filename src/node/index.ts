@@ -8,7 +8,7 @@
  *   console.log(node.address)   // ws://127.0.0.1:7051/chat
  *   await node.stop()
  */
-import { WspeerError, describeError } from '../core/errors.js'
+import { ConfigError, WspeerError, describeError } from '../core/errors.js'
 import { createPeer } from '../core/peer/peer.js'
 import type { Peer } from '../core/peer/peer-types.js'
 import type { Logger } from '../core/util/logger.js'
@@ -20,7 +20,6 @@ import type { PeerServer } from './server.js'
 import { createNodeConnector } from './ws-connector.js'
 import { installNativeSha256 } from './native-hash.js'
 import { readFile } from 'node:fs/promises'
-import { ConfigError } from '../core/errors.js'
 import type { KeyPair } from '../core/identity/key-pair.js'
 import { parseMembership, type Membership } from '../core/identity/membership.js'
 import { loadOrCreateKey } from './key-store.js'

@@ -276,10 +276,11 @@ const rangeWire = (r: GetBlocksPayload): GetBlocksPayload => ({ requestId: r.req
 const keepaliveWire = (k: KeepalivePayload): KeepalivePayload => ({ nonce: k.nonce })
 
 const TO_WIRE: { readonly [K in PayloadType]: (payload: PayloadMap[K]) => unknown } = {
-  [MessageType.DISC_HELLO]: (p) =>
-    p.auth === undefined
-      ? { peerEndpoint: endpointWire(p.peerEndpoint), blockchainInfo: chainInfoWire(p.blockchainInfo) }
-      : { peerEndpoint: endpointWire(p.peerEndpoint), blockchainInfo: chainInfoWire(p.blockchainInfo), auth: p.auth },
+  [MessageType.DISC_HELLO]: (p) => ({
+    peerEndpoint: endpointWire(p.peerEndpoint),
+    blockchainInfo: chainInfoWire(p.blockchainInfo),
+    ...(p.auth === undefined ? {} : { auth: p.auth }),
+  }),
   [MessageType.DISC_DISCONNECT]: (p) => ({ reason: p.reason }),
   [MessageType.DISC_GET_PEERS]: () => ({}),
   [MessageType.DISC_PEERS]: (p) => ({ peers: p.peers.map(endpointWire) }),

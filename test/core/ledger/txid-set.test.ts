@@ -34,21 +34,58 @@ describe('txid set', () => {
     expect(ours.has('client-never')).toBe(false)
   })
 
-  it('spreads IDs that share a prefix, or differ only early, evenly over its shards', () => {
+  it('spreads IDs evenly over its shards, whatever part of them differs', () => {
     const sequential = new TxidSet()
     for (let i = 0; i < 25_600; i++) sequential.add(`client-${i.toString(36)}`)
     const early = new TxidSet()
     for (let i = 0; i < 25_600; i++) early.add(`${i.toString(16).padStart(4, '0')}-same-suffix-0000`)
     const mean = 25_600 / TXID_SET_SHARDS
-    expect(sequential.largestShard).toBeLessThan(2 * mean)
-    // Only the last characters pick the shard, so IDs that differ only early share one: slower
-    // growth steps for that shard, still right answers.
+    expect(sequential.size).toBe(25_600)
     expect(early.size).toBe(25_600)
-    expect(early.largestShard).toBe(25_600)
+    expect(sequential.largestShard).toBeLessThan(2 * mean)
+    expect(early.largestShard).toBeLessThan(2 * mean)
+  })
+
+  it('stays exact when every ID hashes alike (answers never rest on the hash alone)', () => {
+    const colliding = new TxidSet({ shards: 4, hash: () => 0x7fff_0003 })
+    const reference = new Set<string>()
+    for (let i = 0; i < 600; i++) {
+      const id = i % 3 === 0 ? `tx-${i}` : `${'y'.repeat(i % 7)}${i}`
+      expect(colliding.has(id)).toBe(false)
+      colliding.add(id)
+      colliding.add(id)
+      reference.add(id)
+    }
+    expect(colliding.size).toBe(reference.size)
+    expect(colliding.largestShard).toBe(reference.size)
+    for (const id of reference) expect(colliding.has(id)).toBe(true)
+    // Same hash, same length, one unit apart.
+    expect(colliding.has('tx-1')).toBe(false)
+    expect(colliding.has('tx-0')).toBe(true)
+  })
+
+  it('keeps IDs longer than 65,535 code units apart from ones that share their start', () => {
+    const ids = new TxidSet({ shards: 1, hash: () => 1 })
+    const long = 'z'.repeat(70_000)
+    ids.add(long)
+    expect(ids.has(long)).toBe(true)
+    expect(ids.has(long.slice(0, 70_000 - 65_536))).toBe(false)
+    expect(ids.has(`${long}z`)).toBe(false)
+  })
+
+  it('answers the same in every set, though each seeds its hash differently', () => {
+    const a = new TxidSet()
+    const b = new TxidSet()
+    for (let i = 0; i < 3000; i++) {
+      a.add(`id-${i}`)
+      b.add(`id-${2999 - i}`)
+    }
+    for (let i = 0; i < 3500; i++) expect(a.has(`id-${i}`)).toBe(b.has(`id-${i}`))
   })
 
   it('refuses a shard count that is not a power of two', () => {
-    expect(() => new TxidSet(3)).toThrow(RangeError)
-    expect(() => new TxidSet(0)).toThrow(RangeError)
+    expect(() => new TxidSet({ shards: 3 })).toThrow(RangeError)
+    expect(() => new TxidSet({ shards: 0 })).toThrow(RangeError)
+    expect(() => new TxidSet({ shards: 2 ** 17 })).toThrow(RangeError)
   })
 })

@@ -19,6 +19,7 @@ import { createPeerServer } from './server.js'
 import type { PeerServer } from './server.js'
 import { createNodeConnector } from './ws-connector.js'
 import { installNativeSha256 } from './native-hash.js'
+import { installNativeUtf8 } from './native-utf8.js'
 import { readFile } from 'node:fs/promises'
 import type { KeyPair } from '../core/identity/key-pair.js'
 import { parseMembership, type Membership } from '../core/identity/membership.js'
@@ -57,6 +58,7 @@ export {
 } from './server.js'
 export { createNodeConnector } from './ws-connector.js'
 export { installNativeSha256 } from './native-hash.js'
+export { installNativeUtf8 } from './native-utf8.js'
 export { loadOrCreateKey, keygen, keyFilePath, KEY_FILE_NAME, type LoadedKey, type KeygenResult } from './key-store.js'
 export { localChatAddresses } from './local-addresses.js'
 export { defaultDataDir, defaultDataRoot } from './config.js'
@@ -110,8 +112,10 @@ function latePeer(id: string, role: Peer['role']): { peer: Peer; bind(target: Pe
  * Wires a peer, its server, a `ws` connector and a logger from a resolved config, and starts them.
  * Rejects (with the server already stopped) when the port is taken or the consenter is unknown.
  */
-// The Node entry hashes with OpenSSL; every hash is the same as the portable one.
+// The Node entry hashes with OpenSSL and writes UTF-8 at offsets without views; every hash,
+// byte and string is the same as the portable code's.
 installNativeSha256()
+installNativeUtf8()
 
 /** Reads a file named by the config, as a ConfigError that says which setting named it. */
 async function readConfigured(path: string, what: string): Promise<string> {

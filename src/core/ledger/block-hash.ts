@@ -11,6 +11,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { LedgerError } from '../errors.js'
+import { utf8Write } from '../util/utf8.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
 
 /** Domain prefix of the block hash, hashed as its 15 ASCII bytes with no length prefix. */
@@ -203,7 +204,7 @@ export class HashWriter {
     const most = 4 + text.length * 3
     if (most > this.#buf.length >> 1) return this.bytes(utf8.encode(text))
     this.#room(most)
-    const { written } = utf8.encodeInto(text, this.#buf.subarray(this.#pos + 4))
+    const written = utf8Write(this.#buf, text, this.#pos + 4)
     this.#view.setUint32(this.#pos, written)
     this.#pos += 4 + written
     return this

@@ -23,6 +23,7 @@
  */
 import { LedgerError } from '../errors.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
+import { utf8Read, utf8Write } from '../util/utf8.js'
 import { HASH_BYTES, zeroHash } from './block-hash.js'
 
 /**
@@ -56,9 +57,6 @@ export function createBlockStore(options: BlockStoreOptions = {}): BlockStore {
   return new PackedBlockStore(options.chunkBytes ?? BLOCK_STORE_CHUNK_BYTES, options.hashesPerChunk ?? BLOCK_STORE_HASHES_PER_CHUNK)
 }
 
-const utf8Encoder = new TextEncoder()
-// ignoreBOM: a string that starts with U+FEFF must keep it.
-const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true })
 /** Index slots per block: chunk number, byte offset. */
 const INDEX_SLOTS = 2
 const INITIAL_INDEX_BLOCKS = 1024
@@ -170,7 +168,7 @@ class PackedBlockStore implements BlockStore {
   }
 
   #writeString(chunk: Uint8Array, view: DataView, text: string): void {
-    const { written } = utf8Encoder.encodeInto(text, chunk.subarray(this.#pos + 4))
+    const written = utf8Write(chunk, text, this.#pos + 4)
     view.setUint32(this.#pos, written)
     this.#pos += 4 + written
   }
@@ -230,7 +228,7 @@ class RecordReader {
 
   string(): string {
     const length = this.u32()
-    const text = utf8Decoder.decode(this.#bytes.subarray(this.pos, this.pos + length))
+    const text = utf8Read(this.#bytes, this.pos, this.pos + length)
     this.pos += length
     return text
   }

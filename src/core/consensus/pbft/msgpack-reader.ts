@@ -14,6 +14,7 @@
  *   const entries = r.map(); const key = r.key(); const n = r.uint()
  */
 import { toHex } from '../../util/bytes.js'
+import { utf8Read } from '../../util/utf8.js'
 
 /** What went wrong while reading; its message quotes no received content. */
 export class ReadError extends Error {}
@@ -23,7 +24,6 @@ const TWO_32 = 2 ** 32
 const SHORT_STRING = 48
 // Non-fatal like msgpackr (bad bytes become U+FFFD, so the text is always well-formed Unicode);
 // ignoreBOM keeps a leading U+FEFF, which is content.
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
 
 // Floats are rare (only foreign encoders send integers as floats): read through one scratch view
 // instead of a DataView per message.
@@ -184,12 +184,12 @@ export class MsgpackReader {
       const codes = new Array<number>(length)
       for (let i = 0; i < length; i++) {
         const c = b[start + i] as number
-        if (c >= 0x80) return utf8.decode(b.subarray(start, start + length))
+        if (c >= 0x80) return utf8Read(b, start, start + length)
         codes[i] = c
       }
       return String.fromCharCode.apply(null, codes)
     }
-    return utf8.decode(b.subarray(start, start + length))
+    return utf8Read(b, start, start + length)
   }
 
   /** A map key of one ASCII letter, as its char code; 0 for any other string (an unknown key). */

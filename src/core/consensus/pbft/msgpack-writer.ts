@@ -9,6 +9,7 @@
  *   const w = new MsgpackWriter(); w.map(2); w.key('t'); w.str('p'); w.key('n'); w.uint(3)
  *   const bytes = w.finish()
  */
+import { utf8Write } from '../../util/utf8.js'
 import { writeHex } from './hex.js'
 
 const TWO_32 = 2 ** 32
@@ -21,7 +22,6 @@ export const MSGPACK_WRITER_KEPT_BYTES = 64 * 1024
  */
 const SHORT_STRING = 32
 
-const utf8 = new TextEncoder()
 
 export class MsgpackWriter {
   #buf = new Uint8Array(MSGPACK_WRITER_KEPT_BYTES)
@@ -134,7 +134,7 @@ export class MsgpackWriter {
     const reserved = most < 32 ? 1 : most < 0x100 ? 2 : most < 0x10000 ? 3 : 5
     this.#room(reserved + most)
     const start = this.#pos
-    const { written } = utf8.encodeInto(text, this.#buf.subarray(start + reserved))
+    const written = utf8Write(this.#buf, text, start + reserved)
     const needed = written < 32 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5
     if (needed < reserved) this.#buf.copyWithin(start + needed, start + reserved, start + reserved + written)
     const buf = this.#buf

@@ -139,7 +139,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
         ws.close(CloseCode.GOING_AWAY, 'server stopping')
         return
       }
-      const stream = createWebSocketChatStream(ws as unknown as WebSocketLike, { remote, maxFrameBytes: limits.maxFrameBytes })
+      const stream = createWebSocketChatStream(ws as unknown as WebSocketLike, { remote, maxFrameBytes: limits.maxFrameBytes, binaryType: 'nodebuffer' })
       log.debug('chat accepted', { remote })
       peer.acceptStream(stream, { onEstablished: ticket.established }).catch((err: unknown) => {
         // A remote that vanished or broke the protocol is routine for a server; the core already logged what it refused.

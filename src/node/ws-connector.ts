@@ -52,6 +52,7 @@ export function createNodeConnector(limits: Pick<PeerLimits, 'maxFrameBytes' | '
     return openWebSocketChat(createSocket, {
       remote: address,
       maxFrameBytes,
+      binaryType: 'nodebuffer',
       timeoutMs: limits.dialTimeoutMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     })

@@ -5,7 +5,9 @@ import type { ChatStream } from '../../src/core/chat/chat-stream.js'
 import { createWebSocketChatStream, openWebSocketChat, type WebSocketLike } from '../../src/core/chat/websocket-chat-stream.js'
 
 /** A real WebSocket connection on loopback: `a` is the client side, `b` the server side. */
-export async function createWsPair(options: { maxFrameBytes?: number; transportMaxPayload?: number } = {}): Promise<{
+export async function createWsPair(
+  options: { maxFrameBytes?: number; transportMaxPayload?: number; binaryType?: 'arraybuffer' | 'nodebuffer' } = {},
+): Promise<{
   a: ChatStream
   b: ChatStream
   client: WebSocket
@@ -25,11 +27,15 @@ export async function createWsPair(options: { maxFrameBytes?: number; transportM
       client = new WebSocket(`ws://127.0.0.1:${port}/chat`, { perMessageDeflate: false, maxPayload: transportMax })
       return client as unknown as WebSocketLike
     },
-    { remote: `ws://127.0.0.1:${port}/chat`, maxFrameBytes, timeoutMs: 5000 },
+    { remote: `ws://127.0.0.1:${port}/chat`, maxFrameBytes, timeoutMs: 5000, ...(options.binaryType ? { binaryType: options.binaryType } : {}) },
   )
   const [server] = await accepted
   server.on('error', () => {})
-  const b = createWebSocketChatStream(server as unknown as WebSocketLike, { remote: 'client', maxFrameBytes })
+  const b = createWebSocketChatStream(server as unknown as WebSocketLike, {
+    remote: 'client',
+    maxFrameBytes,
+    ...(options.binaryType ? { binaryType: options.binaryType } : {}),
+  })
   return {
     a,
     b,

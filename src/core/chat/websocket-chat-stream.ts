@@ -43,6 +43,13 @@ export interface WebSocketChatStreamOptions {
   remote: string
   maxFrameBytes: number
   maxInboundBufferedBytes?: number
+  /**
+   * How the socket hands over binary messages (default 'arraybuffer', what browsers offer). In Node,
+   * `ws` with 'arraybuffer' copies every message that shares its socket read with anything else
+   * (nearly all of them) into an ArrayBuffer of its own; 'nodebuffer' hands over a view of the
+   * read, which the stream takes as it is.
+   */
+  binaryType?: 'arraybuffer' | 'nodebuffer'
 }
 
 const OPEN = 1
@@ -64,7 +71,7 @@ export function createWebSocketChatStream(socket: WebSocketLike, options: WebSoc
     resolveDone = resolve
   })
 
-  socket.binaryType = 'arraybuffer'
+  socket.binaryType = options.binaryType ?? 'arraybuffer'
 
   const closeWith = (error: WspeerError): void => {
     if (closing) return

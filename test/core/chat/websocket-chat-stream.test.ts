@@ -6,8 +6,28 @@ import { createWsPair } from '../../support/ws-pair.js'
 import { chatStreamCompliance } from './chat-stream-compliance.js'
 
 chatStreamCompliance('WebSocket (ws on loopback)', () => createWsPair())
+// What the Node server and connector use: frames arrive as views of the socket's reads, not copies.
+chatStreamCompliance('WebSocket (ws on loopback, nodebuffer)', () => createWsPair({ binaryType: 'nodebuffer' }))
 
 describe('WebSocket chat stream', () => {
+  it('delivers every frame intact when many share one socket read (nodebuffer views)', async () => {
+    const pair = await createWsPair({ binaryType: 'nodebuffer' })
+    try {
+      // Sent in one tick, so most arrive in the same reads; each must stay its own bytes.
+      const sent = Array.from({ length: 200 }, (_, i) => new Uint8Array(1 + (i % 37)).fill(i & 0xff))
+      for (const frame of sent) pair.a.send(frame)
+      const got: Uint8Array[] = []
+      for await (const frame of pair.b) {
+        got.push(frame)
+        if (got.length === sent.length) break
+      }
+      expect(got.map((f) => Array.from(f))).toEqual(sent.map((f) => Array.from(f)))
+      expect(got.some((f) => f.byteOffset > 0 || f.buffer.byteLength > f.byteLength)).toBe(true)
+    } finally {
+      await pair.cleanup()
+    }
+  })
+
   it('closes with 1003 on a text frame and delivers nothing', async () => {
     const pair = await createWsPair()
     try {

@@ -31,6 +31,8 @@
 
 /** Shards of the committed-txid set (default 256; a power of two). */
 export const TXID_SET_SHARDS = 256
+/** Most shards a set may have: the top 16 bits of a hash pick the shard, the rest the slot. */
+export const MAX_TXID_SET_SHARDS = 2 ** 16
 
 export interface TxidSetOptions {
   /** Number of shards, a power of two (default TXID_SET_SHARDS). */
@@ -85,8 +87,8 @@ export class TxidSet {
 
   constructor(options: TxidSetOptions = {}) {
     const shards = options.shards ?? TXID_SET_SHARDS
-    if (!(Number.isSafeInteger(shards) && shards > 0 && shards <= 2 ** 16 && (shards & (shards - 1)) === 0)) {
-      throw new RangeError('shards must be a power of two from 1 to 65536')
+    if (!(Number.isSafeInteger(shards) && shards > 0 && shards <= MAX_TXID_SET_SHARDS && (shards & (shards - 1)) === 0)) {
+      throw new RangeError(`shards must be a power of two from 1 to ${MAX_TXID_SET_SHARDS}`)
     }
     this.#shards = Array.from({ length: shards }, newShard)
     // >>> 32 would shift by 0: one shard takes every hash through `& 0` instead.

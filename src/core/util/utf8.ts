@@ -6,8 +6,9 @@
  * `subarray` view, an object per string. Allocation profiles of validators at batch 100 showed
  * those views as about 0.9 KB of every transaction's 2.9 KB of garbage, and young-generation GC
  * was the largest single cost there. The portable codec below still makes them; a runtime with
- * offset-taking calls installs its own at startup (the Node entry does: src/node/native-utf8.ts). Both give the same bytes and strings: lone surrogates
- * are written as U+FFFD, invalid bytes read as U+FFFD (WHATWG), and a BOM is kept as a character.
+ * offset-taking calls installs its own at startup (the Node entry does: src/node/native-utf8.ts).
+ * Both give the same bytes and strings: lone surrogates are written as U+FFFD, invalid bytes read
+ * as U+FFFD (WHATWG), and a BOM is kept as a character.
  */
 export interface Utf8Codec {
   /**

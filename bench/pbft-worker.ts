@@ -1,8 +1,9 @@
 /**
  * One process of the PBFT cases: a validator (a real wspeer peer running the pbft consenter with
  * an in-memory ledger) or the load client (a non-validator wspeer peer). The client dials every
- * validator, sends CHAIN_TRANSACTION envelopes to them in turn (each validator submits what it
- * receives and forwards it to the others as a PBFT request), and follows the chain like any
+ * validator, sends CHAIN_TRANSACTION envelopes to them in turn, in runs of 16 (a backup submits
+ * what it receives and forwards it to the primary as a PBFT request), or every one to vp0, the
+ * primary (the latency cases but the `_spread` one), and follows the chain like any
  * non-validator (SYNC_BLOCK_ADDED), so it learns each commit from its own `block-committed`
  * event and times it by txid. No HTTP: one POST per transaction would be what is measured.
  * Hashing is Node's native SHA-256, which the Node entry (src/node/index.ts) installs on import.

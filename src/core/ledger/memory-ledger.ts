@@ -66,7 +66,7 @@ class MemoryLedger implements Ledger {
    * ledger's largest single cost, for a state nothing on the commit path reads.
    */
   #state: Map<string, string> | undefined
-  /** Every committed transaction ID (txid-set.ts: a sharded Set, so growing it never stalls a commit). */
+  /** Every committed transaction ID (txid-set.ts: a hash set in typed arrays, sharded so growing it never stalls a commit). */
   readonly #txids = new TxidSet()
   readonly #listeners = new Set<BlockListener>()
   #batch: OpenBatch | undefined

@@ -22,8 +22,8 @@ export class ReadError extends Error {}
 const TWO_32 = 2 ** 32
 /** Strings shorter than this are decoded by hand when ASCII (the native decoder's call costs more). */
 const SHORT_STRING = 48
-// Non-fatal like msgpackr (bad bytes become U+FFFD, so the text is always well-formed Unicode);
-// ignoreBOM keeps a leading U+FEFF, which is content.
+// Everything else goes through utf8Read: non-fatal like msgpackr (bad bytes become U+FFFD, so the
+// text is always well-formed Unicode), and a leading U+FEFF is kept, since it is content.
 
 // Floats are rare (only foreign encoders send integers as floats): read through one scratch view
 // instead of a DataView per message.

@@ -16,12 +16,11 @@ const TWO_32 = 2 ** 32
 /** The buffer a writer starts with and keeps between messages (default 64 KiB). */
 export const MSGPACK_WRITER_KEPT_BYTES = 64 * 1024
 /**
- * ASCII strings shorter than this are written by hand, as a fixstr (a native encodeInto call costs
+ * ASCII strings shorter than this are written by hand, as a fixstr (a native UTF-8 write costs
  * more). It must stay 32: fixstr holds 0-31 bytes, and a 32-character txid written as one was read
  * back as an empty string followed by garbage.
  */
 const SHORT_STRING = 32
-
 
 export class MsgpackWriter {
   #buf = new Uint8Array(MSGPACK_WRITER_KEPT_BYTES)

@@ -19,20 +19,26 @@ export const lp = (bytes: Uint8Array): Buffer => Buffer.concat([u32(bytes.length
 export const lpStr = (s: string): Buffer => lp(Buffer.from(s, 'utf8'))
 export const sha = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest()
 
-export function specTxRoot(txs: readonly Transaction[]): Buffer {
-  return sha(Buffer.concat(txs.map((t) => Buffer.concat([lpStr(t.txid), lpStr(t.payload), lpStr(t.origin), u64(t.timestamp)]))))
+const txBytes = (txs: readonly Transaction[]): Buffer =>
+  Buffer.concat(txs.map((t) => Buffer.concat([lpStr(t.txid), lpStr(t.payload), lpStr(t.origin), u64(t.timestamp)])))
+
+export function specBodyHash(timestamp: number, proposer: string, txs: readonly Transaction[]): Buffer {
+  return sha(Buffer.concat([Buffer.from('wspeer-body-v1', 'ascii'), u64(timestamp), lpStr(proposer), txBytes(txs)]))
 }
 
 export function specBlockHash(b: Block): Buffer {
   return sha(
     Buffer.concat([
-      Buffer.from('wspeer-block-v1', 'ascii'),
+      Buffer.from('wspeer-block-v2', 'ascii'),
       u64(b.number),
       lp(b.previousBlockHash),
       lp(b.stateHash),
-      u64(b.timestamp),
-      lpStr(b.proposer),
-      specTxRoot(b.transactions),
+      specBodyHash(b.timestamp, b.proposer, b.transactions),
     ]),
   )
+}
+
+/** stateHash(n) from stateHash(n-1) and block n's write set, already sorted by key. */
+export function specNextStateHash(previous: Uint8Array, sortedWrites: readonly (readonly [string, string])[]): Buffer {
+  return sha(Buffer.concat([Buffer.from('wspeer-state-v2', 'ascii'), Buffer.from(previous), ...sortedWrites.flatMap(([k, v]) => [lpStr(k), lpStr(v)])]))
 }

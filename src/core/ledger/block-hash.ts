@@ -15,7 +15,9 @@ import { utf8Write } from '../util/utf8.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
 
 /** Domain prefix of the block hash, hashed as its 15 ASCII bytes with no length prefix. */
-export const BLOCK_HASH_DOMAIN = 'wspeer-block-v1'
+export const BLOCK_HASH_DOMAIN = 'wspeer-block-v2'
+/** Domain prefix of the body hash (timestamp, proposer, transactions), hashed as its 14 ASCII bytes. */
+export const BODY_HASH_DOMAIN = 'wspeer-body-v1'
 /** Length of every hash in a block (SHA-256). */
 export const HASH_BYTES = 32
 
@@ -123,7 +125,7 @@ export function useSha256(factory: () => Sha256Hasher, once?: Sha256OneShot): vo
     })
 }
 
-/** Writers nest (a block hash writes a transactions root), so a few buffers wait here for reuse. */
+/** Writers nest (a block hash writes a body hash inside it), so a few buffers wait here for reuse. */
 const MAX_SPARE_BUFFERS = 4
 interface WriterBuffer {
   bytes: Uint8Array
@@ -228,17 +230,29 @@ export class HashWriter {
 }
 
 /**
- * Where a sealed (frozen) transaction list keeps its root: a non-enumerable symbol property set
- * just before the freeze. Not a WeakMap: the ledger keeps every block's list for good, and a
- * WeakMap with an entry per block made every scavenge walk an ever-growing ephemeron table (a
- * validator at batch 1 spent about a quarter of its CPU in GC before this).
+ * What a sealed (frozen) transaction list remembers: the body hash last taken of it, with the
+ * timestamp and proposer it was taken with (a PBFT batch digest, then the block hash of the block
+ * made from that batch, ask for the same ones). Kept in a non-enumerable symbol property set just
+ * before the freeze; the holder itself stays writable. Not a WeakMap: the ledger keeps every
+ * block's list for good, and a WeakMap with an entry per block made every scavenge walk an
+ * ever-growing ephemeron table (a validator at batch 1 spent about a quarter of its CPU in GC
+ * before this).
  */
-const SEALED_ROOT: unique symbol = Symbol('wspeer.sealedRoot')
+interface SealedBody {
+  timestamp: number
+  proposer: string
+  hash: Uint8Array | undefined
+}
 
-type SealedList = readonly Transaction[] & { readonly [SEALED_ROOT]?: Uint8Array }
+const SEALED: unique symbol = Symbol('wspeer.sealedBody')
 
-function computeRoot(txs: readonly Transaction[]): Uint8Array {
-  const writer = new HashWriter()
+type SealedList = readonly Transaction[] & { readonly [SEALED]?: SealedBody }
+
+const BODY_DOMAIN_BYTES = utf8.encode(BODY_HASH_DOMAIN)
+const BLOCK_DOMAIN_BYTES = utf8.encode(BLOCK_HASH_DOMAIN)
+
+function computeBody(timestamp: number, proposer: string, txs: readonly Transaction[]): Uint8Array {
+  const writer = new HashWriter().raw(BODY_DOMAIN_BYTES).u64(timestamp).string(proposer)
   for (let i = 0; i < txs.length; i++) {
     const tx = txs[i]!
     writer.string(tx.txid).string(tx.payload).string(tx.origin).u64(tx.timestamp)
@@ -246,33 +260,51 @@ function computeRoot(txs: readonly Transaction[]): Uint8Array {
   return writer.digest()
 }
 
-function sealedRoot(txs: readonly Transaction[]): Uint8Array | undefined {
-  return Object.hasOwn(txs, SEALED_ROOT) ? (txs as SealedList)[SEALED_ROOT] : undefined
+function sealedBody(txs: readonly Transaction[]): SealedBody | undefined {
+  return Object.hasOwn(txs, SEALED) ? (txs as SealedList)[SEALED] : undefined
+}
+
+/** The body hash, the sealed list's remembered one when it matches: not to be handed out (callers may write to it). */
+function bodyOf(timestamp: number, proposer: string, txs: readonly Transaction[]): Uint8Array {
+  const sealed = sealedBody(txs)
+  if (sealed === undefined) return computeBody(timestamp, proposer, txs)
+  if (sealed.hash === undefined || sealed.timestamp !== timestamp || sealed.proposer !== proposer) {
+    sealed.hash = computeBody(timestamp, proposer, txs)
+    sealed.timestamp = timestamp
+    sealed.proposer = proposer
+  }
+  return sealed.hash
 }
 
 /**
- * Freezes a transaction list (the array and every transaction in it) and remembers its root, so
- * every later `transactionsRoot` of the same array (a batch digest, then the block hash of the
- * block made from it) costs a lookup. Returns the same array. A list frozen by someone else cannot
- * take the root any more; it is then hashed on every use, as an unsealed list is.
+ * Freezes a transaction list (the array and every transaction in it) so it can remember its body
+ * hash: the next `bodyHash` (or block hash) of the same array with the same timestamp and proposer
+ * costs a lookup (a batch digest, then the block hash of the block made from it). Returns the
+ * same array. A list frozen by someone else cannot be sealed any more; it is then hashed on every
+ * use, as an unsealed list is.
  */
 export function sealTransactions<T extends readonly Transaction[]>(txs: T): T {
-  if (sealedRoot(txs) !== undefined || Object.isFrozen(txs)) return txs
+  if (sealedBody(txs) !== undefined || Object.isFrozen(txs)) return txs
   for (let i = 0; i < txs.length; i++) Object.freeze(txs[i])
-  Object.defineProperty(txs, SEALED_ROOT, { value: computeRoot(txs), enumerable: false, writable: false, configurable: false })
+  const holder: SealedBody = { timestamp: -1, proposer: '', hash: undefined }
+  Object.defineProperty(txs, SEALED, { value: holder, enumerable: false, writable: false, configurable: false })
   Object.freeze(txs)
   return txs
 }
 
-/** Whether `txs` went through sealTransactions (so it is frozen and its root is known). */
+/** Whether `txs` went through sealTransactions (so it is frozen and remembers its body hash). */
 export function isSealed(txs: readonly Transaction[]): boolean {
-  return sealedRoot(txs) !== undefined
+  return sealedBody(txs) !== undefined
 }
 
-/** SHA-256 over each transaction's lp(txid) || lp(payload) || lp(origin) || u64be(timestamp), in block order. */
-export function transactionsRoot(txs: readonly Transaction[]): Uint8Array {
-  const known = sealedRoot(txs)
-  return known === undefined ? computeRoot(txs) : known.slice()
+/**
+ * The body hash PROTOCOL.md defines: SHA-256 over "wspeer-body-v1", u64be(timestamp),
+ * lp(proposer), then each transaction's lp(txid) || lp(payload) || lp(origin) || u64be(timestamp)
+ * in block order. A block hash covers its body through it, and a PBFT batch digest is the body
+ * hash of the block the batch becomes. The caller checks the fields (blockProblem).
+ */
+export function bodyHash(timestamp: number, proposer: string, txs: readonly Transaction[]): Uint8Array {
+  return bodyOf(timestamp, proposer, txs).slice()
 }
 
 /** The block hash PROTOCOL.md defines. Throws LedgerError when a field cannot be encoded. */
@@ -280,12 +312,10 @@ export function hashBlock(block: Block): Uint8Array {
   const problem = blockProblem(block)
   if (problem !== undefined) throw new LedgerError(`block cannot be hashed: ${problem}`)
   return new HashWriter()
-    .raw(utf8.encode(BLOCK_HASH_DOMAIN))
+    .raw(BLOCK_DOMAIN_BYTES)
     .u64(block.number)
     .bytes(block.previousBlockHash)
     .bytes(block.stateHash)
-    .u64(block.timestamp)
-    .string(block.proposer)
-    .raw(transactionsRoot(block.transactions))
+    .raw(bodyOf(block.timestamp, block.proposer, block.transactions))
     .digest()
 }

@@ -9,10 +9,12 @@ export { createMemoryLedger, type MemoryLedgerOptions } from './memory-ledger.js
 export { BLOCK_STORE_CHUNK_BYTES, BLOCK_STORE_HASHES_PER_CHUNK, createBlockStore, type BlockStore, type BlockStoreOptions } from './block-store.js'
 export {
   BLOCK_HASH_DOMAIN,
+  BODY_HASH_DOMAIN,
   HASH_BYTES,
   HASH_WRITER_BUFFER_BYTES,
   HashWriter,
   blockProblem,
+  bodyHash,
   genesisBlock,
   hashBlock,
   isSealed,
@@ -20,7 +22,6 @@ export {
   isWellFormedString,
   sealTransactions,
   transactionProblem,
-  transactionsRoot,
   useSha256,
   zeroHash,
   type Sha256Hasher,
@@ -34,5 +35,4 @@ export {
   nextStateHash,
   sortWrites,
   transactionWrite,
-  writeSetHash,
 } from './state-machine.js'

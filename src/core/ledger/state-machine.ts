@@ -6,7 +6,7 @@
  * at most MAX_STATE_KEY_LENGTH code points) sets key to value; any other payload is stored whole
  * under `tx/<txid>`.
  *
- * The state hash is chained: stateHash(n) = SHA-256(domain || stateHash(n-1) || writeSetHash(n)).
+ * The state hash is chained: stateHash(n) = SHA-256(domain || stateHash(n-1) || block n's sorted writes).
  * Honest peers at equal heights therefore hold equal state hashes, and a commit costs O(block)
  * instead of the O(state) a hash over the whole state (or a Merkle tree's upkeep) would. The price:
  * two states reached by different histories hash differently even when their contents are equal,
@@ -19,7 +19,7 @@ import { HashWriter, zeroHash } from './block-hash.js'
 import type { Transaction } from '../wire/payload-types.js'
 
 /** Domain prefix of the state hash, hashed as its 15 ASCII bytes with no length prefix. */
-export const STATE_HASH_DOMAIN = 'wspeer-state-v1'
+export const STATE_HASH_DOMAIN = 'wspeer-state-v2'
 /** Longest key a `key=value` payload may set, in Unicode code points (default 256). Longer keys make the payload opaque. */
 export const MAX_STATE_KEY_LENGTH = 256
 /** Prefix of the key an opaque payload is stored under (`tx/<txid>`). */
@@ -77,14 +77,13 @@ export function sortWrites(writes: ReadonlyMap<string, string>): [string, string
   return [...writes].sort((a, b) => compareCodePoints(a[0], b[0]))
 }
 
-/** SHA-256 over lp(utf8 key) || lp(utf8 value) for each write, in sorted order. */
-export function writeSetHash(sortedWrites: readonly (readonly [string, string])[]): Uint8Array {
-  const writer = new HashWriter()
+/**
+ * stateHash(n) = SHA-256("wspeer-state-v2" || stateHash(n-1) || lp(key) || lp(value) for each
+ * write in sorted order). The writes go into the same hash as the chain link (no separate
+ * write-set hash): at small blocks each SHA-256 call costs more than the bytes it hashes.
+ */
+export function nextStateHash(previous: Uint8Array, sortedWrites: readonly (readonly [string, string])[]): Uint8Array {
+  const writer = new HashWriter().raw(DOMAIN_BYTES).raw(previous)
   for (let i = 0; i < sortedWrites.length; i++) writer.string(sortedWrites[i]![0]).string(sortedWrites[i]![1])
   return writer.digest()
-}
-
-/** stateHash(n) = SHA-256("wspeer-state-v1" || stateHash(n-1) || writeSetHash(n)), no length prefixes. */
-export function nextStateHash(previous: Uint8Array, sortedWrites: readonly (readonly [string, string])[]): Uint8Array {
-  return new HashWriter().raw(DOMAIN_BYTES).raw(previous).raw(writeSetHash(sortedWrites)).digest()
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { LedgerError } from '../../../src/core/errors.js'
-import { BLOCK_HASH_DOMAIN, genesisBlock, hashBlock, transactionsRoot } from '../../../src/core/ledger/block-hash.js'
+import { BLOCK_HASH_DOMAIN, BODY_HASH_DOMAIN, bodyHash, genesisBlock, hashBlock } from '../../../src/core/ledger/block-hash.js'
 import { MAX_STATE_KEY_LENGTH, STATE_HASH_DOMAIN } from '../../../src/core/ledger/state-machine.js'
 import type { Block, Transaction } from '../../../src/core/wire/payload-types.js'
-import { specBlockHash, specTxRoot } from '../../support/block-hash-reference.js'
+import { specBlockHash, specBodyHash } from '../../support/block-hash-reference.js'
 
 const sample = (): Block => ({
   number: 2 ** 40 + 7,
@@ -24,10 +24,13 @@ const flip = (bytes: Uint8Array, i: number) => {
 
 describe('block hash', () => {
   it('follows the PROTOCOL.md definition byte for byte', () => {
-    expect(BLOCK_HASH_DOMAIN).toBe('wspeer-block-v1')
+    expect(BLOCK_HASH_DOMAIN).toBe('wspeer-block-v2')
+    expect(BODY_HASH_DOMAIN).toBe('wspeer-body-v1')
     const block = sample()
     expect(Buffer.from(hashBlock(block)).toString('hex')).toBe(specBlockHash(block).toString('hex'))
-    expect(Buffer.from(transactionsRoot(block.transactions)).toString('hex')).toBe(specTxRoot(block.transactions).toString('hex'))
+    expect(Buffer.from(bodyHash(block.timestamp, block.proposer, block.transactions)).toString('hex')).toBe(
+      specBodyHash(block.timestamp, block.proposer, block.transactions).toString('hex'),
+    )
   })
 
   it('hashes the genesis block as the spec says, identically each time', () => {
@@ -93,11 +96,11 @@ describe('block hash', () => {
   it('matches the published test vectors', () => {
     const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
     const genesisHash = hashBlock(genesisBlock())
-    expect(hex(genesisHash)).toBe('8f8a7c97edb66be4c5871879d324cd7885f93b9fcb8ccfdd89984737f4aec574')
+    expect(hex(genesisHash)).toBe('bc0f57c6445a9a30ec36973c1c3edaed5dbd6b8503073674ecf29f6c6f5ae6fb')
     const block1: Block = {
       number: 1,
       previousBlockHash: genesisHash,
-      stateHash: Buffer.from('721abfe180f62f9b972b718d0545361122053b52af619bb187a58c675122e2be', 'hex'),
+      stateHash: Buffer.from('e425fa41ee5e0b61d0eb2a9eb065e294f1af5d57d95a4bf4d2953c03a82c38e1', 'hex'),
       timestamp: 1000,
       proposer: 'vp0',
       transactions: [
@@ -105,15 +108,17 @@ describe('block hash', () => {
         { txid: 't2', payload: 'hello', timestamp: 6, origin: 'vp2' },
       ],
     }
-    expect(hex(hashBlock(block1))).toBe('80107241c5d60b6e91207d9698e065947886a35b548796230cd3f0e6a19757f9')
+    expect(hex(bodyHash(block1.timestamp, block1.proposer, block1.transactions))).toBe('2258fa3699c39c647b27fa501d3ee07731a7f149405480ae0702441c2589cd24')
+    expect(hex(hashBlock(block1))).toBe('ef7635138d5e570674b5dbf2d8463612a95ae04f31788922a5437dab70dce6dd')
   })
 
   it('is what PROTOCOL.md section 12 says, vectors and key limit included', () => {
     const doc = readFileSync(new URL('../../../PROTOCOL.md', import.meta.url), 'utf8')
     const section = doc.slice(doc.indexOf('## 12. Block hash'), doc.indexOf('## 13.'))
     expect(section).toContain(Buffer.from(hashBlock(genesisBlock())).toString('hex'))
-    expect(section).toContain('80107241c5d60b6e91207d9698e065947886a35b548796230cd3f0e6a19757f9')
+    expect(section).toContain('ef7635138d5e570674b5dbf2d8463612a95ae04f31788922a5437dab70dce6dd')
     expect(section).toContain(`"${BLOCK_HASH_DOMAIN}"`)
+    expect(section).toContain(`"${BODY_HASH_DOMAIN}"`)
     expect(section).toContain(`"${STATE_HASH_DOMAIN}"`)
     expect(section).toContain(`at most ${MAX_STATE_KEY_LENGTH} Unicode code points`)
   })

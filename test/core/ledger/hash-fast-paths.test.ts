@@ -1,17 +1,21 @@
 /**
  * The hashing shortcuts taken for throughput (buffered HashWriter, sealed transaction lists whose
- * root is computed once, a ledger that builds a block from a sealed list) must give the very bytes
+ * body hash is computed once, a ledger that builds a block from a sealed list) must give the very bytes
  * the plain definition gives. Checked against Node's own SHA-256 over the PROTOCOL.md encoding.
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { HASH_WRITER_BUFFER_BYTES, HashWriter, hashBlock, isSealed, isWellFormedString, sealTransactions, transactionsRoot } from '../../../src/core/ledger/block-hash.js'
+import { HASH_WRITER_BUFFER_BYTES, HashWriter, bodyHash, hashBlock, isSealed, isWellFormedString, sealTransactions } from '../../../src/core/ledger/block-hash.js'
 import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
 import type { Transaction } from '../../../src/core/wire/payload-types.js'
-import { lpStr, specTxRoot, u32, u64 } from '../../support/block-hash-reference.js'
+import { lpStr, specBodyHash, u32, u64 } from '../../support/block-hash-reference.js'
 import { seededRandom } from '../../support/seeded-random.js'
 
-const specRoot = specTxRoot
+/** Body hashes here are taken with this timestamp and proposer. */
+const TS = 1_700_000_000_000
+const BY = 'vp0-é'
+const specBody = (txs: readonly Transaction[]) => specBodyHash(TS, BY, txs)
+const body = (txs: readonly Transaction[]) => bodyHash(TS, BY, txs)
 
 const prng = seededRandom
 
@@ -34,7 +38,7 @@ describe('hashing fast paths', () => {
     const rand = prng(seed)
     for (const [count, maxLen] of [[0, 0], [1, 10], [300, 300], [3, HASH_WRITER_BUFFER_BYTES], [40, HASH_WRITER_BUFFER_BYTES / 5]] as const) {
       const txs = randomTxs(rand, count, maxLen)
-      expect(Buffer.from(transactionsRoot(txs)).toString('hex')).toBe(specRoot(txs).toString('hex'))
+      expect(Buffer.from(body(txs)).toString('hex')).toBe(specBody(txs).toString('hex'))
     }
   })
 
@@ -47,7 +51,7 @@ describe('hashing fast paths', () => {
     expect(Buffer.from(ours).equals(spec)).toBe(true)
   })
 
-  it('nested writers (a block hash writes a root inside it) do not share a buffer', () => {
+  it('nested writers (a block hash writes a body hash inside it) do not share a buffer', () => {
     const txs = randomTxs(prng(11), 50, 200)
     const first = hashBlock({ number: 1, previousBlockHash: new Uint8Array(32), stateHash: new Uint8Array(32), timestamp: 3, proposer: 'vp0', transactions: txs })
     const again = hashBlock({ number: 1, previousBlockHash: new Uint8Array(32), stateHash: new Uint8Array(32), timestamp: 3, proposer: 'vp0', transactions: txs.map((t) => ({ ...t })) })
@@ -57,27 +61,37 @@ describe('hashing fast paths', () => {
   it('short strings with a non-ASCII character at any position hash as UTF-8, like all-ASCII ones', () => {
     const texts = ['', 'a', 'é', 'abcé', 'é'.padEnd(64, 'x'), 'x'.repeat(63) + '€', 'x'.repeat(64), 'x'.repeat(65) + '🎉', '\u007f\u0080']
     const txs = texts.map((t, i) => ({ txid: t, payload: texts[texts.length - 1 - i]!, origin: t, timestamp: i }))
-    expect(Buffer.from(transactionsRoot(txs)).equals(specRoot(txs))).toBe(true)
+    expect(Buffer.from(body(txs)).equals(specBody(txs))).toBe(true)
   })
 
-  it('a sealed list is frozen, keeps its root, and hands out copies of it', () => {
+  it('a sealed list is frozen, keeps its body hash, and hands out copies of it', () => {
     const txs = randomTxs(prng(5), 20, 50)
     expect(isSealed(txs)).toBe(false)
     sealTransactions(txs)
     expect(isSealed(txs)).toBe(true)
     expect(Object.isFrozen(txs) && txs.every((t) => Object.isFrozen(t))).toBe(true)
-    const root = transactionsRoot(txs)
-    expect(Buffer.from(root).equals(specRoot(txs))).toBe(true)
-    root.fill(0)
-    expect(Buffer.from(transactionsRoot(txs)).equals(specRoot(txs))).toBe(true)
+    const first = body(txs)
+    expect(Buffer.from(first).equals(specBody(txs))).toBe(true)
+    first.fill(0)
+    expect(Buffer.from(body(txs)).equals(specBody(txs))).toBe(true)
+  })
+
+  it('a sealed list asked with another timestamp or proposer hashes those, not the remembered ones', () => {
+    const txs = sealTransactions(randomTxs(prng(8), 4, 30))
+    expect(Buffer.from(bodyHash(1, 'vp0', txs)).equals(specBodyHash(1, 'vp0', txs))).toBe(true)
+    expect(Buffer.from(bodyHash(2, 'vp0', txs)).equals(specBodyHash(2, 'vp0', txs))).toBe(true)
+    expect(Buffer.from(bodyHash(2, 'vp1', txs)).equals(specBodyHash(2, 'vp1', txs))).toBe(true)
+    expect(Buffer.from(bodyHash(1, 'vp0', txs)).equals(specBodyHash(1, 'vp0', txs))).toBe(true)
+    const block = { number: 4, previousBlockHash: new Uint8Array(32), stateHash: new Uint8Array(32), timestamp: 3, proposer: 'vp2', transactions: txs }
+    expect(Buffer.from(hashBlock(block)).equals(Buffer.from(hashBlock({ ...block, transactions: txs.map((t) => ({ ...t })) })))).toBe(true)
   })
 
   it('a list frozen elsewhere cannot be sealed: it stays unsealed, is hashed on every use, and encodes as before', () => {
     const txs = Object.freeze(randomTxs(prng(6), 5, 40))
     expect(sealTransactions(txs)).toBe(txs)
     expect(isSealed(txs)).toBe(false)
-    expect(Buffer.from(transactionsRoot(txs)).equals(specRoot(txs))).toBe(true)
-    // The root rides on the array as a hidden property: keys, JSON and spreads do not show it.
+    expect(Buffer.from(body(txs)).equals(specBody(txs))).toBe(true)
+    // The body hash rides on the array as a hidden property: keys, JSON and spreads do not show it.
     const sealed = sealTransactions(randomTxs(prng(6), 5, 40))
     expect(Object.keys(sealed)).toEqual(Object.keys(txs))
     expect(JSON.stringify(sealed)).toBe(JSON.stringify(txs))
@@ -124,7 +138,7 @@ describe('useSha256', () => {
     const { useSha256 } = await import('../../../src/core/ledger/block-hash.js')
     const { sha256 } = await import('@noble/hashes/sha2.js')
     const txs = randomTxs(prng(21), 10, 100)
-    const before = Buffer.from(transactionsRoot(txs))
+    const before = Buffer.from(body(txs))
     let calls = 0
     useSha256(() => {
       calls++
@@ -132,7 +146,7 @@ describe('useSha256', () => {
       return { update: (b: Uint8Array) => h.update(b), digest: () => new Uint8Array(h.digest()) }
     })
     try {
-      expect(Buffer.from(transactionsRoot(txs)).equals(before)).toBe(true)
+      expect(Buffer.from(body(txs)).equals(before)).toBe(true)
       expect(calls).toBe(1)
     } finally {
       useSha256(() => sha256.create())

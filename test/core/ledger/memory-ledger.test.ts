@@ -258,8 +258,8 @@ describe('memory ledger against the published test vector', () => {
       { txid: 't2', payload: 'hello', timestamp: 6, origin: 'vp2' },
     ])
     const block = ledger.commitTxBatch('v', { timestamp: 1000, proposer: 'vp0' })
-    expect(toHex(block.stateHash)).toBe('721abfe180f62f9b972b718d0545361122053b52af619bb187a58c675122e2be')
-    expect(toHex(ledger.headHash())).toBe('80107241c5d60b6e91207d9698e065947886a35b548796230cd3f0e6a19757f9')
+    expect(toHex(block.stateHash)).toBe('e425fa41ee5e0b61d0eb2a9eb065e294f1af5d57d95a4bf4d2953c03a82c38e1')
+    expect(toHex(ledger.headHash())).toBe('ef7635138d5e570674b5dbf2d8463612a95ae04f31788922a5437dab70dce6dd')
   })
 })
 

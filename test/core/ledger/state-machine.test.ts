@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
   MAX_STATE_KEY_LENGTH,
@@ -7,9 +6,9 @@ import {
   nextStateHash,
   sortWrites,
   transactionWrite,
-  writeSetHash,
 } from '../../../src/core/ledger/state-machine.js'
 import type { Transaction } from '../../../src/core/wire/payload-types.js'
+import { specNextStateHash } from '../../support/block-hash-reference.js'
 import { seededRandom } from '../../support/fake-network.js'
 
 const tx = (payload: string, txid = 't1'): Transaction => ({ txid, payload, timestamp: 1, origin: 'vp0' })
@@ -50,23 +49,18 @@ describe('state machine', () => {
     }
   })
 
-  it('hashes a sorted write set and chains it onto the previous state hash as specified', () => {
+  it('hashes the sorted write set into the chain link, as specified', () => {
     const writes = sortWrites(new Map([['😀', '1'], ['\uFFFF', '2'], ['a', '3']]))
     expect(writes.map(([k]) => k)).toEqual(['a', '\uFFFF', '😀'])
-    const lp = (s: string) => {
-      const bytes = Buffer.from(s, 'utf8')
-      const len = Buffer.alloc(4)
-      len.writeUInt32BE(bytes.length)
-      return Buffer.concat([len, bytes])
-    }
-    const sha = (b: Buffer) => createHash('sha256').update(b).digest()
-    const setHash = sha(Buffer.concat(writes.flatMap(([k, v]) => [lp(k), lp(v)])))
-    expect(Buffer.from(writeSetHash(writes)).equals(setHash)).toBe(true)
     const prev = emptyStateHash()
     expect([...prev]).toEqual(new Array(32).fill(0))
-    const next = sha(Buffer.concat([Buffer.from('wspeer-state-v1'), Buffer.from(prev), setHash]))
+    const next = specNextStateHash(prev, writes)
     expect(Buffer.from(nextStateHash(prev, writes)).equals(next)).toBe(true)
     // Chained: the same writes on another history give another hash.
     expect(Buffer.from(nextStateHash(next, writes)).equals(next)).toBe(false)
+    // Length prefixes keep key and value apart: moving a character across them changes the hash.
+    expect(Buffer.from(nextStateHash(prev, [['ab', 'c']])).equals(Buffer.from(nextStateHash(prev, [['a', 'bc']])))).toBe(false)
+    // No writes (a block whose transactions were all duplicates) still moves the chain.
+    expect(Buffer.from(nextStateHash(prev, [])).equals(specNextStateHash(prev, []))).toBe(true)
   })
 })

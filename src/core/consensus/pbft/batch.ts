@@ -3,14 +3,15 @@
  * from outstanding requests; every replica recomputes the digest of the batch it receives in a
  * pre-prepare (the digest is never taken on trust), so prepares and commits can carry 32 bytes.
  *
- * The digest is defined byte by byte (like the block hash): SHA-256 over the ASCII domain
- * `wspeer-pbft-batch-v1`, u64be(timestamp), lp(proposer), then the block hash's transactions root.
+ * The digest is the body hash (PROTOCOL.md "Block hash") of the block the batch becomes: SHA-256
+ * over "wspeer-body-v1", u64be(timestamp), lp(proposer) and the transactions, in hex. One hash
+ * serves both: the block hash of the committed batch covers its body through this same value.
  * A null request (a view-change gap filler, or an idle primary's heartbeat) has no batch and the
  * empty digest ''.
  *
  *   const d = batchDigest({ timestamp: 5, proposer: 'vp0', txs })  // 64 hex chars
  */
-import { HashWriter, sealTransactions, transactionsRoot } from '../../ledger/block-hash.js'
+import { bodyHash, sealTransactions } from '../../ledger/block-hash.js'
 import { toHex } from '../../util/bytes.js'
 import type { Transaction } from '../../wire/payload-types.js'
 
@@ -25,14 +26,11 @@ export interface PbftBatch {
 /** Digest of a null request: it orders nothing, consumes its sequence number and commits no block. */
 export const NULL_DIGEST = ''
 
-const DOMAIN = new TextEncoder().encode('wspeer-pbft-batch-v1')
-
 /**
- * Hex SHA-256 of a batch, as the module header defines it. Seals (freezes) the batch's transaction
- * list: the ledger then builds the block from that same list and its block hash reuses the root
- * instead of hashing every transaction a second time.
+ * Hex digest of a batch, as the module header defines it. Seals (freezes) the batch's transaction
+ * list: the ledger then builds the block from that same list, and its block hash reuses the body
+ * hash instead of hashing every transaction a second time.
  */
 export function batchDigest(batch: PbftBatch): string {
-  sealTransactions(batch.txs)
-  return toHex(new HashWriter().raw(DOMAIN).u64(batch.timestamp).string(batch.proposer).raw(transactionsRoot(batch.txs)).digest())
+  return toHex(bodyHash(batch.timestamp, batch.proposer, sealTransactions(batch.txs)))
 }

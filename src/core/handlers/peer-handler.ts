@@ -6,6 +6,7 @@ import { helloFieldsOf, messageFromHello, type HandshakeMessage } from '../ident
 import type { Link } from '../peer/link.js'
 import type { Envelope } from '../wire/envelope.js'
 import { MessageType, messageTypeName } from '../wire/message-type.js'
+import { peekAnnouncedBlockNumber } from '../wire/block-added-peek.js'
 import { decodePayload, makeEnvelope, makeResponse } from '../wire/payloads.js'
 import { ResponseStatus } from '../wire/payload-types.js'
 import type { HandlerContext } from './handler-context.js'
@@ -126,6 +127,12 @@ export class PeerHandler implements ChatHandler {
         return this.#ctx.resolveRequest(payload.requestId, envelope.type, payload, this.link)
       }
       case MessageType.SYNC_BLOCK_ADDED: {
+        // f+1 validators announce each block: a copy of one this peer holds is not decoded past its number.
+        const announced = peekAnnouncedBlockNumber(envelope.payload)
+        if (announced !== undefined && announced < this.#ctx.ledger.height()) {
+          this.#ctx.recordHeight(this.link.remoteId, announced + 1)
+          return
+        }
         const { block } = decodePayload(MessageType.SYNC_BLOCK_ADDED, envelope.payload)
         this.#ctx.recordHeight(this.link.remoteId, block.number + 1)
         return this.#ctx.blockAdded(block, this.link)

@@ -12,7 +12,8 @@
 import * as crypto from 'node:crypto'
 import { HASH_BYTES, useSha256, type Sha256Hasher } from '../core/ledger/block-hash.js'
 
-type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'latin1') => string
+// 'binary' is Node's name for latin1 in these signatures.
+type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'binary') => string
 
 /** The digest bytes of a 'latin1' digest string (exact: latin1 maps bytes 0..255 to code units 0..255). */
 function latin1Bytes(digest: string): Uint8Array {
@@ -29,7 +30,7 @@ class NativeHasher implements Sha256Hasher {
   }
 
   digest(): Uint8Array {
-    return latin1Bytes(this.#hash.digest('latin1'))
+    return latin1Bytes(this.#hash.digest('binary'))
   }
 }
 
@@ -39,6 +40,6 @@ function newNativeHasher(): Sha256Hasher {
 
 export function installNativeSha256(): void {
   // Read through the namespace: older Node versions have no `hash` export.
-  const hash = (crypto as { hash?: OneShot }).hash
-  useSha256(newNativeHasher, typeof hash === 'function' ? (bytes) => latin1Bytes(hash('sha256', bytes, 'latin1')) : undefined)
+  const hash = (crypto as unknown as { hash?: OneShot }).hash
+  useSha256(newNativeHasher, typeof hash === 'function' ? (bytes) => latin1Bytes(hash('sha256', bytes, 'binary')) : undefined)
 }

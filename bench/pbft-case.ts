@@ -98,7 +98,8 @@ async function measureWindow(v: Variant, all: Worker[], warmupMs: number, durati
   const clientCpuUs = (cpuMs[cpuMs.length - 1]! * 1000) / Math.max(1, committed)
   process.stderr.write(
     `  ${v.key}: ${Math.round(perSecond)} tx/s committed, p50 ${(m.p50 as number).toFixed(1)} ms, p99 ${(m.p99 as number).toFixed(1)} ms, ` +
-      `CPU/tx ${validatorCpuUs.toFixed(1)} us validators + ${clientCpuUs.toFixed(1)} us client, CPU ms ${cpuMs.map((c) => Math.round(c)).join('/')}\n`,
+      `CPU/tx ${validatorCpuUs.toFixed(1)} us validators + ${clientCpuUs.toFixed(1)} us client, CPU ms ${cpuMs.map((c) => Math.round(c)).join('/')}` +
+        `, state transfers ${answers.slice(0, -1).map((a) => String(a.transfers)).join('/')}\n`,
   )
   // BENCH_PBFT_QUANTILES=1: the latency tail in more detail than p50/p99.
   if (m.quantiles !== undefined) process.stderr.write(`    latency quantiles 90/95/98/99/99.5/99.9/100: ${String(m.quantiles)}\n`)

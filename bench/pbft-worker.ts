@@ -222,6 +222,8 @@ onCommand(async (m) => {
         framesSent: m1.framesSent - m0.framesSent,
         framesReceived: m1.framesReceived - m0.framesReceived,
         blocks: m1.blocksCommitted - m0.blocksCommitted,
+        // State transfers so far (a replica that fell behind and caught up by SYNC_*).
+        transfers: (node!.peer.status().consensus as { transfers?: number }).transfers ?? 0,
       })
       break
     }

@@ -10,6 +10,8 @@
  * 3. msgpackr, with records, structured clone and extra types off, int64 as number, and bin
  *    values copied so a small payload never pins a whole frame in memory;
  * 4. shape: exact envelope key sets and value types, checked by hand (see checkEnvelope).
+ * A frame laid out exactly as encodeFrame writes it takes a hand-written shortcut instead
+ * (frame-fast-path.ts), which gives the same envelopes and leaves everything else to the layers.
  * Every failure is one DecodeError whose message never quotes decoded content.
  *
  * Encoding is hand-written too: the envelope has a fixed shape, so writing its bytes straight into
@@ -22,6 +24,7 @@ import type { Unpackr as UnpackrType } from 'msgpackr'
 import { Unpackr as NoEvalUnpackr } from 'msgpackr/unpack-no-eval'
 import { DecodeError, FrameTooLargeError } from '../errors.js'
 import { DEFAULT_MAX_SIGNATURE_BYTES, resolveCodecLimits } from './codec-limits.js'
+import { decodeCanonicalFrame } from './frame-fast-path.js'
 import type { CodecLimits } from './codec-limits.js'
 import type { Envelope } from './envelope.js'
 import { scanMsgpack } from './msgpack-scan.js'
@@ -73,11 +76,19 @@ export function decodeFrame(frame: Uint8Array, limits?: Partial<CodecLimits>): E
   if (count > lim.maxEnvelopesPerFrame) {
     throw new DecodeError(`frame: ${count} envelopes exceed the limit of ${lim.maxEnvelopesPerFrame}`)
   }
+  const fast = decodeCanonicalFrame(frame, count, frameHeaderBytes(frame), lim)
+  if (fast !== undefined) return fast
   const decoded = unpackUntrusted(frame, lim, 'frame')
   if (!Array.isArray(decoded)) throw new DecodeError('frame: top level is not a msgpack array')
   const envelopes = new Array<Envelope>(decoded.length)
   for (let i = 0; i < decoded.length; i++) envelopes[i] = checkEnvelope(decoded[i], i)
   return envelopes
+}
+
+/** Bytes of the array header at the start of a frame arrayHeaderCount accepted. */
+function frameHeaderBytes(frame: Uint8Array): number {
+  const b = frame[0] as number
+  return b === 0xdc ? 3 : b === 0xdd ? 5 : 1
 }
 
 const NOT_AN_ARRAY = -1

@@ -2,7 +2,7 @@
  * Development helper (not part of `npm run bench`): four PBFT consenters and memory ledgers in one
  * process, messages handed over through a FIFO (encoded and decoded as on the wire, no sockets, no
  * engine), to see what the consensus and ledger work alone costs per block.
- * `npx tsx bench/dev-inproc.ts [batchSize] [blocks]`
+ * `npx tsx bench/dev-inproc.ts [batchSize] [transactions]` (measured after a warm-up of a quarter as many).
  */
 import { installNativeSha256 } from '../src/node/native-hash.js'
 import { installNativeUtf8 } from '../src/node/native-utf8.js'

@@ -6,35 +6,27 @@
  *
  * wspeer's encoder writes the payload as `{block: {number, ...}}` with `number` first, so the
  * bytes start: a one-entry map, the string "block", a map header, the string "number", an
- * unsigned integer. Anything else (another key order, another encoder, a number past 2^32)
- * gives undefined, and the payload is decoded and checked as usual. Nothing here trusts the rest
- * of the payload: a caller uses the number only to leave alone a block it already holds.
+ * unsigned integer. Anything else (another key order, another encoder, a number written as a
+ * float, as msgpackr writes those of 2^32 and more) gives undefined, and the payload is decoded
+ * and checked as usual. Nothing here trusts the rest of the payload: a caller uses the number
+ * only to leave alone a block it already holds.
  *
  *   peekAnnouncedBlockNumber(encodePayload(MessageType.SYNC_BLOCK_ADDED, { block }))  // block.number
  */
+import { NO_MATCH, asciiFixstr, matchBytes, readUintAt, readValue } from './msgpack-at.js'
 
-/** 0x81, fixstr(5) "block". */
-const PAYLOAD_PREFIX = [0x81, 0xa5, 0x62, 0x6c, 0x6f, 0x63, 0x6b]
-/** fixstr(6) "number". */
-const NUMBER_KEY = [0xa6, 0x6e, 0x75, 0x6d, 0x62, 0x65, 0x72]
+/** A one-entry map, then the fixstr "block". */
+const PAYLOAD_PREFIX = new Uint8Array([0x81, ...asciiFixstr('block')])
+const NUMBER_KEY = asciiFixstr('number')
 
 export function peekAnnouncedBlockNumber(payload: Uint8Array): number | undefined {
-  let pos = 0
-  for (let i = 0; i < PAYLOAD_PREFIX.length; i++) if (payload[pos++] !== PAYLOAD_PREFIX[i]) return undefined
+  let pos = matchBytes(payload, 0, PAYLOAD_PREFIX)
+  if (pos === NO_MATCH) return undefined
   const header = payload[pos++]
-  if (header === undefined) return undefined
-  // fixmap or map16 (the block has six keys; a decoder-side check of the count comes with the full decode).
-  if (header >= 0x80 && header <= 0x8f) {
-    // nothing more to skip
-  } else if (header === 0xde) pos += 2
-  else return undefined
-  for (let i = 0; i < NUMBER_KEY.length; i++) if (payload[pos++] !== NUMBER_KEY[i]) return undefined
-  const tag = payload[pos++]
-  if (tag === undefined) return undefined
-  if (tag <= 0x7f) return tag
-  const need = tag === 0xcc ? 1 : tag === 0xcd ? 2 : tag === 0xce ? 4 : 0
-  if (need === 0 || pos + need > payload.length) return undefined
-  let value = 0
-  for (let i = 0; i < need; i++) value = value * 256 + payload[pos + i]!
-  return value
+  // fixmap or map16: the count is checked by the full decode, when there is one.
+  if (header === 0xde) pos += 2
+  else if (header === undefined || header < 0x80 || header > 0x8f) return undefined
+  pos = matchBytes(payload, pos, NUMBER_KEY)
+  if (pos === NO_MATCH || readUintAt(payload, pos) === NO_MATCH) return undefined
+  return readValue
 }

@@ -24,6 +24,7 @@ import type { Unpackr as UnpackrType } from 'msgpackr'
 import { Unpackr as NoEvalUnpackr } from 'msgpackr/unpack-no-eval'
 import { DecodeError, FrameTooLargeError } from '../errors.js'
 import { DEFAULT_MAX_SIGNATURE_BYTES, resolveCodecLimits } from './codec-limits.js'
+import { KEY_PAYLOAD, KEY_SIGNATURE, KEY_TIMESTAMP, KEY_TYPE } from './envelope-keys.js'
 import { decodeCanonicalFrame } from './frame-fast-path.js'
 import type { CodecLimits } from './codec-limits.js'
 import type { Envelope } from './envelope.js'
@@ -167,19 +168,6 @@ function isUint(value: unknown): value is number {
 
 function envelopeError(index: number, what: string): DecodeError {
   return new DecodeError(`frame: envelope ${index} ${what}`)
-}
-
-// Keys as msgpack fixstr, written in this order: type, timestamp, payload, signature.
-const KEY_TYPE = asciiFixstr('type')
-const KEY_TIMESTAMP = asciiFixstr('timestamp')
-const KEY_PAYLOAD = asciiFixstr('payload')
-const KEY_SIGNATURE = asciiFixstr('signature')
-
-function asciiFixstr(key: string): Uint8Array {
-  const out = new Uint8Array(1 + key.length)
-  out[0] = 0xa0 | key.length
-  for (let i = 0; i < key.length; i++) out[i + 1] = key.charCodeAt(i)
-  return out
 }
 
 function uintSize(n: number): number {

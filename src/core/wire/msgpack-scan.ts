@@ -14,14 +14,13 @@
  * Error messages name the offence and a byte offset, never decoded content.
  */
 import { DecodeError } from '../errors.js'
+import { SAFE_HIGH_WORD_LIMIT } from './msgpack-at.js'
 
 export interface ScanLimits {
   maxDepth: number
   maxContainers: number
 }
 
-/** 2^53 as the high 32-bit word of a 64-bit integer: values from here on are not safe integers. */
-const SAFE_HIGH_WORD_LIMIT = 0x200000
 
 /** Throws DecodeError unless `bytes` is exactly one msgpack value that the wire accepts. */
 export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {

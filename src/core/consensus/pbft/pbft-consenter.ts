@@ -5,8 +5,9 @@
  * (their clients' transactions; peers take CONSENSUS from validators only), and CONSENSUS
  * envelopes from validators. Each CONSENSUS payload is decoded (messages.ts); its sender must be
  * a configured validator (peer ID -> replica index through the `validators` option), and the
- * replica id inside it must be that index. Forwarded requests (`req`) are the one exception: anyone may forward a
- * transaction. Everything refused is counted (`status().refused`, `status().invalid`), never thrown.
+ * replica id inside it must be that index. Forwarded requests (`req`) are the one exception:
+ * anyone may forward a transaction. Everything refused is counted (`status().refused`,
+ * `status().invalid`), never thrown.
  * Out: through the Replica, messages on the Stack and blocks on the ledger.
  *
  * A peer that is not in `validators` runs no replica: it sends its clients' transactions to

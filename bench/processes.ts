@@ -3,9 +3,14 @@
  * (`process.execPath --import tsx bench/<worker>.ts`) with an IPC channel: the parent sends
  * commands (`{ cmd, ... }`) and waits for replies (`{ reply, ... }`); workers never decide when a
  * round starts or ends. A worker that dies or does not answer in time fails the round.
+ *
+ * Every worker runs with the Node flags `wspeer network` gives its peers (src/node/peer-process.ts),
+ * the raw baselines too, so the figures are those of the peers users run and ratios compare like
+ * with like.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { peerNodeArgs } from '../src/node/peer-process.js'
 
 /** How long a worker may take to answer one command. */
 export const WORKER_REPLY_TIMEOUT_MS = 60_000
@@ -32,7 +37,8 @@ export function spawnWorker(script: string, name: string, args: Record<string, u
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
   // BENCH_NODE_ARGS='--trace-gc ...': V8 and Node flags for every worker (profiling, GC tracing).
   const extraArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
-  const child = spawn(process.execPath, [...profile, ...extraArgs, '--import', 'tsx', file, JSON.stringify({ name, ...args })], {
+  // BENCH_NODE_ARGS comes after the peers' flags, so it can override them (V8 takes the last).
+  const child = spawn(process.execPath, [...peerNodeArgs(), ...profile, ...extraArgs, '--import', 'tsx', file, JSON.stringify({ name, ...args })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const inbox: Message[] = []

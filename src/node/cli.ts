@@ -29,6 +29,7 @@ import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CON
 import { createNodeLogger, isLogLevel } from './logger.js'
 import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, runNetwork } from './network.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
+import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerNodeArgs } from './peer-process.js'
 
 /** `wspeer tx` and `wspeer status` give up on the peer after this long (10 s). */
 export const HTTP_CLIENT_TIMEOUT_MS = 10_000
@@ -125,6 +126,9 @@ ${limitFlags.join('\n')}
 PBFT (with --consensus pbft; each lands in the plugin's options, checked at start):
   --validators <id,id,...>        the validator set; a replica's index is its position [WSPEER_PBFT_VALIDATORS]
 ${pbftFlags.join('\n')}
+
+Node flags: \`wspeer network\` starts its peers as node ${peerNodeArgs().join(' ')} (fewer full GC pauses
+under load; src/node/peer-process.ts). To run a peer the same way: node ${peerNodeArgs().join(' ')} bin/wspeer.js start ...
 `
 }
 
@@ -142,6 +146,9 @@ Options:
   --log-level <level>  the children's log level (default ${DEFAULT_NETWORK_LOG_LEVEL}); lines are prefixed with the peer ID
   --data-dir <dir>     keys of vp0..vpN-1 in <dir>/vp<i>, and the membership.json binding them
                        (default ${'~/.wspeer/network'}); created on first run, reused after
+  --initial-old-space-mb <n>
+                       each peer's initial V8 old generation in MiB, 0-${MAX_INITIAL_OLD_SPACE_MB}; 0 keeps V8's
+                       own sizing (default ${DEFAULT_INITIAL_OLD_SPACE_MB}: fewer full GC pauses under load)
   -h, --help           this help
 
 Every peer gets a key and the network a closed membership of exactly these peers, so the
@@ -294,8 +301,10 @@ async function commandNetwork(args: string[], io: CliIo): Promise<number> {
     host: { type: 'string' },
     'log-level': { type: 'string' },
     'data-dir': { type: 'string' },
+    'initial-old-space-mb': { type: 'string' },
   })
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  const initialOldSpaceMb = parsePositiveInt(values['initial-old-space-mb'], '--initial-old-space-mb', DEFAULT_INITIAL_OLD_SPACE_MB, 0, MAX_INITIAL_OLD_SPACE_MB)
   const peers = parsePositiveInt(values.peers, '--peers', DEFAULT_NETWORK_PEERS, 1, MAX_NETWORK_PEERS)
   const basePort = parsePositiveInt(values['base-port'], '--base-port', DEFAULT_BASE_PORT, 1, 65535 - peers + 1)
   const logLevel = values['log-level'] ?? DEFAULT_NETWORK_LOG_LEVEL
@@ -305,7 +314,7 @@ async function commandNetwork(args: string[], io: CliIo): Promise<number> {
     throw new UnknownConsenterError(consensus, consenterNames())
   }
   const dataDir = resolvePath(values['data-dir'] ?? join(defaultDataRoot(), 'network'))
-  return runNetwork({ peers, basePort, consensus, host: values.host ?? DEFAULT_HOST, logLevel: logLevel as LogLevel, dataDir }, io)
+  return runNetwork({ peers, basePort, consensus, host: values.host ?? DEFAULT_HOST, logLevel: logLevel as LogLevel, dataDir, initialOldSpaceMb }, io)
 }
 
 async function commandKeygen(args: string[], io: CliIo): Promise<number> {

@@ -20,6 +20,7 @@ import { join } from 'node:path'
 import { defaultChatAddress, urlHost } from './config.js'
 import { loadOrCreateKey } from './key-store.js'
 import { formatMembership } from '../core/identity/membership.js'
+import { peerNodeArgs } from './peer-process.js'
 
 /** Peers started when --peers is not given. */
 export const DEFAULT_NETWORK_PEERS = 4
@@ -47,6 +48,8 @@ export interface NetworkOptions {
   logLevel: LogLevel
   /** Keys in <dataDir>/vp<i>, membership in <dataDir>/membership.json. */
   dataDir: string
+  /** Each child's initial V8 old generation in MiB, 0 for V8's own sizing (peer-process.ts says why). */
+  initialOldSpaceMb?: number
 }
 
 /** Name of the membership file `wspeer network` writes into its data directory. */
@@ -117,7 +120,10 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
       args.push('--validators', validators.join(','))
     }
     if (i > 0) args.push('--peers', members[0]!.chat)
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: io.env as NodeJS.ProcessEnv })
+    const child = spawn(process.execPath, [...peerNodeArgs(options.initialOldSpaceMb), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: io.env as NodeJS.ProcessEnv,
+    })
     const member: Member = {
       id,
       port,

@@ -4,12 +4,13 @@
  * HTTP, and a clean SIGINT.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { freePortRun } from '../support/ports.js'
 import { BIN, statusOf } from '../support/peer-process.js'
+import { peerNodeArgs } from '../../src/node/peer-process.js'
 
 const PEERS = 4
 /** Time for four processes to start and find each other on a slow CI machine. */
@@ -17,6 +18,21 @@ const NETWORK_UP_TIMEOUT_MS = 30_000
 /** Time for a transaction to be committed on every peer. */
 const COMMIT_TIMEOUT_MS = 20_000
 
+/** Argument lists of the running processes whose arguments include `marker` (Linux: read from /proc). */
+function processArgsWith(marker: string): string[][] {
+  const found: string[][] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let args: string[]
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+    } catch {
+      continue // gone in the meantime
+    }
+    if (args.includes(marker)) found.push(args)
+  }
+  return found
+}
 
 describe('wspeer network (end to end)', () => {
   it(
@@ -59,6 +75,13 @@ describe('wspeer network (end to end)', () => {
         for (const s of statuses) {
           expect(s!.identity).toMatchObject({ mode: 'closed', members: PEERS })
           for (const p of s!.peers) expect(p.keyId).toBe(keyIds.get(p.id))
+        }
+
+        // Each child runs with the peers' Node flags (peer-process.ts), ahead of the launcher.
+        if (existsSync('/proc/self/cmdline')) {
+          const children = processArgsWith('start').filter((args) => args.some((a) => a.startsWith(dataDir)))
+          expect(children).toHaveLength(PEERS)
+          for (const args of children) expect(args.slice(1, 1 + peerNodeArgs().length)).toEqual(peerNodeArgs())
         }
 
         const res = await fetch(`http://127.0.0.1:${basePort + 1}/transactions`, {

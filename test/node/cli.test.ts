@@ -66,7 +66,7 @@ describe('wspeer CLI', () => {
 
     it.each([
       ['start', ['--id', '--port', '--peers', '--consensus', '--role', '--log-level', '--config', '--queue-max-messages', 'WSPEER_QUEUE_MAX_MESSAGES', 'noops']],
-      ['network', ['--peers', '--base-port', '--consensus', '--host', '--log-level']],
+      ['network', ['--peers', '--base-port', '--consensus', '--host', '--log-level', '--initial-old-space-mb']],
       ['tx', ['<payload>', '--to']],
       ['status', ['[url]', '--json']],
     ])('%s --help describes its options', async (command, words) => {
@@ -221,6 +221,8 @@ describe('wspeer CLI', () => {
       [['network', '--peers', 'four'], 2, /--peers/],
       [['network', '--base-port', '65535', '--peers', '4'], 2, /--base-port/],
       [['network', '--log-level', 'loud'], 2, /--log-level/],
+      [['network', '--initial-old-space-mb', '4097'], 2, /--initial-old-space-mb must be an integer from 0 to 4096/],
+      [['network', '--initial-old-space-mb', 'lots'], 2, /--initial-old-space-mb/],
       [['network', '--bogus'], 2, /bogus/],
       [['network', '--consensus', 'nope'], 1, /unknown consensus plugin "nope"/],
     ])('%j exits %i', async (argv, code, message) => {

@@ -144,15 +144,19 @@ class MemoryLedger implements Ledger {
 
   execTxs(batchId: string, txs: readonly Transaction[]): void {
     const batch = this.#openBatch(batchId, 'execute into')
-    // Check every transaction first, so a refused call leaves the batch as it was.
-    txs.forEach((tx, i) => {
-      const problem = transactionProblem(tx)
-      if (problem !== undefined) throw new LedgerError(`transaction ${i} refused: ${problem}`)
-    })
+    // Check every transaction first, so a refused call leaves the batch as it was. A sealed list
+    // was checked when it was sealed.
+    const isSealedList = isSealed(txs)
+    if (!isSealedList) {
+      txs.forEach((tx, i) => {
+        const problem = transactionProblem(tx)
+        if (problem !== undefined) throw new LedgerError(`transaction ${i} refused: ${problem}`)
+      })
+    }
     // A sealed list is frozen, so a block may carry it as it is: its transactions are copied only
     // if it turns out not to be taken whole (a duplicate, or a second execTxs into this batch).
     const first = batch.txs.length === 0 && batch.sealed === undefined
-    const sealed = first && txs.length > 0 && isSealed(txs)
+    const sealed = first && txs.length > 0 && isSealedList
     if (!first && batch.sealed !== undefined) {
       batch.txs = batch.sealed.map(copyTransaction)
       batch.sealed = undefined

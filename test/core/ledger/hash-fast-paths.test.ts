@@ -98,6 +98,23 @@ describe('hashing fast paths', () => {
     expect(isSealed([...sealed])).toBe(false)
   })
 
+  it('a list with an ill-formed transaction is not sealed (nor frozen), so execution and hashing still refuse it', () => {
+    const txs = randomTxs(prng(4), 6, 30)
+    const bad = { ...txs[3]!, payload: 'lone \uD800 surrogate' }
+    const list = [...txs.slice(0, 3), bad, ...txs.slice(4)]
+    expect(sealTransactions(list)).toBe(list)
+    expect(isSealed(list)).toBe(false)
+    expect(Object.isFrozen(list) || list.some((t) => Object.isFrozen(t))).toBe(false)
+    const ledger = createMemoryLedger()
+    ledger.beginTxBatch('b')
+    expect(() => ledger.execTxs('b', list)).toThrow(/transaction 3 refused: payload must be a well-formed string/)
+    const block = { number: 1, previousBlockHash: new Uint8Array(32), stateHash: new Uint8Array(32), timestamp: 1, proposer: 'vp0', transactions: list }
+    expect(() => hashBlock(block)).toThrow(/transaction 3: payload must be a well-formed string/)
+    // Mended, the same array seals.
+    list[3] = txs[3]!
+    expect(isSealed(sealTransactions(list))).toBe(true)
+  })
+
   it('a ledger commits a sealed batch with the same block hash and state as an unsealed one', () => {
     const txs = randomTxs(prng(9), 30, 80)
     const plain = createMemoryLedger()

@@ -19,7 +19,8 @@ export const lp = (bytes: Uint8Array): Buffer => Buffer.concat([u32(bytes.length
 export const lpStr = (s: string): Buffer => lp(Buffer.from(s, 'utf8'))
 export const sha = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest()
 
-const txBytes = (txs: readonly Transaction[]): Buffer =>
+/** The transactions' part of a body: lp(txid) || lp(payload) || lp(origin) || u64(timestamp) each. */
+export const txBytes = (txs: readonly Transaction[]): Buffer =>
   Buffer.concat(txs.map((t) => Buffer.concat([lpStr(t.txid), lpStr(t.payload), lpStr(t.origin), u64(t.timestamp)])))
 
 export function specBodyHash(timestamp: number, proposer: string, txs: readonly Transaction[]): Buffer {

@@ -13,6 +13,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { LedgerError } from '../errors.js'
 import { utf8Write } from '../util/utf8.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
+import { encodeTransactionRecords } from './transaction-records.js'
 
 /** Domain prefix of the block hash, hashed as its 15 ASCII bytes with no length prefix. */
 export const BLOCK_HASH_DOMAIN = 'wspeer-block-v2'
@@ -244,6 +245,8 @@ interface SealedBody {
   timestamp: number
   proposer: string
   hash: Uint8Array | undefined
+  /** The transaction records the hash covers, until the block store takes them (takeSealedRecords). */
+  records: Uint8Array | undefined
 }
 
 const SEALED: unique symbol = Symbol('wspeer.sealedBody')
@@ -253,13 +256,8 @@ type SealedList = readonly Transaction[] & { readonly [SEALED]?: SealedBody }
 const BODY_DOMAIN_BYTES = utf8.encode(BODY_HASH_DOMAIN)
 const BLOCK_DOMAIN_BYTES = utf8.encode(BLOCK_HASH_DOMAIN)
 
-function computeBody(timestamp: number, proposer: string, txs: readonly Transaction[]): Uint8Array {
-  const writer = new HashWriter().raw(BODY_DOMAIN_BYTES).u64(timestamp).string(proposer)
-  for (let i = 0; i < txs.length; i++) {
-    const tx = txs[i]!
-    writer.string(tx.txid).string(tx.payload).string(tx.origin).u64(tx.timestamp)
-  }
-  return writer.digest()
+function computeBody(timestamp: number, proposer: string, records: Uint8Array): Uint8Array {
+  return new HashWriter().raw(BODY_DOMAIN_BYTES).u64(timestamp).string(proposer).raw(records).digest()
 }
 
 function sealedBody(txs: readonly Transaction[]): SealedBody | undefined {
@@ -269,9 +267,13 @@ function sealedBody(txs: readonly Transaction[]): SealedBody | undefined {
 /** The body hash, the sealed list's remembered one when it matches: not to be handed out (callers may write to it). */
 function bodyOf(timestamp: number, proposer: string, txs: readonly Transaction[]): Uint8Array {
   const sealed = sealedBody(txs)
-  if (sealed === undefined) return computeBody(timestamp, proposer, txs)
+  if (sealed === undefined) return computeBody(timestamp, proposer, encodeTransactionRecords(txs))
   if (sealed.hash === undefined || sealed.timestamp !== timestamp || sealed.proposer !== proposer) {
-    sealed.hash = computeBody(timestamp, proposer, txs)
+    // Encoded whole rather than streamed, and kept: the block store copies these bytes when the
+    // list is committed instead of encoding the transactions a second time.
+    const records = sealed.records ?? encodeTransactionRecords(txs)
+    sealed.records = records
+    sealed.hash = computeBody(timestamp, proposer, records)
     sealed.timestamp = timestamp
     sealed.proposer = proposer
   }
@@ -294,10 +296,23 @@ export function sealTransactions<T extends readonly Transaction[]>(txs: T): T {
   if (sealedBody(txs) !== undefined || Object.isFrozen(txs)) return txs
   for (let i = 0; i < txs.length; i++) if (transactionProblem(txs[i]!) !== undefined) return txs
   for (let i = 0; i < txs.length; i++) Object.freeze(txs[i])
-  const holder: SealedBody = { timestamp: -1, proposer: '', hash: undefined }
+  const holder: SealedBody = { timestamp: -1, proposer: '', hash: undefined, records: undefined }
   Object.defineProperty(txs, SEALED, { value: holder, enumerable: false, writable: false, configurable: false })
   Object.freeze(txs)
   return txs
+}
+
+/**
+ * The encoded transaction records (transaction-records.ts) a sealed list's body hash was computed
+ * over, handed out once: the block store copies them, and the list stops holding them. Undefined
+ * when the list is not sealed, its body was not hashed yet, or they were taken already.
+ */
+export function takeSealedRecords(txs: readonly Transaction[]): Uint8Array | undefined {
+  const sealed = sealedBody(txs)
+  if (sealed === undefined) return undefined
+  const records = sealed.records
+  sealed.records = undefined
+  return records
 }
 
 /** Whether `txs` was sealed by sealTransactions (so it is well-formed, frozen, and remembers its body hash). */

@@ -13,7 +13,9 @@
  * to the one stored, a new object each call) and each block's hash.
  *
  * Record layout, all numbers big-endian; strings are u32 byte length + UTF-8:
- *   stateHash (32) | timestamp f64 | proposer | tx count u32 | per tx: txid | payload | origin | timestamp f64
+ *   stateHash (32) | timestamp f64 | proposer | tx count u32 | the transactions' records
+ * The transaction records are those the body hash covers (transaction-records.ts): a block made
+ * from a sealed list whose body was hashed gets its records copied from that list, not encoded again.
  * A block's number is its index and its previousBlockHash is the hash stored before it (the ledger
  * appends only blocks that extend its head), so neither is written.
  *
@@ -24,7 +26,8 @@
 import { LedgerError } from '../errors.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
 import { utf8Read, utf8Write } from '../util/utf8.js'
-import { HASH_BYTES, zeroHash } from './block-hash.js'
+import { HASH_BYTES, takeSealedRecords, zeroHash } from './block-hash.js'
+import { readTransactionRecord, recordsMostBytes, writeTransactionRecords } from './transaction-records.js'
 
 /**
  * Largest chunk blocks are packed into (default 1 MiB). The first chunk is 64 KiB (or this, if
@@ -62,8 +65,6 @@ const INDEX_SLOTS = 2
 const INITIAL_INDEX_BLOCKS = 1024
 /** stateHash, timestamp, proposer length, transaction count. */
 const BLOCK_FIXED_BYTES = HASH_BYTES + 8 + 4 + 4
-/** Three string lengths and a timestamp. */
-const TX_FIXED_BYTES = 3 * 4 + 8
 /** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
 const UTF8_BYTES_PER_UNIT = 3
 
@@ -114,10 +115,9 @@ class PackedBlockStore implements BlockStore {
     const count = reader.u32()
     const transactions: Transaction[] = new Array<Transaction>(count)
     for (let i = 0; i < count; i++) {
-      const txid = reader.string()
-      const payload = reader.string()
-      const origin = reader.string()
-      transactions[i] = Object.freeze({ txid, payload, timestamp: reader.f64(), origin })
+      const { tx, end } = readTransactionRecord(this.#chunks[chunk]!, this.#views[chunk]!, reader.pos)
+      transactions[i] = Object.freeze(tx)
+      reader.pos = end
     }
     const previousBlockHash = number === 0 ? zeroHash() : this.hash(number - 1)!
     Object.freeze(transactions)
@@ -156,14 +156,12 @@ class PackedBlockStore implements BlockStore {
     this.#writeString(chunk, view, block.proposer)
     view.setUint32(this.#pos, block.transactions.length)
     this.#pos += 4
-    const txs = block.transactions
-    for (let i = 0; i < txs.length; i++) {
-      const tx = txs[i]!
-      this.#writeString(chunk, view, tx.txid)
-      this.#writeString(chunk, view, tx.payload)
-      this.#writeString(chunk, view, tx.origin)
-      view.setFloat64(this.#pos, tx.timestamp)
-      this.#pos += 8
+    const records = takeSealedRecords(block.transactions)
+    if (records !== undefined) {
+      chunk.set(records, this.#pos)
+      this.#pos += records.length
+    } else {
+      this.#pos = writeTransactionRecords(block.transactions, chunk, view, this.#pos)
     }
   }
 
@@ -189,13 +187,7 @@ class PackedBlockStore implements BlockStore {
 
 /** An upper bound of a block's record size. */
 function mostBytes(block: Block): number {
-  let bytes = BLOCK_FIXED_BYTES + block.proposer.length * UTF8_BYTES_PER_UNIT
-  const txs = block.transactions
-  for (let i = 0; i < txs.length; i++) {
-    const tx = txs[i]!
-    bytes += TX_FIXED_BYTES + (tx.txid.length + tx.payload.length + tx.origin.length) * UTF8_BYTES_PER_UNIT
-  }
-  return bytes
+  return BLOCK_FIXED_BYTES + block.proposer.length * UTF8_BYTES_PER_UNIT + recordsMostBytes(block.transactions)
 }
 
 class RecordReader {

@@ -22,7 +22,7 @@ import { LedgerError, describeError } from '../errors.js'
 import { bytesEqual, toHex } from '../util/bytes.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
-import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, transactionProblem } from './block-hash.js'
+import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, sealTransactions, transactionProblem } from './block-hash.js'
 import { createBlockStore, type BlockStore, type BlockStoreOptions } from './block-store.js'
 import { TxidSet } from './txid-set.js'
 import type { Ledger } from './ledger.js'
@@ -250,7 +250,8 @@ class MemoryLedger implements Ledger {
       stateHash: block.stateHash.slice(),
       timestamp: block.timestamp,
       proposer: block.proposer,
-      transactions: block.transactions.map(copyTransaction),
+      // Sealed (frozen, checked again) so hashing it keeps the encoded records the store then copies.
+      transactions: sealTransactions(block.transactions.map(copyTransaction)),
     }
     this.#append(copy, hashBlock(copy), sorted)
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { LedgerError } from '../../../src/core/errors.js'
 import { createBlockStore } from '../../../src/core/ledger/block-store.js'
-import { genesisBlock, hashBlock } from '../../../src/core/ledger/block-hash.js'
+import { genesisBlock, hashBlock, sealTransactions, takeSealedRecords } from '../../../src/core/ledger/block-hash.js'
 import { toHex } from '../../../src/core/util/bytes.js'
 import type { Block, Transaction } from '../../../src/core/wire/payload-types.js'
 
@@ -39,6 +39,25 @@ describe('block store', () => {
       expect(back).toEqual(blocks[n])
       expect(toHex(hashBlock(back))).toBe(toHex(hashes[n]!))
       expect(toHex(store.hash(n)!)).toBe(toHex(hashes[n]!))
+    }
+  })
+
+  it('copies the records a sealed list kept from its body hash, once, and stores what encoding would', () => {
+    const { blocks, hashes } = chain(6, () => 4)
+    const sealedBlocks = blocks.map((b) => ({ ...b, transactions: sealTransactions(b.transactions.map((t) => ({ ...t }))) }))
+    const copying = createBlockStore({ chunkBytes: 4096 })
+    const encoding = createBlockStore({ chunkBytes: 4096 })
+    for (let n = 0; n < blocks.length; n++) {
+      // The block hash needs the body hash, which keeps the list's records.
+      expect(toHex(hashBlock(sealedBlocks[n]!))).toBe(toHex(hashes[n]!))
+      copying.append(sealedBlocks[n]!, hashes[n]!)
+      encoding.append(blocks[n]!, hashes[n]!)
+      // Taken by the store: the list holds them no longer.
+      expect(takeSealedRecords(sealedBlocks[n]!.transactions)).toBeUndefined()
+    }
+    for (let n = 0; n < blocks.length; n++) {
+      expect(copying.block(n)).toEqual(blocks[n])
+      expect(encoding.block(n)).toEqual(blocks[n])
     }
   })
 

@@ -38,6 +38,7 @@ import type { CodecLimits } from './codec-limits.js'
 import { unpackUntrusted } from './codec.js'
 import type { Envelope } from './envelope.js'
 import { MessageType, messageTypeName } from './message-type.js'
+import { writeBlockAddedPayload, writeTransactionPayload } from './payload-writer.js'
 import type {
   Block,
   BlockAddedPayload,
@@ -307,6 +308,14 @@ const TO_WIRE: { readonly [K in PayloadType]: (payload: PayloadMap[K]) => unknow
  * is refused by the receiver, and the round-trip tests keep wspeer's own payloads inside.
  */
 export function encodePayload<T extends PayloadType>(type: T, payload: PayloadMap[T]): Uint8Array {
+  // The two payloads every transaction pays for: written by hand (payload-writer.ts), same bytes.
+  if (type === MessageType.CHAIN_TRANSACTION) {
+    const fast = writeTransactionPayload(payload as Transaction)
+    if (fast !== undefined) return fast
+  } else if (type === MessageType.SYNC_BLOCK_ADDED) {
+    const fast = writeBlockAddedPayload((payload as PayloadMap[typeof MessageType.SYNC_BLOCK_ADDED]).block)
+    if (fast !== undefined) return fast
+  }
   const toWire = TO_WIRE[type] as ((payload: PayloadMap[T]) => unknown) | undefined
   if (toWire === undefined) throw new TypeError(`encodePayload: ${messageTypeName(type)} has no payload schema`)
   const packed = packr.pack(toWire(payload))

@@ -37,7 +37,7 @@ import type { Transaction } from '../../wire/payload-types.js'
 import type { PbftBatch } from './batch.js'
 import { PBFT_MAX_REPLICAS } from './config.js'
 import { MsgpackReader, ReadError } from './msgpack-reader.js'
-import { MsgpackWriter } from './msgpack-writer.js'
+import { MsgpackWriter } from '../../wire/msgpack-writer.js'
 
 /** Messages in one bundle at most (default 1024). */
 export const PBFT_MAX_BUNDLE_MESSAGES = 1024

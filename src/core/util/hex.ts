@@ -1,5 +1,5 @@
 /**
- * Hex to bytes for PBFT digests, which live in memory as lowercase hex strings (map keys,
+ * Hex to bytes, for PBFT digests, which live in memory as lowercase hex strings (map keys,
  * comparisons) and travel as 32 raw bytes: every prepare and commit converts one each way (the
  * other way is util/bytes.ts toHex). Written straight into the frame being built, so no
  * intermediate array is made.

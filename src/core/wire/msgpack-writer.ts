@@ -1,5 +1,6 @@
 /**
- * The msgpack writer for PBFT messages: the few types they use, written straight into one reused
+ * The msgpack writer for the hot path (PBFT messages, and the transaction and block payloads of
+ * payload-writer.ts): the few types they use, written straight into one reused
  * buffer, with the same bytes msgpackr (`useRecords: false`, `variableMapSize: true`) gives for
  * the same values: the smallest header, integers of 2^32 and more as float64 (msgpackr's choice),
  * digests as bin written from their hex. `finish()` copies out exactly the bytes written.
@@ -9,8 +10,8 @@
  *   const w = new MsgpackWriter(); w.map(2); w.key('t'); w.str('p'); w.key('n'); w.uint(3)
  *   const bytes = w.finish()
  */
-import { utf8Write } from '../../util/utf8.js'
-import { writeHex } from './hex.js'
+import { utf8Write } from '../util/utf8.js'
+import { writeHex } from '../util/hex.js'
 
 const TWO_32 = 2 ** 32
 /** The buffer a writer starts with and keeps between messages (default 64 KiB). */
@@ -26,30 +27,51 @@ export class MsgpackWriter {
   #buf = new Uint8Array(MSGPACK_WRITER_KEPT_BYTES)
   #view = new DataView(this.#buf.buffer)
   #pos = 0
+  /** Where the message being written starts; what lies before it was handed out by finishShared. */
+  #messageStart = 0
 
   #room(bytes: number): void {
     if (this.#pos + bytes <= this.#buf.length) return
-    const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + bytes))
-    grown.set(this.#buf.subarray(0, this.#pos))
-    this.#buf = grown
-    this.#view = new DataView(grown.buffer)
+    // A fresh buffer, never the old one grown in place: views finishShared handed out still read it.
+    const length = this.#pos - this.#messageStart
+    const next = new Uint8Array(Math.max(MSGPACK_WRITER_KEPT_BYTES, 2 * (length + bytes)))
+    next.set(this.#buf.subarray(this.#messageStart, this.#pos))
+    this.#buf = next
+    this.#view = new DataView(next.buffer)
+    this.#pos = length
+    this.#messageStart = 0
   }
 
   /** The bytes written since the last finish, copied out; the writer is empty again. */
   finish(): Uint8Array {
-    const out = this.#buf.slice(0, this.#pos)
-    this.#pos = 0
+    const out = this.#buf.slice(this.#messageStart, this.#pos)
+    this.#pos = this.#messageStart
     // A huge message (a request list, a batch) must not pin its buffer for the life of the peer.
     if (this.#buf.length > MSGPACK_WRITER_KEPT_BYTES) {
       this.#buf = new Uint8Array(MSGPACK_WRITER_KEPT_BYTES)
       this.#view = new DataView(this.#buf.buffer)
+      this.#pos = this.#messageStart = 0
     }
+    return out
+  }
+
+  /**
+   * The bytes written since the last finish, as a view of the writer's buffer, which later messages
+   * never overwrite (they go after it, or into a fresh buffer). No copy: a copy is a new
+   * ArrayBuffer, which V8 allocates outside its heap at about 0.4 us each, more than writing a
+   * small message costs. The price: a view kept alive keeps its whole buffer (64 KiB, or its own
+   * size for a larger message) alive, so this suits messages that are sent and dropped, as
+   * msgpackr's `pack` does the same.
+   */
+  finishShared(): Uint8Array {
+    const out = this.#buf.subarray(this.#messageStart, this.#pos)
+    this.#messageStart = this.#pos
     return out
   }
 
   /** Drops what was written since the last finish (after a failed encode). */
   reset(): void {
-    this.#pos = 0
+    this.#pos = this.#messageStart
   }
 
   #header(count: number, fix: number, b16: number): void {

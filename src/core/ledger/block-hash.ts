@@ -289,8 +289,7 @@ function bodyOf(timestamp: number, proposer: string, txs: readonly Transaction[]
  *
  * Only a list whose every transaction passes `transactionProblem` is sealed (any other is left as
  * it was, unfrozen), so a sealed list is known to be well-formed for good: execution and block
- * checks skip it. They would otherwise read every payload again long after it was decoded, when
- * it has left the CPU's caches (a validator's `execTxs` spent most of its time there).
+ * checks skip it, where each replica checked every transaction twice more.
  */
 export function sealTransactions<T extends readonly Transaction[]>(txs: T): T {
   if (sealedBody(txs) !== undefined || Object.isFrozen(txs)) return txs

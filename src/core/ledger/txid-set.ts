@@ -51,7 +51,7 @@ const INITIAL_SLOTS = 64
 const INITIAL_ARENA_UNITS = 256
 
 interface Shard {
-  /** One byte per slot: 0 empty, else the ID's fingerprint (fingerprintOf). */
+  /** One byte per slot: 0 empty, else the ID's tag (tagOf). */
   tags: Uint8Array
   /** 2 * slots entries: hash, then arena offset + 1 (0: empty). */
   table: Int32Array
@@ -74,7 +74,11 @@ function newShard(): Shard {
   }
 }
 
-/** A slot's tag: 8 bits of the hash that neither the shard (top bits) nor, below 2^16 slots, the slot use; never 0. */
+/**
+ * A slot's tag, never 0: bits 16-23 of the hash (the low bit forced on), which the slot (low bits)
+ * does not use below 2^16 slots and the shard (top bits) does not use up to 256 shards. With more
+ * shards, or larger ones, tags and placement share bits and filter less; answers stay exact.
+ */
 function tagOf(h: number): number {
   return ((h >>> 16) & 0xff) | 1
 }

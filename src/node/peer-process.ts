@@ -7,23 +7,27 @@
  * and runs a full mark-compact each time promoted objects fill the small gap above it. What a peer
  * holds across a few young-generation collections is promoted (a replica's log until the next
  * stable checkpoint, requests in flight), so at 20,000 tx/s each process of the bench ran a
- * mark-compact about every 250 ms,
- * each pausing it 2-10 ms, and the commit latency's p99 followed those pauses. Starting the old
- * generation at 64 MiB spaces them 1.5-2 s apart. Measured on the 2-core bench machine, three
- * pairs of runs interleaved (bench/dev-pbft.ts, three 2 s windows after 3 s of warm-up; V8's own
- * sizing against 64 MiB):
- *   - latency20k p99 10.5-12.7 against 8.1-8.2 ms; CPU per transaction -9% (validators) and -13%
- *     (client);
- *   - batch 100: 72.6-80.6k against 77.7-83.4k tx/s; batch 1 within noise to a few percent better.
- * 128 MiB measured like 64; 32 MiB like V8's own sizing.
- * The price is memory: a peer's heap may grow to about the initial size before its first full
- * collection; the ledger's own bytes are outside it either way.
+ * mark-compact about every 250 ms, each pausing it 2-10 ms, and the commit latency's p99 followed
+ * those pauses. Starting the old
+ * generation at 40 MiB spaces them out; a larger one spaces them more, but costs memory that a
+ * flood shows. Measured on the 2-core bench machine, runs interleaved (bench/dev-pbft.ts, three
+ * 2 s windows after 3 s of warm-up; `npm run bench -- --only flood` for the flood):
+ *
+ *   initial old generation      V8's own    40 MiB      48 MiB      64 MiB
+ *   latency20k p99 (ms)         12.2-13.3   8.3-11.6    10.0-11.3   8.1-8.2
+ *   flood RSS growth (MB)       52.4        56.3        61.0        71.1
+ *
+ * The flood's growth has a target, the queue's 16 MiB + 50 MB: during a flood of 64 KiB messages
+ * the garbage is mostly their bytes (outside the V8 heap), freed, it appears, at the full
+ * collections a larger old generation postpones; at 64 MiB the flood broke that target. 40 MiB keeps about 10 MB of
+ * room and most of the latency gain. At 64 MiB batch 100 also ran 3-8% faster (fewer full
+ * collections); at 40 that was not measured apart.
  *
  *   spawn(process.execPath, [...peerNodeArgs(), 'bin/wspeer.js', 'start', ...])
  */
 
-/** Initial old-generation size of a peer process, in MiB (default 64); 0 leaves V8's own sizing. */
-export const DEFAULT_INITIAL_OLD_SPACE_MB = 64
+/** Initial old-generation size of a peer process, in MiB (default 40); 0 leaves V8's own sizing. */
+export const DEFAULT_INITIAL_OLD_SPACE_MB = 40
 /** Largest initial old generation accepted, in MiB (4096: V8's usual heap ceiling on 64-bit). */
 export const MAX_INITIAL_OLD_SPACE_MB = 4096
 

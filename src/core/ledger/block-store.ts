@@ -93,10 +93,13 @@ class PackedBlockStore implements BlockStore {
   append(block: Block, hash: Uint8Array): void {
     if (block.number !== this.#length) throw new LedgerError(`block store: block ${block.number} appended at ${this.#length}`)
     if (hash.length !== HASH_BYTES || block.stateHash.length !== HASH_BYTES) throw new LedgerError('block store: hashes must be 32 bytes')
-    this.#reserve(mostBytes(block))
+    // Records a sealed list kept from its body hash are copied, and their size is known: the
+    // transactions themselves are not read at all then.
+    const records = takeSealedRecords(block.transactions)
+    this.#reserve(mostBytes(block, records))
     const chunk = this.#chunks.length - 1
     const start = this.#pos
-    this.#writeBlock(block)
+    this.#writeBlock(block, records)
     this.#growIndex()
     this.#index[this.#length * INDEX_SLOTS] = chunk
     this.#index[this.#length * INDEX_SLOTS + 1] = start
@@ -146,7 +149,7 @@ class PackedBlockStore implements BlockStore {
     this.#pos = 0
   }
 
-  #writeBlock(block: Block): void {
+  #writeBlock(block: Block, records: Uint8Array | undefined): void {
     const chunk = this.#chunks[this.#chunks.length - 1]!
     const view = this.#views[this.#views.length - 1]!
     chunk.set(block.stateHash, this.#pos)
@@ -156,7 +159,6 @@ class PackedBlockStore implements BlockStore {
     this.#writeString(chunk, view, block.proposer)
     view.setUint32(this.#pos, block.transactions.length)
     this.#pos += 4
-    const records = takeSealedRecords(block.transactions)
     if (records !== undefined) {
       chunk.set(records, this.#pos)
       this.#pos += records.length
@@ -185,9 +187,9 @@ class PackedBlockStore implements BlockStore {
   }
 }
 
-/** An upper bound of a block's record size. */
-function mostBytes(block: Block): number {
-  return BLOCK_FIXED_BYTES + block.proposer.length * UTF8_BYTES_PER_UNIT + recordsMostBytes(block.transactions)
+/** An upper bound of a block's record size, given its transactions' records when they are already encoded. */
+function mostBytes(block: Block, records: Uint8Array | undefined): number {
+  return BLOCK_FIXED_BYTES + block.proposer.length * UTF8_BYTES_PER_UNIT + (records?.length ?? recordsMostBytes(block.transactions))
 }
 
 class RecordReader {

@@ -21,7 +21,6 @@ export interface ScanLimits {
   maxContainers: number
 }
 
-
 /** Throws DecodeError unless `bytes` is exactly one msgpack value that the wire accepts. */
 export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {
   const end = bytes.length

@@ -179,6 +179,8 @@ export class Replica {
   #lastNv: NewViewMsg | undefined
   #nvSent = false
   #wanted = new Set<string>()
+  /** The latest view each other replica was seen working in (pre-prepare, prepare, commit), above ours. */
+  readonly #laterViews = new Map<number, number>()
   #early: Early[] = []
   /** When each replica was last sent our view change and new view to catch up (see #onViewChange). */
   readonly #helped = new Map<number, number>()
@@ -193,6 +195,8 @@ export class Replica {
 
   #batchTimer: TimerHandle | undefined
   #requestTimer: TimerHandle | undefined
+  /** The oldest outstanding request when the request timer was armed: the one it times. */
+  #timedTxid: string | undefined
   #vcTimer: TimerHandle | undefined
   #resendTimer: TimerHandle | undefined
   #forwardTimer: TimerHandle | undefined
@@ -358,6 +362,7 @@ export class Replica {
       case 'p':
       case 'c':
         if (msg.t !== 'p' && (msg.v !== this.#view || !this.#active)) this.#onFollow(msg, from)
+        if (msg.v > this.#view) this.#sawLaterView(msg.v, from)
         if (msg.v === this.#view && !this.#active) {
           if (this.#early.length < PBFT_MAX_EARLY_MESSAGES) this.#early.push({ msg, from })
           return
@@ -434,7 +439,12 @@ export class Replica {
   #toPrimary(x: Transaction[]): void {
     const primary = this.#primary(this.#view)
     if (!this.#active) this.#broadcast({ t: 'req', x })
-    else if (primary !== this.self) this.#unicast({ t: 'req', x }, primary)
+    else if (primary !== this.self && !this.#unicast({ t: 'req', x }, primary)) {
+      // No link to the primary (it is down, or this replica has just started and not yet linked
+      // to it): the replicas that are linked hold the requests too, and their request timers
+      // re-send them until they are ordered, here or in a later view.
+      this.#broadcast({ t: 'req', x })
+    }
   }
 
   /** Up to a batch of the requests this replica waits for, oldest first. */
@@ -689,11 +699,27 @@ export class Replica {
     }
   }
 
+  /**
+   * After blocks executed: the request timer restarts only when the oldest request this replica
+   * holds changed (it was ordered). Restarting it on any progress would let the others' batches
+   * keep it from ever firing, and a request the primary never heard of would wait for as long
+   * as load goes on.
+   */
   #afterProgress(): void {
-    this.#complained = false
-    this.#clearTimer('request')
-    if (this.#active && this.#outstanding.size > 0) this.#armRequestTimer()
+    const oldest = this.#oldestTxid()
+    if (oldest === undefined) {
+      this.#clearTimer('request')
+      this.#timedTxid = undefined
+    } else if (this.#active && (oldest !== this.#timedTxid || this.#requestTimer === undefined)) {
+      this.#complained = false
+      this.#armRequestTimer()
+    }
     this.#tryCut()
+  }
+
+  #oldestTxid(): string | undefined {
+    for (const txid of this.#outstanding.keys()) return txid
+    return undefined
   }
 
   // ---- checkpoints and watermarks ----
@@ -882,6 +908,29 @@ export class Replica {
     this.#onVcQuorum()
   }
 
+  /**
+   * A replica left behind in an older view (restarted, or partitioned through a view change)
+   * follows the chain but does not vote, and forwards requests to a primary nobody follows: one
+   * more fault then stalls the network. When f+1 replicas (one of them honest) work in later
+   * views, it asks to join the lowest view they vouch for: its view change makes the replicas
+   * already there send theirs and the new view (#onViewChange), which it then installs as usual.
+   */
+  #sawLaterView(view: number, from: number): void {
+    if (from === this.self) return
+    const known = this.#laterViews.get(from)
+    if (known !== undefined && known >= view) return
+    this.#laterViews.set(from, view)
+    const views: number[] = []
+    for (const v of this.#laterViews.values()) if (v > this.#view) views.push(v)
+    if (views.length < this.#cfg.f + 1) return
+    views.sort((a, b) => b - a)
+    const target = views[this.#cfg.f] as number
+    this.#laterViews.clear()
+    this.#log.info('pbft joining the view the others work in', { view: this.#view, target })
+    this.#view = target - 1
+    this.#sendViewChange()
+  }
+
   #onViewChange(msg: ViewChangeMsg, from: number): void {
     this.#helpLagging(msg.h, from)
     if (msg.v < this.#view) return
@@ -1060,8 +1109,9 @@ export class Replica {
       }
     }
     this.#seqNo = top
-    if (primary) for (const [txid, tx] of this.#outstanding) if (!reproposed.has(txid)) this.#queue.set(txid, tx)
-    else {
+    if (primary) {
+      for (const [txid, tx] of this.#outstanding) if (!reproposed.has(txid)) this.#queue.set(txid, tx)
+    } else {
       // The new primary may never have heard of what this replica holds (it went to the old one).
       let x: Transaction[] = []
       for (const [txid, tx] of this.#outstanding) {
@@ -1089,6 +1139,7 @@ export class Replica {
 
   #armRequestTimer(): void {
     this.#clearTimer('request')
+    this.#timedTxid = this.#oldestTxid()
     this.#requestTimer = this.#setTimer(() => {
       this.#requestTimer = undefined
       if (!this.#active || this.#outstanding.size === 0) return
@@ -1242,13 +1293,16 @@ export class Replica {
     this.#stack.broadcast({ type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload }, 'validator')
   }
 
-  #unicast(msg: PbftMessage, to: number): void {
+  /** False when the message could not be handed to a link to `to` (none is up). */
+  #unicast(msg: PbftMessage, to: number): boolean {
     // What was queued before goes first: messages to one replica keep their order.
     this.#flushOut()
     try {
       this.#stack.unicast(this.#envelope(msg), this.#cfg.validators[to] as string)
+      return true
     } catch (err) {
       this.#log.debug('pbft unicast failed', { to, error: describeError(err) })
+      return false
     }
   }
 }

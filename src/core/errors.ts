@@ -64,6 +64,13 @@ export class MessageTooLargeError extends WspeerError {
   }
 }
 
+/** A state snapshot too large for one sync answer; the asker should sync by blocks (SYNC_GET_BLOCKS). */
+export class SnapshotTooLargeError extends WspeerError {
+  constructor(size: number, limit: number) {
+    super('ERR_SNAPSHOT_TOO_LARGE', `the state snapshot is about ${size} bytes, over the sync answer budget of ${limit} bytes; sync by blocks instead`)
+  }
+}
+
 /** A text frame where only binary frames are allowed. */
 export class TextFrameError extends WspeerError {
   constructor() {

@@ -4,6 +4,7 @@ import type { ChatStreamEnd } from '../chat/chat-stream.js'
 import type { Block, BlockchainInfo, PeerEndpoint } from '../wire/payload-types.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { Handshake } from '../identity/handshake.js'
+import type { AnswerBudget } from './sync-answers.js'
 
 /**
  * What the handlers of one link need from their peer. The peer implements it; tests can fake it.
@@ -13,7 +14,8 @@ export interface HandlerContext {
   readonly self: PeerEndpoint
   readonly ledger: Ledger
   readonly log: Logger
-  readonly maxBlocksPerSync: number
+  /** What one sync answer may hold (maxBlocksPerSync, and maxSyncAnswerBytes within the frame limit). */
+  readonly syncAnswerBudget: AnswerBudget
   now(): number
   chainInfo(): BlockchainInfo
   /** A fresh authenticated handshake for this link (dialer or acceptor by `link.initiated`). */

@@ -10,6 +10,7 @@ import { peekAnnouncedBlockNumber } from '../wire/block-added-peek.js'
 import { decodePayload, makeEnvelope, makeResponse } from '../wire/payloads.js'
 import { ResponseStatus } from '../wire/payload-types.js'
 import type { HandlerContext } from './handler-context.js'
+import { blocksAnswer, deltasAnswer, snapshotAnswer } from './sync-answers.js'
 
 /**
  * The peer handler of one link (Fabric's PeerHandler): a two-state machine.
@@ -94,7 +95,7 @@ export class PeerHandler implements ChatHandler {
         return this.#ctx.learnPeers(decodePayload(MessageType.DISC_PEERS, envelope.payload).peers, this.link)
       case MessageType.SYNC_GET_BLOCKS: {
         const req = decodePayload(MessageType.SYNC_GET_BLOCKS, envelope.payload)
-        const blocks = req.end < req.start ? [] : this.#ctx.ledger.getBlocks(req.start, req.end, this.#ctx.maxBlocksPerSync)
+        const blocks = blocksAnswer(this.#ctx.ledger, req.start, req.end, this.#ctx.syncAnswerBudget)
         return this.reply(makeEnvelope(MessageType.SYNC_BLOCKS, { requestId: req.requestId, blocks }))
       }
       case MessageType.SYNC_STATE_GET_SNAPSHOT: {
@@ -105,19 +106,13 @@ export class PeerHandler implements ChatHandler {
             requestId: req.requestId,
             height: ledger.height(),
             stateHash: ledger.stateHash(),
-            entries: ledger.snapshot(),
+            entries: snapshotAnswer(ledger, this.#ctx.syncAnswerBudget),
           }),
         )
       }
       case MessageType.SYNC_STATE_GET_DELTAS: {
         const req = decodePayload(MessageType.SYNC_STATE_GET_DELTAS, envelope.payload)
-        const deltas = []
-        const last = Math.min(req.end, req.start + this.#ctx.maxBlocksPerSync - 1)
-        for (let n = req.start; n <= last; n++) {
-          const delta = this.#ctx.ledger.getDelta(n)
-          if (delta === undefined) break
-          deltas.push(delta)
-        }
+        const deltas = deltasAnswer(this.#ctx.ledger, req.start, req.end, this.#ctx.syncAnswerBudget)
         return this.reply(makeEnvelope(MessageType.SYNC_STATE_DELTAS, { requestId: req.requestId, deltas }))
       }
       case MessageType.SYNC_BLOCKS:

@@ -49,6 +49,14 @@ export const DEFAULT_TARGET_FRAME_BYTES = 256 * 1024
 export const DEFAULT_MAX_DECODE_ERRORS = 3
 /** Blocks sent in one SYNC_BLOCKS answer. */
 export const DEFAULT_MAX_BLOCKS_PER_SYNC = 50
+/**
+ * Upper bound of the encoded blocks (or deltas) in one sync answer, in bytes: answers are cut here
+ * as well as at maxBlocksPerSync, so one always fits in a frame (wire/block-size.ts has the chain
+ * of limits). A block of the largest size proposers cut (512 KiB of transaction strings) fits.
+ */
+export const DEFAULT_MAX_SYNC_ANSWER_BYTES = 768 * 1024
+/** Room left in a frame beside a sync answer's items: the envelope, the answer's own fields, the frame header. */
+export const SYNC_ANSWER_HEADROOM_BYTES = 4096
 /** Time to wait for a SYNC_BLOCKS answer. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 5000
 
@@ -76,6 +84,7 @@ export interface PeerLimits {
   targetFrameBytes: number
   maxDecodeErrors: number
   maxBlocksPerSync: number
+  maxSyncAnswerBytes: number
   syncTimeoutMs: number
 }
 
@@ -103,6 +112,7 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   targetFrameBytes: DEFAULT_TARGET_FRAME_BYTES,
   maxDecodeErrors: DEFAULT_MAX_DECODE_ERRORS,
   maxBlocksPerSync: DEFAULT_MAX_BLOCKS_PER_SYNC,
+  maxSyncAnswerBytes: DEFAULT_MAX_SYNC_ANSWER_BYTES,
   syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
 })
 

@@ -39,7 +39,7 @@ import {
   type Transaction,
 } from '../wire/payload-types.js'
 import { AddressBook, normalizeChatAddress, redialDelay, type AddressEntry } from './address-book.js'
-import { resolvePeerLimits, type PeerLimits } from './limits.js'
+import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from './limits.js'
 import { Link } from './link.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
@@ -337,7 +337,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       self: this.#self,
       ledger: this.#ledger,
       log: this.#log,
-      maxBlocksPerSync: this.#limits.maxBlocksPerSync,
+      syncAnswerBudget: {
+        maxItems: this.#limits.maxBlocksPerSync,
+        // Our frame limit stands for the asker's (every peer runs the protocol's 1 MiB by default).
+        maxBytes: Math.min(this.#limits.maxSyncAnswerBytes, this.#limits.maxFrameBytes - SYNC_ANSWER_HEADROOM_BYTES),
+      },
       now: () => this.#clock.now(),
       chainInfo: () => this.#ledger.info(),
       createHandshake: (link) =>

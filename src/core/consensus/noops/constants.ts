@@ -3,6 +3,8 @@
  * change them here only.
  */
 
+import { DEFAULT_MAX_BLOCK_BYTES } from '../../wire/block-size.js'
+
 /** The registry name of this plugin. */
 export const NOOPS_PLUGIN_NAME = 'noops'
 
@@ -11,10 +13,11 @@ export const DEFAULT_NOOPS_BLOCK_SIZE = 500
 /** A block is cut this long after its first pending transaction arrived (Fabric's `block.wait`, default 1000 ms). */
 export const DEFAULT_NOOPS_BLOCK_WAIT_MS = 1000
 /**
- * Bytes of transaction strings (UTF-8 txid + payload + origin) per block at most (default 512 KiB),
- * so a block message stays well under the default 1 MiB frame limit.
+ * Bytes of transaction strings (UTF-8 txid + payload + origin) per block at most (default and
+ * ceiling 512 KiB, DEFAULT_MAX_BLOCK_BYTES), so a block fits in one sync answer and one frame. A
+ * transaction larger than a smaller setting goes in a block of its own.
  */
-export const DEFAULT_NOOPS_BLOCK_MAX_BYTES = 512 * 1024
+export const DEFAULT_NOOPS_BLOCK_MAX_BYTES = DEFAULT_MAX_BLOCK_BYTES
 /**
  * Transactions held while there is no leader, while catching up, or forwarded and not yet seen in a
  * block (default 100,000). Past it new transactions are dropped with a warning and counted.

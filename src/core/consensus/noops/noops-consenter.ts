@@ -36,7 +36,8 @@ import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
 import { MessageType } from '../../wire/message-type.js'
 import type { Block, Transaction } from '../../wire/payload-types.js'
-import { makeEnvelope, utf8ByteLength } from '../../wire/payloads.js'
+import { makeEnvelope } from '../../wire/payloads.js'
+import { transactionBytes } from '../../wire/block-size.js'
 import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
 import { decodeReceived, decodeTransaction } from '../decode-received.js'
 import { NOOPS_MAX_FORWARD_HOPS, NOOPS_PLUGIN_NAME } from './constants.js'
@@ -80,10 +81,6 @@ export function createNoopsConsenter(stack: Stack, options: ConsenterOptions = {
   return new NoopsConsenterImpl(stack, options)
 }
 
-/** What a transaction adds to a block's size, for `blockMaxBytes`. */
-function txBytes(tx: Transaction): number {
-  return utf8ByteLength(tx.txid) + utf8ByteLength(tx.payload) + utf8ByteLength(tx.origin)
-}
 
 class NoopsConsenterImpl implements NoopsConsenter {
   readonly name = NOOPS_PLUGIN_NAME
@@ -221,7 +218,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
       // The leader already has it; only the chance to resend it after a leader change is lost.
       this.#inFlight.delete(oldest.value)
     }
-    const bytes = txBytes(tx)
+    const bytes = transactionBytes(tx)
     this.#pending.push({ tx, at: this.#stack.clock.now(), bytes, hops })
     this.#pendingIds.add(tx.txid)
     this.#pendingBytes += bytes
@@ -334,7 +331,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
     // What the old leader held but never committed would be lost; the ledger executes resends once.
     for (const tx of this.#inFlight.values()) {
       if (this.#pendingIds.has(tx.txid) || this.#stack.ledger.hasTransaction(tx.txid)) continue
-      const bytes = txBytes(tx)
+      const bytes = transactionBytes(tx)
       this.#pending.push({ tx, at: this.#stack.clock.now(), bytes, hops: 0 })
       this.#pendingIds.add(tx.txid)
       this.#pendingBytes += bytes

@@ -48,5 +48,9 @@ export function resolveNoopsOptions(options: ConsenterOptions = {}): { options: 
     }
     resolved[key as keyof NoopsOptions] = value
   }
+  // A larger block might not fit in one sync answer, and late joiners could never fetch it.
+  if (resolved.blockMaxBytes > DEFAULT_NOOPS_BLOCK_MAX_BYTES) {
+    throw new ConfigError(`noops option blockMaxBytes must be at most ${DEFAULT_NOOPS_BLOCK_MAX_BYTES} (a block fits in one sync answer), got ${resolved.blockMaxBytes}`)
+  }
   return { options: resolved, unknown }
 }

@@ -10,6 +10,8 @@
  *   config.f // 1
  */
 import { ConfigError } from '../../errors.js'
+import { DEFAULT_MAX_BLOCK_BYTES } from '../../wire/block-size.js'
+import { MAX_TX_PAYLOAD_BYTES } from '../../wire/codec-limits.js'
 import type { ConsenterOptions } from '../consenter.js'
 
 /** The registry name of this plugin. */
@@ -21,6 +23,14 @@ export const DEFAULT_PBFT_K = 10
 export const DEFAULT_PBFT_LOG_MULTIPLIER = 4
 /** Transactions per batch at most; a full batch is cut at once (default 500). */
 export const DEFAULT_PBFT_BATCH_SIZE = 500
+/**
+ * UTF-8 bytes of a batch's transaction strings at most (default DEFAULT_MAX_BLOCK_BYTES, 512 KiB):
+ * the primary cuts a batch here too, so a block always fits in one sync answer and one frame.
+ * Between MAX_TX_PAYLOAD_BYTES + 1 KiB (the largest transaction fits) and the default.
+ */
+export const DEFAULT_PBFT_BATCH_MAX_BYTES = DEFAULT_MAX_BLOCK_BYTES
+/** The smallest batchMaxBytes allowed: room for the largest transaction a client may submit. */
+export const PBFT_MIN_BATCH_MAX_BYTES = MAX_TX_PAYLOAD_BYTES + 1024
 /** The primary cuts a partial batch this long after its oldest unassigned request (default 1000 ms). */
 export const DEFAULT_PBFT_BATCH_TIMEOUT_MS = 1000
 /** A backup asks for a view change when an outstanding request makes no progress this long (default 2000 ms). */
@@ -57,6 +67,8 @@ export interface PbftConfig {
   logMultiplier: number
   /** Default DEFAULT_PBFT_BATCH_SIZE (500). */
   batchSize: number
+  /** Default DEFAULT_PBFT_BATCH_MAX_BYTES (512 KiB). */
+  batchMaxBytes: number
   /** Default DEFAULT_PBFT_BATCH_TIMEOUT_MS (1000). */
   batchTimeoutMs: number
   /** Default DEFAULT_PBFT_REQUEST_TIMEOUT_MS (2000); forced above batchTimeoutMs, as Fabric did. */
@@ -76,6 +88,7 @@ const NUMERIC_KEYS = [
   'k',
   'logMultiplier',
   'batchSize',
+  'batchMaxBytes',
   'batchTimeoutMs',
   'requestTimeoutMs',
   'viewChangeTimeoutMs',
@@ -89,6 +102,7 @@ export const DEFAULT_PBFT_OPTIONS = Object.freeze({
   k: DEFAULT_PBFT_K,
   logMultiplier: DEFAULT_PBFT_LOG_MULTIPLIER,
   batchSize: DEFAULT_PBFT_BATCH_SIZE,
+  batchMaxBytes: DEFAULT_PBFT_BATCH_MAX_BYTES,
   batchTimeoutMs: DEFAULT_PBFT_BATCH_TIMEOUT_MS,
   requestTimeoutMs: DEFAULT_PBFT_REQUEST_TIMEOUT_MS,
   viewChangeTimeoutMs: DEFAULT_PBFT_VIEW_CHANGE_TIMEOUT_MS,
@@ -135,6 +149,11 @@ export function resolvePbftConfig(options: ConsenterOptions = {}): { config: Pbf
   const f = numbers.f ?? Math.floor((n - 1) / 3)
   if (n < 3 * f + 1) throw new ConfigError(`pbft needs N >= 3f + 1 validators; got N = ${n}, f = ${f}`)
   const merged = { ...DEFAULT_PBFT_OPTIONS, ...numbers }
+  if (merged.batchMaxBytes < PBFT_MIN_BATCH_MAX_BYTES || merged.batchMaxBytes > DEFAULT_PBFT_BATCH_MAX_BYTES) {
+    throw new ConfigError(
+      `pbft option batchMaxBytes must be between ${PBFT_MIN_BATCH_MAX_BYTES} (the largest transaction fits) and ${DEFAULT_PBFT_BATCH_MAX_BYTES} (a block fits in one sync answer), got ${merged.batchMaxBytes}`,
+    )
+  }
   const config: PbftConfig = {
     validators: Object.freeze([...validators]),
     n,

@@ -43,6 +43,7 @@ import type { TimerHandle } from '../../util/clock.js'
 import { toHex } from '../../util/bytes.js'
 import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
+import { transactionBytes, transactionBytesMost, transactionsExceed } from '../../wire/block-size.js'
 import { MessageType } from '../../wire/message-type.js'
 import { EndpointType, type Block, type Transaction } from '../../wire/payload-types.js'
 import { makeEnvelope } from '../../wire/payloads.js'
@@ -203,6 +204,8 @@ export class Replica {
   #retryTimer: TimerHandle | undefined
   #nullTimer: TimerHandle | undefined
   #probeTimer: TimerHandle | undefined
+  /** #lastExec at the previous lag probe. */
+  #probedAt = -1
   /** Inputs (messages, requests, timers) being handled, nested; broadcasts wait in #out until 0. */
   #depth = 0
   #out: PbftMessage[] = []
@@ -240,7 +243,8 @@ export class Replica {
   /**
    * A replica that restarted behind, on a network with no traffic, would otherwise wait for the
    * next request to reveal the gap. Every resendViewChangeMs it looks at the chain heights
-   * validators announced when they linked (HELLO); when f+1 of them are at least K blocks ahead,
+   * validators announced when they linked (HELLO); when f+1 of them are at least K blocks ahead
+   * (or ahead at all, and this replica executed nothing since the last probe),
    * it sends its stable checkpoint, and replicas past it answer with theirs and their head
    * (#helpLagging), from which it transfers state (f+1 matching, as for any transfer).
    */
@@ -253,11 +257,18 @@ export class Replica {
   }
 
   #probeLag(): void {
+    const executed = this.#lastExec
+    const stuck = executed === this.#probedAt
+    this.#probedAt = executed
     if (this.#transferring) return
     const mine = this.#stack.ledger.height()
+    // K blocks behind, or behind at all while executing nothing since the last probe: a replica
+    // that restarted within a checkpoint interval of the head would otherwise wait for the next
+    // checkpoint, which may never come on a quiet network.
+    const gap = stuck ? 1 : this.#cfg.k
     let ahead = 0
     for (const [peer, height] of this.#stack.sync.peerHeights()) {
-      if (height >= mine + this.#cfg.k && this.#cfg.validators.includes(peer)) ahead++
+      if (height >= mine + gap && this.#cfg.validators.includes(peer)) ahead++
     }
     const d = this.#mine.get(this.#h)
     if (ahead < this.#cfg.f + 1 || d === undefined) return
@@ -481,11 +492,25 @@ export class Replica {
   #cutBatch(): void {
     // Nothing queued is committed: #addRequest refuses committed requests, and #forget drops
     // every request of every block this replica commits or applies.
+    // Cut by count and by bytes. Bytes are bounded by UTF-16 length (no counting) until that
+    // bound nears the cap; from then on counted exactly.
     const txs: Transaction[] = []
+    const max = this.#cfg.batchMaxBytes
+    let bytes = 0
+    let exact = false
     for (const [txid, tx] of this.#queue) {
       if (txs.length >= this.#cfg.batchSize) break
+      let add = transactionBytesMost(tx)
+      if (!exact && bytes + add > max) {
+        exact = true
+        bytes = 0
+        for (const taken of txs) bytes += transactionBytes(taken)
+      }
+      if (exact) add = transactionBytes(tx)
+      if (txs.length > 0 && bytes + add > max) break
       this.#queue.delete(txid)
       txs.push(tx)
+      bytes += add
     }
     if (txs.length === 0) return
     const proposer = this.#cfg.validators[this.self] as string
@@ -543,7 +568,7 @@ export class Replica {
     // The primary is alive, even when this replica is too far behind to use what it sent.
     this.#sawPrePrepare()
     if (!this.#inWindow(msg.n)) return
-    if (msg.b !== null && msg.b.txs.length > this.#cfg.batchSize) {
+    if (msg.b !== null && (msg.b.txs.length > this.#cfg.batchSize || transactionsExceed(msg.b.txs, this.#cfg.batchMaxBytes))) {
       this.stats.refused++
       return
     }
@@ -725,9 +750,9 @@ export class Replica {
   // ---- checkpoints and watermarks ----
 
   #onCheckpoint(msg: CheckpointMsg, from: number): void {
-    // A checkpoint below our stable one: its sender is behind (a restarted replica probing).
-    if (msg.n < this.#h) return this.#helpLagging(msg.n, from)
-    if (msg.n <= this.#h) return
+    // A checkpoint at or below our stable one while we executed past it: its sender may be behind
+    // (a restarted replica probing; at most one answer per resend period, see #helpLagging).
+    if (msg.n <= this.#h) return this.#helpLagging(msg.n, from)
     if (msg.n > this.#h + this.#L) {
       this.#onCheckpointAhead(msg, from)
       return

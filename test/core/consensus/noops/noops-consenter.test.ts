@@ -303,6 +303,11 @@ describe('noops consenter', () => {
     }
   })
 
+  it('refuses blocks larger than one sync answer carries', () => {
+    const stack = new FakeNetwork().addPeer('vp0')
+    expect(() => createNoopsConsenter(stack, { blockMaxBytes: 512 * 1024 + 1 })).toThrow(/blockMaxBytes must be at most 524288/)
+  })
+
   it('stops cleanly: timers cleared, later messages ignored', async () => {
     const n = await setup()
     n.submit('vp0', 'a=1')

@@ -52,6 +52,13 @@ describe('resolvePbftConfig', () => {
     expect(unknown).toEqual(['bogus'])
   })
 
+  it('keeps batchMaxBytes between the largest transaction and the largest block a sync answer carries', () => {
+    expect(resolvePbftConfig({ validators }).config.batchMaxBytes).toBe(512 * 1024)
+    expect(resolvePbftConfig({ validators, batchMaxBytes: 300_000 }).config.batchMaxBytes).toBe(300_000)
+    expect(() => resolvePbftConfig({ validators, batchMaxBytes: 100_000 })).toThrow(/batchMaxBytes must be between 263168/)
+    expect(() => resolvePbftConfig({ validators, batchMaxBytes: 600_000 })).toThrow(ConfigError)
+  })
+
   it('forces the request timeout above the batch timeout, as Fabric did', () => {
     const { config } = resolvePbftConfig({ validators, batchTimeoutMs: 3000, requestTimeoutMs: 2000 })
     expect(config.requestTimeoutMs).toBeGreaterThan(3000)

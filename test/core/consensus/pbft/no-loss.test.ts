@@ -11,6 +11,12 @@ import { PBFT_TEST_VALIDATORS, expectSameChains, pbftOf, usePbftFakeNetwork } fr
 const validators = [...PBFT_TEST_VALIDATORS]
 const { setup, addReplica } = usePbftFakeNetwork()
 
+/** A validator's view and whether it is active (not in a view change). */
+const viewOf = (n: FakeNetwork, id: string): { view: number; active: boolean } => {
+  const status = pbftOf(n, id).status()
+  return { view: status.view ?? -1, active: status.active === true }
+}
+
 const pbftType = (m: FakeMessage): string | undefined =>
   m.envelope.type === MessageType.CONSENSUS ? decodePbftMessage(m.envelope.payload).t : undefined
 
@@ -30,7 +36,7 @@ describe('pbft: an accepted request is never left behind', () => {
     n.isolate('vp0')
     n.filter = (m) => !(m.from === 'vp2' && pbftType(m) === 'req' && pbftOf(n, 'vp2').status().view === 0)
     const tx = n.submit('vp2', 'held=1')
-    await advanceUntil(n, () => pbftOf(n, 'vp2').status().view >= 1 && pbftOf(n, 'vp2').status().active, 10_000, 'vp2 in a new view')
+    await advanceUntil(n, () => viewOf(n, 'vp2').view >= 1 && viewOf(n, 'vp2').active, 10_000, 'vp2 in a new view')
     // Well before its request timer (1000 ms) would re-send it: the install itself forwarded it.
     await n.advance(400)
     expect(n.peer('vp1').ledger.hasTransaction(tx.txid)).toBe(true)
@@ -72,8 +78,8 @@ describe('pbft: an accepted request is never left behind', () => {
     // The primary drops out: the others move to view 1.
     n.isolate('vp0')
     n.submit('vp2', 'b=1')
-    await advanceUntil(n, () => ['vp1', 'vp2', 'vp3'].every((id) => pbftOf(n, id).status().view >= 1 && pbftOf(n, id).status().active), 15_000, 'view 1')
-    const view = pbftOf(n, 'vp1').status().view
+    await advanceUntil(n, () => ['vp1', 'vp2', 'vp3'].every((id) => viewOf(n, id).view >= 1 && viewOf(n, id).active), 15_000, 'view 1')
+    const { view } = viewOf(n, 'vp1')
     // vp0 comes back as a fresh process: view 0, empty ledger.
     await n.removePeer('vp0')
     const fresh = addReplica(n, 'vp0', options)
@@ -82,7 +88,7 @@ describe('pbft: an accepted request is never left behind', () => {
     expect(fresh.status().view).toBe(0)
     // Load through the others shows it the later view; it joins at once.
     for (let i = 0; i < 4; i++) n.submit('vp1', `c${i}=1`)
-    await advanceUntil(n, () => fresh.status().view === view && fresh.status().active, 5_000, 'the restarted replica in the current view')
+    await advanceUntil(n, () => viewOf(n, 'vp0').view === view && viewOf(n, 'vp0').active, 5_000, 'the restarted replica in the current view')
     // A request accepted by the restarted replica commits.
     const tx = n.submit('vp0', 'after-restart=1')
     await advanceUntil(n, () => n.stacks().every((s) => s.ledger.hasTransaction(tx.txid)), 5_000, 'the restarted replica\'s request committed')

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodePbftMessage, encodePbftMessage } from '../../../../src/core/consensus/pbft/index.js'
 import { createConsenter } from '../../../../src/core/consensus/registry.js'
+import { PBFT_MIN_BATCH_MAX_BYTES } from '../../../../src/core/consensus/pbft/config.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
 import { PBFT_TEST_VALIDATORS, expectSameChains, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
 import { FakeNetwork } from '../../../support/fake-network.js'
@@ -33,6 +34,16 @@ describe('pbft consenter on a fake network', () => {
     await n.advance(1000)
     expect(n.peer('vp3').ledger.height()).toBe(3) // the remaining 2
     expect(n.peer('vp3').ledger.getBlock(2)?.transactions).toHaveLength(2)
+  })
+
+  it('cuts batches by bytes as well as by count, so every block fits in a sync answer', async () => {
+    const n = await setup({ batchSize: 100, batchTimeoutMs: 1000, batchMaxBytes: PBFT_MIN_BATCH_MAX_BYTES })
+    const big = 'x'.repeat(100 * 1024)
+    for (let i = 0; i < 5; i++) n.submit('vp1', `big${i}=${big}`)
+    await n.advance(3000)
+    expectSameChains(n.stacks())
+    // 257 KiB hold two transactions of 100 KiB, not three.
+    expect(n.peer('vp3').ledger.getBlocks(1, 10).map((b) => b.transactions.length)).toEqual([2, 2, 1])
   })
 
   it('cuts a partial batch at once when nothing is in flight, else on the batch timer', async () => {

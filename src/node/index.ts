@@ -45,7 +45,7 @@ export {
 } from './config.js'
 export { createNodeLogger, isLogLevel, DEFAULT_LOG_LEVEL, type NodeLoggerOptions } from './logger.js'
 export { renderPrometheus, escapeLabelValue, PROMETHEUS_CONTENT_TYPE } from './metrics.js'
-export { createHttpApi, MAX_TX_BODY_BYTES, MAX_DISCARDED_BODY_BYTES, RETRY_AFTER_SECONDS, type HttpApiOptions } from './http-api.js'
+export { createHttpApi, MAX_TX_BODY_BYTES, MAX_DISCARDED_BODY_BYTES, BODY_LINGER_MS, RETRY_AFTER_SECONDS, type HttpApiOptions } from './http-api.js'
 export {
   createPeerServer,
   CHAT_PATH,

@@ -29,7 +29,7 @@ import { createCaFetch } from './ca-fetch.js'
 import { startNodePeer } from './index.js'
 import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
 import { createNodeLogger, isLogLevel } from './logger.js'
-import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, runNetwork } from './network.js'
+import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, NETWORK_MAX_RESTARTS, runNetwork } from './network.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
 import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerNodeArgs } from './peer-process.js'
 
@@ -137,7 +137,9 @@ under load; src/node/peer-process.ts). To run a peer the same way: node ${peerNo
 const NETWORK_HELP = `Usage: wspeer network [options]
 
 Starts validating peers vp0..vpN-1 as child processes on consecutive ports; vp1.. know only vp0's
-address and find each other by discovery. Prints their addresses once all answer /status.
+address and find each other by discovery. Refuses ports already in use, then prints the
+addresses once all answer /status. A peer that dies after that is restarted (with backoff,
+said on stderr); one that dies ${NETWORK_MAX_RESTARTS} times in a row stops the network.
 Ctrl+C (SIGINT) or SIGTERM stops them all.
 
 Options:

@@ -13,7 +13,7 @@
  * `--max-pending-connections`), not `limits.*`.
  *
  * Strictness: unknown flags, unknown file keys and unknown WSPEER_* variables are errors (a typo
- * must not silently fall back to a default). An empty environment variable counts as unset.
+ * must not silently fall back to a default), except the test harness's WSPEER_E2E_* ones. An empty environment variable counts as unset.
  * `consensusOptions` objects from several layers merge shallowly, higher layers winning per key;
  * every other value is replaced whole.
  *
@@ -87,6 +87,12 @@ export const DEFAULT_CONFIG_LOG_LEVEL: LogLevel = 'info'
 export const ENV_PREFIX = 'WSPEER_'
 /** Names the config file when `--config` is absent. */
 export const CONFIG_ENV = 'WSPEER_CONFIG'
+/**
+ * Variables under this prefix belong to the project's own test harness (`WSPEER_E2E_BASE_PORT`,
+ * e2e/README.md), not to a peer: ignored here, so a shell that exported one for the browser tests
+ * can still start peers and run the tests that spawn them.
+ */
+export const TEST_HARNESS_ENV_PREFIX = 'WSPEER_E2E_'
 
 type Settable = Exclude<keyof PeerNodeConfig, 'limits'>
 type Layer = Partial<Omit<PeerNodeConfig, 'limits'>> & { limits?: Partial<PeerLimits> }
@@ -339,7 +345,7 @@ function envLayer(env: Record<string, string | undefined>, cwd: string): Layer {
   const pbftByName = new Map(PBFT_KEYS.map((key) => [pbftEnvName(key), key]))
   const layer: Layer = {}
   for (const [name, text] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV) continue
+    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV || name.startsWith(TEST_HARNESS_ENV_PREFIX)) continue
     const where = { label: `env ${name}`, baseDir: cwd }
     const pbftKey = pbftByName.get(name)
     if (pbftKey !== undefined) {

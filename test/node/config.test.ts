@@ -181,6 +181,10 @@ describe('resolveConfig', () => {
       expect(resolveConfig({ env: { PORT: 'x', HOME: '/root' } }).port).toBe(DEFAULT_PORT)
     })
 
+    it('ignores the test harness own WSPEER_E2E_* variables (e2e/README.md)', () => {
+      expect(resolveConfig({ env: { WSPEER_E2E_BASE_PORT: '26000', WSPEER_E2E_LOGS: '1' } }).port).toBe(DEFAULT_PORT)
+    })
+
     it('unknown, wrong-typed and bad file keys', () => {
       const cases: [unknown, RegExp][] = [
         [{ prot: 1 }, /config file f\.json key "prot": unknown key/],

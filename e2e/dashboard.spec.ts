@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { expect, test, type WebSocketRoute } from '@playwright/test'
 import { chatUrl, httpUrl } from './network.js'
 import { nodeHeads, openTab, tabStatus, type Tab } from './helpers.js'
+import { FLOOD_BOUND_MULTIPLE } from '../web/flood.js'
 
 const tabs: Tab[] = []
 test.afterEach(async () => {
@@ -27,9 +28,15 @@ test('a flood from a tab shows queue-full rejects while commits go on', async ({
   const { page } = tab
   const before = await maxHeight()
   await expect(page.locator('#flood-form select')).toHaveValue('vp3')
-  await page.fill('#flood-form input[name=count]', '2000')
+  // The burst is sized from vp3's queue bound (16, from its /status): FLOOD_BOUND_MULTIPLE times it.
+  await expect(page.locator('#flood-bound')).toContainText('vp3 queues at most 16 messages per link')
+  await expect(page.locator('#flood-form input[name=count]')).toHaveValue(String(16 * FLOOD_BOUND_MULTIPLE))
   await page.click('#flood-form button')
   await expect(page.locator('#flood-result')).toHaveAttribute('data-state', 'sent')
+  // The outcome line counts what vp3 refused and what of the burst committed.
+  await expect.poll(async () => Number(await page.locator('#flood-outcome').getAttribute('data-refused'))).toBeGreaterThan(0)
+  await expect.poll(async () => Number(await page.locator('#flood-outcome').getAttribute('data-committed'))).toBeGreaterThan(0)
+  await expect(page.locator('#flood-outcome')).toContainText('vp3 (queue bound 16 per link):')
   // The tab hears the refusals: RESPONSE(FAILURE, "Message channel for <tab> full, rejecting").
   await expect.poll(async () => Number(await page.locator('#refusal-total').textContent())).toBeGreaterThan(0)
   await expect(page.locator('#refusal-detail')).toContainText('vp3 ERR_QUEUE_FULL')

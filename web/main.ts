@@ -11,6 +11,7 @@ import { startTabPeer, type Peer, type PeerStatus, type MetricsSnapshot, type Ta
 import { createTimeChart, rate } from './charts.js'
 import { renderGraph, type GraphLink, type GraphNode } from './graph.js'
 import { createNodeWatcher, fetchOriginFanProcessed, httpBaseOf } from './node-status.js'
+import { floodBurst, floodOutcomeText, type FloodOutcome } from './flood.js'
 
 /** Redraw period (1 s). */
 export const TICK_MS = 1000
@@ -152,6 +153,8 @@ async function main(): Promise<void> {
   // ---- events into the logs ----
   const blocks = $<HTMLOListElement>('#blocks')
   const pendingTx = new Map<string, string>()
+  // Flood transactions of this tab seen committed, over its life (the outcome line counts from a burst's start).
+  let floodCommitted = 0
   peer.on('peer-connected', (p) => logTo(events, `linked to ${p.id} (${p.role})`, 'good', { 'data-code': 'LINK_UP', 'data-peer': p.id }))
   peer.on('peer-disconnected', (p) =>
     logTo(events, `lost ${p.id}: close ${p.code}${p.reason === '' ? '' : ` (${p.reason})`}; redialing`, 'warn', { 'data-code': 'LINK_DOWN', 'data-peer': p.id }),
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
       'data-hash': hash,
     })
     for (const tx of block.transactions) {
+      if (tx.origin === peer.id && tx.payload.startsWith('flood/')) floodCommitted++
       const label = pendingTx.get(tx.txid)
       if (label === undefined) continue
       pendingTx.delete(tx.txid)
@@ -203,13 +207,27 @@ async function main(): Promise<void> {
     )
   })
   const floodTarget = $<HTMLSelectElement>('#flood-form select')
+  const floodCount = $<HTMLInputElement>('#flood-form input[name=count]')
+  // The burst is sized from the target's queue bound until the user types a count of their own.
+  let floodCountEdited = false
+  floodCount.addEventListener('input', () => void (floodCountEdited = true))
+  let lastFlood: (FloodOutcome & { refusedBefore: number; committedBefore: number }) | undefined
+  const queueFullFrom = (id: string): number => tab.refusalCounts()[`${id} ERR_QUEUE_FULL`] ?? 0
+  /** The target's queue bound per link, from its /status (read by the watcher), when known. */
+  const boundOf = (id: string): number | undefined => {
+    for (const v of watcher.views.values()) if (v.kind === 'ok' && v.status.id === id) return v.status.queueLimits?.maxMessages
+    return undefined
+  }
   $('#flood-form').addEventListener('submit', (event) => {
     event.preventDefault()
-    const count = Number(($('#flood-form input[name=count]') as HTMLInputElement).value)
+    const count = Number(floodCount.value)
     const out = $('#flood-result')
+    const target = floodTarget.value
     try {
-      const { sent } = tab.flood(floodTarget.value, count)
-      out.textContent = `sent ${sent} transactions to ${floodTarget.value} in one burst`
+      const refusedBefore = queueFullFrom(target)
+      const { sent } = tab.flood(target, count)
+      lastFlood = { target, sent, bound: boundOf(target), refused: 0, committed: 0, refusedBefore, committedBefore: floodCommitted }
+      out.textContent = `sent ${sent} transactions to ${target} in one burst`
       out.dataset['state'] = 'sent'
     } catch (err) {
       out.textContent = `flood failed: ${err instanceof Error ? err.message : String(err)}`
@@ -369,6 +387,19 @@ async function main(): Promise<void> {
       const origin = watcher.views.get(location.origin)
       const preferred = ids.includes(keep) ? keep : origin?.kind === 'ok' && ids.includes(origin.status.id) ? origin.status.id : ids[0]
       if (preferred !== undefined) floodTarget.value = preferred
+    }
+
+    // flood: the burst sized from the target's bound, and the outcome of the latest one
+    const bound = boundOf(floodTarget.value)
+    if (!floodCountEdited) floodCount.value = String(floodBurst(bound))
+    $('#flood-bound').textContent = bound === undefined ? '' : `${floodTarget.value} queues at most ${bound} messages per link: a burst of ${floodBurst(bound)}`
+    if (lastFlood !== undefined) {
+      lastFlood.refused = queueFullFrom(lastFlood.target) - lastFlood.refusedBefore
+      lastFlood.committed = floodCommitted - lastFlood.committedBefore
+      const outcome = $('#flood-outcome')
+      outcome.textContent = floodOutcomeText(lastFlood)
+      outcome.dataset['refused'] = String(lastFlood.refused)
+      outcome.dataset['committed'] = String(lastFlood.committed)
     }
 
     // charts

@@ -681,6 +681,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         members: this.#config.identity?.membership?.members.length ?? 0,
       },
       queues: this.#queueStatus(),
+      queueLimits: { maxMessages: this.#limits.queueMaxMessages, maxBytes: this.#limits.queueMaxBytes },
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
     }
   }

@@ -127,3 +127,26 @@ test('the page bundle pulls in no Node shims', () => {
   // msgpackr feature-detects Buffer (`typeof Buffer < "u"`); no polyfill may define it.
   expect(code).not.toMatch(/\bclass Buffer\b|function Buffer\(/)
 })
+
+test('the page loads without a failed request (favicon included), and the tab does not log open mode for itself', async ({ browser }) => {
+  const failed: string[] = []
+  const consoleLines: string[] = []
+  const tab = await openTab(browser, '/', {
+    before: async (page) => {
+      page.on('response', (res) => {
+        if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`)
+      })
+      page.on('requestfailed', (req) => failed.push(`failed ${req.url()}`))
+      page.on('console', (msg) => consoleLines.push(msg.text()))
+    },
+  })
+  tabs.push(tab)
+  // The header speaks for the network's Node peers (this e2e network runs open); the tab, a
+  // non-validator that orders nothing, does not shout OPEN DEVELOPMENT MODE about itself.
+  await expect(tab.page.locator('#net-mode')).not.toHaveText('membership ?')
+  // Headless Chromium asks for no favicon; a browser with a window asks for /favicon.ico (a 404)
+  // unless the page names its icon, which this one does inline.
+  await expect(tab.page.locator('link[rel=icon][href^="data:image/svg+xml"]')).toHaveCount(1)
+  expect(failed).toEqual([])
+  expect(consoleLines.filter((l) => l.includes('OPEN DEVELOPMENT MODE'))).toEqual([])
+})

@@ -233,7 +233,7 @@ function isJsonContentType(header: string | undefined): boolean {
 
 const BUILTIN_INDEX = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>wspeer</title></head>
+<head><meta charset="utf-8"><title>wspeer</title><link rel="icon" href="data:,"></head>
 <body>
 <h1>wspeer</h1>
 <p>The dashboard is not built here (run <code>npm run build</code>). The API:</p>

@@ -8,7 +8,8 @@
  *   console.log(node.address)   // ws://127.0.0.1:7051/chat
  *   await node.stop()
  */
-import { ConfigError, WspeerError, describeError } from '../core/errors.js'
+import { ConfigError, UnknownConsenterError, WspeerError, describeError } from '../core/errors.js'
+import { consenterNames } from '../core/consensus/registry.js'
 import { createPeer } from '../core/peer/peer.js'
 import type { Peer } from '../core/peer/peer-types.js'
 import type { Logger } from '../core/util/logger.js'
@@ -133,6 +134,9 @@ export interface StartNodePeerOptions {
 }
 
 export async function startNodePeer(config: PeerNodeConfig, options: StartNodePeerOptions = {}): Promise<NodePeer> {
+  // Checked before the server listens, so `--consensus raft` fails with its one clear line and no
+  // `listening` before it.
+  if (!consenterNames().includes(config.consensus.trim().toLowerCase())) throw new UnknownConsenterError(config.consensus, consenterNames())
   const log = options.log ?? createNodeLogger({ level: config.logLevel })
   const keyPair = options.keyPair ?? (config.dataDir === undefined ? undefined : (await loadOrCreateKey(config.dataDir)).keyPair)
   let membership: Membership | undefined

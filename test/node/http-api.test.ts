@@ -274,6 +274,8 @@ describe('HTTP API', () => {
       expect(res.headers['content-type']).toMatch(/^text\/html/)
       expect(res.body).toContain('href="/status"')
       expect(res.body).toContain('href="/metrics"')
+      // It names its (empty) icon, so a browser does not ask for /favicon.ico and log a 404.
+      expect(res.body).toContain('<link rel="icon" href="data:,">')
     })
   })
 })

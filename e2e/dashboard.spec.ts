@@ -4,12 +4,13 @@
  * page.routeWebSocket) give clear errors and no crash; a screenshot is kept as an artifact (and
  * copied to docs/dashboard.png for the README with UPDATE_DOCS_SCREENSHOT=1). Also: the page bundle pulls in no Node shims.
  */
-import { copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { expect, test, type WebSocketRoute } from '@playwright/test'
+import { expect, test, type Page, type WebSocketRoute } from '@playwright/test'
 import { chatUrl, httpUrl } from './network.js'
 import { nodeHeads, openTab, tabStatus, type Tab } from './helpers.js'
 import { FLOOD_BOUND_MULTIPLE } from '../web/flood.js'
+import { dashboardSourcesDigest } from '../web/sources-digest.js'
 
 const tabs: Tab[] = []
 test.afterEach(async () => {
@@ -89,9 +90,52 @@ test('hostile frames pushed into a tab peer give clear errors and no crash', asy
   await expect.poll(async () => (await tabStatus(page)).peers.length).toBeGreaterThanOrEqual(4)
 })
 
-test('dashboard screenshot', async ({ browser }, testInfo) => {
+/** Pairs of SVG labels in the network graph whose boxes overlap (none may). */
+async function overlappingGraphLabels(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const boxes = [...document.querySelectorAll('#graph g.node')].map((g) => ({ id: g.getAttribute('data-peer')!, text: g.querySelector('text')!.getBoundingClientRect(), shape: g.querySelector('rect, circle')!.getBoundingClientRect() }))
+    const hit = (a: DOMRect, b: DOMRect): boolean => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5
+    const out: string[] = []
+    for (const a of boxes) {
+      for (const b of boxes) {
+        if (a.id === b.id) continue
+        if (a.id < b.id && hit(a.text, b.text)) out.push(`${a.id} label / ${b.id} label`)
+        if (hit(a.text, b.shape)) out.push(`${a.id} label / ${b.id} node`)
+      }
+    }
+    return out
+  })
+}
+
+/** What the 400 px layout must not do: scroll the Chains table, wrap the tab ID, cut the y-axis labels. */
+async function narrowLayoutProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = []
+    const scroll = document.querySelector('.chain-panel .scroll')!
+    if (scroll.scrollWidth > scroll.clientWidth + 1) problems.push(`Chains scrolls sideways (${scroll.scrollWidth} > ${scroll.clientWidth})`)
+    const panel = document.querySelector('.chain-panel')!.getBoundingClientRect()
+    for (const cell of document.querySelectorAll('#chain td.hash, #chain td.mark')) {
+      const r = cell.getBoundingClientRect()
+      if (r.right > panel.right + 1) problems.push(`${cell.className} cell outside the Chains panel`)
+    }
+    const id = document.querySelector('#self-id')!
+    if (id.getClientRects().length > 1 || id.getBoundingClientRect().height > 24) problems.push('tab ID wraps')
+    for (const chart of document.querySelectorAll('.chart')) {
+      const left = chart.getBoundingClientRect().left
+      for (const label of chart.querySelectorAll('.u-axis .u-value')) {
+        if (label.getBoundingClientRect().left < left - 1) problems.push(`${chart.id}: y label ${label.textContent} cut off`)
+      }
+    }
+    return problems
+  })
+}
+
+test('dashboard screenshot (README), with other tabs, at desktop width and 400 px', async ({ browser }, testInfo) => {
+  test.setTimeout(120_000)
   const tab = await openTab(browser)
   tabs.push(tab)
+  // Other tabs, as a user opening the dashboard a few times would have: their labels must not pile up.
+  for (let i = 0; i < 4; i++) tabs.push(await openTab(browser))
   const { page } = tab
   for (let i = 0; i < 5; i++) await page.evaluate((n) => window.peer!.submit(`shot=${n}`), i)
   await page.fill('#tx-form input[name=payload]', 'color=green')
@@ -102,21 +146,46 @@ test('dashboard screenshot', async ({ browser }, testInfo) => {
   await expect(page.locator(`#chain tr[data-peer="${tab.id}"] td.hash`)).toHaveAttribute('data-hash', head)
   await expect(page.locator('#chain tr[data-peer="vp0"]')).toHaveAttribute('data-state', 'agrees')
   await expect(page.locator(`#chain tr[data-peer="${tab.id}"]`)).toHaveAttribute('data-state', 'agrees')
+  // More than two other tabs on one Node peer are drawn as one "+N tabs" node.
+  await expect(page.locator('#graph g.node[data-members="4"]')).toHaveCount(1)
+  expect(await overlappingGraphLabels(page)).toEqual([])
+  // The queue table lists only queues holding something or that refused something; the rest are one line per peer.
+  await expect(page.locator('#queues tr.quiet')).not.toHaveCount(0)
+  expect(await page.locator('#queues tr[data-from]').evaluateAll((rows) => rows.filter((r) => r.querySelector('td.num')?.textContent === '0' && r.querySelector('td.rejects')?.textContent === '0').length)).toBe(0)
+  // The commit figures are drawn.
+  await expect(page.locator('#chart-commits canvas')).toHaveCount(1)
+  await expect(page.locator('#chart-latency canvas')).toHaveCount(1)
   const file = testInfo.outputPath('dashboard.png')
   await page.screenshot({ path: file, fullPage: true })
   await testInfo.attach('dashboard', { path: file, contentType: 'image/png' })
-  // The README's picture is refreshed on request only, so a test run never changes tracked files.
+  // The README's picture is refreshed on request only, so a test run never changes tracked files;
+  // test/web/screenshot-current.test.ts fails when the page changed since (docs/dashboard.sources).
   if (process.env['UPDATE_DOCS_SCREENSHOT'] === '1') {
     const docs = fileURLToPath(new URL('../docs/', import.meta.url))
     mkdirSync(docs, { recursive: true })
     copyFileSync(file, `${docs}dashboard.png`)
+    writeFileSync(`${docs}dashboard.sources`, `${dashboardSourcesDigest()}\n`)
   }
-  // A narrow window: one column, nothing wider than the viewport.
-  await page.setViewportSize({ width: 390, height: 844 })
-  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+  // A narrow window: one column, nothing wider than the viewport, nothing hidden or cut.
+  for (const width of [400, 390]) {
+    await page.setViewportSize({ width, height: 844 })
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width)
+    await expect.poll(() => narrowLayoutProblems(page)).toEqual([])
+    expect(await overlappingGraphLabels(page)).toEqual([])
+  }
   const narrow = testInfo.outputPath('dashboard-narrow.png')
   await page.screenshot({ path: narrow, fullPage: true })
   await testInfo.attach('dashboard-narrow', { path: narrow, contentType: 'image/png' })
+  if (process.env['DASHBOARD_SHOTS_DIR'] !== undefined) {
+    copyFileSync(file, `${process.env['DASHBOARD_SHOTS_DIR']}/desktop.png`)
+    copyFileSync(narrow, `${process.env['DASHBOARD_SHOTS_DIR']}/narrow.png`)
+    // Panel by panel, to look at the narrow layout in detail.
+    await page.locator('.topbar').screenshot({ path: `${process.env['DASHBOARD_SHOTS_DIR']}/narrow-top.png` })
+    for (const panel of ['graph', 'chain', 'queue']) {
+      await page.locator(`.${panel}-panel`).screenshot({ path: `${process.env['DASHBOARD_SHOTS_DIR']}/narrow-${panel}.png` })
+    }
+    await page.locator('.chart-panel').first().screenshot({ path: `${process.env['DASHBOARD_SHOTS_DIR']}/narrow-chart.png` })
+  }
 })
 
 test('the page bundle pulls in no Node shims', () => {

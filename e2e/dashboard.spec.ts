@@ -188,6 +188,26 @@ test('dashboard screenshot (README), with other tabs, at desktop width and 400 p
   }
 })
 
+test('two other tabs are drawn one by one, their labels inside the graph and clear of every node', async ({ browser }) => {
+  const tab = await openTab(browser)
+  tabs.push(tab)
+  tabs.push(await openTab(browser), await openTab(browser))
+  const { page } = tab
+  await expect(page.locator('#graph g.node.tab')).toHaveCount(2)
+  for (const width of [1280, 400]) {
+    await page.setViewportSize({ width, height: 900 })
+    await expect.poll(() => overlappingGraphLabels(page)).toEqual([])
+    const outside = await page.evaluate(() => {
+      const svg = document.querySelector('#graph')!.getBoundingClientRect()
+      return [...document.querySelectorAll('#graph text')].filter((t) => {
+        const r = t.getBoundingClientRect()
+        return r.left < svg.left - 0.5 || r.right > svg.right + 0.5 || r.top < svg.top - 0.5 || r.bottom > svg.bottom + 0.5
+      }).map((t) => t.textContent)
+    })
+    expect(outside).toEqual([])
+  }
+})
+
 test('the page bundle pulls in no Node shims', () => {
   const dir = fileURLToPath(new URL('../dist/web/assets/', import.meta.url))
   const code = readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => readFileSync(dir + f, 'utf8')).join('\n')

@@ -26,6 +26,8 @@ const CX = W / 2
 const CY = H / 2
 const RING = 92
 const OUTER = 132
+/** Width of one character of an 11 px monospace label, in viewBox units (an upper bound). */
+const LABEL_CHAR_WIDTH = 7
 /** Other tabs drawn one by one beside a Node peer (2); more are grouped as "+N tabs". */
 export const TABS_SHOWN_PER_PEER = 2
 
@@ -95,7 +97,11 @@ export function renderGraph(svg: SVGSVGElement, nodes: GraphNode[], links: Graph
     if (n.leader === true) g.append(el('circle', { r: 3.5, cx: r - 2, cy: -r + 2, class: 'leader-dot' }))
     // Tabs outside the ring are labelled beside their circle, away from the ring, never below it
     // (where the Node peer's own label is).
-    const side = Math.cos(p.angle) < -0.01 ? -1 : 1
+    let side = Math.cos(p.angle) < -0.01 ? -1 : 1
+    // Kept inside the drawing: a label that would run past an edge goes to the other side.
+    const labelWidth = n.id.length * LABEL_CHAR_WIDTH
+    if (side > 0 && p.x + r + 4 + labelWidth > W) side = -1
+    else if (side < 0 && p.x - r - 4 - labelWidth < 0) side = 1
     const label =
       n.kind === 'tab'
         ? el('text', { x: side * (r + 4), y: 4, 'text-anchor': side < 0 ? 'end' : 'start' })

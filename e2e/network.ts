@@ -206,8 +206,9 @@ export async function fetchMetricAt(httpBase: string, name: string): Promise<num
 }
 
 /**
- * The runner's environment without the test harness's own WSPEER_E2E_* variables: `wspeer start`
- * refuses any WSPEER_* variable it does not know, so passing them on would stop every peer.
+ * The runner's environment without the test harness's own WSPEER_E2E_* variables. `wspeer start`
+ * ignores them (src/node/config.ts TEST_HARNESS_ENV_PREFIX); they are dropped anyway, as settings
+ * of the harness, not of the peers.
  */
 export function peerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('WSPEER_E2E_')))

@@ -11,11 +11,14 @@ import { startTabPeer, type Peer, type PeerStatus, type MetricsSnapshot, type Ta
 import { createTimeChart, rate } from './charts.js'
 import { renderGraph, type GraphLink, type GraphNode } from './graph.js'
 import { createNodeWatcher, fetchOriginFanProcessed, httpBaseOf } from './node-status.js'
+import { floodBurst, floodOutcomeText, type FloodOutcome } from './flood.js'
 
 /** Redraw period (1 s). */
 export const TICK_MS = 1000
 /** Entries kept in each log panel (60). */
 export const MAX_LOG_ITEMS = 60
+/** A block applied more than this after its timestamp (5 s) is catch-up, left out of the commit latency. */
+export const LIVE_BLOCK_MS = 5000
 /** A Node peer's /status older than this is not shown as current (5 s). */
 export const STALE_STATUS_MS = 5000
 
@@ -152,6 +155,10 @@ async function main(): Promise<void> {
   // ---- events into the logs ----
   const blocks = $<HTMLOListElement>('#blocks')
   const pendingTx = new Map<string, string>()
+  // Flood transactions of this tab seen committed, over its life (the outcome line counts from a burst's start).
+  let floodCommitted = 0
+  // Submit-to-applied times (ms) of the transactions in blocks this tab applied since the last tick.
+  let latencies: number[] = []
   peer.on('peer-connected', (p) => logTo(events, `linked to ${p.id} (${p.role})`, 'good', { 'data-code': 'LINK_UP', 'data-peer': p.id }))
   peer.on('peer-disconnected', (p) =>
     logTo(events, `lost ${p.id}: close ${p.code}${p.reason === '' ? '' : ` (${p.reason})`}; redialing`, 'warn', { 'data-code': 'LINK_DOWN', 'data-peer': p.id }),
@@ -174,7 +181,12 @@ async function main(): Promise<void> {
       'data-number': String(block.number),
       'data-hash': hash,
     })
+    const appliedAt = Date.now()
+    // A block applied long after it was cut is catch-up (a new tab syncing history), not a commit.
+    const live = appliedAt - block.timestamp < LIVE_BLOCK_MS
     for (const tx of block.transactions) {
+      if (live && tx.timestamp > 0) latencies.push(Math.max(0, appliedAt - tx.timestamp))
+      if (tx.origin === peer.id && tx.payload.startsWith('flood/')) floodCommitted++
       const label = pendingTx.get(tx.txid)
       if (label === undefined) continue
       pendingTx.delete(tx.txid)
@@ -203,13 +215,27 @@ async function main(): Promise<void> {
     )
   })
   const floodTarget = $<HTMLSelectElement>('#flood-form select')
+  const floodCount = $<HTMLInputElement>('#flood-form input[name=count]')
+  // The burst is sized from the target's queue bound until the user types a count of their own.
+  let floodCountEdited = false
+  floodCount.addEventListener('input', () => void (floodCountEdited = true))
+  let lastFlood: (FloodOutcome & { refusedBefore: number; committedBefore: number }) | undefined
+  const queueFullFrom = (id: string): number => tab.refusalCounts()[`${id} ERR_QUEUE_FULL`] ?? 0
+  /** The target's queue bound per link, from its /status (read by the watcher), when known. */
+  const boundOf = (id: string): number | undefined => {
+    for (const v of watcher.views.values()) if (v.kind === 'ok' && v.status.id === id) return v.status.queueLimits?.maxMessages
+    return undefined
+  }
   $('#flood-form').addEventListener('submit', (event) => {
     event.preventDefault()
-    const count = Number(($('#flood-form input[name=count]') as HTMLInputElement).value)
+    const count = Number(floodCount.value)
     const out = $('#flood-result')
+    const target = floodTarget.value
     try {
-      const { sent } = tab.flood(floodTarget.value, count)
-      out.textContent = `sent ${sent} transactions to ${floodTarget.value} in one burst`
+      const refusedBefore = queueFullFrom(target)
+      const { sent } = tab.flood(target, count)
+      lastFlood = { target, sent, bound: boundOf(target), refused: 0, committed: 0, refusedBefore, committedBefore: floodCommitted }
+      out.textContent = `sent ${sent} transactions to ${target} in one burst`
       out.dataset['state'] = 'sent'
     } catch (err) {
       out.textContent = `flood failed: ${err instanceof Error ? err.message : String(err)}`
@@ -226,6 +252,13 @@ async function main(): Promise<void> {
   const TYPES = ['CONSENSUS', 'SYNC_BLOCK_ADDED', 'SYNC_BLOCKS', 'DISC_PEERS', 'RESPONSE', 'KEEPALIVE_PING', 'KEEPALIVE_PONG']
   const COLORS = ['#fbbf24', '#34d399', '#a78bfa', '#7dd3fc', '#f87171', '#94a3b8', '#64748b']
   const typeChart = createTimeChart($('#chart-types'), [...TYPES.map((label, i) => ({ label, color: COLORS[i]! })), { label: 'other', color: '#e5e7eb' }])
+  const commitChart = createTimeChart($('#chart-commits'), [{ label: 'committed tx/s', color: '#34d399' }])
+  const latencyChart = createTimeChart($('#chart-latency'), [
+    { label: 'p50 ms', color: '#7dd3fc', sparse: true },
+    { label: 'p90 ms', color: '#fbbf24', sparse: true },
+  ])
+  // When each Node peer was last at the top height: a follower's lag in time, beside its lag in blocks.
+  const lastAtTop = new Map<string, number>()
   const netMode = $<HTMLSpanElement>('#net-mode')
   $<HTMLElement>('#self-id').title = `key id ${peer.status().identity.keyId}${tab.persistentKey ? '' : ' (in-memory key: this origin has no IndexedDB or WebCrypto Ed25519)'}`
   let lastMetrics = peer.metrics()
@@ -304,21 +337,24 @@ async function main(): Promise<void> {
         const tr = document.createElement('tr')
         tr.dataset['peer'] = r.id.replace(' (you)', '')
         if (r.height === undefined) {
-          tr.append(td(r.id), td(r.role), td('-', 'num'), td(r.note ?? '', 'muted'), td(''), td(''))
+          tr.append(td(r.id), td(r.role, 'role'), td('-', 'num'), td(r.note ?? '', 'muted'), td(''), td(''))
           tr.dataset['state'] = r.note === 'gone' ? 'gone' : 'unknown'
           return tr
         }
         const state = r.height < top ? 'behind' : topHashes.size > 1 ? 'fork' : 'agrees'
         tr.dataset['state'] = state
+        if (r.height >= top || !lastAtTop.has(r.id)) lastAtTop.set(r.id, now)
+        const lagSeconds = (now - (lastAtTop.get(r.id) ?? now)) / 1000
+        tr.dataset['lag'] = String(top - r.height)
         const head = td(short(r.head!), 'hash')
         head.title = r.head!
         head.dataset['hash'] = r.head!
         tr.append(
-          td(r.id),
-          td(r.role),
+          td(r.id, 'id'),
+          td(r.role, 'role'),
           td(r.height, 'num height'),
           head,
-          td(state === 'agrees' ? '✓' : state === 'behind' ? `−${top - r.height}` : '✗', `mark ${state}`),
+          td(state === 'agrees' ? '✓' : state === 'behind' ? `−${top - r.height} · ${lagSeconds.toFixed(0)} s` : '✗', `mark ${state}`),
           td(r.consensus ?? '', 'consensus muted'),
         )
         return tr
@@ -331,8 +367,21 @@ async function main(): Promise<void> {
       ...fresh.flatMap((s) => s.queues.map((q) => ({ at: s.id, ...q }))),
     ]
     maxDepth = Math.max(maxDepth, ...qrows.map((q) => q.depth))
+    // Only queues holding something or that refused something; each peer's empty ones are one line.
+    const holders = [...new Set(qrows.map((q) => q.at))]
+    const busyRows = qrows.filter((q) => q.depth > 0 || q.rejects > 0)
+    const quiet = holders.flatMap((at) => {
+      const all = qrows.filter((q) => q.at === at)
+      const empty = all.filter((q) => q.depth === 0 && q.rejects === 0).length
+      if (empty === 0) return []
+      const tr = document.createElement('tr')
+      tr.className = 'quiet'
+      tr.dataset['at'] = at
+      tr.append(td(at), td(`${empty} of ${all.length} queue${all.length === 1 ? '' : 's'} empty, no rejects`, 'muted'), td(''), td('', 'bar-col'), td(''))
+      return [tr]
+    })
     $('#queues tbody').replaceChildren(
-      ...qrows.map((q) => {
+      ...busyRows.map((q) => {
         const tr = document.createElement('tr')
         tr.dataset['at'] = q.at
         tr.dataset['from'] = q.peer
@@ -342,9 +391,13 @@ async function main(): Promise<void> {
         fill.className = 'bar'
         fill.style.width = `${Math.min(100, (100 * q.depth) / maxDepth).toFixed(1)}%`
         bar.append(fill)
-        tr.append(td(q.at), td(q.peer), td(q.depth, 'num'), bar, td(q.rejects, q.rejects > 0 ? 'num rejects hot' : 'num rejects'))
+        // A peer's queue "from" itself is its local queue: what it was given to submit (HTTP, a tab's form).
+        const from = td(q.at === q.peer ? `${q.peer} (own)` : q.peer)
+        if (q.at === q.peer) from.title = `${q.peer}'s local queue: transactions submitted to it, waiting for its engine`
+        tr.append(td(q.at), from, td(q.depth, 'num'), bar, td(q.rejects, q.rejects > 0 ? 'num rejects hot' : 'num rejects'))
         return tr
       }),
+      ...quiet,
     )
     const counts = tab.refusalCounts()
     const total = Object.values(counts).reduce((a, b) => a + b, 0)
@@ -371,6 +424,19 @@ async function main(): Promise<void> {
       if (preferred !== undefined) floodTarget.value = preferred
     }
 
+    // flood: the burst sized from the target's bound, and the outcome of the latest one
+    const bound = boundOf(floodTarget.value)
+    if (!floodCountEdited) floodCount.value = String(floodBurst(bound))
+    $('#flood-bound').textContent = bound === undefined ? '' : `${floodTarget.value} queues at most ${bound} messages per link: a burst of ${floodBurst(bound)}`
+    if (lastFlood !== undefined) {
+      lastFlood.refused = queueFullFrom(lastFlood.target) - lastFlood.refusedBefore
+      lastFlood.committed = floodCommitted - lastFlood.committedBefore
+      const outcome = $('#flood-outcome')
+      outcome.textContent = floodOutcomeText(lastFlood)
+      outcome.dataset['refused'] = String(lastFlood.refused)
+      outcome.dataset['committed'] = String(lastFlood.committed)
+    }
+
     // charts
     const metrics = peer.metrics()
     const seconds = (now - lastTick) / 1000
@@ -383,6 +449,11 @@ async function main(): Promise<void> {
       .filter((t) => !TYPES.includes(t))
       .reduce((sum, t) => sum + (rate(metrics.messagesReceived[t], lastMetrics.messagesReceived[t] ?? 0, seconds) ?? 0), 0)
     typeChart.push(now / 1000, [...TYPES.map((t) => rate(metrics.messagesReceived[t] ?? 0, lastMetrics.messagesReceived[t] ?? 0, seconds)), other])
+    commitChart.push(now / 1000, [rate(metrics.transactionsCommitted, lastMetrics.transactionsCommitted, seconds)])
+    const sorted = latencies.sort((a, b) => a - b)
+    const quantile = (q: number): number | null => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!)
+    latencyChart.push(now / 1000, [quantile(0.5), quantile(0.9)])
+    latencies = []
     lastMetrics = metrics
     lastTick = now
   }

@@ -13,6 +13,7 @@
  * Every side effect goes through CliIo so tests drive main() without touching the process.
  */
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -24,10 +25,11 @@ import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
 import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_PEER_ID, DEFAULT_PORT, configFlags, defaultDataDir, defaultDataRoot, resolveConfig, urlHost } from './config.js'
 import { keygen } from './key-store.js'
+import { createCaFetch } from './ca-fetch.js'
 import { startNodePeer } from './index.js'
 import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
 import { createNodeLogger, isLogLevel } from './logger.js'
-import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, runNetwork } from './network.js'
+import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, NETWORK_MAX_RESTARTS, runNetwork } from './network.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
 import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerNodeArgs } from './peer-process.js'
 
@@ -135,7 +137,9 @@ under load; src/node/peer-process.ts). To run a peer the same way: node ${peerNo
 const NETWORK_HELP = `Usage: wspeer network [options]
 
 Starts validating peers vp0..vpN-1 as child processes on consecutive ports; vp1.. know only vp0's
-address and find each other by discovery. Prints their addresses once all answer /status.
+address and find each other by discovery. Refuses ports already in use, then prints the
+addresses once all answer /status. A peer that dies after that is restarted (with backoff,
+said on stderr); one that dies ${NETWORK_MAX_RESTARTS} times in a row stops the network.
 Ctrl+C (SIGINT) or SIGTERM stops them all.
 
 Options:
@@ -167,16 +171,21 @@ Options:
   -h, --help         this help
 `
 
-const TX_HELP = `Usage: wspeer tx <payload> [--to <url>]
+/** The CA option of the commands that talk to a peer over HTTP(S). */
+const CA_HELP = `  --ca <file.pem>  CA certificates trusted for an https:// peer, besides the system's [WSPEER_TLS_CA]
+                   (or NODE_EXTRA_CA_CERTS=<file.pem>, which Node reads at start for every connection)`
+
+const TX_HELP = `Usage: wspeer tx <payload> [--to <url>] [--ca <file.pem>]
 
 Submits a transaction (POST /transactions) and prints its txid.
 
 Options:
   --to <url>   the peer's HTTP URL (default ${DEFAULT_PEER_URL})
+${CA_HELP}
   -h, --help   this help
 `
 
-const STATUS_HELP = `Usage: wspeer status [url] [--json]
+const STATUS_HELP = `Usage: wspeer status [url] [--json] [--ca <file.pem>]
 
 Prints a peer's status (GET /status) as a summary.
 
@@ -184,6 +193,7 @@ Arguments:
   url          the peer's HTTP URL or its /status URL (default ${DEFAULT_PEER_URL})
 Options:
   --json       print the raw JSON instead
+${CA_HELP}
   -h, --help   this help
 `
 
@@ -220,13 +230,40 @@ function baseUrl(text: string, suffix: string): string {
   return url.toString()
 }
 
+/** TLS errors that a CA option would cure. */
+const UNTRUSTED_CERT_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+])
+
+/**
+ * The io a peer-facing command fetches through: with `--ca` (else WSPEER_TLS_CA, the variable the
+ * peers read for the same file) its fetch trusts that CA too; without, `io` unchanged.
+ */
+async function withCa(io: CliIo, caFlag: string | undefined): Promise<CliIo> {
+  const path = caFlag ?? io.env['WSPEER_TLS_CA']
+  if (path === undefined || path === '') return io
+  let pem: string
+  try {
+    pem = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read the CA file ${path}: ${describeError(err)}`)
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`the CA file ${path} holds no PEM certificate`)
+  return { ...io, fetch: createCaFetch(pem) }
+}
+
 async function fetchJson(io: CliIo, url: string, init: RequestInit = {}): Promise<{ status: number; ok: boolean; body: unknown }> {
   let res: Response
   try {
     res = await io.fetch(url, { ...init, signal: AbortSignal.timeout(HTTP_CLIENT_TIMEOUT_MS) })
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''
-    throw new Error(`cannot reach ${url}: ${describeError(err)}${cause}`)
+    const code = err instanceof Error ? (err.cause as { code?: unknown } | undefined)?.code : undefined
+    const hint = typeof code === 'string' && UNTRUSTED_CERT_CODES.has(code) ? ' (trust its CA with --ca <file.pem> or WSPEER_TLS_CA)' : ''
+    throw new Error(`cannot reach ${url}: ${describeError(err)}${cause}${hint}`)
   }
   const text = await res.text()
   let body: unknown = text
@@ -344,7 +381,8 @@ async function commandTx(args: string[], io: CliIo): Promise<number> {
     io.stdout(TX_HELP)
     return 0
   }
-  const { values, positionals } = parse(args, { to: { type: 'string' } })
+  const { values, positionals } = parse(args, { to: { type: 'string' }, ca: { type: 'string' } })
+  io = await withCa(io, values.ca)
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <payload>' : 'give exactly one <payload> (quote it)')
   const url = baseUrl(values.to ?? DEFAULT_PEER_URL, '/transactions')
   const { ok, status, body } = await fetchJson(io, url, {
@@ -384,8 +422,9 @@ async function commandStatus(args: string[], io: CliIo): Promise<number> {
     io.stdout(STATUS_HELP)
     return 0
   }
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } })
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, ca: { type: 'string' } })
   if (positionals.length > 1) throw new UsageError('give at most one URL')
+  io = await withCa(io, values.ca)
   const url = baseUrl(positionals[0] ?? DEFAULT_PEER_URL, '/status')
   const { ok, status, body } = await fetchJson(io, url)
   if (!ok || typeof body !== 'object' || body === null) {

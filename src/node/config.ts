@@ -6,13 +6,14 @@
  *
  * Names derive from one key list so the three spellings cannot drift: the key `logLevel` is the
  * file key `logLevel`, the variable WSPEER_LOG_LEVEL and the flag `--log-level`; a limit such as
- * `queueMaxMessages` is `limits.queueMaxMessages` in the file, WSPEER_QUEUE_MAX_MESSAGES and
- * `--queue-max-messages`. The two connection admission limits are the server's, not the core's, so
+ * `queueMaxMessages` is `limits.queueMaxMessages` in the file (or `queueMaxMessages` at its top
+ * level), WSPEER_QUEUE_MAX_MESSAGES and `--queue-max-messages`. docs/config.example.json holds
+ * every key. The two connection admission limits are the server's, not the core's, so
  * they are top-level settings (`maxPendingConnections`, WSPEER_MAX_PENDING_CONNECTIONS,
  * `--max-pending-connections`), not `limits.*`.
  *
  * Strictness: unknown flags, unknown file keys and unknown WSPEER_* variables are errors (a typo
- * must not silently fall back to a default). An empty environment variable counts as unset.
+ * must not silently fall back to a default), except the test harness's WSPEER_E2E_* ones. An empty environment variable counts as unset.
  * `consensusOptions` objects from several layers merge shallowly, higher layers winning per key;
  * every other value is replaced whole.
  *
@@ -86,6 +87,12 @@ export const DEFAULT_CONFIG_LOG_LEVEL: LogLevel = 'info'
 export const ENV_PREFIX = 'WSPEER_'
 /** Names the config file when `--config` is absent. */
 export const CONFIG_ENV = 'WSPEER_CONFIG'
+/**
+ * Variables under this prefix belong to the project's own test harness (`WSPEER_E2E_BASE_PORT`,
+ * e2e/README.md), not to a peer: ignored here, so a shell that exported one for the browser tests
+ * can still start peers and run the tests that spawn them.
+ */
+export const TEST_HARNESS_ENV_PREFIX = 'WSPEER_E2E_'
 
 type Settable = Exclude<keyof PeerNodeConfig, 'limits'>
 type Layer = Partial<Omit<PeerNodeConfig, 'limits'>> & { limits?: Partial<PeerLimits> }
@@ -301,27 +308,34 @@ function fileLayer(path: string, readFile: (path: string) => string, cwd: string
   if (!isPlainObject(json)) throw new ConfigError(`${label} must hold a JSON object`)
   const baseDir = dirname(fullPath)
   const layer: Layer = {}
+  const limits: Partial<PeerLimits> = {}
+  const setLimit = (limitKey: string, limitValue: unknown, limitWhere: Where): void => {
+    if (!(LIMIT_KEYS as string[]).includes(limitKey)) fail(limitWhere, `unknown limit; known: ${LIMIT_KEYS.join(', ')}`)
+    if (limits[limitKey as keyof PeerLimits] !== undefined) fail(limitWhere, `set twice, at the top level and under "limits"; keep one`)
+    limits[limitKey as keyof PeerLimits] = limitField.fromJson(limitValue, limitWhere)
+  }
   for (const [key, value] of Object.entries(json)) {
     const where = { label: `${label} key ${JSON.stringify(key)}`, baseDir }
     if (key === 'limits') {
       if (!isPlainObject(value)) fail(where, 'must be an object of limits')
-      const limits: Partial<PeerLimits> = {}
-      for (const [limitKey, limitValue] of Object.entries(value)) {
-        const limitWhere = { label: `${label} key "limits.${limitKey}"`, baseDir }
-        if (!(LIMIT_KEYS as string[]).includes(limitKey)) fail(limitWhere, `unknown limit; known: ${LIMIT_KEYS.join(', ')}`)
-        limits[limitKey as keyof PeerLimits] = limitField.fromJson(limitValue, limitWhere)
-      }
-      layer.limits = limits
+      for (const [limitKey, limitValue] of Object.entries(value)) setLimit(limitKey, limitValue, { label: `${label} key "limits.${limitKey}"`, baseDir })
+    } else if ((LIMIT_KEYS as string[]).includes(key)) {
+      // A limit under the name its flag and variable are made from (`queueMaxMessages`), as users try first.
+      setLimit(key, value, where)
     } else if (key === 'validators') {
       if (!Array.isArray(value) || !value.every((id) => typeof id === 'string')) fail(where, 'must be an array of peer IDs')
       layer.consensusOptions = { ...layer.consensusOptions, validators: [...(value as string[])] }
+    } else if (key === 'consensusOptions') {
+      // Merged, not replaced: a top-level "validators" before it in the file must survive.
+      layer.consensusOptions = { ...consensusOptionsField.fromJson(value, where), ...layer.consensusOptions }
     } else if ((SETTABLE_KEYS as string[]).includes(key)) {
       const k = key as Settable
       ;(layer as Record<string, unknown>)[k] = FIELDS[k].fromJson(value, where)
     } else {
-      fail(where, `unknown key; known: ${[...SETTABLE_KEYS, 'limits', 'validators'].join(', ')}`)
+      fail(where, `unknown key; known: ${[...SETTABLE_KEYS, 'limits', 'validators', ...LIMIT_KEYS].join(', ')}`)
     }
   }
+  if (Object.keys(limits).length > 0) layer.limits = limits
   return layer
 }
 
@@ -331,7 +345,7 @@ function envLayer(env: Record<string, string | undefined>, cwd: string): Layer {
   const pbftByName = new Map(PBFT_KEYS.map((key) => [pbftEnvName(key), key]))
   const layer: Layer = {}
   for (const [name, text] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV) continue
+    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV || name.startsWith(TEST_HARNESS_ENV_PREFIX)) continue
     const where = { label: `env ${name}`, baseDir: cwd }
     const pbftKey = pbftByName.get(name)
     if (pbftKey !== undefined) {

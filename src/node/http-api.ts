@@ -15,13 +15,18 @@
  * with `-H content-type:` omitted is not refused for a header the body already makes clear; any
  * other type is refused. The body must be exactly `{"payload": string}`: unknown keys are a 400.
  *
- * Bodies are read to the end (up to MAX_DISCARDED_BODY_BYTES past the limit) before answering, so
- * a client still writing gets its 413 instead of a connection reset; past that the socket is
- * destroyed.
+ * A body over the limit is answered 413 with `Connection: close` as soon as it is known to be too
+ * large: at once for a declared Content-Length (and without `100 Continue` when the client asked
+ * for one, so it never sends the body), as the count passes the limit for a chunked one. The
+ * server then half-closes and lingers: it keeps reading and dropping what the client still sends
+ * (up to MAX_DISCARDED_BODY_BYTES, for at most BODY_LINGER_MS) until the client closes its side.
+ * Closing a socket with unread bytes makes the kernel answer with a reset, which can reach the
+ * client before it has read the 413; that was the `100 Continue` then broken pipe users saw.
  */
 import { createReadStream, realpathSync, statSync } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { extname, resolve as resolvePath, sep } from 'node:path'
 import { WspeerError } from '../core/errors.js'
 import type { Peer } from '../core/peer/peer-types.js'
@@ -30,8 +35,14 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics.js'
 
 /** Largest POST /transactions body, in bytes (256 KiB). */
 export const MAX_TX_BODY_BYTES = 256 * 1024
-/** Bytes of an oversized body read and dropped so the 413 reaches the client; past it the socket is destroyed. */
-export const MAX_DISCARDED_BODY_BYTES = 1024 * 1024
+/**
+ * Bytes of an oversized body read and dropped after its 413 so the answer reaches the client; past
+ * it the socket is destroyed (16 MiB). It must cover what a client has already handed to the two
+ * sockets' kernel buffers when it reads the answer: several MiB on loopback (tcp_wmem + tcp_rmem).
+ */
+export const MAX_DISCARDED_BODY_BYTES = 16 * 1024 * 1024
+/** Longest wait, after a 413, for a client to stop sending and close its side before the socket is destroyed. */
+export const BODY_LINGER_MS = 2000
 /** Seconds a client is told to wait after a 503. */
 export const RETRY_AFTER_SECONDS = 1
 
@@ -128,28 +139,66 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError(500, 'ERR_INTERNAL', 'internal error')
 }
 
-/** Reads the whole body, or throws 413 once it passes `limit` (after draining as described above). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Replaces Node's close after a `Connection: close` answer (end, then destroy once the FIN is
+ * written, whatever is still arriving) with a lingering one for this socket: end, keep reading,
+ * destroy when the client closes its side, after `lingerMs`, or once `overBound()` says enough.
+ */
+function lingerOnClose(socket: Socket, lingerMs: number): { overBound: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const destroy = (): void => {
+    if (timer !== undefined) clearTimeout(timer)
+    socket.destroy()
+  }
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    if (this.writable) this.end()
+    if (this.readableEnded) return destroy()
+    this.once('end', destroy)
+    timer = setTimeout(destroy, lingerMs)
+    timer.unref()
+    this.resume()
+  }
+  socket.once('close', () => {
+    if (timer !== undefined) clearTimeout(timer)
+  })
+  return { overBound: destroy }
+}
+
+function bodyTooLarge(limit: number): HttpError {
+  return new HttpError(413, 'ERR_BODY_TOO_LARGE', `body exceeds ${limit} bytes`, { Connection: 'close' })
+}
+
+/**
+ * Reads the whole body, or throws 413 as soon as it is known to pass `limit` (see the module
+ * comment); sends `100 Continue` (the server hands such requests here unanswered) only for a body
+ * it will read.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'])
-    if (Number.isFinite(declared) && declared > limit + MAX_DISCARDED_BODY_BYTES) {
-      req.socket.destroy()
-      reject(new HttpError(413, 'ERR_BODY_TOO_LARGE', `body exceeds ${limit} bytes`))
-      return
-    }
     const chunks: Buffer[] = []
     let size = 0
+    let discarded = 0
+    let refused: { overBound: () => void } | undefined
+    const refuse = (): void => {
+      refused = lingerOnClose(req.socket, BODY_LINGER_MS)
+      reject(bodyTooLarge(limit))
+    }
     req.on('data', (chunk: Buffer) => {
+      if (refused !== undefined) {
+        discarded += chunk.length
+        if (discarded > MAX_DISCARDED_BODY_BYTES) refused.overBound()
+        return
+      }
       size += chunk.length
       if (size <= limit) chunks.push(chunk)
-      else if (size > limit + MAX_DISCARDED_BODY_BYTES) req.socket.destroy()
+      else refuse()
     })
-    req.on('end', () => {
-      if (size > limit) reject(new HttpError(413, 'ERR_BODY_TOO_LARGE', `body exceeds ${limit} bytes`, { Connection: 'close' }))
-      else resolve(Buffer.concat(chunks, size))
-    })
+    req.on('end', () => resolve(Buffer.concat(chunks, size)))
     req.on('error', reject)
     req.on('close', () => reject(new HttpError(400, 'ERR_ABORTED', 'request aborted')))
+    if (Number.isFinite(declared) && declared > limit) return refuse()
+    if (/^\s*100-continue\s*$/i.test(req.headers.expect ?? '')) res.writeContinue()
   })
 }
 
@@ -184,7 +233,7 @@ function isJsonContentType(header: string | undefined): boolean {
 
 const BUILTIN_INDEX = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>wspeer</title></head>
+<head><meta charset="utf-8"><title>wspeer</title><link rel="icon" href="data:,"></head>
 <body>
 <h1>wspeer</h1>
 <p>The dashboard is not built here (run <code>npm run build</code>). The API:</p>
@@ -269,7 +318,7 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
   const staticRoot = resolveStaticRoot(options.staticDir, log)
 
   const postTransaction: Handler = async (req, res) => {
-    const body = await readBody(req, MAX_TX_BODY_BYTES)
+    const body = await readBody(req, res, MAX_TX_BODY_BYTES)
     if (!isJsonContentType(req.headers['content-type'])) {
       throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
     }

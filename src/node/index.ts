@@ -8,7 +8,8 @@
  *   console.log(node.address)   // ws://127.0.0.1:7051/chat
  *   await node.stop()
  */
-import { ConfigError, WspeerError, describeError } from '../core/errors.js'
+import { ConfigError, UnknownConsenterError, WspeerError, describeError } from '../core/errors.js'
+import { consenterNames } from '../core/consensus/registry.js'
 import { createPeer } from '../core/peer/peer.js'
 import type { Peer } from '../core/peer/peer-types.js'
 import type { Logger } from '../core/util/logger.js'
@@ -45,7 +46,7 @@ export {
 } from './config.js'
 export { createNodeLogger, isLogLevel, DEFAULT_LOG_LEVEL, type NodeLoggerOptions } from './logger.js'
 export { renderPrometheus, escapeLabelValue, PROMETHEUS_CONTENT_TYPE } from './metrics.js'
-export { createHttpApi, MAX_TX_BODY_BYTES, MAX_DISCARDED_BODY_BYTES, RETRY_AFTER_SECONDS, type HttpApiOptions } from './http-api.js'
+export { createHttpApi, MAX_TX_BODY_BYTES, MAX_DISCARDED_BODY_BYTES, BODY_LINGER_MS, RETRY_AFTER_SECONDS, type HttpApiOptions } from './http-api.js'
 export {
   createPeerServer,
   CHAT_PATH,
@@ -133,6 +134,9 @@ export interface StartNodePeerOptions {
 }
 
 export async function startNodePeer(config: PeerNodeConfig, options: StartNodePeerOptions = {}): Promise<NodePeer> {
+  // Checked before the server listens, so `--consensus raft` fails with its one clear line and no
+  // `listening` before it.
+  if (!consenterNames().includes(config.consensus.trim().toLowerCase())) throw new UnknownConsenterError(config.consensus, consenterNames())
   const log = options.log ?? createNodeLogger({ level: config.logLevel })
   const keyPair = options.keyPair ?? (config.dataDir === undefined ? undefined : (await loadOrCreateKey(config.dataDir)).keyPair)
   let membership: Membership | undefined

@@ -4,13 +4,18 @@
  * (prefixed with their peer ID, on stderr) leave. vp0 starts alone; vp1..vpN-1 are given only
  * vp0's address, so discovery has to find the rest, as it would in a real network.
  *
- * Lifecycle: each child must answer GET /status within NETWORK_READY_TIMEOUT_MS. SIGINT/SIGTERM
- * are forwarded to the children and the command returns once all have exited (a second signal
- * kills them). A child that dies on its own is reported at once; the others keep running (a
- * killed peer is a legitimate experiment) but the command's exit code becomes 1.
+ * Lifecycle: the ports are checked free first, then each child must answer GET /status within
+ * NETWORK_READY_TIMEOUT_MS. SIGINT/SIGTERM are forwarded to the children and the command returns
+ * once all have exited (a second signal kills them). A child that dies once the network is up is
+ * supervised: reported at once and restarted after a backoff (NETWORK_RESTART_BASE_MS doubling to
+ * NETWORK_RESTART_MAX_MS), the others running on meanwhile (a killed peer is a legitimate
+ * experiment, and it comes back with the same key and port). After
+ * NETWORK_MAX_RESTARTS restarts in a row the whole network is stopped with a message saying so.
+ * Any unexpected exit makes the command's exit code 1.
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { createServer as createNetServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { LogLevel } from '../core/util/logger.js'
@@ -36,6 +41,14 @@ export const NETWORK_READY_TIMEOUT_MS = 20_000
 export const READY_POLL_INTERVAL_MS = 100
 /** After forwarding a shutdown signal, children still alive after this are killed (15 s). */
 export const NETWORK_STOP_TIMEOUT_MS = 15_000
+/** A child that dies after the network is up is restarted this many times in a row at most (5); then the network stops. */
+export const NETWORK_MAX_RESTARTS = 5
+/** Wait before the first restart of a child (1 s); it doubles with each restart in a row. */
+export const NETWORK_RESTART_BASE_MS = 1000
+/** Longest wait before a restart (30 s). */
+export const NETWORK_RESTART_MAX_MS = 30_000
+/** A child that stayed up this long (60 s) starts its restart count afresh. */
+export const NETWORK_RESTART_RESET_MS = 60_000
 
 /** The launcher the children run; resolved from this file so it works from any cwd. */
 export const BIN_PATH = fileURLToPath(new URL('../../bin/wspeer.js', import.meta.url))
@@ -50,6 +63,8 @@ export interface NetworkOptions {
   dataDir: string
   /** Each child's initial V8 old generation in MiB, 0 for V8's own sizing (peer-process.ts says why). */
   initialOldSpaceMb?: number
+  /** Overrides NETWORK_MAX_RESTARTS (0: the first unexpected exit stops the network). */
+  maxRestarts?: number
 }
 
 /** Name of the membership file `wspeer network` writes into its data directory. */
@@ -81,9 +96,15 @@ interface Member {
   port: number
   chat: string
   http: string
+  args: string[]
   child: ChildProcess
+  /** The current child's exit. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   alive: boolean
+  /** Restarts since the child last stayed up NETWORK_RESTART_RESET_MS. */
+  restarts: number
+  startedAt: number
+  restartTimer?: NodeJS.Timeout
 }
 
 function pipeLines(stream: NodeJS.ReadableStream | null, prefix: string, write: (text: string) => void): void {
@@ -97,16 +118,87 @@ function formatTable(rows: string[][]): string {
 }
 
 function exitText(result: { code: number | null; signal: NodeJS.Signals | null }): string {
-  return result.signal !== null ? `signal ${result.signal}` : `code ${result.code}`
+  if (result.signal !== null) return `signal ${result.signal}`
+  // A peer exits 0 only when it was told to stop: a signal sent to it alone, not through this command.
+  return result.code === 0 ? 'code 0: it was stopped by a signal sent to it alone' : `code ${result.code}`
+}
+
+/** The wait before restart number `n` (1-based): NETWORK_RESTART_BASE_MS doubling, at most NETWORK_RESTART_MAX_MS. */
+export function restartDelayMs(n: number): number {
+  return Math.min(NETWORK_RESTART_MAX_MS, NETWORK_RESTART_BASE_MS * 2 ** Math.max(0, n - 1))
+}
+
+/** Resolves with the ports among `ports` on `host` that something already listens on. */
+export async function busyPorts(host: string, ports: number[]): Promise<number[]> {
+  const busy: number[] = []
+  for (const port of ports) {
+    const inUse = await new Promise<boolean>((resolve) => {
+      const probe = createNetServer()
+      probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'))
+      probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(false)))
+    })
+    if (inUse) busy.push(port)
+  }
+  return busy
 }
 
 export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<number> {
   const { host } = options
+  const maxRestarts = options.maxRestarts ?? NETWORK_MAX_RESTARTS
   const members: Member[] = []
   let shuttingDown = false
+  let supervising = false
   let failed = false
-  let onUnexpectedExit: ((member: Member) => void) | undefined
+  let giveUp: ((member: Member) => void) | undefined
+
+  // Checked first: a peer of another network on one of these ports would answer the readiness
+  // probes below, and this command would announce a network whose own peers had failed to bind.
+  const ports = Array.from({ length: options.peers }, (_, i) => options.basePort + i)
+  const busy = await busyPorts(host, ports)
+  if (busy.length > 0) {
+    io.stderr(
+      `wspeer network: port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} on ${host} already in use (another wspeer network?); ` +
+        `stop it or choose other ports with --base-port\n`,
+    )
+    return 1
+  }
   const identity = await prepareNetworkIdentity(options.dataDir, options.peers)
+
+  const spawnChild = (member: Member): void => {
+    const child = spawn(process.execPath, [...peerNodeArgs(options.initialOldSpaceMb), ...member.args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: io.env as NodeJS.ProcessEnv,
+    })
+    member.child = child
+    member.alive = true
+    member.startedAt = Date.now()
+    member.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+    child.once('error', (err) => io.stderr(`wspeer network: cannot start ${member.id}: ${err.message}\n`))
+    pipeLines(child.stdout, `[${member.id}]`, io.stderr)
+    pipeLines(child.stderr, `[${member.id}]`, io.stderr)
+    void member.exited.then((result) => {
+      if (member.child !== child) return
+      member.alive = false
+      if (shuttingDown && result.code === 0) return
+      failed = true
+      if (shuttingDown) return io.stderr(`wspeer network: ${member.id} stopped with ${exitText(result)}\n`)
+      if (!supervising) return io.stderr(`wspeer network: ${member.id} exited unexpectedly (${exitText(result)})\n`)
+      if (Date.now() - member.startedAt >= NETWORK_RESTART_RESET_MS) member.restarts = 0
+      if (member.restarts >= maxRestarts) {
+        io.stderr(`wspeer network: ${member.id} exited unexpectedly (${exitText(result)}) after ${member.restarts} restart${member.restarts === 1 ? '' : 's'}; giving up\n`)
+        return giveUp?.(member)
+      }
+      member.restarts++
+      const delay = restartDelayMs(member.restarts)
+      io.stderr(`wspeer network: ${member.id} exited unexpectedly (${exitText(result)}); restarting it in ${delay} ms (restart ${member.restarts} of at most ${maxRestarts})\n`)
+      member.restartTimer = setTimeout(() => {
+        member.restartTimer = undefined
+        if (shuttingDown) return
+        spawnChild(member)
+        io.stderr(`wspeer network: ${member.id} restarted (pid ${member.child.pid ?? '?'})\n`)
+      }, delay)
+    })
+  }
 
   for (let i = 0; i < options.peers; i++) {
     const id = `vp${i}`
@@ -119,37 +211,19 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
       const validators = Array.from({ length: options.peers }, (_, j) => `vp${j}`)
       args.push('--validators', validators.join(','))
     }
+    const chat = defaultChatAddress(host, port)
     if (i > 0) args.push('--peers', members[0]!.chat)
-    const child = spawn(process.execPath, [...peerNodeArgs(options.initialOldSpaceMb), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: io.env as NodeJS.ProcessEnv,
-    })
-    const member: Member = {
-      id,
-      port,
-      chat: defaultChatAddress(host, port),
-      http: `http://${urlHost(host)}:${port}`,
-      child,
-      alive: true,
-      exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
-    }
-    child.once('error', (err) => io.stderr(`wspeer network: cannot start ${id}: ${err.message}\n`))
-    pipeLines(child.stdout, `[${id}]`, io.stderr)
-    pipeLines(child.stderr, `[${id}]`, io.stderr)
-    void member.exited.then((result) => {
-      member.alive = false
-      if (shuttingDown && result.code === 0) return
-      if (!shuttingDown) io.stderr(`wspeer network: ${id} exited unexpectedly (${exitText(result)})\n`)
-      else io.stderr(`wspeer network: ${id} stopped with ${exitText(result)}\n`)
-      failed = true
-      onUnexpectedExit?.(member)
-    })
+    const member = { id, port, chat, http: `http://${urlHost(host)}:${port}`, args, alive: false, restarts: 0, startedAt: 0 } as Member
+    spawnChild(member)
     members.push(member)
   }
 
   const stopAll = async (signal: NodeJS.Signals): Promise<void> => {
     shuttingDown = true
-    for (const m of members) if (m.alive) m.child.kill(signal)
+    for (const m of members) {
+      if (m.restartTimer !== undefined) clearTimeout(m.restartTimer)
+      if (m.alive) m.child.kill(signal)
+    }
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -181,6 +255,18 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
       await stopAll(ready === 'failed' ? 'SIGTERM' : ready)
       return ready === 'failed' ? 1 : failed ? 1 : 0
     }
+    // From here on a child that dies is restarted (start-up failures are not: they would repeat).
+    supervising = true
+    const gaveUp = new Promise<'gave-up'>((resolve) => {
+      giveUp = () => resolve('gave-up')
+    })
+    // Children that died between the last probe and now are handled like later deaths.
+    for (const m of members) {
+      if (!m.alive) {
+        io.stderr(`wspeer network: ${m.id} exited during start-up\n`)
+        giveUp?.(m)
+      }
+    }
 
     const rows = [['id', 'chat address', 'status'], ...members.map((m) => [m.id, m.chat, `${m.http}/status`])]
     io.stdout(
@@ -190,15 +276,10 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
         'Press Ctrl+C to stop.\n',
     )
 
-    const allDead = new Promise<'all-dead'>((resolve) => {
-      onUnexpectedExit = () => {
-        if (members.every((m) => !m.alive)) resolve('all-dead')
-      }
-      onUnexpectedExit(members[0]!)
-    })
-    const outcome = await Promise.race([shutdownRequested, allDead])
-    if (outcome === 'all-dead') {
-      io.stderr('wspeer network: every peer has exited\n')
+    const outcome = await Promise.race([shutdownRequested, gaveUp])
+    if (outcome === 'gave-up') {
+      io.stderr('wspeer network: stopping the network\n')
+      await stopAll('SIGTERM')
       return 1
     }
     await stopAll(outcome)

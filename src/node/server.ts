@@ -117,6 +117,8 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
   })
 
   httpServer.on('request', api)
+  // Unanswered, so a body over its limit is refused before the client sends it (http-api.ts).
+  httpServer.on('checkContinue', api)
   wss.on('error', (err) => log.error('websocket server error', { error: err }))
 
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net'
-import { chmodSync, mkdtempSync, statSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -212,6 +213,61 @@ describe('wspeer CLI', () => {
       // A path the server does not route: the status URL becomes /nope/status, a 404.
       expect(await main(['status', `${base}/nope`], io)).toBe(1)
       expect(io.err).toMatch(/^wspeer status: HTTP 404 ERR_NOT_FOUND/)
+    })
+  })
+
+  describe('tx and status against a TLS peer with a self-signed certificate', () => {
+    const fixtures = fileURLToPath(new URL('../fixtures/tls/', import.meta.url))
+    const caFile = join(fixtures, 'cert.pem')
+    let peer: FakePeer
+    let server: PeerServer
+    let base: string
+
+    beforeEach(async () => {
+      peer = createFakePeer('vp0')
+      const tls = { cert: readFileSync(caFile, 'utf8'), key: readFileSync(join(fixtures, 'key.pem'), 'utf8') }
+      server = createPeerServer({ peer, host: '127.0.0.1', port: 0, limits: { ...DEFAULT_PEER_LIMITS }, log: silentLogger, tls })
+      base = `https://127.0.0.1:${(await server.start()).port}`
+    })
+    afterEach(async () => {
+      await server.stop()
+    })
+
+    it('fails without a CA, and says how to give one', async () => {
+      const io = testIo()
+      expect(await main(['status', base], io)).toBe(1)
+      expect(io.err).toMatch(/self-signed certificate.*--ca <file\.pem> or WSPEER_TLS_CA/)
+    })
+
+    it('--ca trusts the certificate for tx and status', async () => {
+      const tx = testIo()
+      expect(await main(['tx', 'color=blue', '--to', base, '--ca', caFile], tx)).toBe(0)
+      expect(tx.out).toBe('tx-1-10\n')
+      expect(peer.submitted).toEqual(['color=blue'])
+      const status = testIo()
+      expect(await main(['status', base, '--ca', caFile], status)).toBe(0)
+      expect(status.out).toContain('height 3')
+    })
+
+    it('WSPEER_TLS_CA does the same', async () => {
+      const io = testIo({ WSPEER_TLS_CA: caFile })
+      expect(await main(['status', base, '--json'], io)).toBe(0)
+      expect(JSON.parse(io.out)).toEqual(fakeStatus('vp0'))
+    })
+
+    it('an HTTP error still reads as one through the CA client', async () => {
+      const io = testIo()
+      expect(await main(['tx', 'x'.repeat(300 * 1024), '--to', base, '--ca', caFile], io)).toBe(1)
+      expect(io.err).toMatch(/^wspeer tx: HTTP 413 ERR_BODY_TOO_LARGE/)
+    })
+
+    it('exits 1 with one line for a CA file that is missing or holds no certificate', async () => {
+      const missing = testIo()
+      expect(await main(['status', base, '--ca', join(fixtures, 'nope.pem')], missing)).toBe(1)
+      expect(missing.err).toMatch(/^wspeer status: cannot read the CA file .*nope\.pem/)
+      const notPem = testIo()
+      expect(await main(['status', base, '--ca', join(fixtures, 'README.md')], notPem)).toBe(1)
+      expect(notPem.err).toMatch(/holds no PEM certificate/)
     })
   })
 

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/core/errors.js'
 import { DEFAULT_PEER_LIMITS } from '../../src/core/peer/limits.js'
@@ -178,6 +181,10 @@ describe('resolveConfig', () => {
       expect(resolveConfig({ env: { PORT: 'x', HOME: '/root' } }).port).toBe(DEFAULT_PORT)
     })
 
+    it('ignores the test harness own WSPEER_E2E_* variables (e2e/README.md)', () => {
+      expect(resolveConfig({ env: { WSPEER_E2E_BASE_PORT: '26000', WSPEER_E2E_LOGS: '1' } }).port).toBe(DEFAULT_PORT)
+    })
+
     it('unknown, wrong-typed and bad file keys', () => {
       const cases: [unknown, RegExp][] = [
         [{ prot: 1 }, /config file f\.json key "prot": unknown key/],
@@ -202,5 +209,39 @@ describe('resolveConfig', () => {
         /cannot read config file missing\.json/,
       )
     })
+  })
+})
+
+describe('the config file', () => {
+  const examplePath = fileURLToPath(new URL('../../docs/config.example.json', import.meta.url))
+
+  it('docs/config.example.json loads, names every setting, and means what it says', () => {
+    const example = JSON.parse(readFileSync(examplePath, 'utf8')) as Record<string, unknown>
+    const config = resolveConfig({ argv: ['--config', examplePath], env: {} })
+    // Every key a flag sets appears in the example: the top-level ones, every limit, the PBFT validators.
+    const named = new Set([...Object.keys(example), ...Object.keys(example['limits'] as object).map((k) => `limits.${k}`)])
+    const missing = configFlags()
+      .map((f) => f.key)
+      .filter((key) => key !== 'config' && !(key.startsWith('consensusOptions.') && key !== 'consensusOptions.validators'))
+      .map((key) => (key === 'consensusOptions.validators' ? 'validators' : key))
+      .filter((key) => !named.has(key))
+    expect(missing).toEqual([])
+    expect(config).toMatchObject({ id: 'vp1', port: 7052, consensus: 'pbft', role: 'validator', limits: example['limits'] })
+    expect(config.consensusOptions).toEqual({ ...(example['consensusOptions'] as object), validators: example['validators'] })
+    // Paths resolve against the file's directory, not the cwd.
+    expect(config.membership).toBe(join(dirname(examplePath), '..', 'members.json'))
+  })
+
+  it('takes a limit at the top level under the name its flag is made from', () => {
+    const readFile = files({ 'peer.json': { queueMaxMessages: 5, limits: { maxPeers: 7 } } })
+    const config = resolveConfig({ argv: ['--config', 'peer.json'], env: {}, readFile, cwd: '/tmp' })
+    expect(config.limits).toEqual({ ...DEFAULT_PEER_LIMITS, queueMaxMessages: 5, maxPeers: 7 })
+  })
+
+  it('refuses a limit set both at the top level and under limits', () => {
+    const readFile = files({ 'peer.json': { queueMaxMessages: 5, limits: { queueMaxMessages: 6 } } })
+    expect(configError(() => resolveConfig({ argv: ['--config', 'peer.json'], env: {}, readFile, cwd: '/tmp' })).message).toMatch(
+      /queueMaxMessages.*set twice/,
+    )
   })
 })

@@ -24,6 +24,7 @@ export function fakeStatus(id: string): PeerStatus {
     chain: { height: 3, headHash: 'ab'.repeat(32) },
     identity: { keyId: 'cd'.repeat(20), mode: 'open', members: 0 },
     queues: [{ peer: 'vp1', depth: 2, bytes: 100, rejects: 1 }],
+    queueLimits: { maxMessages: 1000, maxBytes: 16 * 1024 * 1024 },
     uptimeMs: 1234,
   }
 }

@@ -9,7 +9,7 @@ import { MAX_TX_BODY_BYTES, RETRY_AFTER_SECONDS } from '../../src/node/http-api.
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/node/metrics.js'
 import { createPeerServer, type PeerServer } from '../../src/node/server.js'
 import { createFakePeer, fakeStatus, type FakePeer } from './fake-peer.js'
-import { json, rawRequest } from './http-helpers.js'
+import { json, rawPost, rawRequest } from './http-helpers.js'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
 
@@ -128,6 +128,49 @@ describe('HTTP API', () => {
       expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
     })
 
+    describe('an oversized body is answered 413 and the connection closed cleanly, whatever the framing', () => {
+      const MB = 1_000_000
+      for (const bodyBytes of [1.5 * MB, 5 * MB, 50 * MB]) {
+        for (const framing of ['length', 'chunked'] as const) {
+          for (const expectContinue of [false, true]) {
+            it(`${bodyBytes / MB} MB, ${framing === 'length' ? 'Content-Length' : 'chunked'}${expectContinue ? ', Expect: 100-continue' : ''}`, async () => {
+              const res = await rawPost(port, { path: '/transactions', bodyBytes, framing, expectContinue })
+              expect(res.status).toBe(413)
+              expect(res.headers['connection']).toBe('close')
+              expect(JSON.parse(res.body).error.code).toBe('ERR_BODY_TOO_LARGE')
+              // A FIN after the answer, never a reset or a broken pipe.
+              expect(res.error).toBeUndefined()
+              expect(res.serverEnded).toBe(true)
+              // Answered early (a declared length before any body byte is read, a chunked body once
+              // past the limit): the client stops long before 50 MB. Smaller bodies may already sit
+              // in the kernel's socket buffers when the answer arrives.
+              if (bodyBytes === 50 * MB) expect(res.bodySent).toBeLessThan(bodyBytes)
+              if (expectContinue && framing === 'length') {
+                expect(res.received).not.toContain('100 Continue')
+                expect(res.bodySent).toBe(0)
+              }
+              expect(peer.submitted).toEqual([])
+              expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
+            })
+          }
+        }
+      }
+
+      it('a client that ignores the early 413 and keeps writing still has it in hand', async () => {
+        const res = await rawPost(port, { path: '/transactions', bodyBytes: 5 * MB, framing: 'length', ignoreAnswer: true })
+        expect(res.status).toBe(413)
+        expect(JSON.parse(res.body).error.code).toBe('ERR_BODY_TOO_LARGE')
+        expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
+      })
+
+      it('a body within the limit that asks for 100 Continue gets it, then 202', async () => {
+        const res = await rawPost(port, { path: '/transactions', bodyBytes: 0, framing: 'length', expectContinue: true })
+        // An empty body is a 400; what matters here is that the server asked for it.
+        expect(res.received.startsWith('HTTP/1.1 100 Continue\r\n\r\n')).toBe(true)
+        expect(res.status).toBe(400)
+      })
+    })
+
     it('accepts a body of exactly MAX_TX_BODY_BYTES', async () => {
       const filler = MAX_TX_BODY_BYTES - JSON.stringify({ payload: '' }).length
       const body = JSON.stringify({ payload: 'y'.repeat(filler) })
@@ -231,6 +274,8 @@ describe('HTTP API', () => {
       expect(res.headers['content-type']).toMatch(/^text\/html/)
       expect(res.body).toContain('href="/status"')
       expect(res.body).toContain('href="/metrics"')
+      // It names its (empty) icon, so a browser does not ask for /favicon.ico and log a 404.
+      expect(res.body).toContain('<link rel="icon" href="data:,">')
     })
   })
 })

@@ -74,6 +74,20 @@ describe('startNodePeer', () => {
     expect(node.port).toBe(port)
   })
 
+  it('refuses an unknown consenter before it listens: no `listening` line ahead of the error', async () => {
+    const lines: string[] = []
+    const recording = {
+      debug: (msg: string) => void lines.push(msg),
+      info: (msg: string) => void lines.push(msg),
+      warn: (msg: string) => void lines.push(msg),
+      error: (msg: string) => void lines.push(msg),
+      child: () => recording,
+    }
+    const config = resolveConfig({ argv: ['--port', '0', '--consensus', 'raft'], env: {} })
+    await expect(startNodePeer(config, { log: recording })).rejects.toThrow(/raft/)
+    expect(lines).toEqual([])
+  })
+
   it('stop() is idempotent and closes the port', async () => {
     const node = await start(['--id', 'c'])
     await Promise.all([node.stop(), node.stop()])

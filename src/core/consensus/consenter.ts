@@ -49,9 +49,9 @@ export interface Stack {
   getNetworkInfo(): NetworkInfo
   /** Endpoints of connected peers, as they announced themselves. */
   getNetworkHandles(): PeerEndpoint[]
-  /** Signs bytes with this peer's identity (identity comes in its own issue; see SECURITY notes). */
+  /** Signs bytes with this peer's Ed25519 key (the one its handshakes prove). */
   sign(data: Uint8Array): Promise<Uint8Array>
-  /** Verifies a peer's signature over bytes. */
+  /** Verifies a peer's signature over bytes: against the key its handshake proved, else its membership key; false when neither is known. */
   verify(peerId: string, signature: Uint8Array, data: Uint8Array): Promise<boolean>
   ledger: Ledger
   /** State transfer hooks. */

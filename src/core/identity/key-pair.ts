@@ -69,10 +69,16 @@ export async function keyPairFromSeed(seed: Uint8Array, options?: KeyPairOptions
 }
 
 /**
+ * WebCrypto's CryptoKey, spelled through `crypto.subtle` so the package's declarations compile for
+ * Node-only TypeScript users, whose @types/node has no global CryptoKey without the DOM lib.
+ */
+export type WebCryptoKey = Awaited<ReturnType<typeof globalThis.crypto.subtle.importKey>>
+
+/**
  * Wraps WebCrypto keys that already exist, e.g. a non-extractable pair loaded from IndexedDB.
  * The public key must be an Ed25519 public CryptoKey (always exportable in WebCrypto).
  */
-export async function keyPairFromCryptoKeys(privateKey: CryptoKey, publicKey: CryptoKey): Promise<KeyPair> {
+export async function keyPairFromCryptoKeys(privateKey: WebCryptoKey, publicKey: WebCryptoKey): Promise<KeyPair> {
   if (privateKey.algorithm.name !== 'Ed25519' || publicKey.algorithm.name !== 'Ed25519') throw new KeyError('not an Ed25519 CryptoKey pair')
   const raw = new Uint8Array(await globalThis.crypto.subtle.exportKey('raw', publicKey))
   const key: Ed25519PrivateKey = {

@@ -68,6 +68,8 @@ export interface PeerStatus {
   identity: IdentityStatus
   /** Per-connection consensus queue figures. */
   queues: QueueStatus[]
+  /** The bound of each link's consensus queue (limits queueMaxMessages, queueMaxBytes): what a flood must pass. */
+  queueLimits: { maxMessages: number; maxBytes: number }
   uptimeMs: number
 }
 

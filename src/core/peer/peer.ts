@@ -194,9 +194,15 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#scheduleDiscovery()
     this.#dialDue()
     this.#log.info('peer started', { address: this.#self.address, role: this.role, consensus: consenter.name, keyId: keyPair.keyIdHex })
-    if (this.#config.identity?.membership === undefined) {
+    if (this.#config.identity?.membership === undefined && this.role === 'validator') {
       this.#log.warn(
         'OPEN DEVELOPMENT MODE: no membership configured, so any key may claim any peer ID and any peer calling itself a validator may send CONSENSUS. Give a membership file on networks you do not fully trust (SECURITY.md).',
+      )
+    } else if (this.#config.identity?.membership === undefined) {
+      // A non-validator (every browser tab) orders nothing; shouting open mode in a closed
+      // network's tab read as if the network were open. What it does lack is said plainly.
+      this.#log.info(
+        'no membership: this non-validator orders nothing, and takes any key for any peer ID, so it cannot tell the validators it follows from impostors; give it the membership where that matters (SECURITY.md)',
       )
     }
   }
@@ -685,6 +691,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         members: this.#config.identity?.membership?.members.length ?? 0,
       },
       queues: this.#queueStatus(),
+      queueLimits: { maxMessages: this.#limits.queueMaxMessages, maxBytes: this.#limits.queueMaxBytes },
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
     }
   }

@@ -64,6 +64,17 @@ describe('authenticated links', () => {
     await vp1.start()
     expect(warnings).toEqual([])
   })
+
+  it('a non-validator without membership (a tab) says what it lacks at info level, not OPEN DEVELOPMENT MODE', async () => {
+    net = new MemoryNetwork()
+    const lines: string[] = []
+    const log: Logger = { debug() {}, error() {}, info: (msg) => void lines.push(`info ${msg}`), warn: (msg) => void lines.push(`warn ${msg}`), child: () => log }
+    const tab = net.add({ id: 'tab-1', role: 'non-validator', log })
+    await tab.start()
+    expect(lines.filter((l) => l.includes('OPEN DEVELOPMENT MODE'))).toEqual([])
+    expect(lines.filter((l) => l.startsWith('info no membership: this non-validator orders nothing'))).toHaveLength(1)
+    expect(tab.status().identity.mode).toBe('open')
+  })
 })
 
 describe('membership', () => {

@@ -89,6 +89,12 @@ describe('peer handler state machine', () => {
 })
 
 describe('bounded consensus queue', () => {
+  it('reports its bound in status, so a client can size a flood past it', async () => {
+    net = new MemoryNetwork()
+    const peer = net.add({ id: 'vp0', role: 'validator', consensus: 'test-gated', limits: { queueMaxMessages: 42, queueMaxBytes: 4096 } })
+    expect(peer.status().queueLimits).toEqual({ maxMessages: 42, maxBytes: 4096 })
+  })
+
   it('accepts exactly the bound under a 10x flood, refuses the rest to the sender, keeps the link and the other peers', async () => {
     net = new MemoryNetwork()
     const bound = 100

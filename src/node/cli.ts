@@ -226,7 +226,7 @@ async function fetchJson(io: CliIo, url: string, init: RequestInit = {}): Promis
     res = await io.fetch(url, { ...init, signal: AbortSignal.timeout(HTTP_CLIENT_TIMEOUT_MS) })
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''
-    throw new Error(`cannot reach ${url}: ${describeError(err)}${cause}`)
+    throw new Error(`cannot reach ${url}: ${describeError(err)}${cause}`, { cause: err })
   }
   const text = await res.text()
   let body: unknown = text

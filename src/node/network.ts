@@ -134,16 +134,16 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
       exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
     }
     child.once('error', (err) => io.stderr(`wspeer network: cannot start ${id}: ${err.message}\n`))
-    pipeLines(child.stdout, `[${id}]`, io.stderr)
-    pipeLines(child.stderr, `[${id}]`, io.stderr)
-    void member.exited.then((result) => {
+    pipeLines(child.stdout, `[${id}]`, (text) => io.stderr(text))
+    pipeLines(child.stderr, `[${id}]`, (text) => io.stderr(text))
+    member.exited.then((result) => {
       member.alive = false
       if (shuttingDown && result.code === 0) return
       if (!shuttingDown) io.stderr(`wspeer network: ${id} exited unexpectedly (${exitText(result)})\n`)
       else io.stderr(`wspeer network: ${id} stopped with ${exitText(result)}\n`)
       failed = true
       onUnexpectedExit?.(member)
-    })
+    }).catch((err: unknown) => io.stderr(`wspeer network: handling ${id}'s exit failed: ${String(err)}\n`))
     members.push(member)
   }
 

@@ -128,7 +128,7 @@ describe('pbft consenter on a fake network', () => {
     await n.removePeer('vp2')
     const fresh = addReplica(n, 'vp2', { batchSize: 1, k: 5, logMultiplier: 2 })
     for (const other of ['vp0', 'vp1', 'vp3']) n.connect('vp2', other)
-    await fresh.start()
+    fresh.start()
     for (let i = 0; i < 10; i++) {
       n.submit('vp1', `q${i}=1`)
       await n.advance(20)
@@ -151,7 +151,7 @@ describe('pbft consenter on a fake network', () => {
     await n.removePeer('vp3')
     const fresh = addReplica(n, 'vp3', options)
     for (const other of ['vp0', 'vp1', 'vp2']) n.connect('vp3', other)
-    await fresh.start()
+    fresh.start()
     // No request from here on: only the probe can reveal the gap.
     await n.advance(2000)
     expectSameChains(n.stacks())

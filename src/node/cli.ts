@@ -71,7 +71,9 @@ export const processIo: CliIo = {
   },
 }
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  override readonly name: string = 'UsageError'
+}
 
 const TOP_HELP = `Usage: wspeer <command> [options]
 

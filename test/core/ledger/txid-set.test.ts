@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_TXID_SET_SHARDS, TXID_SET_SHARDS, TxidSet } from '../../../src/core/ledger/txid-set.js'
+import { testSeed } from '../../support/test-seed.js'
 
 describe('txid set', () => {
   it('answers like a Set for sequential, random, short, long and non-ASCII IDs', () => {
-    const seed = Date.now() % 1_000_000
-    console.log(`txid-set seed ${seed}`)
+    const seed = testSeed('txid-set')
     let x = seed
     const random = (): string => {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0

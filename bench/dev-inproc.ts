@@ -48,7 +48,7 @@ for (let i = 0; i < 4; i++) {
   }
   consenters.push(createPbftConsenter(stack, { validators: ids, batchSize, batchTimeoutMs: 2 }))
 }
-for (const c of consenters) await c.start()
+for (const c of consenters) c.start()
 const filler = 'x'.repeat(200)
 let seq = 0
 let next = 0

@@ -123,7 +123,7 @@ export interface JsonFigure {
 }
 
 export type JsonEntry =
-  | ({ status: 'measured'; notes: Record<string, string | number> } & Record<string, JsonFigure | unknown>)
+  | ({ status: 'measured'; notes: Record<string, string | number> } & Record<string, unknown>) // figures (JsonFigure) and anything else a case records
   | NotMeasured
 
 export type BenchReport = Record<ReportKey, JsonEntry> & {

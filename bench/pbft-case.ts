@@ -102,7 +102,7 @@ async function measureWindow(v: Variant, all: Worker[], warmupMs: number, durati
         `, state transfers ${answers.slice(0, -1).map((a) => String(a.transfers)).join('/')}\n`,
   )
   // BENCH_PBFT_QUANTILES=1: the latency tail in more detail than p50/p99.
-  if (m.quantiles !== undefined) process.stderr.write(`    latency quantiles 90/95/98/99/99.5/99.9/100: ${String(m.quantiles)}\n`)
+  if (m.quantiles !== undefined) process.stderr.write(`    latency quantiles 90/95/98/99/99.5/99.9/100: ${JSON.stringify(m.quantiles)}\n`)
   // BENCH_PBFT_FRAMES=1: frames each process sent and received per block it committed (where the per-write cost goes).
   if (process.env.BENCH_PBFT_FRAMES) {
     const per = (a: Record<string, unknown>, k: string): string => ((a[k] as number) / Math.max(1, a.blocks as number)).toFixed(2)

@@ -93,12 +93,12 @@ test('a tab proves a non-extractable key kept in IndexedDB: Node peers see its k
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = indexedDB.open('wspeer')
       req.onsuccess = () => resolve(req.result)
-      req.onerror = () => reject(req.error)
+      req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'))
     })
     const record = await new Promise<{ privateKey: CryptoKey }>((resolve, reject) => {
       const req = db.transaction('keys').objectStore('keys').get('peer')
       req.onsuccess = () => resolve(req.result as { privateKey: CryptoKey })
-      req.onerror = () => reject(req.error)
+      req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'))
     })
     db.close()
     const exported = await crypto.subtle.exportKey('pkcs8', record.privateKey).then(

@@ -114,7 +114,7 @@ export class E2eNetwork {
     if (i === 3) args.push('--queue-max-messages', String(E2E_SMALL_QUEUE))
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: peerEnv() })
     child.stderr?.on('data', (chunk: Buffer) => {
-      if (process.env['WSPEER_E2E_LOGS'] !== undefined) process.stderr.write(`[${id}] ${chunk}`)
+      if (process.env['WSPEER_E2E_LOGS'] !== undefined) process.stderr.write(`[${id}] ${chunk.toString()}`)
     })
     this.#children.set(id, child)
   }
@@ -283,7 +283,7 @@ export class SpecNetwork {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: peerEnv() })
     child.stderr?.on('data', (chunk: Buffer) => {
       this.#stderr.set(id, ((this.#stderr.get(id) ?? '') + chunk.toString()).slice(-SPEC_STDERR_TAIL_BYTES))
-      if (process.env['WSPEER_E2E_LOGS'] !== undefined) process.stderr.write(`[spec ${id}] ${chunk}`)
+      if (process.env['WSPEER_E2E_LOGS'] !== undefined) process.stderr.write(`[spec ${id}] ${chunk.toString()}`)
     })
     this.#children.set(id, child)
   }

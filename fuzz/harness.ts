@@ -320,13 +320,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   let vp1: NodePeer | undefined
   const links: FuzzLink[] = []
   let finishing = false
-  const started = Date.now()
-  let fuzzStart = started
-  let fuzzEnd = started
-  let memoryAtStart = NO_SAMPLE
+  let fuzzStart: number
+  let fuzzEnd: number
+  let memoryAtStart: MemorySample
   let memoryBefore = NO_SAMPLE
-  let memoryAfter = NO_SAMPLE
-  let warmup = 0
+  let memoryAfter: MemorySample
+  let warmup: number
   let measuring = false
   const ledger = { blocks: 0, transactions: 0, transactionBytes: 0 }
   let offLedger: (() => void) | undefined
@@ -337,11 +336,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     wakers = []
     for (const w of list) w()
   }
-  let peerDecodeErrors = 0
-  let peerHandlerErrors = 0
-  let peerConsenterMessages = 0
-  let peerMetricTypes = 0
-  let peerFramesRead = 0
+  let peerDecodeErrors: number
+  let peerHandlerErrors: number
+  let peerConsenterMessages: number
+  let peerMetricTypes: number
+  let peerFramesRead: number
   let sentinels = 0
   let framesAcked = 0
   let framesResent = 0

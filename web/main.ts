@@ -74,9 +74,14 @@ async function networkConsensus(connect: string): Promise<{ consensus?: string; 
 function describeConsensus(c: Record<string, unknown>): string {
   if (c['plugin'] === 'pbft') {
     if (c['replica'] === null) return 'pbft · not a replica: forwards, follows'
-    return `view ${String(c['view'] ?? '?')} · primary ${String(c['primaryId'] ?? '?')} · seq ${String(c['lastExec'] ?? '?')} · checkpoint ${String(c['h'] ?? '?')}`
+    return `view ${field(c['view'])} · primary ${field(c['primaryId'])} · seq ${field(c['lastExec'])} · checkpoint ${field(c['h'])}`
   }
-  return typeof c['leader'] === 'string' ? `leader ${c['leader']}` : String(c['plugin'] ?? '')
+  return typeof c['leader'] === 'string' ? `leader ${c['leader']}` : field(c['plugin'], '')
+}
+
+/** A status field as text: numbers and strings as they are, anything else (missing, an object) as the fallback. */
+function field(value: unknown, fallback = '?'): string {
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : fallback
 }
 
 function short(hash: string): string {
@@ -275,7 +280,7 @@ async function main(): Promise<void> {
     const linked = st.peers.filter((p) => p.address !== '')
     for (const p of linked) seen.set(p.id, { address: p.address, role: p.role })
     const bases = [location.origin, ...[...seen.values()].map((p) => httpBaseOf(p.address)).filter((b): b is string => b !== undefined)]
-    void watcher.refresh(bases)
+    watcher.refresh(bases).catch((err: unknown) => console.error('[dashboard] status refresh failed', err))
     const fresh = [...watcher.views.values()].flatMap((v) => (v.kind === 'ok' && now - v.at < STALE_STATUS_MS ? [v.status] : []))
     for (const s of fresh) {
       if (s.address !== '' && !seen.has(s.id)) seen.set(s.id, { address: s.address, role: s.role })
@@ -466,4 +471,4 @@ async function main(): Promise<void> {
   loop()
 }
 
-void main()
+main().catch((err: unknown) => console.error('[dashboard] failed to start', err))

@@ -17,6 +17,7 @@ import type { ChatStreamEnd } from '../core/chat/chat-stream.js'
 import { createPeer } from '../core/peer/peer.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import { createConsoleLogger, type LogLevel } from '../core/util/logger.js'
+import { describeError } from '../core/errors.js'
 import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import { MessageType } from '../core/wire/message-type.js'
 import { makeEnvelope } from '../core/wire/payloads.js'
@@ -112,9 +113,11 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   // frame too big 1009, ...): the core reports a link that ended with an error as 1006.
   const connector: ChatConnector = async (address, opts) => {
     const stream = await dial(address, opts)
-    void stream.done.then((end) => {
-      for (const listener of endListeners) listener({ ...end, address })
-    })
+    stream.done
+      .then((end) => {
+        for (const listener of endListeners) listener({ ...end, address })
+      })
+      .catch((err: unknown) => log.error('a link-end listener failed', { address, error: describeError(err) }))
     return stream
   }
   const key = options.keyPair === undefined ? await loadTabKey() : { keyPair: options.keyPair, persistent: false }

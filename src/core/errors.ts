@@ -29,13 +29,14 @@ export const CloseCode = {
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 
 export class WspeerError extends Error {
+  // A literal, not new.target.name: minifiers rename classes (the dashboard bundle said `r`).
+  override readonly name: string = 'WspeerError'
   readonly code: string
   /** Close code to end the link with, when this error ends one. */
   readonly closeCode: number | undefined
 
   constructor(code: string, message: string, options?: { cause?: unknown; closeCode?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
-    this.name = new.target.name
     this.code = code
     this.closeCode = options?.closeCode
   }
@@ -43,6 +44,7 @@ export class WspeerError extends Error {
 
 /** A frame could not be decoded into envelopes: bad msgpack, a cap exceeded, or a schema error. */
 export class DecodeError extends WspeerError {
+  override readonly name: string = 'DecodeError'
   constructor(message: string, options?: { cause?: unknown; closeCode?: number }) {
     super('ERR_DECODE', message, { closeCode: CloseCode.INVALID_PAYLOAD, ...options })
   }
@@ -50,6 +52,7 @@ export class DecodeError extends WspeerError {
 
 /** A frame larger than the configured payload limit. */
 export class FrameTooLargeError extends WspeerError {
+  override readonly name: string = 'FrameTooLargeError'
   constructor(size: number, limit: number) {
     super('ERR_FRAME_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${limit} bytes`, {
       closeCode: CloseCode.MESSAGE_TOO_BIG,
@@ -59,6 +62,7 @@ export class FrameTooLargeError extends WspeerError {
 
 /** An outbound message that would not fit in one frame the receiver accepts; nothing was sent. */
 export class MessageTooLargeError extends WspeerError {
+  override readonly name: string = 'MessageTooLargeError'
   constructor(size: number, limit: number) {
     super('ERR_MESSAGE_TOO_LARGE', `message of ${size} bytes does not fit in a frame of at most ${limit} bytes`)
   }
@@ -66,6 +70,7 @@ export class MessageTooLargeError extends WspeerError {
 
 /** A state snapshot too large for one sync answer; the asker should sync by blocks (SYNC_GET_BLOCKS). */
 export class SnapshotTooLargeError extends WspeerError {
+  override readonly name: string = 'SnapshotTooLargeError'
   constructor(size: number, limit: number) {
     super('ERR_SNAPSHOT_TOO_LARGE', `the state snapshot is about ${size} bytes, over the sync answer budget of ${limit} bytes; sync by blocks instead`)
   }
@@ -73,6 +78,7 @@ export class SnapshotTooLargeError extends WspeerError {
 
 /** A text frame where only binary frames are allowed. */
 export class TextFrameError extends WspeerError {
+  override readonly name: string = 'TextFrameError'
   constructor() {
     super('ERR_TEXT_FRAME', 'text frames are not accepted; send binary msgpack frames', {
       closeCode: CloseCode.UNSUPPORTED_DATA,
@@ -82,6 +88,7 @@ export class TextFrameError extends WspeerError {
 
 /** A well-formed envelope whose type number wspeer does not know or does not accept. */
 export class UnknownTypeError extends WspeerError {
+  override readonly name: string = 'UnknownTypeError'
   constructor(type: number) {
     super('ERR_UNKNOWN_TYPE', `unknown or unsupported message type ${type}`)
   }
@@ -89,6 +96,7 @@ export class UnknownTypeError extends WspeerError {
 
 /** A message that the handler's current state does not accept (e.g. CONSENSUS before HELLO). */
 export class HandlerStateError extends WspeerError {
+  override readonly name: string = 'HandlerStateError'
   constructor(typeName: string, state: string) {
     super('ERR_HANDLER_STATE', `${typeName} is not accepted in state ${state}`)
   }
@@ -96,6 +104,7 @@ export class HandlerStateError extends WspeerError {
 
 /** A second HELLO on an established link. */
 export class DuplicateHelloError extends WspeerError {
+  override readonly name: string = 'DuplicateHelloError'
   constructor() {
     super('ERR_DUPLICATE_HELLO', 'DISC_HELLO already received on this link')
   }
@@ -103,6 +112,7 @@ export class DuplicateHelloError extends WspeerError {
 
 /** The per-connection consensus queue is full; the message was refused, the link stays up. */
 export class QueueFullError extends WspeerError {
+  override readonly name: string = 'QueueFullError'
   constructor(peerId: string) {
     super('ERR_QUEUE_FULL', `Message channel for ${peerId} full, rejecting`)
   }
@@ -110,6 +120,7 @@ export class QueueFullError extends WspeerError {
 
 /** A queue was used after it was closed. */
 export class QueueClosedError extends WspeerError {
+  override readonly name: string = 'QueueClosedError'
   constructor(what: string) {
     super('ERR_QUEUE_CLOSED', `${what} is closed`)
   }
@@ -117,6 +128,7 @@ export class QueueClosedError extends WspeerError {
 
 /** `unicast` to a peer ID that has no registered link ("handler not found" in Fabric). */
 export class PeerNotFoundError extends WspeerError {
+  override readonly name: string = 'PeerNotFoundError'
   constructor(peerId: string) {
     super('ERR_PEER_NOT_FOUND', `no connected peer with id ${JSON.stringify(peerId)}`)
   }
@@ -124,6 +136,7 @@ export class PeerNotFoundError extends WspeerError {
 
 /** The transport failed (abnormal close, socket error, connect failure). */
 export class TransportError extends WspeerError {
+  override readonly name: string = 'TransportError'
   readonly remoteCloseCode: number | undefined
   constructor(message: string, options?: { cause?: unknown; remoteCloseCode?: number }) {
     super('ERR_TRANSPORT', message, options)
@@ -133,6 +146,7 @@ export class TransportError extends WspeerError {
 
 /** A send on a stream that is closed or closing. */
 export class StreamClosedError extends WspeerError {
+  override readonly name: string = 'StreamClosedError'
   constructor() {
     super('ERR_STREAM_CLOSED', 'the chat stream is closed')
   }
@@ -140,6 +154,7 @@ export class StreamClosedError extends WspeerError {
 
 /** The remote is not reading: our send buffer passed its cap. The link is closed. */
 export class SendBufferFullError extends WspeerError {
+  override readonly name: string = 'SendBufferFullError'
   constructor(buffered: number, cap: number) {
     super('ERR_SEND_BUFFER_FULL', `send buffer of ${buffered} bytes passed the cap of ${cap} bytes`, {
       closeCode: CloseCode.SEND_BUFFER_FULL,
@@ -149,6 +164,7 @@ export class SendBufferFullError extends WspeerError {
 
 /** This link lost the duplicate-link tie-break (see peer-registry.ts); it is closed with 4001. */
 export class DuplicateLinkError extends WspeerError {
+  override readonly name: string = 'DuplicateLinkError'
   constructor(peerId: string) {
     super('ERR_DUPLICATE_LINK', `already linked to ${peerId}; this link loses the tie-break`, {
       closeCode: CloseCode.DUPLICATE_LINK,
@@ -158,6 +174,7 @@ export class DuplicateLinkError extends WspeerError {
 
 /** A limit on peers, dials or similar was reached. */
 export class LimitExceededError extends WspeerError {
+  override readonly name: string = 'LimitExceededError'
   constructor(message: string, closeCode?: number) {
     super('ERR_LIMIT', message, closeCode === undefined ? undefined : { closeCode })
   }
@@ -165,6 +182,7 @@ export class LimitExceededError extends WspeerError {
 
 /** A consenter plugin name that is not registered. Raised at start, never silently replaced. */
 export class UnknownConsenterError extends WspeerError {
+  override readonly name: string = 'UnknownConsenterError'
   constructor(name: string, known: readonly string[]) {
     super('ERR_UNKNOWN_CONSENTER', `unknown consensus plugin ${JSON.stringify(name)}; known: ${known.join(', ')}`)
   }
@@ -172,6 +190,7 @@ export class UnknownConsenterError extends WspeerError {
 
 /** A block that does not extend the chain, or whose hashes do not match its content. */
 export class LedgerError extends WspeerError {
+  override readonly name: string = 'LedgerError'
   constructor(message: string) {
     super('ERR_LEDGER', message)
   }
@@ -179,6 +198,7 @@ export class LedgerError extends WspeerError {
 
 /** Invalid configuration: a bad flag, environment variable or config file entry. */
 export class ConfigError extends WspeerError {
+  override readonly name: string = 'ConfigError'
   constructor(message: string) {
     super('ERR_CONFIG', message)
   }
@@ -186,6 +206,7 @@ export class ConfigError extends WspeerError {
 
 /** The operation was aborted through its AbortSignal or by stop(). */
 export class AbortError extends WspeerError {
+  override readonly name: string = 'AbortError'
   constructor(message = 'the operation was aborted') {
     super('ERR_ABORTED', message)
   }
@@ -193,6 +214,7 @@ export class AbortError extends WspeerError {
 
 /** A request (e.g. SYNC_GET_BLOCKS) got no answer in time. */
 export class TimeoutError extends WspeerError {
+  override readonly name: string = 'TimeoutError'
   constructor(message: string) {
     super('ERR_TIMEOUT', message)
   }
@@ -218,6 +240,7 @@ export type HandshakeFailure =
  * prove who it claims to be, and nothing about it is registered.
  */
 export class HandshakeError extends WspeerError {
+  override readonly name: string = 'HandshakeError'
   readonly reason: HandshakeFailure
   constructor(reason: HandshakeFailure, message: string, options?: { cause?: unknown; code?: string }) {
     super(options?.code ?? 'ERR_HANDSHAKE', message, { closeCode: CloseCode.POLICY_VIOLATION, cause: options?.cause })
@@ -227,6 +250,7 @@ export class HandshakeError extends WspeerError {
 
 /** The handshake did not complete within its timeout (1008, like every handshake refusal). */
 export class HandshakeTimeoutError extends HandshakeError {
+  override readonly name: string = 'HandshakeTimeoutError'
   constructor(timeoutMs: number) {
     super('timeout', `handshake not completed within ${timeoutMs} ms`, { code: 'ERR_HANDSHAKE_TIMEOUT' })
   }
@@ -238,6 +262,7 @@ export class HandshakeTimeoutError extends HandshakeError {
  * non-validators may still submit transactions and follow blocks.
  */
 export class NotAMemberError extends WspeerError {
+  override readonly name: string = 'NotAMemberError'
   constructor(peerId: string) {
     super('ERR_NOT_A_MEMBER', `CONSENSUS refused: ${peerId} is not a validator of this network`)
   }
@@ -245,6 +270,7 @@ export class NotAMemberError extends WspeerError {
 
 /** Unusable key material: wrong length, not extractable, a bad or insecure key file. */
 export class KeyError extends WspeerError {
+  override readonly name: string = 'KeyError'
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_KEY', message, options)
   }

@@ -73,7 +73,9 @@ export const processIo: CliIo = {
   },
 }
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  override readonly name: string = 'UsageError'
+}
 
 const TOP_HELP = `Usage: wspeer <command> [options]
 
@@ -263,7 +265,7 @@ async function fetchJson(io: CliIo, url: string, init: RequestInit = {}): Promis
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''
     const code = err instanceof Error ? (err.cause as { code?: unknown } | undefined)?.code : undefined
     const hint = typeof code === 'string' && UNTRUSTED_CERT_CODES.has(code) ? ' (trust its CA with --ca <file.pem> or WSPEER_TLS_CA)' : ''
-    throw new Error(`cannot reach ${url}: ${describeError(err)}${cause}${hint}`)
+    throw new Error(`cannot reach ${url}: ${describeError(err)}${cause}${hint}`, { cause: err })
   }
   const text = await res.text()
   let body: unknown = text

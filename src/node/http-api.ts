@@ -91,6 +91,7 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
 
 class HttpError extends Error {
+  override readonly name: string = 'HttpError'
   constructor(
     readonly status: number,
     readonly code: string,

@@ -174,9 +174,9 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
     member.startedAt = Date.now()
     member.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
     child.once('error', (err) => io.stderr(`wspeer network: cannot start ${member.id}: ${err.message}\n`))
-    pipeLines(child.stdout, `[${member.id}]`, io.stderr)
-    pipeLines(child.stderr, `[${member.id}]`, io.stderr)
-    void member.exited.then((result) => {
+    pipeLines(child.stdout, `[${member.id}]`, (text) => io.stderr(text))
+    pipeLines(child.stderr, `[${member.id}]`, (text) => io.stderr(text))
+    member.exited.then((result) => {
       if (member.child !== child) return
       member.alive = false
       if (shuttingDown && result.code === 0) return
@@ -197,7 +197,7 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
         spawnChild(member)
         io.stderr(`wspeer network: ${member.id} restarted (pid ${member.child.pid ?? '?'})\n`)
       }, delay)
-    })
+    }).catch((err: unknown) => io.stderr(`wspeer network: handling ${member.id}'s exit failed: ${String(err)}\n`))
   }
 
   for (let i = 0; i < options.peers; i++) {

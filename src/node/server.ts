@@ -134,7 +134,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
     }
     const { ticket } = admission
     // Covers every end: an upgrade ws aborts, a socket that never says HELLO, a chat that ends.
-    socket.once('close', ticket.release)
+    socket.once('close', () => ticket.release())
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       ws.on('error', (err) => log.debug('chat socket error', { remote, error: describeError(err) }))
       if (stopping) {
@@ -143,7 +143,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
       }
       const stream = createWebSocketChatStream(ws as unknown as WebSocketLike, { remote, maxFrameBytes: limits.maxFrameBytes, binaryType: 'nodebuffer' })
       log.debug('chat accepted', { remote })
-      peer.acceptStream(stream, { onEstablished: ticket.established }).catch((err: unknown) => {
+      peer.acceptStream(stream, { onEstablished: () => ticket.established() }).catch((err: unknown) => {
         // A remote that vanished or broke the protocol is routine for a server; the core already logged what it refused.
         log.info('chat ended with an error', { remote, error: describeError(err) })
       })

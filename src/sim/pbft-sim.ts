@@ -396,7 +396,7 @@ class PbftSim {
   async run(): Promise<SimResult> {
     const { faultMs, txs, probes, livenessBoundMs } = this.#opts
     const s = this.scheduler
-    for (const node of this.nodes) await node.consenter.start()
+    for (const node of this.nodes) node.consenter.start()
     this.#note(`plan ${JSON.stringify(this.plan)}`)
     for (let i = 0; i < txs; i++) {
       const at = Math.floor(this.#rnd() * faultMs)
@@ -461,7 +461,7 @@ class PbftSim {
       const lag = this.#liveHonest().map((n) => `${n.id}:h${n.ledger.height()}:${JSON.stringify(n.consenter.status())}`)
       this.violation = `liveness: probes not committed on every honest replica within ${livenessBoundMs} ms after the heal (${lag.join(' ')})`
     }
-    for (const node of this.nodes) await node.consenter.stop()
+    for (const node of this.nodes) node.consenter.stop()
     return {
       seed: this.#opts.seed,
       ok: this.violation === undefined,
@@ -496,7 +496,7 @@ class PbftSim {
     const node = this.nodes[index] as SimNode
     if (node.crashed) return
     node.crashed = true
-    void node.consenter.stop()
+    node.consenter.stop()
     this.#note(`crash ${node.id}`)
   }
 
@@ -505,7 +505,7 @@ class PbftSim {
     if (!old.crashed) return
     const node = this.#makeNode(index, old.epoch + 1)
     this.nodes[index] = node
-    void node.consenter.start()
+    node.consenter.start()
     this.#note(`restart ${node.id} with an empty ledger`)
   }
 }

@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { formatReport, runFuzz } from '../../fuzz/harness.js'
 import { createFrameGenerator } from '../../fuzz/frame-generator.js'
 import { seededRandom } from '../support/seeded-random.js'
+import { testSeed } from '../support/test-seed.js'
 
 /**
  * The wire fuzz harness in-process (fuzz/harness.ts): 50,000 random and mutated frames into a live
  * Node peer over real WebSocket links, then the properties of issue 5. `npm run fuzz` runs the
- * same harness with any frame count. FUZZ_SEED replays a run.
+ * same harness with any frame count. WSPEER_TEST_SEED replays a run (test/support/test-seed.ts).
  */
 const FRAMES = 50_000
-const seed = process.env['FUZZ_SEED'] === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(process.env['FUZZ_SEED']) >>> 0
+const seed = testSeed('wire fuzz harness')
 
 describe('wire fuzz harness', () => {
   it('generates the same frames from the same seed, and different ones from another', () => {
@@ -30,7 +31,7 @@ describe('wire fuzz harness', () => {
   })
 
   it(`survives ${FRAMES} frames: no crash, no uncaught error, no pollution, bounded RSS, still commits`, async () => {
-    console.log(`fuzz seed ${seed} (replay: FUZZ_SEED=${seed} npx vitest run test/fuzz, or npm run fuzz -- --frames ${FRAMES} --seed ${seed})`)
+    console.log(`fuzz seed ${seed} (replay: WSPEER_TEST_SEED=${seed} npx vitest run test/fuzz, or npm run fuzz -- --frames ${FRAMES} --seed ${seed})`)
     const report = await runFuzz({ frames: FRAMES, seed })
     console.log(formatReport(report))
     expect(report.failures).toEqual([])

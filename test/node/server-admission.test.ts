@@ -95,7 +95,7 @@ describe('createPeerServer admission limits', () => {
     expect((await connect(port)).result).toBe(503)
 
     // The second never says HELLO and goes away: its slot is freed when its socket closes.
-    const freed = new Promise<void>((resolve) => accepted[1]!.stream.done.then(() => resolve(), () => resolve()))
+    const freed = accepted[1]!.stream.done.then(() => undefined, () => undefined)
     second.ws.terminate()
     await freed
     await expect.poll(() => server!.connectionStats().pending, { timeout: 2000 }).toBe(1)

@@ -191,15 +191,20 @@ describe('createPeerServer', () => {
   it('stop() does not wait for keep-alive HTTP connections', async () => {
     const { Agent, request } = await import('node:http')
     const agent = new Agent({ keepAlive: true })
-    await new Promise<void>((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+    const idle = await new Promise<Socket>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
         res.resume()
-        res.on('end', resolve)
+        res.on('end', () => resolve(req.socket as Socket))
       })
-        .on('error', reject)
-        .end()
+      req.on('error', reject).end()
     })
+    // The connection stays open for the next request (keep-alive) until the server ends it.
+    expect(idle.destroyed).toBe(false)
+    const serverEndedIt = new Promise<void>((resolve) => idle.once('close', () => resolve()))
     await server.stop()
+    // stop() returned with the connection still idle, and it was the server that closed it.
+    await serverEndedIt
+    await expect(rawRequest(port, { path: '/healthz' })).rejects.toThrow(/ECONNREFUSED/)
     agent.destroy()
   })
 

@@ -46,7 +46,7 @@ export class RawLink {
       this.chat = Promise.resolve()
       this.#defaultDialed = target.remote
     }
-    void this.#pump()
+    this.#pump().catch(() => {}) // the stream's errors are caught inside; nothing else can reject
   }
 
   async #pump(): Promise<void> {

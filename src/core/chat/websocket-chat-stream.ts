@@ -33,6 +33,7 @@ export interface WebSocketLike {
   readonly bufferedAmount: number
   send(data: Uint8Array): void
   close(code?: number, reason?: string): void
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- DOM's WebSocket and ws type their events differently; each listener narrows its own.
   addEventListener(type: string, listener: (event: any) => void): void
   /** `ws` in Node can stop reading its socket; browsers' WebSocket cannot. */
   pause?(): void
@@ -184,8 +185,10 @@ export function openWebSocketChat(createSocket: () => WebSocketLike, options: Op
     const timer = setTimeout(() => finish(new TimeoutError(`dial to ${options.remote} timed out after ${options.timeoutMs} ms`)), options.timeoutMs)
     options.signal?.addEventListener('abort', onAbort, { once: true })
     socket.addEventListener('open', () => finish())
-    void stream.done.then((end) =>
-      finish(new TransportError(`connection to ${options.remote} closed before it opened (code ${end.code})`, { remoteCloseCode: end.code })),
-    )
+    stream.done
+      .then((end) =>
+        finish(new TransportError(`connection to ${options.remote} closed before it opened (code ${end.code})`, { remoteCloseCode: end.code })),
+      )
+      .catch(reject)
   })
 }

@@ -174,7 +174,7 @@ class HandshakeMachine implements Handshake {
   }
 
   async receive(message: HandshakeMessage): Promise<HandshakeMessage | undefined> {
-    if (this.#state === 'failed') throw this.#error
+    if (this.#state === 'failed') throw this.#error ?? new HandshakeError('aborted', 'handshake failed')
     const expected = this.#state === 'awaiting-init' ? 1 : this.#state === 'awaiting-reply' ? 2 : this.#state === 'awaiting-confirm' ? 3 : 0
     if (expected === 0 || message.step !== expected) {
       const err = new HandshakeError('unexpected-message', `handshake step ${Number(message.step) | 0} not expected in state ${this.#state}`)

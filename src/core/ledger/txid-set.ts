@@ -27,9 +27,16 @@
  * stalled 183 ms at two million IDs here). A shard holds about 1/256 of the IDs, so one growth step
  * stays well under a millisecond.
  *
- * The hash is seeded per set from the platform's random source, so IDs cannot be chosen ahead of
- * time to pile into one shard or one probe run (hash flooding); such IDs would make lookups
- * slower, never answers wrong.
+ * The hash. Senders choose txids, so a hash they can predict lets them pick IDs that all land in
+ * one shard and one probe run (hash flooding): every lookup then walks the whole run, and n such
+ * IDs cost n^2/2 probes. Seeding a weak hash does not stop that: the 32-bit multiply-xorshift this
+ * set used before is a bijection per code unit, and IDs that collide under it can be made for a
+ * given seed in O(1) each (test/core/ledger/txid-set.test.ts does). So the hash is keyed:
+ * HalfSipHash-1-3 (SipHash's 32-bit variant, the one Linux uses for its hash tables), over the ID's
+ * length and then its UTF-16 code units two to a word, with a 64-bit key drawn per process from
+ * the platform's random source. Without the key, chosen IDs spread like any others. Its cost per
+ * lookup, measured with bench/txid-set-micro.ts, is in README.md (Performance). Colliding IDs
+ * would make lookups slower, never answers wrong: every hash match is confirmed against the arena.
  *
  *   const ids = new TxidSet()
  *   ids.add('tx-1'); ids.has('tx-1')  // true
@@ -43,7 +50,7 @@ export const MAX_TXID_SET_SHARDS = 2 ** 16
 export interface TxidSetOptions {
   /** Number of shards, a power of two (default TXID_SET_SHARDS). */
   shards?: number
-  /** A 32-bit hash of an ID (default: seeded per set). Tests pass a poor one to force collisions. */
+  /** A 32-bit hash of an ID (default: keyedTxidHash with this process's key). Tests pass a poor one to force collisions. */
   hash?: (txid: string) => number
 }
 
@@ -83,23 +90,42 @@ function tagOf(h: number): number {
   return ((h >>> 16) & 0xff) | 1
 }
 
-function randomSeed(): number {
-  const seed = new Uint32Array(1)
-  globalThis.crypto.getRandomValues(seed)
-  return seed[0]!
-}
+/** This process's hash key: 64 random bits, drawn once. */
+const KEY = globalThis.crypto.getRandomValues(new Uint32Array(2))
 
-/** A 32-bit multiply-xorshift hash over UTF-16 code units (murmur-style mixing, finalised). */
-function seededHash(seed: number): (txid: string) => number {
-  return (txid) => {
-    let h = seed ^ txid.length
-    for (let i = 0; i < txid.length; i++) {
-      h = Math.imul(h ^ txid.charCodeAt(i), 0x5bd1e995)
-      h ^= h >>> 15
-    }
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
-    return h ^ (h >>> 16)
+/**
+ * HalfSipHash-1-3 of an ID under a 64-bit key (k0, k1): one SipRound per 32-bit word, three to
+ * finish. The words are the length, then the code units two at a time (the last one alone when
+ * the length is odd), so different IDs are different word sequences.
+ */
+export function keyedTxidHash(txid: string, k0: number = KEY[0]!, k1: number = KEY[1]!): number {
+  let v0 = k0 | 0
+  let v1 = k1 | 0
+  let v2 = (0x6c796765 ^ k0) | 0
+  let v3 = (0x74656462 ^ k1) | 0
+  const n = txid.length
+  let m = n
+  let i = 0
+  for (;;) {
+    v3 ^= m
+    // SipRound (32-bit rotations 5, 16, 8, 7, 13, 16).
+    v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16)
+    v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2
+    v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0
+    v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16)
+    v0 ^= m
+    if (i >= n) break
+    m = i + 1 < n ? txid.charCodeAt(i) | (txid.charCodeAt(i + 1) << 16) : txid.charCodeAt(i)
+    i += 2
   }
+  v2 ^= 0xff
+  for (let r = 0; r < 3; r++) {
+    v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16)
+    v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2
+    v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0
+    v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16)
+  }
+  return v1 ^ v3
 }
 
 export class TxidSet {
@@ -117,7 +143,7 @@ export class TxidSet {
     this.#shards = Array.from({ length: shards }, newShard)
     // >>> 32 would shift by 0: one shard takes every hash through `& 0` instead.
     this.#shardShift = shards === 1 ? 0 : 32 - Math.log2(shards)
-    this.#hash = options.hash ?? seededHash(randomSeed())
+    this.#hash = options.hash ?? keyedTxidHash
   }
 
   get size(): number {
@@ -148,6 +174,23 @@ export class TxidSet {
     shard.count++
     this.#size++
     if (2 * shard.count > shard.mask + 1) this.#grow(shard)
+  }
+
+  /**
+   * How many slots a lookup of this ID reads (1 when its first slot settles it). For tests and
+   * diagnostics: the hot paths do not count.
+   */
+  probesFor(txid: string): number {
+    const h = this.#hash(txid) | 0
+    const shard = this.#shardOf(h)
+    const tag = tagOf(h)
+    let slot = h & shard.mask
+    for (let probes = 1; ; probes++) {
+      const t = shard.tags[slot]!
+      if (t === 0) return probes
+      if (t === tag && shard.table[2 * slot] === h && sameId(shard.arena, shard.table[2 * slot + 1]! - 1, txid)) return probes
+      slot = (slot + 1) & shard.mask
+    }
   }
 
   #shardOf(h: number): Shard {

@@ -4,6 +4,7 @@ import { AbortError, PeerNotFoundError } from '../../../src/core/errors.js'
 import type { Envelope } from '../../../src/core/wire/envelope.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
 import { FakeNetwork } from '../../support/fake-network.js'
+import { testSeed } from '../../support/test-seed.js'
 
 /** A consenter that records what it receives. */
 function recorder(log: [string, number][]): Consenter {
@@ -59,8 +60,7 @@ describe('fake network (test support for consenters)', () => {
   })
 
   it('keeps per-link order under a seeded scheduler and replays the same order for the same seed', async () => {
-    const seed = Number(process.env.SEED ?? Date.now() >>> 0)
-    console.log(`fake network scheduler seed ${seed}`)
+    const seed = testSeed('fake network scheduler')
     const orders: string[][] = []
     for (let run = 0; run < 2; run++) {
       const { net, got } = build(seed)

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { QueueClosedError, QueueFullError } from '../../../src/core/errors.js'
 import { BoundedQueue, type QueuedMessage, envelopeBytes } from '../../../src/core/engine/bounded-queue.js'
 import { seededRandom } from '../../support/seeded-random.js'
+import { testSeed } from '../../support/test-seed.js'
 
 function message(sender: string, bytes: number, seq = 0): QueuedMessage {
   return { envelope: { type: 7, payload: new Uint8Array(bytes), timestamp: seq }, sender, bytes }
@@ -61,8 +62,7 @@ describe('BoundedQueue', () => {
   })
 
   it('keeps FIFO order across ring growth and wraparound (seeded model check)', () => {
-    const seed = Number(process.env.SEED ?? Date.now() % 2 ** 31)
-    console.log(`bounded-queue FIFO seed=${seed}`)
+    const seed = testSeed('bounded-queue FIFO')
     const rand = seededRandom(seed)
     const queue = new BoundedQueue({ name: 'p', maxMessages: 300, maxBytes: 1 << 30 })
     const model: number[] = []

@@ -157,20 +157,25 @@ describe('engine', () => {
     a.push(message('a', 1))
     await within(entered.promise)
 
-    let stopped = false
+    // The proof is the order of three events: the in-flight call returning, the consenter's
+    // stop, stop() resolving. A stop() that did not wait would stop the consenter first.
+    const order: string[] = []
+    c.stop.mockImplementation(() => {
+      order.push('consenter stopped')
+    })
     const stopping = engine.stop().then(() => {
-      stopped = true
+      order.push('stop() resolved')
     })
     expect(engine.stop()).toBe(engine.stop())
-    // Let everything that does not depend on the in-flight call settle.
-    for (let i = 0; i < 20; i++) await Promise.resolve()
-    expect(stopped).toBe(false)
-    expect(c.stop).not.toHaveBeenCalled()
+    // Queues close at once, in the call itself.
     expect(() => b.push(message('b', 0))).toThrow(QueueClosedError)
-
+    // The engine has no timers: what stop() does without the in-flight call happens in
+    // microtasks, and a macrotask runs only once every one of them has.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0))
+    order.push('recvMsg returned')
     inFlight.resolve()
     await within(stopping)
-    expect(stopped).toBe(true)
+    expect(order).toEqual(['recvMsg returned', 'consenter stopped', 'stop() resolved'])
     expect(c.stop).toHaveBeenCalledTimes(1)
     expect(seen).toEqual([0])
     expect(a.closed && b.closed).toBe(true)

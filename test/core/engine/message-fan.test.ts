@@ -3,6 +3,7 @@ import { AbortError, QueueClosedError, QueueFullError } from '../../../src/core/
 import { BoundedQueue, type QueuedMessage } from '../../../src/core/engine/bounded-queue.js'
 import { MessageFan } from '../../../src/core/engine/message-fan.js'
 import { seededRandom } from '../../support/seeded-random.js'
+import { testSeed } from '../../support/test-seed.js'
 
 function queue(name: string, maxMessages = 1000): BoundedQueue {
   return new BoundedQueue({ name, maxMessages, maxBytes: 1 << 30 })
@@ -203,7 +204,7 @@ describe('MessageFan', () => {
   })
 
   it('loses nothing under random pushes, closes and reads across queues (seeded)', async () => {
-    const base = Number(process.env.SEED ?? Date.now() % 2 ** 31)
+    const base = testSeed('message-fan no-loss (20 rounds from this seed)')
     for (let round = 0; round < 20; round++) {
       const seed = base + round
       try {

@@ -41,19 +41,19 @@ function brokenAnnouncement(number: number): Uint8Array {
 const envelope = (payload: Uint8Array) => ({ type: MessageType.SYNC_BLOCK_ADDED, timestamp: 1, payload })
 
 describe('PeerHandler SYNC_BLOCK_ADDED', () => {
-  it('records the height of an announced block it already holds without decoding the rest', () => {
+  it('records the height of an announced block it already holds without decoding the rest', async () => {
     const { handler, heights, added } = setup(4)
-    handler.handleMessage(envelope(brokenAnnouncement(2)))
+    await handler.handleMessage(envelope(brokenAnnouncement(2)))
     expect(heights).toEqual([['vp0', 3]])
     expect(added).toEqual([])
   })
 
-  it('decodes and checks an announcement of a block it does not hold yet', () => {
+  it('decodes and checks an announcement of a block it does not hold yet', async () => {
     const { handler, heights, added, ledger } = setup(4)
     expect(() => handler.handleMessage(envelope(brokenAnnouncement(4)))).toThrow(DecodeError)
     expect(heights).toEqual([])
     const block = { ...genesisBlock(), number: ledger.height(), previousBlockHash: ledger.headHash() }
-    handler.handleMessage(envelope(encodePayload(MessageType.SYNC_BLOCK_ADDED, { block })))
+    await handler.handleMessage(envelope(encodePayload(MessageType.SYNC_BLOCK_ADDED, { block })))
     expect(heights).toEqual([['vp0', 5]])
     expect(added.map((b) => b.number)).toEqual([4])
   })

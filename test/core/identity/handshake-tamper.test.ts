@@ -7,9 +7,10 @@ import { ManualClock } from '../../../src/core/util/clock.js'
 import { EndpointType, type PeerEndpoint } from '../../../src/core/wire/payload-types.js'
 import { seededRandom } from '../../support/seeded-random.js'
 import { flip } from './handshake-fixtures.js'
+import { testSeed } from '../../support/test-seed.js'
 
 const RUNS = 1000
-const SEED = Number(process.env['WSPEER_SEED'] ?? Date.now() % 2 ** 32)
+const SEED = testSeed('handshake tamper')
 
 type Rng = () => number
 const int = (rng: Rng, n: number) => Math.floor(rng() * n)
@@ -59,7 +60,6 @@ function tamper(rng: Rng, m: HandshakeMessage): [string, HandshakeMessage] {
 
 describe('handshake under tampering', () => {
   it(`refuses ${RUNS} randomly tampered exchanges (seed printed)`, async () => {
-    console.log(`handshake tamper seed: ${SEED} (replay with WSPEER_SEED=${SEED})`)
     const rng = seededRandom(SEED)
     const A = await keyPairFromSeed(bytesFrom(rng, 32))
     const B = await keyPairFromSeed(bytesFrom(rng, 32))

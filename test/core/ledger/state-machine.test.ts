@@ -10,6 +10,7 @@ import {
 import type { Transaction } from '../../../src/core/wire/payload-types.js'
 import { specNextStateHash } from '../../support/block-hash-reference.js'
 import { seededRandom } from '../../support/fake-network.js'
+import { testSeed } from '../../support/test-seed.js'
 
 const tx = (payload: string, txid = 't1'): Transaction => ({ txid, payload, timestamp: 1, origin: 'vp0' })
 
@@ -36,8 +37,7 @@ describe('state machine', () => {
   })
 
   it('orders keys like their UTF-8 bytes (randomized)', () => {
-    const seed = Number(process.env.SEED ?? Date.now() >>> 0)
-    console.log(`compareCodePoints seed ${seed}`)
+    const seed = testSeed('compareCodePoints')
     const random = seededRandom(seed)
     const alphabet = ['a', 'b', 'z', 'é', '\uE000', '\uFFFF', '😀', '\u{10FFFF}', '\u0000', '~']
     const word = () => Array.from({ length: Math.floor(random() * 4) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('')

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_TXID_SET_SHARDS, TXID_SET_SHARDS, TxidSet } from '../../../src/core/ledger/txid-set.js'
+import { keyedTxidHash, MAX_TXID_SET_SHARDS, TXID_SET_SHARDS, TxidSet } from '../../../src/core/ledger/txid-set.js'
+import { testSeed } from '../../support/test-seed.js'
 
 describe('txid set', () => {
   it('answers like a Set for sequential, random, short, long and non-ASCII IDs', () => {
-    const seed = Date.now() % 1_000_000
-    console.log(`txid-set seed ${seed}`)
+    const seed = testSeed('txid-set')
     let x = seed
     const random = (): string => {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0
@@ -73,7 +73,7 @@ describe('txid set', () => {
     expect(ids.has(`${long}z`)).toBe(false)
   })
 
-  it('answers the same in every set, though each seeds its hash differently', () => {
+  it('answers the same whatever order the IDs arrived in', () => {
     const a = new TxidSet()
     const b = new TxidSet()
     for (let i = 0; i < 3000; i++) {
@@ -83,9 +83,113 @@ describe('txid set', () => {
     for (let i = 0; i < 3500; i++) expect(a.has(`id-${i}`)).toBe(b.has(`id-${i}`))
   })
 
+  describe('against IDs chosen to collide', () => {
+    const OLD_SEED = 0x1234_5678
+    const ids = collidingUnderOldHash(OLD_SEED, 3000)
+    const target = oldHash(OLD_SEED)(ids[0]!)
+
+    it('the IDs really collide under the old seeded hash (which is why it is gone)', () => {
+      expect(new Set(ids).size).toBe(ids.length)
+      for (const id of ids) expect(oldHash(OLD_SEED)(id)).toBe(target)
+      // Fed to a set using that hash, they pile into one probe run: n^2/2 probes in all.
+      const flooded = new TxidSet({ hash: oldHash(OLD_SEED) })
+      for (const id of ids) flooded.add(id)
+      expect(flooded.largestShard).toBe(ids.length)
+      expect(Math.max(...ids.map((id) => flooded.probesFor(id)))).toBe(ids.length)
+    })
+
+    it('stay correct and cheap under the keyed hash: probes bounded, shards even', () => {
+      const keyed = new TxidSet()
+      const reference = new Set<string>()
+      for (const id of ids) {
+        expect(keyed.has(id)).toBe(false)
+        keyed.add(id)
+        reference.add(id)
+      }
+      expect(keyed.size).toBe(ids.length)
+      for (const id of ids) expect(keyed.has(id)).toBe(true)
+      const probes = ids.map((id) => keyed.probesFor(id))
+      const total = probes.reduce((a, b) => a + b, 0)
+      // Linear probing at most half full averages under 2.5 probes a hit; flooded it was ~n/2.
+      expect(total / ids.length).toBeLessThan(3)
+      expect(Math.max(...probes)).toBeLessThan(40)
+      // 3000 IDs over 256 shards: about 12 each, not all in one.
+      expect(keyed.largestShard).toBeLessThan(40)
+      // Misses stay short too: IDs of the same form that were never added.
+      for (const miss of collidingUnderOldHash(OLD_SEED ^ 1, 200)) {
+        expect(keyed.has(miss)).toBe(reference.has(miss))
+        expect(keyed.probesFor(miss)).toBeLessThan(40)
+      }
+    })
+
+    it('hashes under a key: another key, other hashes', () => {
+      const a = ids.slice(0, 100).map((id) => keyedTxidHash(id, 1, 2))
+      const b = ids.slice(0, 100).map((id) => keyedTxidHash(id, 1, 3))
+      expect(new Set(a).size).toBe(100)
+      expect(a.filter((h, i) => h === b[i])).toEqual([])
+      // Every ID a distinct word sequence: a length or a trailing unit apart changes the hash.
+      expect(keyedTxidHash('ab', 1, 2)).not.toBe(keyedTxidHash('ab\u0000', 1, 2))
+      expect(keyedTxidHash('', 1, 2)).not.toBe(keyedTxidHash('\u0000', 1, 2))
+    })
+  })
+
   it('refuses a shard count that is not a power of two', () => {
     expect(() => new TxidSet({ shards: 3 })).toThrow(RangeError)
     expect(() => new TxidSet({ shards: 0 })).toThrow(RangeError)
     expect(() => new TxidSet({ shards: 2 * MAX_TXID_SET_SHARDS })).toThrow(RangeError)
   })
 })
+
+/** The hash this set used before: a 32-bit multiply-xorshift over code units, seeded. */
+function oldHash(seed: number): (txid: string) => number {
+  return (txid) => {
+    let h = seed ^ txid.length
+    for (let i = 0; i < txid.length; i++) {
+      h = Math.imul(h ^ txid.charCodeAt(i), 0x5bd1e995)
+      h ^= h >>> 15
+    }
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+    return h ^ (h >>> 16)
+  }
+}
+
+/**
+ * `count` distinct IDs with one and the same old hash for `seed`, each found in O(1): every step
+ * of the old hash is invertible, so from a fixed final state we walk back two code units. The last
+ * unit only fixes the low 16 bits of the state before it; a table over those 2^16 states, keyed by
+ * the top 16 bits the state two units back must have, then takes any prefix whose state matches
+ * (about 63% of prefixes do) and gives the unit between.
+ */
+function collidingUnderOldHash(seed: number, count: number): string[] {
+  const M = 0x5bd1e995
+  let inv = M
+  for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(M, inv))
+  const unXorShift15 = (y: number): number => (y ^ (y >>> 15) ^ (y >>> 30)) | 0
+  const step = (h: number, c: number): number => {
+    const x = Math.imul(h ^ c, M)
+    return x ^ (x >>> 15)
+  }
+  // Before `state`, the input to the multiply was Z: the previous state is Z ^ c for any unit c.
+  const beforeStep = (state: number): number => Math.imul(unXorShift15(state), inv)
+  const prefixLength = 12
+  const final = 0x0bad_f00d
+  const z = beforeStep(final)
+  const byTop = new Map<number, number>()
+  for (let low = 0; low < 0x10000; low++) {
+    const previous = ((z & 0xffff0000) | low) | 0
+    byTop.set(beforeStep(previous) >>> 16, low)
+  }
+  const ids: string[] = []
+  for (let n = 0; ids.length < count; n++) {
+    const prefix = `tx-${n.toString(16).padStart(prefixLength - 3, '0')}`
+    let h = seed ^ (prefixLength + 2)
+    for (let i = 0; i < prefix.length; i++) h = step(h, prefix.charCodeAt(i))
+    const low = byTop.get(h >>> 16)
+    if (low === undefined) continue
+    const previous = ((z & 0xffff0000) | low) | 0
+    const c1 = (h ^ beforeStep(previous)) & 0xffff
+    const c2 = (previous ^ z) & 0xffff
+    ids.push(prefix + String.fromCharCode(c1, c2))
+  }
+  return ids
+}

@@ -206,9 +206,9 @@ describe('non-validators submit without speaking CONSENSUS', () => {
     const membership = membershipOf(keys)
     const options = consensus === 'pbft' ? { validators, batchSize: 1 } : {}
     const peers = validators.map((id, i) =>
-      net.add({ id, role: 'validator', consensus, consensusOptions: options, identity: { keyPair: keys[id]!, membership }, bootstrap: validators.slice(0, i).map(MemoryNetwork.address) }),
+      net.add({ id, role: 'validator', consensus, consensusOptions: options, identity: { keyPair: keys[id]!, membership }, bootstrap: validators.slice(0, i).map((v) => MemoryNetwork.address(v)) }),
     )
-    const tab = net.add({ id: 'tab-1', role: 'non-validator', consensus, consensusOptions: options, bootstrap: validators.map(MemoryNetwork.address) })
+    const tab = net.add({ id: 'tab-1', role: 'non-validator', consensus, consensusOptions: options, bootstrap: validators.map((v) => MemoryNetwork.address(v)) })
     for (const peer of [...peers, tab]) await peer.start()
     for (const peer of peers) await waitForPeers(peer, [...validators.filter((id) => id !== peer.id), 'tab-1'])
     const refused: string[] = []

@@ -169,7 +169,9 @@ describe('decodeFrame on hostile input (hostile-inputs.md 1, 4-9)', () => {
     }
   })
 
-  it('5: declared 4 GB str, bin, array, map and ext inside a frame fail in well under a millisecond', () => {
+  // Speed lives in the bench; here the point is how they fail: on the declared size against the
+  // bytes that remain (or a cap), before anything of that size exists.
+  it('5: declared 4 GB str, bin, array, map and ext inside a frame fail on their declared size', () => {
     const huge = [0xff, 0xff, 0xff, 0xff]
     const cases = [
       frameOf(TYPE_ENTRY, [fixstr('payload'), [0xdb, ...huge, 0x61]]),
@@ -179,24 +181,25 @@ describe('decodeFrame on hostile input (hostile-inputs.md 1, 4-9)', () => {
       frameOf(TYPE_ENTRY, [fixstr('payload'), [0xc9, ...huge, 0x01]]),
       bytes(0xdd, huge, 0x80),
     ]
-    const rounds = 200
-    const start = performance.now()
-    for (let i = 0; i < rounds; i++) {
-      for (const frame of cases) expect(thrown(() => decodeFrame(frame))).toBeInstanceOf(DecodeError)
+    for (const frame of cases) {
+      const error = thrown(() => decodeFrame(frame))
+      expect(error).toBeInstanceOf(DecodeError)
+      expect(error.message).toMatch(/declares \d{10,} (bytes|elements)|4294967295 .*exceed|extension types are not accepted/)
     }
-    expect((performance.now() - start) / (rounds * cases.length)).toBeLessThan(1)
   })
 
-  it('6: a nested array16 chain bomb is refused quickly', () => {
+  it('6: a nested array16 chain bomb is refused on a cap, without walking the chain', () => {
     const chain = new Uint8Array(72 * 1024)
     for (let i = 0; i + 2 < chain.length; i += 3) chain.set([0xdc, 0xff, 0xff], i)
-    const start = performance.now()
-    expect(thrown(() => decodeFrame(chain))).toBeInstanceOf(DecodeError)
-    expect(thrown(() => decodeFrame(bytes(0x91, chain)))).toBeInstanceOf(DecodeError)
-    expect(performance.now() - start).toBeLessThan(100)
+    const error = thrown(() => decodeFrame(chain))
+    expect(error).toBeInstanceOf(DecodeError)
+    expect(error.message).toMatch(/65535 envelopes exceed the limit/)
+    const nested = thrown(() => decodeFrame(bytes(0x91, chain)))
+    expect(nested).toBeInstanceOf(DecodeError)
+    expect(nested.message).toMatch(/exceed|more than|deeper|nest/)
   })
 
-  it('6: 1 MiB of empty maps is refused quickly, without decoding them', () => {
+  it('6: 1 MiB of empty maps is refused by the container cap, without decoding them', () => {
     const frame = new Uint8Array(DEFAULT_MAX_FRAME_BYTES).fill(0x80)
     const count = frame.length - 5
     frame.set([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff])
@@ -204,13 +207,10 @@ describe('decodeFrame on hostile input (hostile-inputs.md 1, 4-9)', () => {
     // cap only when the frame is read as envelopes), so raise that one to reach the scan.
     const limits = { maxEnvelopesPerFrame: count }
     const heapBefore = process.memoryUsage().heapUsed
-    const start = performance.now()
     const error = thrown(() => decodeFrame(frame, limits))
-    const elapsed = performance.now() - start
     const grown = process.memoryUsage().heapUsed - heapBefore
     expect(error).toBeInstanceOf(DecodeError)
     expect(error.message).toContain(`more than ${DEFAULT_MAX_CONTAINERS} arrays and maps`)
-    expect(elapsed).toBeLessThan(200)
     // Decoding a million maps would take tens of MB of heap; the scan takes none.
     expect(grown).toBeLessThan(8 * 1024 * 1024)
     // With the default envelope cap the header alone is refused.

@@ -156,7 +156,9 @@ describe('scanMsgpack refuses', () => {
     expect(scan(bytes(plain.pack([1, 2]), 0xc0))).toThrow(/trailing bytes/)
   })
 
-  it('declared 4 GB strings, bins, arrays, maps and ext at once, in well under a millisecond each', () => {
+  // Speed lives in the bench; here the point is that each fails on its declared size against
+  // the bytes that remain, before anything of that size exists.
+  it('declared 4 GB strings, bins, arrays, maps and ext fail on their declared size', () => {
     const huge = [0xff, 0xff, 0xff, 0xff]
     const cases = [
       bytes(0xdb, huge, 0x61),
@@ -166,12 +168,10 @@ describe('scanMsgpack refuses', () => {
       bytes(0xc9, huge, 0x01, 0x00),
       bytes(0x91, 0xdb, huge),
     ]
-    const rounds = 200
-    const start = performance.now()
-    for (let i = 0; i < rounds; i++) {
-      for (const input of cases) expect(scan(input)).toThrow(DecodeError)
+    for (const input of cases) {
+      expect(scan(input)).toThrow(DecodeError)
+      expect(scan(input)).toThrow(/declares \d{10,} (bytes|elements)|4294967295 .*exceed|extension types are not accepted/)
     }
-    expect((performance.now() - start) / (rounds * cases.length)).toBeLessThan(1)
   })
 
   it('error messages never quote decoded content', () => {

@@ -16,13 +16,8 @@ export function createPrng(seed: number): { next(): number; int(maxExclusive: nu
   return { next, int, bytes }
 }
 
-/** A seed from the environment (to replay a failure) or a fresh one; printed either way. */
-export function testSeed(name: string): number {
-  const fromEnv = Number(process.env.WIRE_TEST_SEED)
-  const seed = Number.isSafeInteger(fromEnv) && process.env.WIRE_TEST_SEED !== '' ? fromEnv : Math.floor(Math.random() * 2 ** 31)
-  console.log(`${name}: seed ${seed} (replay with WIRE_TEST_SEED=${seed})`)
-  return seed
-}
+/** Fixed by default, WSPEER_TEST_SEED to replay: see test/support/test-seed.ts. */
+export { testSeed } from '../../support/test-seed.js'
 
 export const hash32 = (fill: number): Uint8Array => new Uint8Array(32).fill(fill)
 

@@ -44,7 +44,7 @@ export function resolveNoopsOptions(options: ConsenterOptions = {}): { options: 
     }
     if (value === undefined) continue
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-      throw new ConfigError(`noops option ${key} must be a positive integer, got ${JSON.stringify(value) ?? String(value)}`)
+      throw new ConfigError(`noops option ${key} must be a positive integer, got ${JSON.stringify(value) ?? typeof value}`)
     }
     resolved[key as keyof NoopsOptions] = value
   }

@@ -140,7 +140,7 @@ export function resolvePbftConfig(options: ConsenterOptions = {}): { config: Pbf
     const min = key === 'nullRequestMs' || key === 'f' ? 0 : 1
     const num = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
     if (typeof num !== 'number' || !Number.isSafeInteger(num) || num < min) {
-      throw new ConfigError(`pbft option ${key} must be an integer >= ${min}, got ${JSON.stringify(value) ?? String(value)}`)
+      throw new ConfigError(`pbft option ${key} must be an integer >= ${min}, got ${JSON.stringify(value) ?? typeof value}`)
     }
     numbers[key as NumericKey] = num
   }

@@ -17,7 +17,9 @@ import { toHex } from '../../util/bytes.js'
 import { utf8Read } from '../../util/utf8.js'
 
 /** What went wrong while reading; its message quotes no received content. */
-export class ReadError extends Error {}
+export class ReadError extends Error {
+  override readonly name: string = 'ReadError'
+}
 
 const TWO_32 = 2 ** 32
 /** Strings shorter than this are decoded by hand when ASCII (the native decoder's call costs more). */

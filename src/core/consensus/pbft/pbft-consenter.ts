@@ -41,6 +41,11 @@ export type PbftStatus = Partial<Omit<ReplicaStatus, 'replica'>> & {
 }
 
 export interface PbftConsenter extends Consenter {
+  // PBFT does all its work synchronously (state transfer runs in the background): callers such
+  // as the simulator drive it without awaiting, and the types say they may.
+  start(): void
+  stop(): void
+  recvMsg(msg: Envelope, sender: string): void
   status(): PbftStatus
   /** Whether background work (a state transfer) is under way. */
   busy(): boolean

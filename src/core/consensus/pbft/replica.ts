@@ -758,7 +758,7 @@ export class Replica {
       return
     }
     let votes = this.#checkpoints.get(msg.n)
-    if (votes === undefined) this.#checkpoints.set(msg.n, (votes = new Map()))
+    if (votes === undefined) this.#checkpoints.set(msg.n, (votes = new Map<number, string>()))
     if (votes.has(from)) return
     votes.set(from, msg.d)
     const voters = [...votes].filter(([, d]) => d === msg.d).map(([r]) => r)
@@ -885,6 +885,7 @@ export class Replica {
         this.#execute()
         if (reached) this.#afterProgress()
       })
+      .catch((err: unknown) => this.#log.error('pbft state transfer: applying its result failed', { error: describeError(err) }))
   }
 
   // ---- view change ----
@@ -994,7 +995,7 @@ export class Replica {
   #storeVc(vc: ViewChangeMsg, from: number): boolean {
     let byReplica = this.#vcs.get(vc.v)
     if (byReplica?.has(from)) return false
-    if (byReplica === undefined) this.#vcs.set(vc.v, (byReplica = new Map()))
+    if (byReplica === undefined) this.#vcs.set(vc.v, (byReplica = new Map<number, ViewChangeMsg>()))
     byReplica.set(from, vc)
     const views = this.#vcViews.get(from) ?? []
     views.push(vc.v)

@@ -14,6 +14,7 @@ import { MessageType } from '../../../../src/core/wire/message-type.js'
 import type { Block, PeerRole } from '../../../../src/core/wire/payload-types.js'
 import { decodePayload } from '../../../../src/core/wire/payloads.js'
 import { FakeNetwork, type FakeStack } from '../../../support/fake-network.js'
+import { testSeed } from '../../../support/test-seed.js'
 
 let net: FakeNetwork | undefined
 
@@ -115,8 +116,7 @@ describe('noops consenter', () => {
   })
 
   it('commits transactions submitted at different validators in the same blocks everywhere', async () => {
-    const seed = Number(process.env.SEED ?? Date.now() >>> 0)
-    console.log(`noops same-blocks seed ${seed}`)
+    const seed = testSeed('noops same-blocks')
     const n = await setup({ seed, options: { blockSize: 7 } })
     const submitted: string[] = []
     for (let round = 0; round < 5; round++) {

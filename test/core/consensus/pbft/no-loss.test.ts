@@ -84,7 +84,7 @@ describe('pbft: an accepted request is never left behind', () => {
     await n.removePeer('vp0')
     const fresh = addReplica(n, 'vp0', options)
     for (const other of ['vp1', 'vp2', 'vp3']) n.connect('vp0', other)
-    await fresh.start()
+    fresh.start()
     expect(fresh.status().view).toBe(0)
     // Load through the others shows it the later view; it joins at once.
     for (let i = 0; i < 4; i++) n.submit('vp1', `c${i}=1`)

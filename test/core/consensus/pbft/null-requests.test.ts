@@ -134,7 +134,7 @@ describe('pbft null requests', () => {
     await n.removePeer('vp2')
     const fresh = addReplica(n, 'vp2', options)
     for (const other of ['vp0', 'vp1', 'vp3']) n.connect('vp2', other)
-    await fresh.start()
+    fresh.start()
     await n.advance(4000)
     const chains = n.stacks().map(chainOf)
     for (const chain of chains) expect(chain).toEqual(chains[0])

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import type { Block } from '../../../../src/core/wire/payload-types.js'
+import type { Clock } from '../../../../src/core/util/clock.js'
 import { decodePbftMessage, encodePbftMessage } from '../../../../src/core/consensus/pbft/index.js'
 import { createConsenter } from '../../../../src/core/consensus/registry.js'
 import { PBFT_MIN_BATCH_MAX_BYTES } from '../../../../src/core/consensus/pbft/config.js'
@@ -130,6 +132,41 @@ describe('pbft consenter on a fake network', () => {
     expect(n.fetches.some((f) => f.by === 'vp3')).toBe(true)
   })
 
+  it('logs a throw in the code that runs after a state transfer, instead of leaving an unhandled rejection', async () => {
+    const n = await setup({ batchSize: 1, k: 5, logMultiplier: 2 })
+    n.isolate('vp3')
+    for (const a of ['vp0', 'vp1', 'vp2']) for (const b of ['vp0', 'vp1', 'vp2']) if (a < b) n.connect(a, b)
+    for (let i = 0; i < 30; i++) {
+      n.submit('vp1', `s${i}=1`)
+      await n.advance(20)
+    }
+    // vp3's first fetch is held until the test releases it (with nothing: the transfer fails).
+    const stack = n.peer('vp3')
+    let release: ((blocks: Block[]) => void) | undefined
+    Object.assign(stack.sync, {
+      fetchBlocks: (): Promise<Block[]> => (release === undefined ? new Promise<Block[]>((resolve) => (release = resolve)) : Promise.resolve([])),
+    })
+    for (const other of ['vp0', 'vp1', 'vp2']) n.connect('vp3', other)
+    for (let i = 0; i < 6 && release === undefined; i++) {
+      n.submit('vp1', `t${i}=1`)
+      await n.advance(20)
+    }
+    expect(release).toBeDefined()
+    // A failed transfer arms its retry timer in that code; make arming it throw.
+    const clock = stack.clock
+    const failing: Clock = {
+      now: () => clock.now(),
+      setTimeout: () => {
+        throw new Error('clock failed')
+      },
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+    }
+    Object.defineProperty(stack, 'clock', { value: failing, configurable: true })
+    release!([])
+    await vi.waitFor(() => expect(stack.logs.map((r) => r.msg)).toContain('pbft state transfer: applying its result failed'), { timeout: 5000, interval: 5 })
+    Object.defineProperty(stack, 'clock', { value: clock, configurable: true })
+  })
+
   it('lets a restarted replica with an empty ledger catch up to the same head', async () => {
     const n = await setup({ batchSize: 1, k: 5, logMultiplier: 2 })
     for (let i = 0; i < 12; i++) {
@@ -139,7 +176,7 @@ describe('pbft consenter on a fake network', () => {
     await n.removePeer('vp2')
     const fresh = addReplica(n, 'vp2', { batchSize: 1, k: 5, logMultiplier: 2 })
     for (const other of ['vp0', 'vp1', 'vp3']) n.connect('vp2', other)
-    await fresh.start()
+    fresh.start()
     for (let i = 0; i < 10; i++) {
       n.submit('vp1', `q${i}=1`)
       await n.advance(20)
@@ -162,7 +199,7 @@ describe('pbft consenter on a fake network', () => {
     await n.removePeer('vp3')
     const fresh = addReplica(n, 'vp3', options)
     for (const other of ['vp0', 'vp1', 'vp2']) n.connect('vp3', other)
-    await fresh.start()
+    fresh.start()
     // No request from here on: only the probe can reveal the gap.
     await n.advance(2000)
     expectSameChains(n.stacks())

@@ -157,6 +157,11 @@ export class Replica {
   /** The primary's requests not yet in a batch of this view. */
   readonly #queue = new Map<string, Transaction>()
   #forward: Transaction[] = []
+  /** Requests whose forward found no link to the primary, retried every forwardRetryMs. */
+  readonly #unsent = new Map<string, Transaction>()
+  #unsentTimer: TimerHandle | undefined
+  /** Logged once per stretch without a link to the primary. */
+  #unsentLogged = false
 
   /** Checkpoint votes within the window: n -> replica -> digest. */
   readonly #checkpoints = new Map<number, Map<number, string>>()
@@ -186,7 +191,14 @@ export class Replica {
   #lag: { target: TransferTarget; peers: number[] } | undefined
   #lagTimer: TimerHandle | undefined
   #backoff = 1
+  /** The oldest outstanding request at the request timer's last tick (see #onRequestTimer). */
+  #watched: string | undefined
+  /** Whether #watched was re-sent to every replica. */
   #complained = false
+  /** Non-null batches executed and state transfers completed: the chain moving, whoever's requests. */
+  #progress = 0
+  /** #progress at the request timer's last tick. */
+  #progressAtTick = 0
 
   #transferring = false
   #nextTarget: { target: TransferTarget; peers: number[] } | undefined
@@ -263,10 +275,10 @@ export class Replica {
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer]) {
+    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer, this.#unsentTimer]) {
       if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
     }
-    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = undefined
+    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = this.#unsentTimer = undefined
   }
 
   /** Whether a state transfer is under way (the simulation waits for it before moving time). */
@@ -414,7 +426,7 @@ export class Replica {
   }
 
   #afterRequests(): void {
-    if (this.#active && this.#requestTimer === undefined && this.#outstanding.size > 0) this.#armRequestTimer()
+    if (this.#requestTimer === undefined) this.#armRequestTimer()
     this.#tryCut(true)
   }
 
@@ -434,7 +446,36 @@ export class Replica {
   #toPrimary(x: Transaction[]): void {
     const primary = this.#primary(this.#view)
     if (!this.#active) this.#broadcast({ t: 'req', x })
-    else if (primary !== this.self) this.#unicast({ t: 'req', x }, primary)
+    else if (primary !== this.self && !this.#unicast({ t: 'req', x }, primary)) this.#keepUnsent(x, primary)
+  }
+
+  /**
+   * A forward that found no link to the primary is kept and tried again every forwardRetryMs
+   * (never dropped: the client was told 202), to whoever is primary then; the request timer
+   * re-sends it to every replica too if it waits requestTimeoutMs.
+   */
+  #keepUnsent(x: readonly Transaction[], primary: number): void {
+    if (!this.#unsentLogged) this.#log.info('pbft forward waits for a link to the primary', { primary: this.#cfg.validators[primary], requests: x.length })
+    this.#unsentLogged = true
+    for (let i = 0; i < x.length; i++) this.#unsent.set(x[i]!.txid, x[i]!)
+    if (this.#unsentTimer !== undefined || this.#stopped) return
+    this.#unsentTimer = this.#setTimer(() => {
+      this.#unsentTimer = undefined
+      // Taken out first: what fails again is kept anew.
+      const pending = [...this.#unsent.values()]
+      this.#unsent.clear()
+      let x: Transaction[] = []
+      for (const tx of pending) {
+        if (!this.#outstanding.has(tx.txid)) continue
+        x.push(tx)
+        if (x.length >= this.#cfg.batchSize) {
+          this.#toPrimary(x)
+          x = []
+        }
+      }
+      if (x.length > 0) this.#toPrimary(x)
+      if (this.#unsent.size === 0) this.#unsentLogged = false
+    }, this.#cfg.forwardRetryMs)
   }
 
   /** Up to a batch of the requests this replica waits for, oldest first. */
@@ -689,10 +730,9 @@ export class Replica {
     }
   }
 
+  /** The chain moved: counted for the request timer (no timer work per batch), and the primary may cut more. */
   #afterProgress(): void {
-    this.#complained = false
-    this.#clearTimer('request')
-    if (this.#active && this.#outstanding.size > 0) this.#armRequestTimer()
+    this.#progress++
     this.#tryCut()
   }
 
@@ -867,6 +907,7 @@ export class Replica {
     this.#queue.clear()
     this.#clearTimer('batch')
     this.#clearTimer('request')
+    this.#watched = undefined
     this.#clearTimer('vc')
     this.#clearTimer('null')
     this.stats.viewChanges++
@@ -1021,7 +1062,6 @@ export class Replica {
     this.#clearTimer('vc')
     this.#clearTimer('resend')
     this.#backoff = 1
-    this.#complained = false
     this.#dropVcsBelow(this.#view)
     // Taken before the watermarks move: moving them garbage-collects batches no certificate holds yet.
     const chosen = new Map<string, PbftBatch>()
@@ -1060,8 +1100,9 @@ export class Replica {
       }
     }
     this.#seqNo = top
-    if (primary) for (const [txid, tx] of this.#outstanding) if (!reproposed.has(txid)) this.#queue.set(txid, tx)
-    else {
+    if (primary) {
+      for (const [txid, tx] of this.#outstanding) if (!reproposed.has(txid)) this.#queue.set(txid, tx)
+    } else {
       // The new primary may never have heard of what this replica holds (it went to the old one).
       let x: Transaction[] = []
       for (const [txid, tx] of this.#outstanding) {
@@ -1087,20 +1128,62 @@ export class Replica {
 
   // ---- timers ----
 
+  /**
+   * The request timer: while this replica holds outstanding requests in an active view, it ticks
+   * every requestTimeoutMs and looks at the oldest of them (the first in #outstanding, which keeps
+   * arrival order). It tracks this replica's own requests, as PBFT's timer does, and nothing
+   * executed restarts it: executing a batch only counts #progress, so busy chains cost no timer work.
+   */
   #armRequestTimer(): void {
-    this.#clearTimer('request')
+    if (this.#requestTimer !== undefined || !this.#active || this.#stopped) return
+    const first = this.#outstanding.keys().next()
+    if (first.done === true) return
+    if (this.#watched === undefined) {
+      // The wait of the request that made the set non-empty starts now.
+      this.#watched = first.value
+      this.#complained = false
+      this.#progressAtTick = this.#progress
+    }
     this.#requestTimer = this.#setTimer(() => {
       this.#requestTimer = undefined
-      if (!this.#active || this.#outstanding.size === 0) return
-      if (!this.#complained) {
-        // Re-send what waits once before blaming the primary: a lost forward should not cost a view.
-        this.#complained = true
-        this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
-        this.#armRequestTimer()
-        return
-      }
-      this.#sendViewChange()
+      this.#onRequestTimer()
     }, this.#cfg.requestTimeoutMs)
+  }
+
+  /**
+   * One tick. When the oldest request is another than at the last tick, it is watched from now (the
+   * one before executed: PBFT restarts the timer for the next request). When the same one has waited
+   * a whole period, it is re-sent to every replica (a forward lost to a crashed or restarted primary,
+   * or never sent, should not cost a view); when it waits one more period and the chain did not move
+   * either, the primary is taken for dead and the view changes. When the chain moved meanwhile, the
+   * primary is alive and busy (a deep queue at the primary is not a fault): the request goes to it
+   * again and is watched on. A primary that orders others' requests and never this one is therefore
+   * not replaced (as in Fabric v0.6): its backups hold the request, and a later primary orders it.
+   */
+  #onRequestTimer(): void {
+    if (!this.#active || this.#stopped) return
+    const first = this.#outstanding.keys().next()
+    if (first.done === true) {
+      this.#watched = undefined
+      return
+    }
+    const oldest = first.value
+    const moved = this.#progress !== this.#progressAtTick
+    this.#progressAtTick = this.#progress
+    if (oldest !== this.#watched) {
+      this.#watched = oldest
+      this.#complained = false
+    } else if (!this.#complained) {
+      this.#complained = true
+      this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
+    } else if (!moved) {
+      this.#log.info('pbft request timer expired: the oldest request waits and nothing executes', { view: this.#view, primary: this.#primary(this.#view) })
+      this.#sendViewChange()
+      return
+    } else {
+      this.#toPrimary(this.#oldestOutstanding())
+    }
+    this.#armRequestTimer()
   }
 
   /** Counts a pre-prepare of the current view (sent as primary, or received from it) for the null-request timer. */
@@ -1242,13 +1325,16 @@ export class Replica {
     this.#stack.broadcast({ type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload }, 'validator')
   }
 
-  #unicast(msg: PbftMessage, to: number): void {
+  /** False when it could not be sent (no link to that replica). */
+  #unicast(msg: PbftMessage, to: number): boolean {
     // What was queued before goes first: messages to one replica keep their order.
     this.#flushOut()
     try {
       this.#stack.unicast(this.#envelope(msg), this.#cfg.validators[to] as string)
+      return true
     } catch (err) {
       this.#log.debug('pbft unicast failed', { to, error: describeError(err) })
+      return false
     }
   }
 }

@@ -547,6 +547,8 @@ function describeMessage(m: PbftMessage): string {
       return `fb r${m.r} ${m.d.slice(0, 8)}`
     case 'rb':
       return `rb r${m.r}`
+    case 'vs':
+      return `vs v${m.v} r${m.r}`
   }
 }
 

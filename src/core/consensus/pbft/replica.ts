@@ -63,6 +63,7 @@ import {
   type SeqDigest,
   type SeqDigestView,
   type ViewChangeMsg,
+  type ViewStatusMsg,
 } from './messages.js'
 import { transferState, type TransferTarget } from './state-transfer.js'
 import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
@@ -180,6 +181,12 @@ export class Replica {
   /** The views each replica has view changes stored for, ascending. */
   readonly #vcViews = new Map<number, number[]>()
   #myVc: ViewChangeMsg | undefined
+  /** The latest new view each replica sent us (the primary's, or one relayed to help us join), for views >= ours. */
+  readonly #nvFrom = new Map<number, NewViewMsg>()
+  /** The highest view each other replica was seen active in, when above ours (see #sawView). */
+  readonly #laterViews = new Map<number, number>()
+  /** Validators linked at the last view announcement (see #announceView). */
+  #announced = new Set<string>()
   #pendingNv: NewViewMsg | undefined
   #lastNv: NewViewMsg | undefined
   #nvSent = false
@@ -243,6 +250,26 @@ export class Replica {
     this.#sawPrePrepare()
     this.#armNullTimer()
     this.#armLagProbe()
+    this.#announceView()
+  }
+
+  /**
+   * Tells each validator linked since the last call which view this replica is active in (vs).
+   * A restarted replica starts in view 0 however far the others went: one that is in a later view
+   * answers with its view change and new view (#helpBehind), and this replica joins that view at
+   * once instead of following the chain without a vote. Called at start and every
+   * resendViewChangeMs (links come up after start); the others announce their view to it too.
+   */
+  #announceView(): void {
+    const linked = new Set<string>()
+    for (const e of this.#stack.getNetworkHandles()) if (e.type === EndpointType.VALIDATOR) linked.add(e.id)
+    if (this.#active) {
+      for (const id of linked) {
+        const r = this.#cfg.validators.indexOf(id)
+        if (r >= 0 && r !== this.self && !this.#announced.has(id)) this.#unicast({ t: 'vs', v: this.#view, r: this.self }, r)
+      }
+    }
+    this.#announced = linked
   }
 
   /**
@@ -256,6 +283,7 @@ export class Replica {
     this.#probeTimer = this.#setTimer(() => {
       this.#probeTimer = undefined
       this.#probeLag()
+      this.#announceView()
       this.#armLagProbe()
     }, this.#cfg.resendViewChangeMs)
   }
@@ -369,6 +397,7 @@ export class Replica {
       case 'pp':
       case 'p':
       case 'c':
+        if (msg.v > this.#view) this.#sawView(from, msg.v)
         if (msg.t !== 'p' && (msg.v !== this.#view || !this.#active)) this.#onFollow(msg, from)
         if (msg.v === this.#view && !this.#active) {
           if (this.#early.length < PBFT_MAX_EARLY_MESSAGES) this.#early.push({ msg, from })
@@ -385,6 +414,9 @@ export class Replica {
       case 'vc':
         this.#onViewChange(msg, from)
         return
+      case 'vs':
+        this.#onViewStatus(msg, from)
+        return
       case 'nv':
         this.#onNewView(msg, from)
         return
@@ -400,6 +432,16 @@ export class Replica {
         const d = batchDigest(msg.b)
         if (!this.#wanted.delete(d)) return
         this.#batches.set(d, msg.b)
+        // A new view installed on f+1 replicas' word may name batches this replica lacked.
+        for (const [n, cert] of this.#certs) {
+          if (cert.digest !== d || cert.batch !== undefined || cert.view !== this.#view || !this.#active) continue
+          cert.batch = msg.b
+          if (!this.#isPrimary() && !cert.prepares.has(this.self)) {
+            cert.prepares.set(this.self, d)
+            this.#broadcast({ t: 'p', v: cert.view, n, r: this.self, d })
+          }
+          this.#check(n, cert)
+        }
         for (const entry of this.#follow.values()) {
           for (const key of entry.commits.values()) {
             if (key.endsWith(`:${d}`) && entry.batches.size < PBFT_MAX_FOLLOW_BATCHES) entry.batches.set(d, msg.b)
@@ -921,21 +963,17 @@ export class Replica {
     this.#broadcast(vc)
     this.#armResend()
     this.#onVcQuorum()
+    this.#tryNewView()
   }
 
   #onViewChange(msg: ViewChangeMsg, from: number): void {
     this.#helpLagging(msg.h, from)
-    if (msg.v < this.#view) return
-    if (msg.v === this.#view && this.#active) {
-      // A replica still waiting for this view: help it with our view change and the new view.
-      // At most once per resend period per replica, or two active replicas would echo forever.
-      const now = this.#stack.clock.now()
-      if (now - (this.#helped.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
-      this.#helped.set(from, now)
-      if (this.#myVc?.v === msg.v) this.#unicast(this.#myVc, from)
-      if (this.#lastNv?.v === msg.v && this.#isPrimary()) this.#unicast(this.#lastNv, from)
+    if (msg.v <= this.#view && this.#active) {
+      // A replica still waiting for this view, or for an earlier one: help it into ours.
+      this.#helpBehind(from)
       return
     }
+    if (msg.v < this.#view) return
     const wellFormed =
       msg.P.every(([n]) => n > msg.h && n <= msg.h + this.#L) && msg.Q.every(([n]) => n > msg.h && n <= msg.h + this.#L)
     if (!wellFormed) {
@@ -955,6 +993,46 @@ export class Replica {
       return
     }
     this.#onVcQuorum()
+  }
+
+  /**
+   * Sends a replica that is in an earlier view, or still waiting for ours, our view change and the
+   * new view of our view (every replica does, not only the primary: f+1 matching new views let it
+   * join without the view changes behind them, see #vouchedNewView). At most once per resend
+   * period per replica, or two active replicas would echo forever.
+   */
+  #helpBehind(from: number): void {
+    if (!this.#active || from < 0 || from === this.self || this.#view === 0) return
+    const now = this.#stack.clock.now()
+    if (now - (this.#helped.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
+    this.#helped.set(from, now)
+    if (this.#myVc?.v === this.#view) this.#unicast(this.#myVc, from)
+    if (this.#lastNv?.v === this.#view) this.#unicast({ ...this.#lastNv, r: this.self }, from)
+  }
+
+  #onViewStatus(msg: ViewStatusMsg, from: number): void {
+    if (msg.v < this.#view) this.#helpBehind(from)
+    else if (msg.v > this.#view) this.#sawView(from, msg.v)
+  }
+
+  /**
+   * Replica `from` is active in view v, above ours. Once f+1 replicas are (one of them honest), this
+   * replica moves to the highest view f+1 of them reached and asks for it with a view change, which
+   * the replicas in that view answer with the new view (#helpBehind). A replica that restarted in
+   * view 0, or missed a view change, so votes again at once instead of only following the chain.
+   */
+  #sawView(from: number, v: number): void {
+    if (from < 0 || from === this.self || v <= this.#view) return
+    if ((this.#laterViews.get(from) ?? -1) >= v) return
+    this.#laterViews.set(from, v)
+    const later: number[] = []
+    for (const view of this.#laterViews.values()) if (view > this.#view) later.push(view)
+    if (later.length < this.#cfg.f + 1) return
+    later.sort((a, b) => b - a)
+    const target = later[this.#cfg.f] as number
+    this.#log.info('pbft joins the view f+1 replicas are in', { from: this.#view, to: target })
+    this.#view = target - 1
+    this.#sendViewChange()
   }
 
   /** Stores a view change; false when one from that replica for that view is already held. */
@@ -1013,19 +1091,65 @@ export class Replica {
     this.#tryNewView()
   }
 
+  /**
+   * A new view from its primary, or relayed by another replica to help this one join (#helpBehind).
+   * The primary's is checked against the view changes it names (#tryNewView); f+1 replicas sending
+   * the same one vouch for it (one of them is honest and installed it after that check).
+   */
   #onNewView(msg: NewViewMsg, from: number): void {
-    if (from !== this.#primary(msg.v) || new Set(msg.V).size !== msg.V.length || msg.V.length < 2 * this.#cfg.f + 1) {
+    if (from < 0 || new Set(msg.V).size !== msg.V.length || msg.V.length < 2 * this.#cfg.f + 1) {
       this.stats.refused++
       return
     }
     if (msg.v < this.#view || (msg.v === this.#view && this.#active)) return
-    this.#pendingNv = msg
+    this.#nvFrom.set(from, msg)
+    if (from === this.#primary(msg.v)) this.#pendingNv = msg
+    if (msg.v > this.#view && this.#vouchers(msg).length >= this.#cfg.f + 1) {
+      // Installed by at least one honest replica: move there; #sendViewChange installs it.
+      this.#view = msg.v - 1
+      this.#sendViewChange()
+      return
+    }
     this.#tryNewView()
   }
 
+  /** The replicas that sent us this new view (the same view, checkpoint, view changes and assignments). */
+  #vouchers(nv: NewViewMsg): number[] {
+    const out: number[] = []
+    for (const [r, other] of this.#nvFrom) {
+      if (other.v === nv.v && other.k[0] === nv.k[0] && other.k[1] === nv.k[1] && sameReplicas(other.V, nv.V) && sameAssignments(other.X, nv.X)) out.push(r)
+    }
+    return out
+  }
+
+  /** A new view for our view that f+1 replicas sent us, if any. */
+  #vouchedNewView(): { nv: NewViewMsg; by: number[] } | undefined {
+    for (const nv of this.#nvFrom.values()) {
+      if (nv.v !== this.#view) continue
+      const by = this.#vouchers(nv)
+      if (by.length >= this.#cfg.f + 1) return { nv, by }
+    }
+    return undefined
+  }
+
   #tryNewView(): void {
+    if (this.#active) return
+    const vouched = this.#vouchedNewView()
+    if (vouched !== undefined) {
+      // Not checked against view changes (this replica may lack them, or have lost its own in a
+      // restart), nor does it wait for the batches it re-proposes: their digests are pinned, and
+      // batches still held by others come by fetch, the rest by state transfer.
+      const { nv, by } = vouched
+      for (const [n, d] of nv.X) {
+        if (d === NULL_DIGEST || n <= this.#h || n <= nv.k[0] || this.#batches.has(d) || this.#wanted.has(d)) continue
+        this.#wanted.add(d)
+        this.#broadcast({ t: 'fb', r: this.self, d })
+      }
+      this.#install(nv, by)
+      return
+    }
     const nv = this.#pendingNv
-    if (nv === undefined || nv.v !== this.#view || this.#active) return
+    if (nv === undefined || nv.v !== this.#view) return
     const set: ViewChangeMsg[] = []
     for (const r of nv.V) {
       const vc = this.#vcs.get(nv.v)?.get(r)
@@ -1035,6 +1159,9 @@ export class Replica {
     const k = selectCheckpoint(set, this.#cfg.f)
     const X = k === undefined ? undefined : assignSequenceNumbers(set, k[0], this.#cfg.f, this.#L)
     if (k === undefined || X === undefined || k[0] !== nv.k[0] || k[1] !== nv.k[1] || !sameAssignments(X, nv.X)) {
+      // It counts a view change of ours: one sent before a restart, which this replica no longer
+      // knows, may differ from the one it holds now. Other replicas vouching for it will tell.
+      if (nv.V.includes(this.self)) return
       this.#log.warn('new view refused: it does not follow from its view changes', { view: nv.v })
       this.stats.refused++
       this.#pendingNv = undefined
@@ -1051,10 +1178,12 @@ export class Replica {
       }
     }
     if (missing) return
-    this.#install(nv, set)
+    const [cpN, cpD] = nv.k
+    this.#install(nv, set.filter((vc) => vc.C.some(([n, d]) => n === cpN && d === cpD)).map((vc) => vc.r))
   }
 
-  #install(nv: NewViewMsg, set: ViewChangeMsg[]): void {
+  /** `vouchers`: replicas that hold the new view's checkpoint, to transfer state from when behind it. */
+  #install(nv: NewViewMsg, vouchers: number[]): void {
     this.#active = true
     this.#pendingNv = undefined
     this.#lastNv = nv
@@ -1063,6 +1192,7 @@ export class Replica {
     this.#clearTimer('resend')
     this.#backoff = 1
     this.#dropVcsBelow(this.#view)
+    for (const [r, other] of this.#nvFrom) if (other.v <= this.#view) this.#nvFrom.delete(r)
     // Taken before the watermarks move: moving them garbage-collects batches no certificate holds yet.
     const chosen = new Map<string, PbftBatch>()
     for (const [, d] of nv.X) {
@@ -1073,10 +1203,7 @@ export class Replica {
     if (cpN > this.#h) {
       this.#mine.set(cpN, cpD)
       this.#moveWatermarks(cpN)
-      if (this.#lastExec < cpN) {
-        const vouchers = set.filter((vc) => vc.C.some(([n, d]) => n === cpN && d === cpD)).map((vc) => vc.r)
-        this.#startTransfer({ n: cpN, d: cpD }, vouchers)
-      }
+      if (this.#lastExec < cpN) this.#startTransfer({ n: cpN, d: cpD }, vouchers)
     }
     this.#log.info('pbft new view', { view: this.#view, checkpoint: cpN, reproposed: nv.X.length })
     const primary = this.#isPrimary()
@@ -1232,7 +1359,7 @@ export class Replica {
       // Alone in a view change, this replica's requests would reach nobody else: the others order them.
       if (this.#outstanding.size > 0) this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
       for (const d of this.#wanted) this.#broadcast({ t: 'fb', r: this.self, d })
-      if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#broadcast(this.#lastNv)
+      if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#broadcast({ ...this.#lastNv, r: this.self })
       this.#armResend()
     }, this.#cfg.resendViewChangeMs)
   }
@@ -1337,6 +1464,10 @@ export class Replica {
       return false
     }
   }
+}
+
+function sameReplicas(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i])
 }
 
 function sameAssignments(a: readonly SeqDigest[], b: readonly SeqDigest[]): boolean {

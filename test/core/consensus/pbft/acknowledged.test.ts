@@ -8,7 +8,7 @@ import { MessageType } from '../../../../src/core/wire/message-type.js'
 import type { FakeMessage, FakeNetwork } from '../../../support/fake-network.js'
 import { expectSameChains, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
 
-const { setup } = usePbftFakeNetwork()
+const { setup, addReplica } = usePbftFakeNetwork()
 
 /** The PBFT messages an envelope carries (a bundle's, opened). */
 function pbftMessages(m: FakeMessage): PbftMessage[] {
@@ -42,7 +42,7 @@ describe('pbft: what a validator accepted commits', () => {
     n.isolate('vp0')
     const a = n.submit('vp2', 'a=1')
     n.submit('vp3', 'b=1')
-    await until(n, () => pbftOf(n, 'vp2').status().view >= 1 && pbftOf(n, 'vp2').status().active === true, 20_000)
+    await until(n, () => (pbftOf(n, 'vp2').status().view ?? 0) >= 1 && pbftOf(n, 'vp2').status().active === true, 20_000)
     // Well within the request timeout (1000 ms), which would otherwise re-send it.
     await until(n, () => ['vp1', 'vp2', 'vp3'].every((id) => n.peer(id).ledger.hasTransaction(a.txid)), 300)
     expectSameChains(['vp1', 'vp2', 'vp3'].map((id) => n.peer(id)))
@@ -139,5 +139,48 @@ describe('pbft: what a validator accepted commits', () => {
     expectSameChains(live.map((id) => n.peer(id)))
     expect(committed(n, 'vp1').sort()).toEqual(['again', 'same'])
     for (const id of live) expect(pbftOf(n, id).status().outstanding).toBe(0)
+  })
+})
+
+describe('pbft: a restarted replica joins the current view', () => {
+  const options = { batchSize: 10, batchTimeoutMs: 100, requestTimeoutMs: 1000 }
+
+  /** vp0 (the first primary) is killed, the others move to view 1, and vp0 comes back empty. */
+  async function restartOldPrimary(opts: { dropViewStatus?: boolean } = {}) {
+    const n = await setup(options)
+    n.submit('vp1', 'before=1')
+    await n.advance(300)
+    await n.removePeer('vp0')
+    n.submit('vp1', 'during=1')
+    await until(n, () => ['vp1', 'vp2', 'vp3'].every((id) => pbftOf(n, id).status().view === 1 && pbftOf(n, id).status().active === true), 10_000)
+    await until(n, () => n.peer('vp2').ledger.hasTransaction('tx-2'), 2000)
+    if (opts.dropViewStatus === true) n.filter = (m) => !pbftMessages(m).some((x) => x.t === 'vs')
+    const fresh = addReplica(n, 'vp0', options)
+    for (const other of ['vp1', 'vp2', 'vp3']) n.connect('vp0', other)
+    await fresh.start()
+    return n
+  }
+
+  it('asks the others when it starts, joins their view at once, votes, and its requests commit with one more validator paused', async () => {
+    const n = await restartOldPrimary()
+    await n.flush()
+    expect(pbftOf(n, 'vp0').status()).toMatchObject({ view: 1, active: true })
+    // vp2 pauses: vp0, vp1 and vp3 are 2f+1 in view 1 only if vp0 votes.
+    n.isolate('vp2')
+    const txs = Array.from({ length: 5 }, (_, i) => n.submit(i % 2 === 0 ? 'vp0' : 'vp3', `after${i}=1`))
+    // No view change needed: well within the request timeout.
+    await until(n, () => txs.every((tx) => ['vp0', 'vp1', 'vp3'].every((id) => n.peer(id).ledger.hasTransaction(tx.txid))), 500)
+    expectSameChains(['vp0', 'vp1', 'vp3'].map((id) => n.peer(id)))
+    for (const id of ['vp0', 'vp1', 'vp3']) expect(pbftOf(n, id).status().view).toBe(1)
+  })
+
+  it('joins on f+1 replicas\' votes in a later view when no view status reaches it', async () => {
+    const n = await restartOldPrimary({ dropViewStatus: true })
+    await n.advance(100)
+    expect(pbftOf(n, 'vp0').status().view).toBe(0)
+    n.submit('vp1', 'load=1')
+    await until(n, () => pbftOf(n, 'vp0').status().view === 1 && pbftOf(n, 'vp0').status().active === true, 300)
+    const tx = n.submit('vp0', 'mine=1')
+    await until(n, () => ['vp1', 'vp2', 'vp3'].every((id) => n.peer(id).ledger.hasTransaction(tx.txid)), 500)
   })
 })

@@ -5,9 +5,10 @@
  * never reads real time or randomness. It sends through the Stack and writes blocks to its ledger.
  *
  * Normal case: a request is forwarded to the primary only (backups learn it from the pre-prepare;
- * the replica that took it keeps it outstanding, and if the primary does not order it in time,
- * re-broadcasts it to every replica before starting a view change, and forwards it to each new
- * primary); the primary (view mod N) cuts a batch at
+ * the replica that took it keeps it outstanding until it executes: a forward that finds no link to
+ * the primary is retried every forwardRetryMs, a request that waits too long is re-broadcast to
+ * every replica (see #onRequestTimer), and all it holds goes to each new primary); the primary
+ * (view mod N) cuts a batch at
  * batchSize or after batchTimeoutMs and pre-prepares it with the next sequence number (up to
  * h + L/2); backups prepare; 2f matching prepares plus the pre-prepare make it prepared, and the
  * replica commits; 2f+1 matching commits make it committed-local. Batches execute strictly in
@@ -29,10 +30,18 @@
  * and garbage-collects the log. A stable checkpoint we have not reached, or f+1 matching ones above
  * h + L, start a state transfer.
  *
- * View change: a request that makes no progress for requestTimeoutMs is re-broadcast once, then
- * the replica moves to the next view and broadcasts a view change (its checkpoints, P and Q sets);
- * f+1 view changes for later views make it join; the new primary sends a new view once 2f+1 agree,
- * re-proposing prepared batches and filling gaps with null requests (see view-change.ts).
+ * View change: when this replica's oldest request has waited requestTimeoutMs it is re-broadcast;
+ * when it waits one more period and nothing executed meanwhile, the replica moves to the next view
+ * and broadcasts a view change (its checkpoints, P and Q sets); f+1 view changes for later views
+ * make it join; the new primary sends a new view once 2f+1 agree, re-proposing prepared batches
+ * and filling gaps with null requests (see view-change.ts).
+ *
+ * Joining a later view: a replica announces its view (vs) when it starts and to validators that
+ * link to it; one active in a later view answers with its view change and that view's new view,
+ * and so does one that gets a view change for an earlier view than its own. f+1 replicas seen
+ * voting in later views also make a replica ask (a view change for that view). f+1 replicas sending
+ * the same new view vouch for it: it is installed without the view changes behind it, so a
+ * replica restarted in view 0 (which lost its own earlier view changes) votes again at once.
  *
  * Output: what one input (a message or a bundle of them, a client request, a timer) makes this
  * replica broadcast leaves when the input is done, a lone message as itself and several as

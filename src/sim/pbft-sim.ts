@@ -93,6 +93,8 @@ export interface SimResult {
    * (one that must commit, see above) to its first commit anywhere, when all of them committed.
    */
   maxAcceptedLatencyMs?: number
+  /** Each replica's view and whether it was active in it, when the run ended. */
+  views: { id: string; view: number; active: boolean }[]
   height: number
   events: number
   trace: string[]
@@ -477,6 +479,7 @@ class PbftSim {
       const lostText = lost.length === 0 ? '' : `; ${lost.length} accepted transactions not committed everywhere, first ${JSON.stringify(lost[0])}`
       this.violation = `liveness: probes or accepted transactions not committed on every honest replica within ${livenessBoundMs} ms after the heal (${lag.join(' ')})${lostText}`
     }
+    const views = this.nodes.map((n) => ({ id: n.id, view: n.consenter.status().view ?? 0, active: n.consenter.status().active ?? false }))
     for (const node of this.nodes) await node.consenter.stop()
     let maxAcceptedLatencyMs: number | undefined = 0
     for (const a of this.#accepted) {
@@ -493,6 +496,7 @@ class PbftSim {
       ...(livenessMs === undefined ? {} : { livenessMs }),
       ...(this.primaryRecoveredMs === undefined ? {} : { primaryRecoveredMs: this.primaryRecoveredMs }),
       ...(maxAcceptedLatencyMs === undefined ? {} : { maxAcceptedLatencyMs }),
+      views,
       height: Math.max(...this.nodes.map((n) => n.ledger.height())),
       events: this.events,
       trace: this.trace,

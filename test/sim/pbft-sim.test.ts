@@ -80,6 +80,17 @@ describe('pbft simulation: what a replica accepted commits', () => {
       expect(result.maxAcceptedLatencyMs, `seed ${seed}`).toBeLessThanOrEqual(3 * DEFAULT_PBFT_REQUEST_TIMEOUT_MS + 1000)
     }
   })
+
+  it('brings a primary restarted empty into the view the others moved to, voting again', async () => {
+    const crash = { replica: 0, at: 5000, restartAt: 9000 }
+    for (const seed of [1, 2, 3]) {
+      const result = await runPbftSim({ seed, txs: 1000, plan: { ...calm, crash } })
+      expect(result.violation, `seed ${seed}`).toBeUndefined()
+      const [restarted, ...others] = result.views
+      expect(others.every((v) => v.active && v.view === others[0]!.view && v.view > 0), JSON.stringify(result.views)).toBe(true)
+      expect(restarted, `seed ${seed}`).toEqual({ id: 'vp0', view: others[0]!.view, active: true })
+    }
+  })
 })
 
 describe('pbft simulation with null requests', () => {

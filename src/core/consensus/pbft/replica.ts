@@ -107,6 +107,8 @@ export interface ReplicaStatus extends ReplicaStats {
   /** The last sequence number this replica assigned or saw re-proposed. */
   seqNo: number
   outstanding: number
+  /** Outstanding requests whose forward waits for a link to the primary. */
+  unsent: number
   transferring: boolean
 }
 
@@ -334,6 +336,7 @@ export class Replica {
       lastExec: this.#lastExec,
       seqNo: this.#seqNo,
       outstanding: this.#outstanding.size,
+      unsent: this.#unsent.size,
       transferring: this.#transferring,
     }
   }

@@ -111,11 +111,13 @@ describe('pbft: what a validator accepted commits', () => {
     await n.advance(200)
     expect(n.peer('vp0').ledger.hasTransaction(tx.txid)).toBe(false)
     expect(n.peer('vp2').logged('info', 'pbft forward waits for a link to the primary')).toHaveLength(1)
+    expect(pbftOf(n, 'vp2').status()).toMatchObject({ outstanding: 1, unsent: 1 })
     n.connect('vp2', 'vp0')
     // Well before the request timer (2000 ms) would re-send it to everyone.
     await until(n, () => n.peer('vp0').ledger.hasTransaction(tx.txid), 300)
     const reqs = n.delivered.filter(carriesRequest).map((m) => `${m.from}>${m.to}`)
     expect(reqs).toEqual(['vp2>vp0'])
+    expect(pbftOf(n, 'vp2').status()).toMatchObject({ outstanding: 0, unsent: 0 })
   })
 
   it('commits a transaction once however often and wherever it is submitted: while outstanding, after commit, across a view change', async () => {

@@ -471,7 +471,8 @@ export class Replica {
   #addRequest(tx: Transaction): boolean {
     if (this.#outstanding.has(tx.txid) || this.#stack.ledger.hasTransaction(tx.txid)) return false
     if (this.#outstanding.size >= this.#cfg.maxOutstanding) {
-      this.stats.dropped++
+      // Its client may have been told 202: say so, if not once per request.
+      if (this.stats.dropped++ % 1000 === 0) this.#log.warn('pbft request dropped: maxOutstanding requests wait here', { maxOutstanding: this.#cfg.maxOutstanding, dropped: this.stats.dropped })
       return false
     }
     this.#outstanding.set(tx.txid, tx)

@@ -144,6 +144,16 @@ describe('pbft: what a validator accepted commits', () => {
   })
 })
 
+describe('pbft: the one way an accepted request is let go while its replica runs', () => {
+  it('drops requests past maxOutstanding, counted and logged, never silently', async () => {
+    const n = await setup({ maxOutstanding: 2 })
+    for (let i = 0; i < 4; i++) n.submit('vp1', `m${i}=1`)
+    await n.flush()
+    expect(pbftOf(n, 'vp1').status()).toMatchObject({ outstanding: 2, dropped: 2 })
+    expect(n.peer('vp1').logged('warn', 'pbft request dropped: maxOutstanding requests wait here')).toHaveLength(1)
+  })
+})
+
 describe('pbft: a restarted replica joins the current view', () => {
   const options = { batchSize: 10, batchTimeoutMs: 100, requestTimeoutMs: 1000 }
 

@@ -229,6 +229,7 @@ export class Replica {
   #retryTimer: TimerHandle | undefined
   #nullTimer: TimerHandle | undefined
   #probeTimer: TimerHandle | undefined
+  #headTimer: TimerHandle | undefined
   /** Inputs (messages, requests, timers) being handled, nested; broadcasts wait in #out until 0. */
   #depth = 0
   #out: PbftMessage[] = []
@@ -299,6 +300,20 @@ export class Replica {
     }, this.#cfg.resendViewChangeMs)
   }
 
+  /**
+   * What was ordered while a state transfer ran was beyond our watermarks then, and with no
+   * traffic after it nothing would tell us: resendViewChangeMs after the transfer (the others
+   * answer a lagging replica once per that period, see #helpLagging), ask for their heads.
+   */
+  #armHeadProbe(): void {
+    if (this.#headTimer !== undefined || this.#stopped) return
+    this.#headTimer = this.#setTimer(() => {
+      this.#headTimer = undefined
+      const d = this.#mine.get(this.#h)
+      if (!this.#transferring && d !== undefined) this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
+    }, this.#cfg.resendViewChangeMs)
+  }
+
   #probeLag(): void {
     if (this.#transferring) return
     const mine = this.#stack.ledger.height()
@@ -314,10 +329,10 @@ export class Replica {
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer, this.#unsentTimer]) {
+    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer, this.#unsentTimer, this.#headTimer]) {
       if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
     }
-    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = this.#unsentTimer = undefined
+    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = this.#unsentTimer = this.#headTimer = undefined
   }
 
   /** Whether a state transfer is under way (the simulation waits for it before moving time). */
@@ -794,9 +809,10 @@ export class Replica {
   // ---- checkpoints and watermarks ----
 
   #onCheckpoint(msg: CheckpointMsg, from: number): void {
-    // A checkpoint below our stable one: its sender is behind (a restarted replica probing).
-    if (msg.n < this.#h) return this.#helpLagging(msg.n, from)
-    if (msg.n <= this.#h) return
+    // A checkpoint at or below our stable one while we executed past it: its sender may be behind
+    // (a restarted replica probing, or asking for heads after a transfer; #helpLagging answers
+    // once per resendViewChangeMs and only when we are past it).
+    if (msg.n <= this.#h) return this.#helpLagging(msg.n, from)
     if (msg.n > this.#h + this.#L) {
       this.#onCheckpointAhead(msg, from)
       return
@@ -918,6 +934,7 @@ export class Replica {
           if (this.#seqNo < target.n) this.#seqNo = target.n
         }
         const next = this.#nextTarget
+        if (reached && next === undefined) this.#armHeadProbe()
         this.#nextTarget = undefined
         if (next !== undefined && next.target.n > this.#lastExec) this.#startTransfer(next.target, next.peers)
         else if (!reached) {

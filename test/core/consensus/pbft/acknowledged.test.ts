@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest'
 import { decodePbftMessage, type PbftMessage } from '../../../../src/core/consensus/pbft/index.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
-import type { FakeMessage, FakeNetwork } from '../../../support/fake-network.js'
+import { FakeNetwork, type FakeMessage } from '../../../support/fake-network.js'
 import { expectSameChains, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
 
-const { setup, addReplica } = usePbftFakeNetwork()
+const { setup, addReplica, track } = usePbftFakeNetwork()
 
 /** The PBFT messages an envelope carries (a bundle's, opened). */
 function pbftMessages(m: FakeMessage): PbftMessage[] {
@@ -194,5 +194,33 @@ describe('pbft: a restarted replica joins the current view', () => {
     await until(n, () => pbftOf(n, 'vp0').status().view === 1 && pbftOf(n, 'vp0').status().active === true, 300)
     const tx = n.submit('vp0', 'mine=1')
     await until(n, () => ['vp1', 'vp2', 'vp3'].every((id) => n.peer(id).ledger.hasTransaction(tx.txid)), 500)
+  })
+})
+
+describe('pbft: a replica that transferred state while the last batches were ordered', () => {
+  it('asks for the head once the transfer is done, so it reaches it with no more traffic', async () => {
+    const options = { batchSize: 1, k: 5, logMultiplier: 2, batchTimeoutMs: 50 }
+    // Each block fetch takes 200 virtual ms: the last batches are ordered while vp3 transfers,
+    // their messages beyond its watermarks then, and nothing comes after them.
+    const n = track(new FakeNetwork({ fetchDelayMs: 200 }))
+    for (const id of ['vp0', 'vp1', 'vp2', 'vp3']) addReplica(n, id, options)
+    n.connectAll()
+    await n.start()
+    for (let i = 0; i < 23; i++) {
+      n.submit('vp1', `r${i}=1`)
+      await n.advance(20)
+    }
+    await n.removePeer('vp3')
+    const fresh = addReplica(n, 'vp3', options)
+    for (const other of ['vp0', 'vp1', 'vp2']) n.connect('vp3', other)
+    await fresh.start()
+    for (let i = 0; i < 8; i++) {
+      n.submit('vp1', `late${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(10_000)
+    expect(fresh.status().transfers).toBeGreaterThanOrEqual(1)
+    expect(n.peer('vp3').ledger.height()).toBe(n.peer('vp1').ledger.height())
+    expectSameChains(n.stacks())
   })
 })

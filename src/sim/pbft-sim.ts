@@ -9,7 +9,9 @@
  * (hash, hence state hash, compared; state hashes compared separately too), and no transaction is
  * in two canonical blocks. After the fault phase everything heals except the byzantine replica
  * (at most f faulty); probe requests are then submitted and must be committed by every honest
- * replica within `livenessBoundMs` of virtual time.
+ * replica within `livenessBoundMs` of virtual time, and so must every transaction of the fault
+ * phase that an honest replica accepted, unless that replica crashed after accepting it (pending
+ * requests live in memory only).
  *
  * Null requests (PBFT's nullRequestMs) are off unless a plan turns them on: `nullRequests` (a
  * fraction of seeds) or `plan.nullRequestMs`. With them on, no honest block may come from a null
@@ -86,6 +88,13 @@ export interface SimResult {
    * the restart.
    */
   primaryRecoveredMs?: number
+  /**
+   * The longest time, in virtual ms, from an honest replica accepting a fault-phase transaction
+   * (one that must commit, see above) to its first commit anywhere, when all of them committed.
+   */
+  maxAcceptedLatencyMs?: number
+  /** Each replica's view and whether it was active in it, when the run ended. */
+  views: { id: string; view: number; active: boolean }[]
   height: number
   events: number
   trace: string[]
@@ -224,6 +233,10 @@ class PbftSim {
   readonly #forged = new Map<string, string>()
   #faulty = true
   #partitioned = false
+  /** Fault-phase transactions that must commit: accepted by an honest replica that did not crash afterwards. */
+  readonly #accepted: { txid: string; node: number; at: number }[] = []
+  /** When each transaction was first committed by an honest replica. */
+  readonly #firstCommit = new Map<string, number>()
 
   constructor(options: SimOptions) {
     this.#opts = {
@@ -290,6 +303,7 @@ class PbftSim {
       for (const tx of block.transactions) {
         if (this.#canonTx.has(tx.txid)) this.violation ??= `transaction ${tx.txid} committed twice (again in block ${block.number})`
         this.#canonTx.add(tx.txid)
+        this.#firstCommit.set(tx.txid, this.scheduler.now())
       }
     } else if (known !== h) {
       this.violation ??= `${node.id} committed block ${block.number} ${h.slice(0, 12)}, another honest replica ${known.slice(0, 12)}`
@@ -396,6 +410,7 @@ class PbftSim {
   async run(): Promise<SimResult> {
     const { faultMs, txs, probes, livenessBoundMs } = this.#opts
     const s = this.scheduler
+    const { crash, partition } = this.plan
     for (const node of this.nodes) node.consenter.start()
     this.#note(`plan ${JSON.stringify(this.plan)}`)
     for (let i = 0; i < txs; i++) {
@@ -404,10 +419,11 @@ class PbftSim {
       s.at(at, () => {
         const live = this.#liveHonest()
         const node = live[Math.floor(pick * live.length)]
-        if (node !== undefined) this.submit(node, `tx${i}`)
+        if (node === undefined) return
+        this.submit(node, `tx${i}`)
+        if (crash === null || crash.replica !== node.index || crash.at < s.now()) this.#accepted.push({ txid: `tx${i}`, node: node.index, at: s.now() })
       })
     }
-    const { crash, partition } = this.plan
     if (crash !== null) {
       s.at(crash.at, () => this.#crash(crash.replica))
       s.at(crash.restartAt, () => this.#restart(crash.replica))
@@ -459,9 +475,19 @@ class PbftSim {
     }
     if (this.violation === undefined && livenessMs === undefined) {
       const lag = this.#liveHonest().map((n) => `${n.id}:h${n.ledger.height()}:${JSON.stringify(n.consenter.status())}`)
-      this.violation = `liveness: probes not committed on every honest replica within ${livenessBoundMs} ms after the heal (${lag.join(' ')})`
+      const lost = this.#accepted.filter((a) => !this.nodes.every((n) => !n.honest || n.ledger.hasTransaction(a.txid)))
+      const lostText = lost.length === 0 ? '' : `; ${lost.length} accepted transactions not committed everywhere, first ${JSON.stringify(lost[0])}`
+      this.violation = `liveness: probes or accepted transactions not committed on every honest replica within ${livenessBoundMs} ms after the heal (${lag.join(' ')})${lostText}`
     }
+    const views = this.nodes.map((n) => ({ id: n.id, view: n.consenter.status().view ?? 0, active: n.consenter.status().active ?? false }))
     for (const node of this.nodes) node.consenter.stop()
+    let maxAcceptedLatencyMs: number | undefined = 0
+    for (const a of this.#accepted) {
+      const at = this.#firstCommit.get(a.txid)
+      if (at === undefined) maxAcceptedLatencyMs = undefined
+      else if (maxAcceptedLatencyMs !== undefined) maxAcceptedLatencyMs = Math.max(maxAcceptedLatencyMs, at - a.at)
+      if (maxAcceptedLatencyMs === undefined) break
+    }
     return {
       seed: this.#opts.seed,
       ok: this.violation === undefined,
@@ -469,6 +495,8 @@ class PbftSim {
       plan: this.plan,
       ...(livenessMs === undefined ? {} : { livenessMs }),
       ...(this.primaryRecoveredMs === undefined ? {} : { primaryRecoveredMs: this.primaryRecoveredMs }),
+      ...(maxAcceptedLatencyMs === undefined ? {} : { maxAcceptedLatencyMs }),
+      views,
       height: Math.max(...this.nodes.map((n) => n.ledger.height())),
       events: this.events,
       trace: this.trace,
@@ -484,7 +512,7 @@ class PbftSim {
   }
 
   #probesDone(ids: string[]): boolean {
-    return this.nodes.every((n) => !n.honest || ids.every((id) => n.ledger.hasTransaction(id)))
+    return this.nodes.every((n) => !n.honest || (ids.every((id) => n.ledger.hasTransaction(id)) && this.#accepted.every((a) => n.ledger.hasTransaction(a.txid))))
   }
 
   #heal(): void {
@@ -547,6 +575,8 @@ function describeMessage(m: PbftMessage): string {
       return `fb r${m.r} ${m.d.slice(0, 8)}`
     case 'rb':
       return `rb r${m.r}`
+    case 'vs':
+      return `vs v${m.v} r${m.r}`
   }
 }
 

@@ -53,6 +53,8 @@ export interface FakeNetworkOptions {
   heights?: 'hello' | 'live'
   /** Apply SYNC_BLOCK_ADDED that is the next block to a non-validator's ledger, as its peer would. Default true. */
   followBlockAdded?: boolean
+  /** Virtual ms a fetchBlocks answer takes (default 0: the next microtask), as a slow link's would. */
+  fetchDelayMs?: number
 }
 
 export interface FakeMessage {
@@ -197,6 +199,7 @@ export class FakeNetwork {
   readonly #maxBlocksPerSync: number
   readonly #heights: 'hello' | 'live'
   readonly #followBlockAdded: boolean
+  readonly #fetchDelayMs: number
   #txSeq = 0
 
   constructor(options: FakeNetworkOptions = {}) {
@@ -205,6 +208,7 @@ export class FakeNetwork {
     this.#maxBlocksPerSync = options.maxBlocksPerSync ?? DEFAULT_MAX_BLOCKS_PER_SYNC
     this.#heights = options.heights ?? 'hello'
     this.#followBlockAdded = options.followBlockAdded ?? true
+    this.#fetchDelayMs = options.fetchDelayMs ?? 0
   }
 
   // ---- membership and links ----
@@ -377,6 +381,7 @@ export class FakeNetwork {
     if (signal?.aborted) throw new AbortError()
     // Answers arrive later, never inside the call.
     await Promise.resolve()
+    if (this.#fetchDelayMs > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.#fetchDelayMs))
     if (signal?.aborted) throw new AbortError()
     const target = this.#stacks.get(peerId)
     if (target === undefined || !this.isConnected(by.id, peerId)) throw new PeerNotFoundError(peerId)

@@ -15,7 +15,7 @@ export interface PeerStatusView {
   peers: { id: string; keyId?: string }[]
   chain: { height: number; headHash: string }
   identity: { keyId: string; mode: 'open' | 'closed'; members: number }
-  consensus: { plugin: string; view?: number; primaryId?: string }
+  consensus: { plugin: string; view?: number; primaryId?: string; active?: boolean }
 }
 
 export class PeerProcesses {

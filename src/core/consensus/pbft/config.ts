@@ -45,6 +45,12 @@ export const DEFAULT_PBFT_RESEND_VIEW_CHANGE_MS = 2000
  * without client traffic (Fabric's `nullrequest`; default 0: off).
  */
 export const DEFAULT_PBFT_NULL_REQUEST_MS = 0
+/**
+ * A request a backup could not forward because it has no link to the primary yet (a restarted
+ * validator answers its HTTP API a few ms before it links to the others) is tried again this often
+ * (default 100 ms), until it goes, the view changes or it commits.
+ */
+export const DEFAULT_PBFT_FORWARD_RETRY_MS = 100
 /** Outstanding client requests held per replica at most (default 100,000); more are dropped and counted. */
 export const DEFAULT_PBFT_MAX_OUTSTANDING = 100_000
 /** The view-change timeout doubles per failed view change, up to this factor (default 8). */
@@ -81,6 +87,8 @@ export interface PbftConfig {
   nullRequestMs: number
   /** Default DEFAULT_PBFT_MAX_OUTSTANDING (100,000). */
   maxOutstanding: number
+  /** Default DEFAULT_PBFT_FORWARD_RETRY_MS (100). */
+  forwardRetryMs: number
 }
 
 const NUMERIC_KEYS = [
@@ -95,6 +103,7 @@ const NUMERIC_KEYS = [
   'resendViewChangeMs',
   'nullRequestMs',
   'maxOutstanding',
+  'forwardRetryMs',
 ] as const
 type NumericKey = (typeof NUMERIC_KEYS)[number]
 
@@ -109,6 +118,7 @@ export const DEFAULT_PBFT_OPTIONS = Object.freeze({
   resendViewChangeMs: DEFAULT_PBFT_RESEND_VIEW_CHANGE_MS,
   nullRequestMs: DEFAULT_PBFT_NULL_REQUEST_MS,
   maxOutstanding: DEFAULT_PBFT_MAX_OUTSTANDING,
+  forwardRetryMs: DEFAULT_PBFT_FORWARD_RETRY_MS,
 })
 
 /** The log size L (sequence numbers above the low watermark a replica accepts). */

@@ -12,6 +12,10 @@
  *   nv   { t, v, r, V: replica[], k: [n,d], X: [n,d][] }          new view
  *   fb   { t, r, d }                             fetch a batch by digest
  *   rb   { t, r, b: batch }                      return a batch
+ *   vs   { t, v, r }                             view status: the sender is active in view v (sent
+ *                                                when it starts and to each validator that links to
+ *                                                it); a replica active in a later view answers with
+ *                                                its view change and new view, so the sender joins
  *   m    { t, m: bin[] }                         a bundle: other messages (not bundles), each encoded
  *                                                as above, sent together; the receiver handles them
  *                                                in order, each as if it came alone (same checks)
@@ -120,6 +124,11 @@ export interface ReturnBatchMsg {
   r: number
   b: PbftBatch
 }
+export interface ViewStatusMsg {
+  t: 'vs'
+  v: number
+  r: number
+}
 
 /** A bundle: messages sent as one (never a bundle inside a bundle). */
 export interface BundleMsg {
@@ -138,6 +147,7 @@ export type PbftMessage =
   | NewViewMsg
   | FetchBatchMsg
   | ReturnBatchMsg
+  | ViewStatusMsg
 
 // ---- encoding ----
 
@@ -272,6 +282,11 @@ function write(w: MsgpackWriter, msg: PbftMessage): void {
       w.key('b')
       writeBatch(w, msg.b)
       return
+    case 'vs':
+      writeHead(w, 3, 'vs')
+      writeUint(w, 'v', msg.v)
+      writeUint(w, 'r', msg.r)
+      return
     case 'm':
       throw new TypeError('a bundle is encoded by encodeBundle')
   }
@@ -329,6 +344,7 @@ const TYPE_KEYS = new Map<string, number>([
   ['nv', keysOf('tvrVkX')],
   ['fb', keysOf('trd')],
   ['rb', keysOf('trb')],
+  ['vs', keysOf('tvr')],
   ['m', keysOf('tm')],
 ])
 
@@ -594,6 +610,8 @@ function read(r: MsgpackReader): PbftMessage {
       return { t: 'nv', v, r: rep, V, k, X }
     case 'fb':
       return { t: 'fb', r: rep, d }
+    case 'vs':
+      return { t: 'vs', v, r: rep }
     case 'm':
       // Opened by decodePbftMessage once this reader is done with the outer bytes.
       return { t: 'm', m: parts as unknown as PbftMessage[] }

@@ -5,9 +5,10 @@
  * never reads real time or randomness. It sends through the Stack and writes blocks to its ledger.
  *
  * Normal case: a request is forwarded to the primary only (backups learn it from the pre-prepare;
- * the replica that took it keeps it outstanding, and if the primary does not order it in time,
- * re-broadcasts it to every replica before starting a view change, and forwards it to each new
- * primary); the primary (view mod N) cuts a batch at
+ * the replica that took it keeps it outstanding until it executes: a forward that finds no link to
+ * the primary is retried every forwardRetryMs, a request that waits too long is re-broadcast to
+ * every replica (see #onRequestTimer), and all it holds goes to each new primary); the primary
+ * (view mod N) cuts a batch at
  * batchSize or after batchTimeoutMs and pre-prepares it with the next sequence number (up to
  * h + L/2); backups prepare; 2f matching prepares plus the pre-prepare make it prepared, and the
  * replica commits; 2f+1 matching commits make it committed-local. Batches execute strictly in
@@ -29,10 +30,18 @@
  * and garbage-collects the log. A stable checkpoint we have not reached, or f+1 matching ones above
  * h + L, start a state transfer.
  *
- * View change: a request that makes no progress for requestTimeoutMs is re-broadcast once, then
- * the replica moves to the next view and broadcasts a view change (its checkpoints, P and Q sets);
- * f+1 view changes for later views make it join; the new primary sends a new view once 2f+1 agree,
- * re-proposing prepared batches and filling gaps with null requests (see view-change.ts).
+ * View change: when this replica's oldest request has waited requestTimeoutMs it is re-broadcast;
+ * when it waits one more period and nothing executed meanwhile, the replica moves to the next view
+ * and broadcasts a view change (its checkpoints, P and Q sets); f+1 view changes for later views
+ * make it join; the new primary sends a new view once 2f+1 agree, re-proposing prepared batches
+ * and filling gaps with null requests (see view-change.ts).
+ *
+ * Joining a later view: a replica announces its view (vs) when it starts and to validators that
+ * link to it; one active in a later view answers with its view change and that view's new view,
+ * and so does one that gets a view change for an earlier view than its own. f+1 replicas seen
+ * voting in later views also make a replica ask (a view change for that view). f+1 replicas sending
+ * the same new view vouch for it: it is installed without the view changes behind it, so a
+ * replica restarted in view 0 (which lost its own earlier view changes) votes again at once.
  *
  * Output: what one input (a message or a bundle of them, a client request, a timer) makes this
  * replica broadcast leaves when the input is done, a lone message as itself and several as
@@ -64,6 +73,7 @@ import {
   type SeqDigest,
   type SeqDigestView,
   type ViewChangeMsg,
+  type ViewStatusMsg,
 } from './messages.js'
 import { transferState, type TransferTarget } from './state-transfer.js'
 import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
@@ -98,6 +108,8 @@ export interface ReplicaStatus extends ReplicaStats {
   /** The last sequence number this replica assigned or saw re-proposed. */
   seqNo: number
   outstanding: number
+  /** Outstanding requests whose forward waits for a link to the primary. */
+  unsent: number
   transferring: boolean
 }
 
@@ -158,6 +170,11 @@ export class Replica {
   /** The primary's requests not yet in a batch of this view. */
   readonly #queue = new Map<string, Transaction>()
   #forward: Transaction[] = []
+  /** Requests whose forward found no link to the primary, retried every forwardRetryMs. */
+  readonly #unsent = new Map<string, Transaction>()
+  #unsentTimer: TimerHandle | undefined
+  /** Logged once per stretch without a link to the primary. */
+  #unsentLogged = false
 
   /** Checkpoint votes within the window: n -> replica -> digest. */
   readonly #checkpoints = new Map<number, Map<number, string>>()
@@ -176,12 +193,16 @@ export class Replica {
   /** The views each replica has view changes stored for, ascending. */
   readonly #vcViews = new Map<number, number[]>()
   #myVc: ViewChangeMsg | undefined
+  /** The latest new view each replica sent us (the primary's, or one relayed to help us join), for views >= ours. */
+  readonly #nvFrom = new Map<number, NewViewMsg>()
+  /** The highest view each other replica was seen active in, when above ours (see #sawView). */
+  readonly #laterViews = new Map<number, number>()
+  /** Validators linked at the last view announcement (see #announceView). */
+  #announced = new Set<string>()
   #pendingNv: NewViewMsg | undefined
   #lastNv: NewViewMsg | undefined
   #nvSent = false
   #wanted = new Set<string>()
-  /** The latest view each other replica was seen working in (pre-prepare, prepare, commit), above ours. */
-  readonly #laterViews = new Map<number, number>()
   #early: Early[] = []
   /** When each replica was last sent our view change and new view to catch up (see #onViewChange). */
   readonly #helped = new Map<number, number>()
@@ -189,15 +210,20 @@ export class Replica {
   #lag: { target: TransferTarget; peers: number[] } | undefined
   #lagTimer: TimerHandle | undefined
   #backoff = 1
+  /** The oldest outstanding request at the request timer's last tick (see #onRequestTimer). */
+  #watched: string | undefined
+  /** Whether #watched was re-sent to every replica. */
   #complained = false
+  /** Non-null batches executed and state transfers completed: the chain moving, whoever's requests. */
+  #progress = 0
+  /** #progress at the request timer's last tick. */
+  #progressAtTick = 0
 
   #transferring = false
   #nextTarget: { target: TransferTarget; peers: number[] } | undefined
 
   #batchTimer: TimerHandle | undefined
   #requestTimer: TimerHandle | undefined
-  /** The oldest outstanding request when the request timer was armed: the one it times. */
-  #timedTxid: string | undefined
   #vcTimer: TimerHandle | undefined
   #resendTimer: TimerHandle | undefined
   #forwardTimer: TimerHandle | undefined
@@ -206,6 +232,7 @@ export class Replica {
   #probeTimer: TimerHandle | undefined
   /** #lastExec at the previous lag probe. */
   #probedAt = -1
+  #headTimer: TimerHandle | undefined
   /** Inputs (messages, requests, timers) being handled, nested; broadcasts wait in #out until 0. */
   #depth = 0
   #out: PbftMessage[] = []
@@ -238,6 +265,26 @@ export class Replica {
     this.#sawPrePrepare()
     this.#armNullTimer()
     this.#armLagProbe()
+    this.#announceView()
+  }
+
+  /**
+   * Tells each validator linked since the last call which view this replica is active in (vs).
+   * A restarted replica starts in view 0 however far the others went: one that is in a later view
+   * answers with its view change and new view (#helpBehind), and this replica joins that view at
+   * once instead of following the chain without a vote. Called at start and every
+   * resendViewChangeMs (links come up after start); the others announce their view to it too.
+   */
+  #announceView(): void {
+    const linked = new Set<string>()
+    for (const e of this.#stack.getNetworkHandles()) if (e.type === EndpointType.VALIDATOR) linked.add(e.id)
+    if (this.#active) {
+      for (const id of linked) {
+        const r = this.#cfg.validators.indexOf(id)
+        if (r >= 0 && r !== this.self && !this.#announced.has(id)) this.#unicast({ t: 'vs', v: this.#view, r: this.self }, r)
+      }
+    }
+    this.#announced = linked
   }
 
   /**
@@ -252,7 +299,22 @@ export class Replica {
     this.#probeTimer = this.#setTimer(() => {
       this.#probeTimer = undefined
       this.#probeLag()
+      this.#announceView()
       this.#armLagProbe()
+    }, this.#cfg.resendViewChangeMs)
+  }
+
+  /**
+   * What was ordered while a state transfer ran was beyond our watermarks then, and with no
+   * traffic after it nothing would tell us: resendViewChangeMs after the transfer (the others
+   * answer a lagging replica once per that period, see #helpLagging), ask for their heads.
+   */
+  #armHeadProbe(): void {
+    if (this.#headTimer !== undefined || this.#stopped) return
+    this.#headTimer = this.#setTimer(() => {
+      this.#headTimer = undefined
+      const d = this.#mine.get(this.#h)
+      if (!this.#transferring && d !== undefined) this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
     }, this.#cfg.resendViewChangeMs)
   }
 
@@ -278,10 +340,10 @@ export class Replica {
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer]) {
+    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer, this.#unsentTimer, this.#headTimer]) {
       if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
     }
-    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = undefined
+    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = this.#unsentTimer = this.#headTimer = undefined
   }
 
   /** Whether a state transfer is under way (the simulation waits for it before moving time). */
@@ -300,6 +362,7 @@ export class Replica {
       lastExec: this.#lastExec,
       seqNo: this.#seqNo,
       outstanding: this.#outstanding.size,
+      unsent: this.#unsent.size,
       transferring: this.#transferring,
     }
   }
@@ -372,8 +435,8 @@ export class Replica {
       case 'pp':
       case 'p':
       case 'c':
+        if (msg.v > this.#view) this.#sawView(from, msg.v)
         if (msg.t !== 'p' && (msg.v !== this.#view || !this.#active)) this.#onFollow(msg, from)
-        if (msg.v > this.#view) this.#sawLaterView(msg.v, from)
         if (msg.v === this.#view && !this.#active) {
           if (this.#early.length < PBFT_MAX_EARLY_MESSAGES) this.#early.push({ msg, from })
           return
@@ -388,6 +451,9 @@ export class Replica {
         return
       case 'vc':
         this.#onViewChange(msg, from)
+        return
+      case 'vs':
+        this.#onViewStatus(msg, from)
         return
       case 'nv':
         this.#onNewView(msg, from)
@@ -404,6 +470,16 @@ export class Replica {
         const d = batchDigest(msg.b)
         if (!this.#wanted.delete(d)) return
         this.#batches.set(d, msg.b)
+        // A new view installed on f+1 replicas' word may name batches this replica lacked.
+        for (const [n, cert] of this.#certs) {
+          if (cert.digest !== d || cert.batch !== undefined || cert.view !== this.#view || !this.#active) continue
+          cert.batch = msg.b
+          if (!this.#isPrimary() && !cert.prepares.has(this.self)) {
+            cert.prepares.set(this.self, d)
+            this.#broadcast({ t: 'p', v: cert.view, n, r: this.self, d })
+          }
+          this.#check(n, cert)
+        }
         for (const entry of this.#follow.values()) {
           for (const key of entry.commits.values()) {
             if (key.endsWith(`:${d}`) && entry.batches.size < PBFT_MAX_FOLLOW_BATCHES) entry.batches.set(d, msg.b)
@@ -421,7 +497,8 @@ export class Replica {
   #addRequest(tx: Transaction): boolean {
     if (this.#outstanding.has(tx.txid) || this.#stack.ledger.hasTransaction(tx.txid)) return false
     if (this.#outstanding.size >= this.#cfg.maxOutstanding) {
-      this.stats.dropped++
+      // Its client may have been told 202: say so, if not once per request.
+      if (this.stats.dropped++ % 1000 === 0) this.#log.warn('pbft request dropped: maxOutstanding requests wait here', { maxOutstanding: this.#cfg.maxOutstanding, dropped: this.stats.dropped })
       return false
     }
     this.#outstanding.set(tx.txid, tx)
@@ -430,7 +507,7 @@ export class Replica {
   }
 
   #afterRequests(): void {
-    if (this.#active && this.#requestTimer === undefined && this.#outstanding.size > 0) this.#armRequestTimer()
+    if (this.#requestTimer === undefined) this.#armRequestTimer()
     this.#tryCut(true)
   }
 
@@ -450,12 +527,36 @@ export class Replica {
   #toPrimary(x: Transaction[]): void {
     const primary = this.#primary(this.#view)
     if (!this.#active) this.#broadcast({ t: 'req', x })
-    else if (primary !== this.self && !this.#unicast({ t: 'req', x }, primary)) {
-      // No link to the primary (it is down, or this replica has just started and not yet linked
-      // to it): the replicas that are linked hold the requests too, and their request timers
-      // re-send them until they are ordered, here or in a later view.
-      this.#broadcast({ t: 'req', x })
-    }
+    else if (primary !== this.self && !this.#unicast({ t: 'req', x }, primary)) this.#keepUnsent(x, primary)
+  }
+
+  /**
+   * A forward that found no link to the primary is kept and tried again every forwardRetryMs
+   * (never dropped: the client was told 202), to whoever is primary then; the request timer
+   * re-sends it to every replica too if it waits requestTimeoutMs.
+   */
+  #keepUnsent(x: readonly Transaction[], primary: number): void {
+    if (!this.#unsentLogged) this.#log.info('pbft forward waits for a link to the primary', { primary: this.#cfg.validators[primary], requests: x.length })
+    this.#unsentLogged = true
+    for (let i = 0; i < x.length; i++) this.#unsent.set(x[i]!.txid, x[i]!)
+    if (this.#unsentTimer !== undefined || this.#stopped) return
+    this.#unsentTimer = this.#setTimer(() => {
+      this.#unsentTimer = undefined
+      // Taken out first: what fails again is kept anew.
+      const pending = [...this.#unsent.values()]
+      this.#unsent.clear()
+      let x: Transaction[] = []
+      for (const tx of pending) {
+        if (!this.#outstanding.has(tx.txid)) continue
+        x.push(tx)
+        if (x.length >= this.#cfg.batchSize) {
+          this.#toPrimary(x)
+          x = []
+        }
+      }
+      if (x.length > 0) this.#toPrimary(x)
+      if (this.#unsent.size === 0) this.#unsentLogged = false
+    }, this.#cfg.forwardRetryMs)
   }
 
   /** Up to a batch of the requests this replica waits for, oldest first. */
@@ -724,34 +825,18 @@ export class Replica {
     }
   }
 
-  /**
-   * After blocks executed: the request timer restarts only when the oldest request this replica
-   * holds changed (it was ordered). Restarting it on any progress would let the others' batches
-   * keep it from ever firing, and a request the primary never heard of would wait for as long
-   * as load goes on.
-   */
+  /** The chain moved: counted for the request timer (no timer work per batch), and the primary may cut more. */
   #afterProgress(): void {
-    const oldest = this.#oldestTxid()
-    if (oldest === undefined) {
-      this.#clearTimer('request')
-      this.#timedTxid = undefined
-    } else if (this.#active && (oldest !== this.#timedTxid || this.#requestTimer === undefined)) {
-      this.#complained = false
-      this.#armRequestTimer()
-    }
+    this.#progress++
     this.#tryCut()
-  }
-
-  #oldestTxid(): string | undefined {
-    for (const txid of this.#outstanding.keys()) return txid
-    return undefined
   }
 
   // ---- checkpoints and watermarks ----
 
   #onCheckpoint(msg: CheckpointMsg, from: number): void {
     // A checkpoint at or below our stable one while we executed past it: its sender may be behind
-    // (a restarted replica probing; at most one answer per resend period, see #helpLagging).
+    // (a restarted replica probing, or asking for heads after a transfer; #helpLagging answers
+    // once per resendViewChangeMs and only when we are past it).
     if (msg.n <= this.#h) return this.#helpLagging(msg.n, from)
     if (msg.n > this.#h + this.#L) {
       this.#onCheckpointAhead(msg, from)
@@ -874,6 +959,7 @@ export class Replica {
           if (this.#seqNo < target.n) this.#seqNo = target.n
         }
         const next = this.#nextTarget
+        if (reached && next === undefined) this.#armHeadProbe()
         this.#nextTarget = undefined
         if (next !== undefined && next.target.n > this.#lastExec) this.#startTransfer(next.target, next.peers)
         else if (!reached) {
@@ -919,6 +1005,7 @@ export class Replica {
     this.#queue.clear()
     this.#clearTimer('batch')
     this.#clearTimer('request')
+    this.#watched = undefined
     this.#clearTimer('vc')
     this.#clearTimer('null')
     this.stats.viewChanges++
@@ -932,44 +1019,17 @@ export class Replica {
     this.#broadcast(vc)
     this.#armResend()
     this.#onVcQuorum()
-  }
-
-  /**
-   * A replica left behind in an older view (restarted, or partitioned through a view change)
-   * follows the chain but does not vote, and forwards requests to a primary nobody follows: one
-   * more fault then stalls the network. When f+1 replicas (one of them honest) work in later
-   * views, it asks to join the lowest view they vouch for: its view change makes the replicas
-   * already there send theirs and the new view (#onViewChange), which it then installs as usual.
-   */
-  #sawLaterView(view: number, from: number): void {
-    if (from === this.self) return
-    const known = this.#laterViews.get(from)
-    if (known !== undefined && known >= view) return
-    this.#laterViews.set(from, view)
-    const views: number[] = []
-    for (const v of this.#laterViews.values()) if (v > this.#view) views.push(v)
-    if (views.length < this.#cfg.f + 1) return
-    views.sort((a, b) => b - a)
-    const target = views[this.#cfg.f] as number
-    this.#laterViews.clear()
-    this.#log.info('pbft joining the view the others work in', { view: this.#view, target })
-    this.#view = target - 1
-    this.#sendViewChange()
+    this.#tryNewView()
   }
 
   #onViewChange(msg: ViewChangeMsg, from: number): void {
     this.#helpLagging(msg.h, from)
-    if (msg.v < this.#view) return
-    if (msg.v === this.#view && this.#active) {
-      // A replica still waiting for this view: help it with our view change and the new view.
-      // At most once per resend period per replica, or two active replicas would echo forever.
-      const now = this.#stack.clock.now()
-      if (now - (this.#helped.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
-      this.#helped.set(from, now)
-      if (this.#myVc?.v === msg.v) this.#unicast(this.#myVc, from)
-      if (this.#lastNv?.v === msg.v && this.#isPrimary()) this.#unicast(this.#lastNv, from)
+    if (msg.v <= this.#view && this.#active) {
+      // A replica still waiting for this view, or for an earlier one: help it into ours.
+      this.#helpBehind(from)
       return
     }
+    if (msg.v < this.#view) return
     const wellFormed =
       msg.P.every(([n]) => n > msg.h && n <= msg.h + this.#L) && msg.Q.every(([n]) => n > msg.h && n <= msg.h + this.#L)
     if (!wellFormed) {
@@ -989,6 +1049,46 @@ export class Replica {
       return
     }
     this.#onVcQuorum()
+  }
+
+  /**
+   * Sends a replica that is in an earlier view, or still waiting for ours, our view change and the
+   * new view of our view (every replica does, not only the primary: f+1 matching new views let it
+   * join without the view changes behind them, see #vouchedNewView). At most once per resend
+   * period per replica, or two active replicas would echo forever.
+   */
+  #helpBehind(from: number): void {
+    if (!this.#active || from < 0 || from === this.self || this.#view === 0) return
+    const now = this.#stack.clock.now()
+    if (now - (this.#helped.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
+    this.#helped.set(from, now)
+    if (this.#myVc?.v === this.#view) this.#unicast(this.#myVc, from)
+    if (this.#lastNv?.v === this.#view) this.#unicast({ ...this.#lastNv, r: this.self }, from)
+  }
+
+  #onViewStatus(msg: ViewStatusMsg, from: number): void {
+    if (msg.v < this.#view) this.#helpBehind(from)
+    else if (msg.v > this.#view) this.#sawView(from, msg.v)
+  }
+
+  /**
+   * Replica `from` is active in view v, above ours. Once f+1 replicas are (one of them honest), this
+   * replica moves to the highest view f+1 of them reached and asks for it with a view change, which
+   * the replicas in that view answer with the new view (#helpBehind). A replica that restarted in
+   * view 0, or missed a view change, so votes again at once instead of only following the chain.
+   */
+  #sawView(from: number, v: number): void {
+    if (from < 0 || from === this.self || v <= this.#view) return
+    if ((this.#laterViews.get(from) ?? -1) >= v) return
+    this.#laterViews.set(from, v)
+    const later: number[] = []
+    for (const view of this.#laterViews.values()) if (view > this.#view) later.push(view)
+    if (later.length < this.#cfg.f + 1) return
+    later.sort((a, b) => b - a)
+    const target = later[this.#cfg.f] as number
+    this.#log.info('pbft joins the view f+1 replicas are in', { from: this.#view, to: target })
+    this.#view = target - 1
+    this.#sendViewChange()
   }
 
   /** Stores a view change; false when one from that replica for that view is already held. */
@@ -1047,19 +1147,65 @@ export class Replica {
     this.#tryNewView()
   }
 
+  /**
+   * A new view from its primary, or relayed by another replica to help this one join (#helpBehind).
+   * The primary's is checked against the view changes it names (#tryNewView); f+1 replicas sending
+   * the same one vouch for it (one of them is honest and installed it after that check).
+   */
   #onNewView(msg: NewViewMsg, from: number): void {
-    if (from !== this.#primary(msg.v) || new Set(msg.V).size !== msg.V.length || msg.V.length < 2 * this.#cfg.f + 1) {
+    if (from < 0 || new Set(msg.V).size !== msg.V.length || msg.V.length < 2 * this.#cfg.f + 1) {
       this.stats.refused++
       return
     }
     if (msg.v < this.#view || (msg.v === this.#view && this.#active)) return
-    this.#pendingNv = msg
+    this.#nvFrom.set(from, msg)
+    if (from === this.#primary(msg.v)) this.#pendingNv = msg
+    if (msg.v > this.#view && this.#vouchers(msg).length >= this.#cfg.f + 1) {
+      // Installed by at least one honest replica: move there; #sendViewChange installs it.
+      this.#view = msg.v - 1
+      this.#sendViewChange()
+      return
+    }
     this.#tryNewView()
   }
 
+  /** The replicas that sent us this new view (the same view, checkpoint, view changes and assignments). */
+  #vouchers(nv: NewViewMsg): number[] {
+    const out: number[] = []
+    for (const [r, other] of this.#nvFrom) {
+      if (other.v === nv.v && other.k[0] === nv.k[0] && other.k[1] === nv.k[1] && sameReplicas(other.V, nv.V) && sameAssignments(other.X, nv.X)) out.push(r)
+    }
+    return out
+  }
+
+  /** A new view for our view that f+1 replicas sent us, if any. */
+  #vouchedNewView(): { nv: NewViewMsg; by: number[] } | undefined {
+    for (const nv of this.#nvFrom.values()) {
+      if (nv.v !== this.#view) continue
+      const by = this.#vouchers(nv)
+      if (by.length >= this.#cfg.f + 1) return { nv, by }
+    }
+    return undefined
+  }
+
   #tryNewView(): void {
+    if (this.#active) return
+    const vouched = this.#vouchedNewView()
+    if (vouched !== undefined) {
+      // Not checked against view changes (this replica may lack them, or have lost its own in a
+      // restart), nor does it wait for the batches it re-proposes: their digests are pinned, and
+      // batches still held by others come by fetch, the rest by state transfer.
+      const { nv, by } = vouched
+      for (const [n, d] of nv.X) {
+        if (d === NULL_DIGEST || n <= this.#h || n <= nv.k[0] || this.#batches.has(d) || this.#wanted.has(d)) continue
+        this.#wanted.add(d)
+        this.#broadcast({ t: 'fb', r: this.self, d })
+      }
+      this.#install(nv, by)
+      return
+    }
     const nv = this.#pendingNv
-    if (nv === undefined || nv.v !== this.#view || this.#active) return
+    if (nv === undefined || nv.v !== this.#view) return
     const set: ViewChangeMsg[] = []
     for (const r of nv.V) {
       const vc = this.#vcs.get(nv.v)?.get(r)
@@ -1069,6 +1215,9 @@ export class Replica {
     const k = selectCheckpoint(set, this.#cfg.f)
     const X = k === undefined ? undefined : assignSequenceNumbers(set, k[0], this.#cfg.f, this.#L)
     if (k === undefined || X === undefined || k[0] !== nv.k[0] || k[1] !== nv.k[1] || !sameAssignments(X, nv.X)) {
+      // It counts a view change of ours: one sent before a restart, which this replica no longer
+      // knows, may differ from the one it holds now. Other replicas vouching for it will tell.
+      if (nv.V.includes(this.self)) return
       this.#log.warn('new view refused: it does not follow from its view changes', { view: nv.v })
       this.stats.refused++
       this.#pendingNv = undefined
@@ -1085,10 +1234,12 @@ export class Replica {
       }
     }
     if (missing) return
-    this.#install(nv, set)
+    const [cpN, cpD] = nv.k
+    this.#install(nv, set.filter((vc) => vc.C.some(([n, d]) => n === cpN && d === cpD)).map((vc) => vc.r))
   }
 
-  #install(nv: NewViewMsg, set: ViewChangeMsg[]): void {
+  /** `vouchers`: replicas that hold the new view's checkpoint, to transfer state from when behind it. */
+  #install(nv: NewViewMsg, vouchers: number[]): void {
     this.#active = true
     this.#pendingNv = undefined
     this.#lastNv = nv
@@ -1096,8 +1247,8 @@ export class Replica {
     this.#clearTimer('vc')
     this.#clearTimer('resend')
     this.#backoff = 1
-    this.#complained = false
     this.#dropVcsBelow(this.#view)
+    for (const [r, other] of this.#nvFrom) if (other.v <= this.#view) this.#nvFrom.delete(r)
     // Taken before the watermarks move: moving them garbage-collects batches no certificate holds yet.
     const chosen = new Map<string, PbftBatch>()
     for (const [, d] of nv.X) {
@@ -1108,10 +1259,7 @@ export class Replica {
     if (cpN > this.#h) {
       this.#mine.set(cpN, cpD)
       this.#moveWatermarks(cpN)
-      if (this.#lastExec < cpN) {
-        const vouchers = set.filter((vc) => vc.C.some(([n, d]) => n === cpN && d === cpD)).map((vc) => vc.r)
-        this.#startTransfer({ n: cpN, d: cpD }, vouchers)
-      }
+      if (this.#lastExec < cpN) this.#startTransfer({ n: cpN, d: cpD }, vouchers)
     }
     this.#log.info('pbft new view', { view: this.#view, checkpoint: cpN, reproposed: nv.X.length })
     const primary = this.#isPrimary()
@@ -1163,21 +1311,62 @@ export class Replica {
 
   // ---- timers ----
 
+  /**
+   * The request timer: while this replica holds outstanding requests in an active view, it ticks
+   * every requestTimeoutMs and looks at the oldest of them (the first in #outstanding, which keeps
+   * arrival order). It tracks this replica's own requests, as PBFT's timer does, and nothing
+   * executed restarts it: executing a batch only counts #progress, so busy chains cost no timer work.
+   */
   #armRequestTimer(): void {
-    this.#clearTimer('request')
-    this.#timedTxid = this.#oldestTxid()
+    if (this.#requestTimer !== undefined || !this.#active || this.#stopped) return
+    const first = this.#outstanding.keys().next()
+    if (first.done === true) return
+    if (this.#watched === undefined) {
+      // The wait of the request that made the set non-empty starts now.
+      this.#watched = first.value
+      this.#complained = false
+      this.#progressAtTick = this.#progress
+    }
     this.#requestTimer = this.#setTimer(() => {
       this.#requestTimer = undefined
-      if (!this.#active || this.#outstanding.size === 0) return
-      if (!this.#complained) {
-        // Re-send what waits once before blaming the primary: a lost forward should not cost a view.
-        this.#complained = true
-        this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
-        this.#armRequestTimer()
-        return
-      }
-      this.#sendViewChange()
+      this.#onRequestTimer()
     }, this.#cfg.requestTimeoutMs)
+  }
+
+  /**
+   * One tick. When the oldest request is another than at the last tick, it is watched from now (the
+   * one before executed: PBFT restarts the timer for the next request). When the same one has waited
+   * a whole period, it is re-sent to every replica (a forward lost to a crashed or restarted primary,
+   * or never sent, should not cost a view); when it waits one more period and the chain did not move
+   * either, the primary is taken for dead and the view changes. When the chain moved meanwhile, the
+   * primary is alive and busy (a deep queue at the primary is not a fault): the request goes to it
+   * again and is watched on. A primary that orders others' requests and never this one is therefore
+   * not replaced (as in Fabric v0.6): its backups hold the request, and a later primary orders it.
+   */
+  #onRequestTimer(): void {
+    if (!this.#active || this.#stopped) return
+    const first = this.#outstanding.keys().next()
+    if (first.done === true) {
+      this.#watched = undefined
+      return
+    }
+    const oldest = first.value
+    const moved = this.#progress !== this.#progressAtTick
+    this.#progressAtTick = this.#progress
+    if (oldest !== this.#watched) {
+      this.#watched = oldest
+      this.#complained = false
+    } else if (!this.#complained) {
+      this.#complained = true
+      this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
+    } else if (!moved) {
+      this.#log.info('pbft request timer expired: the oldest request waits and nothing executes', { view: this.#view, primary: this.#primary(this.#view) })
+      this.#sendViewChange()
+      return
+    } else {
+      this.#toPrimary(this.#oldestOutstanding())
+    }
+    this.#armRequestTimer()
   }
 
   /** Counts a pre-prepare of the current view (sent as primary, or received from it) for the null-request timer. */
@@ -1226,7 +1415,7 @@ export class Replica {
       // Alone in a view change, this replica's requests would reach nobody else: the others order them.
       if (this.#outstanding.size > 0) this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
       for (const d of this.#wanted) this.#broadcast({ t: 'fb', r: this.self, d })
-      if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#broadcast(this.#lastNv)
+      if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#broadcast({ ...this.#lastNv, r: this.self })
       this.#armResend()
     }, this.#cfg.resendViewChangeMs)
   }
@@ -1319,7 +1508,7 @@ export class Replica {
     this.#stack.broadcast({ type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload }, 'validator')
   }
 
-  /** False when the message could not be handed to a link to `to` (none is up). */
+  /** False when it could not be sent (no link to that replica). */
   #unicast(msg: PbftMessage, to: number): boolean {
     // What was queued before goes first: messages to one replica keep their order.
     this.#flushOut()
@@ -1331,6 +1520,10 @@ export class Replica {
       return false
     }
   }
+}
+
+function sameReplicas(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i])
 }
 
 function sameAssignments(a: readonly SeqDigest[], b: readonly SeqDigest[]): boolean {

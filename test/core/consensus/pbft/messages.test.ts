@@ -33,6 +33,7 @@ const samples: PbftMessage[] = [
   { t: 'nv', v: 2, r: 2, V: [0, 1, 2], k: [10, d], X: [[11, d], [12, NULL_DIGEST]] },
   { t: 'fb', r: 1, d },
   { t: 'rb', r: 1, b: batch },
+  { t: 'vs', v: 3, r: 2 },
 ]
 
 // The wire objects the msgpackr-based codec built, and its Packr: the reference for the bytes.
@@ -59,6 +60,8 @@ function wire(msg: PbftMessage): unknown {
       return { t: 'fb', r: msg.r, d: dWire(msg.d) }
     case 'rb':
       return { t: 'rb', r: msg.r, b: batchWire(msg.b) }
+    case 'vs':
+      return { t: 'vs', v: msg.v, r: msg.r }
     case 'm':
       return { t: 'm', m: msg.m.map(encodePbftMessage) }
   }

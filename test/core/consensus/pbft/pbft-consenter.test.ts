@@ -244,21 +244,6 @@ describe('pbft consenter on a fake network', () => {
     expect(reqs().sort()).toEqual(['vp2>vp1', 'vp2>vp3'])
   })
 
-  it('sends a request to every linked replica at once when it has no link to the primary', async () => {
-    const n = await setup({ batchSize: 10, batchTimeoutMs: 100, requestTimeoutMs: 1000 })
-    const reqs = () =>
-      n.delivered
-        .filter((m) => m.envelope.type === MessageType.CONSENSUS && decodePbftMessage(m.envelope.payload).t === 'req')
-        .map((m) => `${m.from}>${m.to}`)
-    n.disconnect('vp2', 'vp0')
-    const tx = n.submit('vp2', 'nolink=1')
-    await n.advance(50)
-    expect(reqs().sort()).toEqual(['vp2>vp1', 'vp2>vp3'])
-    // vp1 and vp3 now hold it too; their request timers carry it to the primary.
-    await n.advance(3000)
-    for (const id of validators) expect(n.peer(id).ledger.hasTransaction(tx.txid)).toBe(true)
-  })
-
   it('has f+1 replicas announce each block to non-validators, each in order', async () => {
     const net = await setupWithFollower({ batchSize: 1 })
     const follower = net.peer('nv0')

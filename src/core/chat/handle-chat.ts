@@ -6,6 +6,7 @@ import { MessageType } from '../wire/message-type.js'
 import { makeResponse } from '../wire/payloads.js'
 import { ResponseStatus } from '../wire/payload-types.js'
 import type { ChatStream, ChatStreamEnd } from './chat-stream.js'
+import { CloseToken, closeReason, closeReasonOf } from './close-reason.js'
 
 /**
  * handleChat: the one receive loop of a chat stream (Fabric's `handleChat`), on both sides of a
@@ -87,7 +88,7 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
         refuse(error, undefined)
         if (++decodeErrors >= options.maxDecodeErrors || error instanceof FrameTooLargeError) {
           handler.flush?.()
-          stream.close(error.closeCode, `${error.message} (${decodeErrors} undecodable frames)`)
+          stream.close(error.closeCode, closeReason(error.code, `${decodeErrors} undecodable frames; last: ${error.message}`))
           throw error
         }
         continue
@@ -104,14 +105,14 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
           if (error instanceof DecodeError) {
             if (++decodeErrors >= options.maxDecodeErrors) {
               handler.flush?.()
-              stream.close(error.closeCode, `${error.message} (${decodeErrors} undecodable messages)`)
+              stream.close(error.closeCode, closeReason(error.code, `${decodeErrors} undecodable messages; last: ${error.message}`))
               throw error
             }
             continue
           }
           if (error.closeCode !== undefined) {
             handler.flush?.()
-            stream.close(error.closeCode, error.message)
+            stream.close(error.closeCode, closeReasonOf(error))
             throw error
           }
         }
@@ -120,7 +121,7 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
     end = await stream.done
   } catch (err) {
     // Not awaiting `done` here: a remote that ignores our close frame must not delay stop().
-    if (!stream.closed) stream.close(1011, 'chat loop failed')
+    if (!stream.closed) stream.close(1011, closeReason(CloseToken.INTERNAL, 'chat loop failed'))
     // Say why the chat ended: the code it was closed with and the error, not a bare 1006.
     end = {
       code: err instanceof TransportError ? (err.remoteCloseCode ?? 1006) : err instanceof WspeerError ? (err.closeCode ?? 1011) : 1011,

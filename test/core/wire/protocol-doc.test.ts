@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { CLOSE_TOKEN_PATTERN } from '../../../src/core/chat/close-reason.js'
 import { CloseCode } from '../../../src/core/errors.js'
 import * as peerLimits from '../../../src/core/peer/limits.js'
 import { fromHex, toHex } from '../../../src/core/util/bytes.js'
@@ -15,6 +16,9 @@ import { decodePayload, makeEnvelope } from '../../../src/core/wire/payloads.js'
  */
 const doc = readFileSync(new URL('../../../PROTOCOL.md', import.meta.url), 'utf8')
 const errorsSource = readFileSync(new URL('../../../src/core/errors.ts', import.meta.url), 'utf8')
+const closeReasonSource = ['chat/close-reason.ts', 'peer/peer.ts']
+  .map((file) => readFileSync(new URL(`../../../src/core/${file}`, import.meta.url), 'utf8'))
+  .join('\n')
 
 function between(marker: string): string {
   const start = doc.indexOf(`<!-- ${marker} -->`)
@@ -123,6 +127,20 @@ describe('PROTOCOL.md tables', () => {
   it('name only error codes the code can send', () => {
     const codes = rows.map((cells) => cells[0] ?? '').filter((cell) => /^ERR_[A-Z_]+$/.test(cell))
     expect(codes.length).toBeGreaterThan(5)
-    for (const code of codes) expect(errorsSource, code).toContain(`'${code}'`)
+    for (const code of codes) expect(errorsSource + closeReasonSource, code).toContain(`'${code}'`)
+  })
+
+  it('give a close-reason token (13.1) for every close code a peer sends', () => {
+    const section = doc.slice(doc.indexOf('### 13.1 Close reasons'), doc.indexOf('## 14. Limits'))
+    const tokenRows = section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .map((line) => line.split('|').map((cell) => cell.trim().replace(/`/g, '')))
+    const neverSent = new Set<number>([CloseCode.NO_STATUS, CloseCode.ABNORMAL, CloseCode.TRY_AGAIN_LATER])
+    for (const code of Object.values(CloseCode)) {
+      if (neverSent.has(code)) continue
+      expect(tokenRows.some((cells) => cells[2] === String(code)), `close code ${code} has no token row`).toBe(true)
+    }
+    for (const cells of tokenRows) for (const token of (cells[1] ?? '').split(', ')) expect(token).toMatch(CLOSE_TOKEN_PATTERN)
   })
 })

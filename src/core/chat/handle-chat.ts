@@ -85,10 +85,14 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
         envelopes = decodeFrame(frame, options.codecLimits)
       } catch (err) {
         const error = err instanceof DecodeError || err instanceof FrameTooLargeError ? err : new DecodeError('undecodable frame', { cause: err })
-        refuse(error, undefined)
+        // A frame over the limit is answered by the close alone (1009, its token in the reason):
+        // the transport refuses such frames unread, and this layer says the same (PROTOCOL.md 7.2).
+        if (error instanceof FrameTooLargeError) options.onError?.(error, undefined)
+        else refuse(error, undefined)
         if (++decodeErrors >= options.maxDecodeErrors || error instanceof FrameTooLargeError) {
           handler.flush?.()
-          stream.close(error.closeCode, closeReason(error.code, `${decodeErrors} undecodable frames; last: ${error.message}`))
+          const prose = error instanceof FrameTooLargeError ? error.message : `${decodeErrors} undecodable frames; last: ${error.message}`
+          stream.close(error.closeCode, closeReason(error.code, prose))
           throw error
         }
         continue

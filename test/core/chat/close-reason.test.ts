@@ -8,6 +8,7 @@ import type { ChatStream, ChatStreamEnd } from '../../../src/core/chat/chat-stre
 import { CloseCode, SendBufferFullError } from '../../../src/core/errors.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
 import { makeEnvelope } from '../../../src/core/wire/payloads.js'
+import { encodeFrame } from '../../../src/core/wire/codec.js'
 import { ManualClock } from '../../../src/core/util/clock.js'
 import { MemoryNetwork } from '../../support/memory-network.js'
 import { RawLink } from '../../support/raw-link.js'
@@ -152,5 +153,30 @@ describe('every close a peer makes carries a token', () => {
     const outbox = new Outbox(stream, { maxFrameBytes: 1 << 20, targetFrameBytes: 1 << 18, maxEnvelopesPerFrame: 256, sendBufferCapBytes: 1000 })
     expect(() => outbox.send(makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: 1 }))).toThrow(SendBufferFullError)
     expectToken({ code: closed.code ?? 0, reason: closed.reason ?? '', local: true, error: true }, CloseCode.SEND_BUFFER_FULL, 'ERR_SEND_BUFFER_FULL')
+  })
+})
+
+describe('a frame over the codec limit in the receive loop', () => {
+  it('is answered by the 1009 close alone, with its token, and no RESPONSE (PROTOCOL.md 7.2)', async () => {
+    const [local, remote] = createMemoryChatPair()
+    const chat = handleChat(local, false, {
+      createHandler: (stream) => ({
+        handleMessage: () => {},
+        stop: () => {},
+        reply: (env) => stream.send(encodeFrame([env])),
+      }),
+      codecLimits: { maxFrameBytes: 64 },
+      maxDecodeErrors: 3,
+    })
+    const frames: Uint8Array[] = []
+    const read = (async () => {
+      for await (const frame of remote) frames.push(frame)
+    })().catch(() => undefined)
+    remote.send(new Uint8Array(65).fill(0x90))
+    await expect(chat).rejects.toMatchObject({ code: 'ERR_FRAME_TOO_LARGE' })
+    expect((await remote.done).reason).toBe('ERR_FRAME_TOO_LARGE: frame of 65 bytes exceeds the limit of 64 bytes')
+    expectToken(await remote.done, CloseCode.MESSAGE_TOO_BIG, 'ERR_FRAME_TOO_LARGE')
+    await read
+    expect(frames).toEqual([])
   })
 })

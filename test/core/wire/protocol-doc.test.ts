@@ -18,6 +18,10 @@ import { handshakeTranscript, SignerRole } from '../../../src/core/identity/hand
 import { messageFromHello } from '../../../src/core/identity/handshake-messages.js'
 import { keyPairFromSeed, verifySignature } from '../../../src/core/identity/key-pair.js'
 import { hashBlock } from '../../../src/core/ledger/block-hash.js'
+import * as noopsConstants from '../../../src/core/consensus/noops/constants.js'
+import * as pbftConfig from '../../../src/core/consensus/pbft/config.js'
+import * as pbftMessages from '../../../src/core/consensus/pbft/messages.js'
+import * as pbftStateTransfer from '../../../src/core/consensus/pbft/state-transfer.js'
 
 /**
  * PROTOCOL.md is a specification other implementations are written from, so its numbers and its
@@ -137,6 +141,14 @@ describe('PROTOCOL.md tables', () => {
     const codes = rows.map((cells) => cells[0] ?? '').filter((cell) => /^ERR_[A-Z_]+$/.test(cell))
     expect(codes.length).toBeGreaterThan(5)
     for (const code of codes) expect(errorsSource + closeReasonSource, code).toContain(`'${code}'`)
+  })
+
+  it('quote the consensus plugins\' constants with their values (11.3, 11.4)', () => {
+    const constants: Record<string, unknown> = { ...noopsConstants, ...pbftConfig, ...pbftMessages, ...pbftStateTransfer }
+    // `NAME` (value), the value in bytes, ms or KiB.
+    const quoted = [...doc.matchAll(/`([A-Z][A-Z0-9_]+)` \((\d+)( KiB| ms)?[ )]/g)].filter((m) => m[1] !== undefined && m[1] in constants)
+    expect(quoted.length).toBeGreaterThanOrEqual(9)
+    for (const [, name, value, unit] of quoted) expect(Number(value) * (unit === ' KiB' ? 1024 : 1), name).toBe(constants[name!])
   })
 
   it('give a close-reason token (13.1) for every close code a peer sends', () => {

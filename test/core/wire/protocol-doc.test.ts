@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Packr } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
+import * as closeReasonConstants from '../../../src/core/chat/close-reason.js'
 import { CLOSE_TOKEN_PATTERN } from '../../../src/core/chat/close-reason.js'
 import { CloseCode } from '../../../src/core/errors.js'
 import * as peerLimits from '../../../src/core/peer/limits.js'
@@ -143,11 +144,11 @@ describe('PROTOCOL.md tables', () => {
     for (const code of codes) expect(errorsSource + closeReasonSource, code).toContain(`'${code}'`)
   })
 
-  it('quote the consensus plugins\' constants with their values (11.3, 11.4)', () => {
-    const constants: Record<string, unknown> = { ...noopsConstants, ...pbftConfig, ...pbftMessages, ...pbftStateTransfer }
+  it('quote the consensus plugins\' and close reasons\' constants with their values (11.3, 11.4, 13.1)', () => {
+    const constants: Record<string, unknown> = { ...noopsConstants, ...pbftConfig, ...pbftMessages, ...pbftStateTransfer, ...closeReasonConstants }
     // `NAME` (value), the value in bytes, ms or KiB.
     const quoted = [...doc.matchAll(/`([A-Z][A-Z0-9_]+)` \((\d+)( KiB| ms)?[ )]/g)].filter((m) => m[1] !== undefined && m[1] in constants)
-    expect(quoted.length).toBeGreaterThanOrEqual(9)
+    expect(quoted.length).toBeGreaterThanOrEqual(11)
     for (const [, name, value, unit] of quoted) expect(Number(value) * (unit === ' KiB' ? 1024 : 1), name).toBe(constants[name!])
   })
 

@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import '../../support/test-consenters.js'
 import { CLOSE_REASON_MAX_BYTES, CloseToken, closeReason, parseCloseReason } from '../../../src/core/chat/close-reason.js'
@@ -178,5 +179,23 @@ describe('a frame over the codec limit in the receive loop', () => {
     expectToken(await remote.done, CloseCode.MESSAGE_TOO_BIG, 'ERR_FRAME_TOO_LARGE')
     await read
     expect(frames).toEqual([])
+  })
+})
+
+describe('no close in src passes prose without a token', () => {
+  it('finds no close(code, "literal text") call: reasons go through closeReason', () => {
+    const root = new URL('../../../src/', import.meta.url)
+    const offenders: string[] = []
+    const walk = (dir: URL): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(new URL(`${entry.name}/`, dir))
+        else if (entry.name.endsWith('.ts')) {
+          const text = readFileSync(new URL(entry.name, dir), 'utf8')
+          if (/\.close\(\s*(?:CloseCode\.[A-Z_]+|\d{4})\s*,\s*['"`]/.test(text)) offenders.push(entry.name)
+        }
+      }
+    }
+    walk(root)
+    expect(offenders).toEqual([])
   })
 })

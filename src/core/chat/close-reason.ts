@@ -50,10 +50,18 @@ export function closeReason(token: string, prose: string): string {
   return `${head}${cut}...`
 }
 
-/** The reason for closing because of `error`: its code as the token, its message as the prose. */
-export function closeReasonOf(error: Pick<WspeerError, 'code' | 'message'>): string {
-  return closeReason(error.code, error.message)
+/**
+ * The reason for closing because of `error`: its code as the token, its message as the prose. A
+ * handshake refusal's own reason (`wrong-address`, `bad-signature`... PROTOCOL.md 8.1.5) leads the
+ * prose, so a client can tell refusals apart without parsing sentences.
+ */
+export function closeReasonOf(error: Pick<WspeerError, 'code' | 'message'> & { reason?: unknown }): string {
+  const lead = typeof error.reason === 'string' && CLOSE_SUBREASON_PATTERN.test(error.reason) ? `${error.reason}: ` : ''
+  return closeReason(error.code, lead + error.message)
 }
+
+/** A handshake refusal reason as 8.1.5 names them: lower-case words joined by hyphens. */
+const CLOSE_SUBREASON_PATTERN = /^[a-z]+(?:-[a-z]+)*$/
 
 /** The token and prose of a received reason; undefined when it carries no token. */
 export function parseCloseReason(reason: string): { token: string; text: string } | undefined {

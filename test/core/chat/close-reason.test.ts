@@ -84,7 +84,10 @@ describe('every close a peer makes carries a token', () => {
     const raw = new RawLink(await start())
     raw.plainHello('vp1')
     expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_HANDSHAKE' })
-    expectToken(await raw.stream.done, CloseCode.POLICY_VIOLATION, 'ERR_HANDSHAKE')
+    const end = await raw.stream.done
+    expectToken(end, CloseCode.POLICY_VIOLATION, 'ERR_HANDSHAKE')
+    // The 8.1.5 refusal reason leads the prose.
+    expect(parseCloseReason(end.reason)?.text).toMatch(/^malformed: /)
   })
 
   it('1008 ERR_HANDSHAKE_TIMEOUT when no HELLO comes', async () => {
@@ -92,7 +95,9 @@ describe('every close a peer makes carries a token', () => {
     const raw = new RawLink(await start({ handshakeTimeoutMs: 2000 }, clock))
     clock.advance(2500)
     expect(await raw.nextResponse()).toMatchObject({ code: 'ERR_HANDSHAKE_TIMEOUT' })
-    expectToken(await raw.stream.done, CloseCode.POLICY_VIOLATION, 'ERR_HANDSHAKE_TIMEOUT')
+    const end = await raw.stream.done
+    expectToken(end, CloseCode.POLICY_VIOLATION, 'ERR_HANDSHAKE_TIMEOUT')
+    expect(parseCloseReason(end.reason)?.text).toBe('timeout: handshake not completed within 2000 ms')
   })
 
   it('4001 ERR_DUPLICATE_LINK: the replaced link gets a RESPONSE with the code, then the close', async () => {

@@ -226,6 +226,17 @@ describe('PROTOCOL.md PBFT vectors (11.4)', () => {
     expect(decodePbftMessage(fromHex(v.hex))).toEqual(message)
   })
 
+  it.each([
+    ['pbft-layout-prepare', 'prepare'],
+    ['pbft-layout-pre-prepare', 'pre-prepare of a batch'],
+  ])('the annotated layout %s is the bytes of the %s vector', (marker, name) => {
+    const hex = between(marker)
+      .split('\n')
+      .map((line) => line.split('#')[0]?.replace(/\s+/g, '') ?? '')
+      .join('')
+    expect(hex).toBe(list.find((v) => v.name === name)!.hex)
+  })
+
   it('the pre-prepared digest is the body hash of the batch (12)', () => {
     const pp = list.find((v) => v.value.t === 'pp' && v.value.b !== null)!
     const prepare = list.find((v) => v.value.t === 'p' && v.value.d !== '')!

@@ -199,7 +199,7 @@ interface LinkPlan {
 const decodeError = (msg: RegExp, inReplyTo?: number): Step['refused'] => ({ code: 'ERR_DECODE', msg, ...(inReplyTo === undefined ? {} : { inReplyTo }) })
 const unknownType = (type: number): Step['refused'] => ({ code: 'ERR_UNKNOWN_TYPE', inReplyTo: type, msg: new RegExp(`unknown or unsupported message type ${type}$`) })
 /** The third undecodable frame on a link (DEFAULT_MAX_DECODE_ERRORS): closed 1007, sent as 3007. */
-const CLOSED_1007 = { wire: 3007, tab: 1007, reason: /\(3 undecodable (frames|messages)\)$/ }
+const CLOSED_1007 = { wire: 3007, tab: 1007, reason: /^ERR_DECODE: 3 undecodable (frames|messages); last: / }
 const MARKER = 'EVIL-MARKER'
 
 const rounds = (): LinkPlan[][] => [
@@ -333,7 +333,7 @@ const rounds = (): LinkPlan[][] => [
       peer: 'vp2',
       title: 'case 2 a text frame',
       steps: [{ name: 'text', frame: '[{"type":99,"payload":""}]' }],
-      end: { wire: 3003, tab: 1003, reason: /^text frames are not accepted/ },
+      end: { wire: 3003, tab: 1003, reason: /^ERR_TEXT_FRAME: text frames are not accepted/ },
     },
     {
       peer: 'vp3',
@@ -342,7 +342,7 @@ const rounds = (): LinkPlan[][] => [
         { name: 'exactly 1 MiB', frame: bytes(0x90, new Uint8Array(MAX_FRAME - 1)), refused: decodeError(/^frame: holds no envelope$/) },
         { name: '1 MiB + 1', frame: new Uint8Array(MAX_FRAME + 1).fill(0x90) },
       ],
-      end: { wire: 3009, tab: 1009, reason: new RegExp(`^frame of ${MAX_FRAME + 1} bytes exceeds the limit of ${MAX_FRAME} bytes`) },
+      end: { wire: 3009, tab: 1009, reason: new RegExp(`^ERR_FRAME_TOO_LARGE: frame of ${MAX_FRAME + 1} bytes exceeds the limit of ${MAX_FRAME} bytes`) },
     },
   ],
   [

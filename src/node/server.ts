@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
+import { CloseToken, closeReason } from '../core/chat/close-reason.js'
 import { createWebSocketChatStream } from '../core/chat/websocket-chat-stream.js'
 import type { WebSocketLike } from '../core/chat/websocket-chat-stream.js'
 import { CloseCode, describeError } from '../core/errors.js'
@@ -36,6 +37,7 @@ import type { Logger } from '../core/util/logger.js'
 import { createConnectionLimiter } from './connection-limiter.js'
 import type { ConnectionLimiterStats, ConnectionLimits } from './connection-limiter.js'
 import { createHttpApi } from './http-api.js'
+import { withCloseReasons } from './ws-close-reason.js'
 
 /** Path of the chat endpoint. */
 export const CHAT_PATH = '/chat'
@@ -136,9 +138,10 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
     // Covers every end: an upgrade ws aborts, a socket that never says HELLO, a chat that ends.
     socket.once('close', () => ticket.release())
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      withCloseReasons(ws, limits.maxFrameBytes)
       ws.on('error', (err) => log.debug('chat socket error', { remote, error: describeError(err) }))
       if (stopping) {
-        ws.close(CloseCode.GOING_AWAY, 'server stopping')
+        ws.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'server stopping'))
         return
       }
       const stream = createWebSocketChatStream(ws as unknown as WebSocketLike, { remote, maxFrameBytes: limits.maxFrameBytes, binaryType: 'nodebuffer' })
@@ -163,7 +166,7 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
               clearTimeout(timer)
               resolve()
             })
-            ws.close(CloseCode.GOING_AWAY, 'server stopping')
+            ws.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'server stopping'))
           }),
       ),
     )

@@ -17,6 +17,7 @@ import type { WebSocketLike } from '../core/chat/websocket-chat-stream.js'
 import { TransportError } from '../core/errors.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import type { ChatConnector } from '../core/peer/peer-types.js'
+import { withCloseReasons } from './ws-close-reason.js'
 
 export interface NodeConnectorOptions {
   /** PEM CA certificates trusted for wss:// besides the system's (a private network's own CA). */
@@ -47,6 +48,7 @@ export function createNodeConnector(limits: Pick<PeerLimits, 'maxFrameBytes' | '
       // The chat stream listens too (and records the error); this one guarantees a listener exists
       // from the first tick, whatever the stream does.
       socket.on('error', () => {})
+      withCloseReasons(socket, maxFrameBytes)
       return socket as unknown as WebSocketLike
     }
     return openWebSocketChat(createSocket, {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import type { ChatStream } from '../../src/core/chat/chat-stream.js'
+import { CloseToken, parseCloseReason } from '../../src/core/chat/close-reason.js'
 import { CloseCode } from '../../src/core/errors.js'
 import { DEFAULT_PEER_LIMITS } from '../../src/core/peer/limits.js'
 import { silentLogger } from '../../src/core/util/logger.js'
@@ -57,17 +58,22 @@ async function rawUpgrade(port: number): Promise<{ socket: Socket; received: () 
   return { socket, received: () => Buffer.concat(chunks), closed }
 }
 
-/** The close code of the first close frame (opcode 8) the server sent after the handshake. */
-function serverCloseCode(bytes: Buffer): number | undefined {
+/** The code and reason of the first close frame (opcode 8) the server sent after the handshake. */
+function serverClose(bytes: Buffer): { code: number; reason: string } | undefined {
   const start = bytes.indexOf('\r\n\r\n') + 4
   let i = start
   while (i + 2 <= bytes.length) {
     const opcode = bytes[i]! & 0x0f
     const len = bytes[i + 1]! & 0x7f
-    if (opcode === 8) return len >= 2 ? bytes.readUInt16BE(i + 2) : 1005
+    if (opcode === 8) return len >= 2 ? { code: bytes.readUInt16BE(i + 2), reason: bytes.subarray(i + 4, i + 2 + len).toString('utf8') } : { code: 1005, reason: '' }
     i += 2 + len
   }
   return undefined
+}
+
+/** PROTOCOL.md 13.1: the reason starts with the token. */
+function tokenOf(reason: string): string | undefined {
+  return parseCloseReason(reason)?.token
 }
 
 function maskedFrame(opcode: number, payload: Buffer, fin = true): Buffer {
@@ -133,30 +139,36 @@ describe('createPeerServer', () => {
     await new Promise((resolve) => ws.once('open', resolve))
     const closed = closeOf(ws)
     ws.send('hello')
-    expect((await closed).code).toBe(CloseCode.UNSUPPORTED_DATA)
+    const close = await closed
+    expect(close.code).toBe(CloseCode.UNSUPPORTED_DATA)
+    expect(tokenOf(close.reason)).toBe('ERR_TEXT_FRAME')
     expect(delivered).toEqual([])
   })
 
-  it('closes a frame over maxFrameBytes with 1009', async () => {
+  it('closes a frame over maxFrameBytes with 1009 and the ERR_FRAME_TOO_LARGE token', async () => {
     peer.onAccept = drain
     const ws = openClient(port)
     await new Promise((resolve) => ws.once('open', resolve))
     const closed = closeOf(ws)
     ws.send(Buffer.alloc(MAX_FRAME + 1))
-    expect((await closed).code).toBe(CloseCode.MESSAGE_TOO_BIG)
+    const close = await closed
+    expect(close.code).toBe(CloseCode.MESSAGE_TOO_BIG)
+    expect(close.reason).toBe(`ERR_FRAME_TOO_LARGE: frame over the limit of ${MAX_FRAME} bytes`)
   })
 
   it.each([
-    ['an unmasked client frame', () => Buffer.from([0x82, 0x03, 1, 2, 3]), CloseCode.PROTOCOL_ERROR],
-    ['a reserved opcode', () => maskedFrame(0x3, Buffer.from([1])), CloseCode.PROTOCOL_ERROR],
-    ['invalid UTF-8 in a text frame', () => maskedFrame(0x1, Buffer.from([0xff, 0xfe])), CloseCode.INVALID_PAYLOAD],
-    ['an oversized length header', () => Buffer.from([0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4]), CloseCode.MESSAGE_TOO_BIG],
-  ])('survives %s: the link is closed, the server goes on serving', async (_name, frame, code) => {
+    ['an unmasked client frame', () => Buffer.from([0x82, 0x03, 1, 2, 3]), CloseCode.PROTOCOL_ERROR, CloseToken.WEBSOCKET_PROTOCOL],
+    ['a reserved opcode', () => maskedFrame(0x3, Buffer.from([1])), CloseCode.PROTOCOL_ERROR, CloseToken.WEBSOCKET_PROTOCOL],
+    ['invalid UTF-8 in a text frame', () => maskedFrame(0x1, Buffer.from([0xff, 0xfe])), CloseCode.INVALID_PAYLOAD, CloseToken.INVALID_UTF8],
+    ['an oversized length header', () => Buffer.from([0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4]), CloseCode.MESSAGE_TOO_BIG, 'ERR_FRAME_TOO_LARGE'],
+  ])('survives %s: the link is closed with a token, the server goes on serving', async (_name, frame, code, token) => {
     peer.onAccept = drain
     const raw = await rawUpgrade(port)
     raw.socket.write(frame())
     await raw.closed
-    expect(serverCloseCode(raw.received())).toBe(code)
+    const close = serverClose(raw.received())
+    expect(close?.code).toBe(code)
+    expect(tokenOf(close?.reason ?? '')).toBe(token)
     // Still alive: HTTP answers and a new chat is accepted.
     expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
     const ws = openClient(port)
@@ -183,7 +195,10 @@ describe('createPeerServer', () => {
     await Promise.all(clients.map((ws) => new Promise((resolve) => ws.once('open', resolve))))
     const closes = clients.map(closeOf)
     await server.stop()
-    for (const close of await Promise.all(closes)) expect(close.code).toBe(CloseCode.GOING_AWAY)
+    for (const close of await Promise.all(closes)) {
+      expect(close.code).toBe(CloseCode.GOING_AWAY)
+      expect(tokenOf(close.reason)).toBe(CloseToken.STOPPING)
+    }
     await expect(rawRequest(port, { path: '/healthz' })).rejects.toThrow(/ECONNREFUSED/)
     await server.stop() // idempotent
   })

@@ -53,7 +53,7 @@ describe('createNodeConnector', () => {
   })
 
   it('closes with 1009 when the server sends a frame over maxFrameBytes', async () => {
-    let serverEnd: Promise<{ code: number }> | undefined
+    let serverEnd: Promise<{ code: number; reason: string }> | undefined
     peer.onAccept = async (stream) => {
       serverEnd = stream.done
       stream.send(new Uint8Array(MAX_FRAME + 1))
@@ -66,6 +66,8 @@ describe('createNodeConnector', () => {
     expect((await stream.done).error).toBe(true)
     // ws stops reading after a receive error, so only the sender sees the 1009 it was sent.
     expect((await serverEnd!).code).toBe(CloseCode.MESSAGE_TOO_BIG)
+    // The dialer's ws refused the frame by itself; the reason still carries the token (PROTOCOL.md 13.1).
+    expect((await serverEnd!).reason).toBe(`ERR_FRAME_TOO_LARGE: frame over the limit of ${MAX_FRAME} bytes`)
   })
 
   it('rejects with TransportError when nothing listens', async () => {

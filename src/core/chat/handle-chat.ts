@@ -6,6 +6,7 @@ import { MessageType } from '../wire/message-type.js'
 import { makeResponse } from '../wire/payloads.js'
 import { ResponseStatus } from '../wire/payload-types.js'
 import type { ChatStream, ChatStreamEnd } from './chat-stream.js'
+import { CloseToken, closeReason, closeReasonOf } from './close-reason.js'
 
 /**
  * handleChat: the one receive loop of a chat stream (Fabric's `handleChat`), on both sides of a
@@ -84,10 +85,14 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
         envelopes = decodeFrame(frame, options.codecLimits)
       } catch (err) {
         const error = err instanceof DecodeError || err instanceof FrameTooLargeError ? err : new DecodeError('undecodable frame', { cause: err })
-        refuse(error, undefined)
+        // A frame over the limit is answered by the close alone (1009, its token in the reason):
+        // the transport refuses such frames unread, and this layer says the same (PROTOCOL.md 7.2).
+        if (error instanceof FrameTooLargeError) options.onError?.(error, undefined)
+        else refuse(error, undefined)
         if (++decodeErrors >= options.maxDecodeErrors || error instanceof FrameTooLargeError) {
           handler.flush?.()
-          stream.close(error.closeCode, `${error.message} (${decodeErrors} undecodable frames)`)
+          const prose = error instanceof FrameTooLargeError ? error.message : `${decodeErrors} undecodable frames; last: ${error.message}`
+          stream.close(error.closeCode, closeReason(error.code, prose))
           throw error
         }
         continue
@@ -104,14 +109,14 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
           if (error instanceof DecodeError) {
             if (++decodeErrors >= options.maxDecodeErrors) {
               handler.flush?.()
-              stream.close(error.closeCode, `${error.message} (${decodeErrors} undecodable messages)`)
+              stream.close(error.closeCode, closeReason(error.code, `${decodeErrors} undecodable messages; last: ${error.message}`))
               throw error
             }
             continue
           }
           if (error.closeCode !== undefined) {
             handler.flush?.()
-            stream.close(error.closeCode, error.message)
+            stream.close(error.closeCode, closeReasonOf(error))
             throw error
           }
         }
@@ -120,7 +125,7 @@ export async function handleChat(stream: ChatStream, initiated: boolean, options
     end = await stream.done
   } catch (err) {
     // Not awaiting `done` here: a remote that ignores our close frame must not delay stop().
-    if (!stream.closed) stream.close(1011, 'chat loop failed')
+    if (!stream.closed) stream.close(1011, closeReason(CloseToken.INTERNAL, 'chat loop failed'))
     // Say why the chat ended: the code it was closed with and the error, not a bare 1006.
     end = {
       code: err instanceof TransportError ? (err.remoteCloseCode ?? 1006) : err instanceof WspeerError ? (err.closeCode ?? 1011) : 1011,

@@ -3,6 +3,7 @@ import type { Envelope } from '../wire/envelope.js'
 import { FRAME_HEADER_MAX_BYTES, encodeFrame, envelopeWireSize } from '../wire/codec.js'
 import { scheduleMacrotask } from '../util/schedule.js'
 import type { ChatStream } from './chat-stream.js'
+import { closeReasonOf } from './close-reason.js'
 
 /**
  * The send side of one link. Envelopes sent during one event-loop task are coalesced into one
@@ -89,7 +90,7 @@ export class Outbox {
       this.#pending = []
       this.#pendingBytes = 0
       this.#options.onOverflow?.(error)
-      this.#stream.close(error.closeCode, error.message)
+      this.#stream.close(error.closeCode, closeReasonOf(error))
       throw error
     }
     // Cut before this envelope if adding it would pass the frame limit, after it once the target is reached.

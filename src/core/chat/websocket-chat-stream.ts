@@ -10,6 +10,7 @@ import {
   type WspeerError,
 } from '../errors.js'
 import { CLEAN_CLOSE_CODES, type ChatStream, type ChatStreamEnd } from './chat-stream.js'
+import { CLOSE_REASON_MAX_BYTES, closeReasonOf } from './close-reason.js'
 import { FrameInbox } from './frame-inbox.js'
 
 /**
@@ -24,8 +25,6 @@ import { FrameInbox } from './frame-inbox.js'
 
 /** Bytes received but not yet handled before the link is closed (the handler loop is stuck). */
 export const DEFAULT_MAX_INBOUND_BUFFERED_BYTES = 32 * 1024 * 1024
-/** Close reasons are limited to 123 bytes by RFC 6455. */
-const MAX_REASON_BYTES = 123
 
 export interface WebSocketLike {
   binaryType: string
@@ -57,8 +56,8 @@ const OPEN = 1
 
 function truncateReason(reason: string): string {
   const bytes = new TextEncoder().encode(reason)
-  if (bytes.length <= MAX_REASON_BYTES) return reason
-  return new TextDecoder().decode(bytes.slice(0, MAX_REASON_BYTES - 3)).replace(/\uFFFD$/, '') + '...'
+  if (bytes.length <= CLOSE_REASON_MAX_BYTES) return reason
+  return new TextDecoder().decode(bytes.slice(0, CLOSE_REASON_MAX_BYTES - 3)).replace(/\uFFFD$/, '') + '...'
 }
 
 export function createWebSocketChatStream(socket: WebSocketLike, options: WebSocketChatStreamOptions): ChatStream {
@@ -79,7 +78,7 @@ export function createWebSocketChatStream(socket: WebSocketLike, options: WebSoc
     localError = error
     closing = true
     try {
-      socket.close(error.closeCode ?? CloseCode.POLICY_VIOLATION, truncateReason(error.message))
+      socket.close(error.closeCode ?? CloseCode.POLICY_VIOLATION, closeReasonOf(error))
     } catch {
       // Closing a socket that is already going away can throw in some runtimes; the close event follows anyway.
     }
@@ -170,14 +169,14 @@ export function openWebSocketChat(createSocket: () => WebSocketLike, options: Op
     }
     const stream = createWebSocketChatStream(socket, options)
     let settled = false
-    const finish = (err?: Error): void => {
+    const finish = (err?: WspeerError): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)
       if (err === undefined) resolve(stream)
       else {
-        stream.close(CloseCode.GOING_AWAY, err.message)
+        stream.close(CloseCode.GOING_AWAY, closeReasonOf(err))
         reject(err)
       }
     }

@@ -1,6 +1,7 @@
 import { CloseCode, DuplicateHelloError, HandlerStateError, HandshakeError, HandshakeTimeoutError, UnknownTypeError } from '../errors.js'
 import type { ChatHandler } from '../chat/handle-chat.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
+import { CloseToken, closeReason, closeReasonOf } from '../chat/close-reason.js'
 import type { Handshake } from '../identity/handshake.js'
 import { helloFieldsOf, messageFromHello, type HandshakeMessage } from '../identity/handshake-messages.js'
 import type { Link } from '../peer/link.js'
@@ -49,7 +50,7 @@ export class PeerHandler implements ChatHandler {
       if (!(err instanceof HandshakeTimeoutError) || this.link.stream.closed || this.link.state !== 'created') return
       this.#ctx.log.info('handshake timed out', { remote: this.link.label, error: err.message })
       this.reply(makeResponse(ResponseStatus.FAILURE, err.message, { code: err.code }))
-      this.link.close(err.closeCode ?? CloseCode.POLICY_VIOLATION, err.message)
+      this.link.close(err.closeCode ?? CloseCode.POLICY_VIOLATION, closeReasonOf(err))
     })
     const init = handshake.start()
     if (init !== undefined) this.#sendHello(init)
@@ -85,7 +86,7 @@ export class PeerHandler implements ChatHandler {
       case MessageType.DISC_DISCONNECT: {
         const { reason } = decodePayload(MessageType.DISC_DISCONNECT, envelope.payload)
         this.#ctx.log.info('peer disconnected', { peer: this.link.label, reason })
-        this.link.close(1000, 'disconnect requested')
+        this.link.close(1000, closeReason(CloseToken.DISCONNECT, 'disconnect requested'))
         return
       }
       case MessageType.DISC_GET_PEERS:

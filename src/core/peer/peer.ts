@@ -1,4 +1,5 @@
 import type { ChatStream, ChatStreamEnd } from '../chat/chat-stream.js'
+import { CloseToken, closeReason } from '../chat/close-reason.js'
 import { handleChat } from '../chat/handle-chat.js'
 import type { BroadcastTarget, Consenter, NetworkInfo, PeerInfo, Stack } from '../consensus/consenter.js'
 import { createConsenter } from '../consensus/registry.js'
@@ -28,9 +29,10 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
 import type { Envelope } from '../wire/envelope.js'
 import { MessageType, messageTypeName } from '../wire/message-type.js'
-import { makeEnvelope } from '../wire/payloads.js'
+import { makeEnvelope, makeResponse } from '../wire/payloads.js'
 import {
   EndpointType,
+  ResponseStatus,
   type Block,
   type BlockchainInfo,
   type BlocksPayload,
@@ -214,7 +216,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer)
     if (this.#discoveryTimer !== undefined) this.#clock.clearTimeout(this.#discoveryTimer)
     for (const controller of this.#dialAborts) controller.abort()
-    for (const link of this.#links) link.close(CloseCode.GOING_AWAY, 'peer stopping')
+    for (const link of this.#links) link.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
     await Promise.allSettled([...this.#chats])
     this.#sync.close(new AbortError('peer stopped'))
     if (wasRunning) await this.#engine?.stop()
@@ -249,7 +251,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
     if (this.#state !== 'running') {
       settleDial()
-      stream.close(CloseCode.GOING_AWAY, 'peer stopping')
+      stream.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
       throw new AbortError('peer stopped while dialing')
     }
     const link = this.#newLink(stream, true, normalized)
@@ -264,7 +266,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   acceptStream(stream: ChatStream, options: { onEstablished?: (remote: PeerInfo) => void } = {}): Promise<void> {
     if (this.#state !== 'running') {
-      stream.close(CloseCode.GOING_AWAY, 'peer not running')
+      stream.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer not running'))
       return Promise.resolve()
     }
     const link = this.#newLink(stream, false, undefined)
@@ -416,7 +418,10 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (replaced !== undefined) {
       this.#log.info('link replaced by tie-break', { peer: remote.id, kept: link.serial, closed: replaced.serial })
       // The replaced link keeps its queue until its loop ends: nothing it already queued is lost.
-      replaced.close(CloseCode.DUPLICATE_LINK, 'superseded by another link to the same peer')
+      // Its remote is told why first, as a RESPONSE (PROTOCOL.md 7.2), then by the close reason.
+      const error = new DuplicateLinkError(remote.id)
+      this.#trySend(replaced, makeResponse(ResponseStatus.FAILURE, 'superseded by a newer link to the same peer', { code: error.code }))
+      replaced.close(CloseCode.DUPLICATE_LINK, closeReason(error.code, 'superseded by a newer link to the same peer'))
     } else {
       this.#log.info('peer connected', { peer: remote.id, address: remote.address, initiated: link.initiated })
       this.dispatchTyped('peer-connected', infoOf(remote))
@@ -579,7 +584,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       if (link.state === 'created') continue
       if (now - link.lastReceivedAt >= this.#limits.keepaliveTimeoutMs) {
         this.#log.info('closing silent link', { peer: link.label, silentMs: now - link.lastReceivedAt })
-        link.close(CloseCode.KEEPALIVE_TIMEOUT, `nothing received for ${now - link.lastReceivedAt} ms`)
+        link.close(CloseCode.KEEPALIVE_TIMEOUT, closeReason(CloseToken.KEEPALIVE_TIMEOUT, `nothing received for ${now - link.lastReceivedAt} ms`))
       } else if (now - link.lastSentAt >= this.#limits.keepaliveIntervalMs) {
         this.#trySend(link, makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: ++this.#nonce }))
       }

@@ -43,6 +43,9 @@ describe('WebSocket chat stream', () => {
       expect(err).toBeInstanceOf(TransportError)
       expect((await pair.b.done).code).toBe(1003)
       expect((await pair.a.done).code).toBe(1003)
+      // The side that did not close reads the token from the close reason (PROTOCOL.md 13.1).
+      const remoteEnd = (await pair.a.done).local ? await pair.b.done : await pair.a.done
+      expect(remoteEnd.reason).toMatch(/^ERR_TEXT_FRAME: /)
     } finally {
       await pair.cleanup()
     }
@@ -62,6 +65,7 @@ describe('WebSocket chat stream', () => {
       )
       expect(err).toBeInstanceOf(TransportError)
       expect((await pair.a.done).code).toBe(1009)
+      expect((await pair.b.done).reason).toBe('ERR_FRAME_TOO_LARGE: frame of 4096 bytes exceeds the limit of 1024 bytes')
     } finally {
       await pair.cleanup()
     }

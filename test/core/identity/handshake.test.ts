@@ -119,6 +119,20 @@ describe('handshake: refusals (1008, nothing registered)', () => {
     await expectRefused(b, d.start()!, 'wrong-address')
   })
 
+  it('compares the dialed address as an exact string (PROTOCOL.md 8.1.5): another spelling of an own address is refused', async () => {
+    // B_URL in another case, and with a trailing slash: the same place to a URL parser, not to B.
+    for (const spelling of [B_URL.toUpperCase(), `${B_URL}/`]) {
+      const d = dialer(peerA, spelling)
+      const b = acceptor(peerB)
+      b.start()
+      await expectRefused(b, d.start()!, 'wrong-address')
+    }
+    // Listed aliases (a Node peer adds its localhost and [::1] forms) are accepted as written.
+    const alias = 'ws://[::1]:7051/chat'
+    const [, , confirm] = await honestRun(dialer(peerA, alias), acceptor(peerB, { ownAddresses: [B_URL, alias] }))
+    expect(confirm.step).toBe(3)
+  })
+
   it('forwarded handshake: a relay rewriting the dialed address', async () => {
     const d = dialer(peerA, M_URL)
     const b = acceptor(peerB)

@@ -175,6 +175,11 @@ describe('registry policy', () => {
     // The survivor is the link A dialed (A < B), i.e. the one whose acceptor is B.
     const survivor = net.links.find((l) => !l.a.closed)!
     expect(survivor.to).toBe('B')
+    // The loser ended with 4001 and the ERR_DUPLICATE_LINK token (PROTOCOL.md 8.4, 13.1).
+    const loser = net.links.find((l) => l !== survivor)!
+    const end = await loser.a.done
+    expect(end.code).toBe(4001)
+    expect(end.reason).toMatch(/^ERR_DUPLICATE_LINK: /)
     // And it works both ways.
     a.unicast(consensus(1), 'B')
     b.unicast(consensus(2), 'A')

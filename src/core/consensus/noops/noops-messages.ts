@@ -1,5 +1,6 @@
 /**
- * noops' own messages, carried as the opaque payload of CONSENSUS envelopes:
+ * noops' own messages, carried as the opaque payload of CONSENSUS envelopes (PROTOCOL.md 11.3,
+ * with test vectors: change both together):
  *   { kind: 'tx', tx, hops }   a transaction forwarded towards the leader
  *   { kind: 'block', block }   a block the leader committed, for every validator to apply
  *

@@ -1,5 +1,6 @@
 /**
- * PBFT's messages, carried as the opaque payload of CONSENSUS envelopes. Keys are one or two
+ * PBFT's messages, carried as the opaque payload of CONSENSUS envelopes (specified, with test
+ * vectors, in PROTOCOL.md 11.4: change both together). Keys are one or two
  * letters to keep prepares and commits small; digests travel as 32 raw bytes (0 bytes for a null
  * request) and are hex strings in memory.
  *

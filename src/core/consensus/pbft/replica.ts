@@ -232,6 +232,8 @@ export class Replica {
   #probeTimer: TimerHandle | undefined
   /** #lastExec at the previous lag probe. */
   #probedAt = -1
+  /** State transfers failed in a row (reported once, retried with backoff). */
+  #transferFailures = 0
   #headTimer: TimerHandle | undefined
   /** Inputs (messages, requests, timers) being handled, nested; broadcasts wait in #out until 0. */
   #depth = 0
@@ -937,16 +939,26 @@ export class Replica {
     this.#transferring = true
     this.#clearTimer('retry')
     const peerIds = peers.filter((r) => r !== this.self).map((r) => this.#cfg.validators[r] as string)
-    this.#log.info('pbft state transfer', { from: this.#lastExec, to: target.n, peers: peerIds })
+    const fields = { from: this.#lastExec, to: target.n, peers: peerIds }
+    if (this.#transferFailures > 0) this.#log.debug('pbft state transfer', fields)
+    else this.#log.info('pbft state transfer', fields)
+    let failure = 'no peer gave a hash chain to it'
     transferState(this.#stack, target, peerIds, this.#abort.signal)
       .catch((err: unknown) => {
-        this.#log.error('pbft state transfer failed', { error: describeError(err) })
+        failure = describeError(err)
         return undefined
       })
       .then((applied) => {
         this.#transferring = false
         if (this.#stopped) return
         const reached = applied !== undefined
+        if (!reached) {
+          // Reported once per run of failures, not on every retry; the retry adapts (below).
+          if (this.#transferFailures++ === 0) this.#log.warn('pbft state transfer failed; retrying with backoff from every validator', { to: target.n, error: failure })
+        } else if (this.#transferFailures > 0) {
+          this.#log.info('pbft state transfer succeeded after retries', { to: target.n, failures: this.#transferFailures })
+          this.#transferFailures = 0
+        }
         if (reached) {
           for (const block of applied) this.#forget(block.transactions)
           this.stats.transfers++
@@ -963,10 +975,14 @@ export class Replica {
         this.#nextTarget = undefined
         if (next !== undefined && next.target.n > this.#lastExec) this.#startTransfer(next.target, next.peers)
         else if (!reached) {
+          // Not the same request unchanged forever: every validator may serve the chain (it is
+          // checked against the target's hash, so it needs no vouching), and the wait doubles.
+          const everyone = this.#cfg.validators.map((_, r) => r)
+          const backoff = Math.min(2 ** (this.#transferFailures - 1), PBFT_MAX_VIEW_CHANGE_BACKOFF)
           this.#retryTimer = this.#setTimer(() => {
             this.#retryTimer = undefined
-            this.#startTransfer(target, peers)
-          }, this.#cfg.requestTimeoutMs)
+            this.#startTransfer(target, everyone)
+          }, this.#cfg.requestTimeoutMs * backoff)
         }
         this.#execute()
         if (reached) this.#afterProgress()

@@ -5,6 +5,7 @@ import { decodePbftMessage, encodePbftMessage } from '../../../../src/core/conse
 import { createConsenter } from '../../../../src/core/consensus/registry.js'
 import { PBFT_MIN_BATCH_MAX_BYTES } from '../../../../src/core/consensus/pbft/config.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
+import { TimeoutError } from '../../../../src/core/errors.js'
 import { PBFT_TEST_VALIDATORS, expectSameChains, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
 import { FakeNetwork } from '../../../support/fake-network.js'
 
@@ -165,6 +166,35 @@ describe('pbft consenter on a fake network', () => {
     release!([])
     await vi.waitFor(() => expect(stack.logs.map((r) => r.msg)).toContain('pbft state transfer: applying its result failed'), { timeout: 5000, interval: 5 })
     Object.defineProperty(stack, 'clock', { value: clock, configurable: true })
+  })
+
+  it('reports a failing state transfer once, retries it with backoff from every validator, and catches up when fetches work again', async () => {
+    const n = await setup({ batchSize: 1, k: 5, logMultiplier: 2 })
+    n.isolate('vp3')
+    for (const a of ['vp0', 'vp1', 'vp2']) for (const b of ['vp0', 'vp1', 'vp2']) if (a < b) n.connect(a, b)
+    for (let i = 0; i < 30; i++) {
+      n.submit('vp1', `s${i}=1`)
+      await n.advance(20)
+    }
+    let failing = true
+    const fetchBlocks = n.fetchBlocks.bind(n)
+    n.fetchBlocks = async (...args) => {
+      if (failing) throw new TimeoutError('no answer (test)')
+      return fetchBlocks(...args)
+    }
+    for (const other of ['vp0', 'vp1', 'vp2']) n.connect('vp3', other)
+    for (let i = 0; i < 6; i++) {
+      n.submit('vp1', `t${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(20_000)
+    const reported = n.peer('vp3').logged('warn', 'pbft state transfer failed; retrying with backoff from every validator')
+    expect(reported).toHaveLength(1)
+    expect(n.peer('vp3').ledger.height()).toBeLessThan(n.peer('vp0').ledger.height())
+    failing = false
+    await n.advance(20_000)
+    expectSameChains(n.stacks())
+    expect(n.peer('vp3').logged('info', 'pbft state transfer succeeded after retries')).toHaveLength(1)
   })
 
   it('lets a restarted replica with an empty ledger catch up to the same head', async () => {

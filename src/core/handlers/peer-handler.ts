@@ -83,7 +83,7 @@ export class PeerHandler implements ChatHandler {
         throw new DuplicateHelloError()
       case MessageType.DISC_DISCONNECT: {
         const { reason } = decodePayload(MessageType.DISC_DISCONNECT, envelope.payload)
-        this.#ctx.log.info('peer disconnected', { peer: this.link.label, reason })
+        this.#ctx.log.info('peer disconnected', { remotePeer: this.link.label, reason })
         this.link.close(1000, 'disconnect requested')
         return
       }

@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { defaultChatAddress, urlHost } from './config.js'
 import { loadOrCreateKey } from './key-store.js'
 import { formatMembership } from '../core/identity/membership.js'
-import { peerNodeArgs } from './peer-process.js'
+import { peerNodeArgs, peerProcessEnv } from './peer-process.js'
 
 /** Peers started when --peers is not given. */
 export const DEFAULT_NETWORK_PEERS = 4
@@ -122,7 +122,7 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
     if (i > 0) args.push('--peers', members[0]!.chat)
     const child = spawn(process.execPath, [...peerNodeArgs(options.initialOldSpaceMb), ...args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: io.env as NodeJS.ProcessEnv,
+      env: peerProcessEnv(io.env as NodeJS.ProcessEnv),
     })
     const member: Member = {
       id,

@@ -94,11 +94,14 @@ export class PeerHandler implements ChatHandler {
         return this.#ctx.learnPeers(decodePayload(MessageType.DISC_PEERS, envelope.payload).peers, this.link)
       case MessageType.SYNC_GET_BLOCKS: {
         const req = decodePayload(MessageType.SYNC_GET_BLOCKS, envelope.payload)
+        // Answers can be megabytes: none is built for a link whose send buffer is already full.
+        this.link.outbox.ensureRoom()
         const blocks = req.end < req.start ? [] : this.#ctx.ledger.getBlocks(req.start, req.end, this.#ctx.maxBlocksPerSync)
         return this.reply(makeEnvelope(MessageType.SYNC_BLOCKS, { requestId: req.requestId, blocks }))
       }
       case MessageType.SYNC_STATE_GET_SNAPSHOT: {
         const req = decodePayload(MessageType.SYNC_STATE_GET_SNAPSHOT, envelope.payload)
+        this.link.outbox.ensureRoom()
         const ledger = this.#ctx.ledger
         return this.reply(
           makeEnvelope(MessageType.SYNC_STATE_SNAPSHOT, {
@@ -111,6 +114,7 @@ export class PeerHandler implements ChatHandler {
       }
       case MessageType.SYNC_STATE_GET_DELTAS: {
         const req = decodePayload(MessageType.SYNC_STATE_GET_DELTAS, envelope.payload)
+        this.link.outbox.ensureRoom()
         const deltas = []
         const last = Math.min(req.end, req.start + this.#ctx.maxBlocksPerSync - 1)
         for (let n = req.start; n <= last; n++) {

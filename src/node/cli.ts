@@ -27,7 +27,11 @@ import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_PEER_ID, DEFAULT_PORT, configF
 import { keygen } from './key-store.js'
 import { createCaFetch } from './ca-fetch.js'
 import { startNodePeer } from './index.js'
-import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
+} from './connection-limiter.js'
 import { createNodeLogger, isLogLevel } from './logger.js'
 import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, NETWORK_MAX_RESTARTS, runNetwork } from './network.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
@@ -113,6 +117,7 @@ Options (environment variable in brackets):
   --log-level <level>             ${LOG_LEVELS.join(' | ')} (default info) [WSPEER_LOG_LEVEL]
   --static-dir <dir>              dashboard files served at / (default dist/web when built) [WSPEER_STATIC_DIR]
   --max-pending-connections <n>   /chat connections not yet past HELLO; more get 503 (default ${DEFAULT_MAX_PENDING_CONNECTIONS}) [WSPEER_MAX_PENDING_CONNECTIONS]
+  --max-pending-connections-per-address <n>  of those, from one address; more get 503 (default ${DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS}) [WSPEER_MAX_PENDING_CONNECTIONS_PER_ADDRESS]
   --max-connections-per-second <n>  new /chat connections per second per address; more get 429 (default ${DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS}) [WSPEER_MAX_CONNECTIONS_PER_SECOND]
   -h, --help                      this help
 

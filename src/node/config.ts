@@ -31,7 +31,11 @@ import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
 import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
-import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from './connection-limiter.js'
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
+} from './connection-limiter.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
 
 export interface PeerNodeConfig {
@@ -55,6 +59,8 @@ export interface PeerNodeConfig {
   staticDir?: string
   /** /chat connections still in their HELLO exchange; more get 503. Default DEFAULT_MAX_PENDING_CONNECTIONS (64). */
   maxPendingConnections: number
+  /** Of those, from one remote address; more get 503. Default DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS (8). */
+  maxPendingConnectionsPerAddress: number
   /** New /chat connections per second per remote address; more get 429. Default DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS (20). */
   maxConnectionsPerSecond: number
   /**
@@ -209,6 +215,7 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   staticDir: staticDirField,
   maxPendingConnections: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
   maxConnectionsPerSecond: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
+  maxPendingConnectionsPerAddress: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
   dataDir: pathField,
   membership: pathField,
   aliases: chatUrlsField,
@@ -439,6 +446,7 @@ export function resolveConfig(sources: ConfigSources = {}): PeerNodeConfig {
     limits: resolvedLimits,
     maxPendingConnections: merged.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS,
     maxConnectionsPerSecond: merged.maxConnectionsPerSecond ?? DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+    maxPendingConnectionsPerAddress: merged.maxPendingConnectionsPerAddress ?? DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
     aliases: merged.aliases ?? [],
   }
   if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) {

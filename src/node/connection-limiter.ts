@@ -1,21 +1,31 @@
 /**
  * Admission control for the /chat endpoint, decided on the HTTP upgrade request before any
  * WebSocket exists (hostile-inputs.md: a connection costs memory and a handshake timer long
- * before it can be refused for what it says). Two limits:
+ * before it can be refused for what it says). A stranger cannot be told from a member before
+ * HELLO, so fairness is by remote address:
  *
  * - new connections per second per remote address: a token bucket per address, refilled at
  *   `maxConnectionsPerSecond` tokens a second and holding at most that many, so a burst of one
  *   second's worth passes and a sustained flood gets 429;
- * - pending connections: accepted chats that have not completed HELLO yet, all addresses
- *   together; over `maxPendingConnections` new upgrades get 503. An address that opens sockets
- *   and never says HELLO can then hold at most the cap, each for at most the handshake timeout.
+ * - pending connections per address: accepted chats that have not completed HELLO yet, from one
+ *   address; over `maxPendingConnectionsPerAddress` its new upgrades get 503, so one address can
+ *   never hold the slots others need;
+ * - pending connections, all addresses together (`maxPendingConnections`): when every slot is
+ *   taken, a newcomer whose address holds fewer pending slots than the busiest address takes the
+ *   oldest slot of that busiest address (the evicted socket is destroyed: a stranger that has not
+ *   said HELLO in that time loses nothing an honest peer would miss, an honest peer retries).
+ *   Only a newcomer whose own address already holds as many slots as any other gets 503. Many
+ *   addresses each holding one slot still cannot lock a member out: the member's address holds
+ *   none, so it always evicts.
  *
- * An upgrade enters `admit(address)`; a refusal (status + reason) or a PendingTicket leaves. The
- * server calls `ticket.established()` when the core registered the link (acceptStream's
- * `onEstablished`) and `ticket.release()` when the socket closes; either settles the ticket once.
+ * An upgrade enters `admit(address, evict)`; a refusal (status + reason) or a PendingTicket
+ * leaves. The server calls `ticket.established()` when the core registered the link
+ * (acceptStream's `onEstablished`) and `ticket.release()` when the socket closes; either settles
+ * the ticket once. `evict` is called (once, the ticket already settled) when a newcomer takes the
+ * slot; the server destroys the socket.
  *
  *   const limiter = createConnectionLimiter({ maxPendingConnections: 64, maxConnectionsPerSecond: 20 })
- *   const admission = limiter.admit(req.socket.remoteAddress ?? '')
+ *   const admission = limiter.admit(req.socket.remoteAddress ?? '', () => socket.destroy())
  *   if (!admission.ok) return refuse(admission.status)
  *   socket.once('close', admission.ticket.release)
  */
@@ -26,6 +36,13 @@
  * closed by the handshake timeout (DEFAULT_HANDSHAKE_TIMEOUT_MS).
  */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 64
+
+/**
+ * Accepted /chat connections still in their HELLO exchange from one remote address (8). A peer
+ * dials another once (a tie-break can make two links for a moment), so 8 leaves room for several
+ * peers behind one NAT address while one address holds at most an eighth of the 64 slots.
+ */
+export const DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS = 8
 
 /**
  * New /chat connections per second from one remote address (20): the refill rate of a token
@@ -45,11 +62,14 @@ export interface ConnectionLimits {
   maxPendingConnections: number
   /** Default DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS (20). */
   maxConnectionsPerSecond: number
+  /** Default DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS (8); at most maxPendingConnections. */
+  maxPendingConnectionsPerAddress: number
 }
 
 export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
   maxPendingConnections: DEFAULT_MAX_PENDING_CONNECTIONS,
   maxConnectionsPerSecond: DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+  maxPendingConnectionsPerAddress: DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
 })
 
 /** A connection counted as pending until one of these is called; both are idempotent. */
@@ -69,14 +89,19 @@ export interface ConnectionLimiterStats {
   pending: number
   /** Upgrades refused with 429 (rate per address) since creation. */
   refusedRate: number
-  /** Upgrades refused with 503 (pending cap) since creation. */
+  /** Upgrades refused with 503 (pending caps, per address or all together) since creation. */
   refusedPending: number
+  /** Pending connections evicted to make room for a newcomer from a less busy address. */
+  evicted: number
+  /** Addresses holding at least one pending connection. */
+  pendingAddresses: number
   /** Addresses whose bucket is remembered. */
   trackedAddresses: number
 }
 
 export interface ConnectionLimiter {
-  admit(address: string): Admission
+  /** `evict` is called if a newcomer later takes this connection's slot (see the header). */
+  admit(address: string, evict?: () => void): Admission
   stats(): ConnectionLimiterStats
 }
 
@@ -85,6 +110,11 @@ export interface ConnectionLimiterOptions extends Partial<ConnectionLimits> {
   now?: () => number
   /** Overrides MAX_TRACKED_ADDRESSES (tests). */
   maxTrackedAddresses?: number
+}
+
+interface Slot {
+  settle: () => void
+  evict: (() => void) | undefined
 }
 
 interface Bucket {
@@ -100,12 +130,19 @@ function positiveInteger(name: string, value: number): number {
 export function createConnectionLimiter(options: ConnectionLimiterOptions = {}): ConnectionLimiter {
   const maxPending = positiveInteger('maxPendingConnections', options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS)
   const rate = positiveInteger('maxConnectionsPerSecond', options.maxConnectionsPerSecond ?? DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS)
+  const perAddress = Math.min(
+    maxPending,
+    positiveInteger('maxPendingConnectionsPerAddress', options.maxPendingConnectionsPerAddress ?? DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS),
+  )
   const maxTracked = positiveInteger('maxTrackedAddresses', options.maxTrackedAddresses ?? MAX_TRACKED_ADDRESSES)
   const now = options.now ?? (() => performance.now())
   const buckets = new Map<string, Bucket>()
+  // Pending slots by address; each Set keeps insertion order, so its first entry is the oldest.
+  const pendingByAddress = new Map<string, Set<Slot>>()
   let pending = 0
   let refusedRate = 0
   let refusedPending = 0
+  let evicted = 0
 
   const refill = (bucket: Bucket, t: number): void => {
     // A clock that steps back must not mint tokens nor drain them.
@@ -141,31 +178,57 @@ export function createConnectionLimiter(options: ConnectionLimiterOptions = {}):
     return true
   }
 
-  const newTicket = (): PendingTicket => {
+  const newTicket = (address: string, evict: (() => void) | undefined): PendingTicket => {
     let settled = false
-    const settle = (): void => {
-      if (settled) return
-      settled = true
-      pending--
+    const slot: Slot = {
+      evict,
+      settle: () => {
+        if (settled) return
+        settled = true
+        pending--
+        const slots = pendingByAddress.get(address)
+        slots?.delete(slot)
+        if (slots?.size === 0) pendingByAddress.delete(address)
+      },
     }
-    return { established: settle, release: settle }
+    let slots = pendingByAddress.get(address)
+    if (slots === undefined) pendingByAddress.set(address, (slots = new Set()))
+    slots.add(slot)
+    pending++
+    return { established: slot.settle, release: slot.settle }
+  }
+
+  /** Frees the oldest slot of the busiest address if it holds more than `than` (the newcomer's own count); false when none does. */
+  const evictFromBusiest = (than: number): boolean => {
+    let busiest: Set<Slot> | undefined
+    for (const slots of pendingByAddress.values()) if (busiest === undefined || slots.size > busiest.size) busiest = slots
+    if (busiest === undefined || busiest.size <= than) return false
+    const oldest = busiest.values().next().value as Slot
+    oldest.settle()
+    evicted++
+    oldest.evict?.()
+    return true
   }
 
   return {
-    admit(address) {
+    admit(address, evict) {
       // The token is spent even when the pending cap refuses next: hammering a full server costs
       // the attacker its rate just the same.
       if (!takeToken(address)) {
         refusedRate++
         return { ok: false, status: 429, reason: `more than ${rate} new connections per second from this address` }
       }
-      if (pending >= maxPending) {
+      const own = pendingByAddress.get(address)?.size ?? 0
+      if (own >= perAddress) {
+        refusedPending++
+        return { ok: false, status: 503, reason: `${perAddress} connections from this address are already waiting for their HELLO` }
+      }
+      if (pending >= maxPending && !evictFromBusiest(own)) {
         refusedPending++
         return { ok: false, status: 503, reason: `${maxPending} connections are already waiting for their HELLO` }
       }
-      pending++
-      return { ok: true, ticket: newTicket() }
+      return { ok: true, ticket: newTicket(address, evict) }
     },
-    stats: () => ({ pending, refusedRate, refusedPending, trackedAddresses: buckets.size }),
+    stats: () => ({ pending, refusedRate, refusedPending, evicted, pendingAddresses: pendingByAddress.size, trackedAddresses: buckets.size }),
   }
 }

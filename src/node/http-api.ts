@@ -196,7 +196,9 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Pro
       else refuse()
     })
     req.on('end', () => resolve(Buffer.concat(chunks, size)))
-    req.on('error', reject)
+    // A client that goes mid-body (aborted, reset, timed out) is routine, not a server fault: it
+    // becomes ERR_ABORTED, which the handler logs once at debug without a stack.
+    req.on('error', () => reject(new HttpError(400, 'ERR_ABORTED', 'request aborted')))
     req.on('close', () => reject(new HttpError(400, 'ERR_ABORTED', 'request aborted')))
     if (Number.isFinite(declared) && declared > limit) return refuse()
     if (/^\s*100-continue\s*$/i.test(req.headers.expect ?? '')) res.writeContinue()
@@ -373,6 +375,12 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
   return (req, res) => {
     route(req, res).catch((err: unknown) => {
       const httpError = toHttpError(err)
+      if (httpError.code === 'ERR_ABORTED' || (req.destroyed && !req.complete)) {
+        // The client went: nobody reads an answer, and a stack would say nothing about a fault here.
+        log.debug('http request aborted by client', { method: req.method, url: req.url })
+        if (!res.writableEnded) res.destroy()
+        return
+      }
       if (httpError.status >= 500 && httpError.status !== 503) {
         log.error('http request failed', { method: req.method, url: req.url, error: err })
       }

@@ -400,7 +400,11 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
     port: config.port,
     limits: config.limits,
     log: log.child({ peer: config.id }),
-    connectionLimits: { maxPendingConnections: config.maxPendingConnections, maxConnectionsPerSecond: config.maxConnectionsPerSecond },
+    connectionLimits: {
+      maxPendingConnections: config.maxPendingConnections,
+      maxConnectionsPerSecond: config.maxConnectionsPerSecond,
+      maxPendingConnectionsPerAddress: config.maxPendingConnectionsPerAddress,
+    },
     ...(config.staticDir === undefined ? {} : { staticDir: config.staticDir }),
   })
   const { port } = await server.start()

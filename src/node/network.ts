@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import { defaultChatAddress, urlHost } from './config.js'
 import { loadOrCreateKey } from './key-store.js'
 import { formatMembership } from '../core/identity/membership.js'
-import { peerNodeArgs } from './peer-process.js'
+import { peerNodeArgs, peerProcessEnv } from './peer-process.js'
 
 /** Peers started when --peers is not given. */
 export const DEFAULT_NETWORK_PEERS = 4
@@ -167,7 +167,7 @@ export async function runNetwork(options: NetworkOptions, io: CliIo): Promise<nu
   const spawnChild = (member: Member): void => {
     const child = spawn(process.execPath, [...peerNodeArgs(options.initialOldSpaceMb), ...member.args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: io.env as NodeJS.ProcessEnv,
+      env: peerProcessEnv(io.env as NodeJS.ProcessEnv),
     })
     member.child = child
     member.alive = true

@@ -38,3 +38,22 @@ export function peerNodeArgs(initialOldSpaceMb: number = DEFAULT_INITIAL_OLD_SPA
   }
   return initialOldSpaceMb === 0 ? [] : [`--initial-old-space-size=${initialOldSpaceMb}`]
 }
+
+/**
+ * glibc's fixed mmap threshold for peer processes, in bytes (128 KiB, glibc's own starting value).
+ * Issue #19: a peer answering non-reading remotes holds up to the send-buffer cap of ~800 KB frames
+ * per link. glibc normally raises its mmap threshold to the size of any mmapped block it frees, so
+ * after the first such frame is freed the next ones come from the malloc heap, and freeing them
+ * does not give the pages back: RSS stayed ~120 MB above its level after the links were gone.
+ * Setting MALLOC_MMAP_THRESHOLD_ fixes the threshold (and turns the adjustment off), so every large
+ * buffer is its own mapping, returned to the system when V8 collects it. glibc reads the variable
+ * at process start, so it is set in the environment of the processes this code spawns; operators
+ * starting `wspeer start` themselves set it the same way (SECURITY.md).
+ */
+export const PEER_MALLOC_MMAP_THRESHOLD_BYTES = 128 * 1024
+
+/** `env` plus MALLOC_MMAP_THRESHOLD_ (PEER_MALLOC_MMAP_THRESHOLD_BYTES) unless it is set already. */
+export function peerProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env['MALLOC_MMAP_THRESHOLD_'] !== undefined) return env
+  return { ...env, MALLOC_MMAP_THRESHOLD_: String(PEER_MALLOC_MMAP_THRESHOLD_BYTES) }
+}

@@ -10,8 +10,10 @@
  * same port speaks https and wss.
  *
  * Admission (connection-limiter.ts), decided on the upgrade request before ws creates anything:
- * more than `maxConnectionsPerSecond` new connections from one address get 429, and while
- * `maxPendingConnections` accepted chats have not completed HELLO new upgrades get 503. A chat
+ * more than `maxConnectionsPerSecond` new connections from one address get 429; an address that
+ * already holds `maxPendingConnectionsPerAddress` chats without HELLO gets 503; when all
+ * `maxPendingConnections` slots are taken a newcomer from a less busy address takes the oldest
+ * slot of the busiest one (that socket is destroyed), otherwise 503. A chat
  * stops counting as pending when the core registers it (acceptStream's `onEstablished`) or when
  * its socket closes, whichever comes first.
  *
@@ -59,7 +61,7 @@ export interface PeerServerOptions {
   staticDir?: string
   /** Overrides HTTP_HEADERS_TIMEOUT_MS (tests use a short one). */
   headersTimeoutMs?: number
-  /** Admission limits; defaults DEFAULT_CONNECTION_LIMITS (64 pending, 20 per second per address). */
+  /** Admission limits; defaults DEFAULT_CONNECTION_LIMITS (64 pending, 8 pending per address, 20 per second per address). */
   connectionLimits?: Partial<ConnectionLimits>
   /** The limiter's clock in milliseconds (tests); default performance.now. */
   now?: () => number
@@ -128,7 +130,11 @@ export function createPeerServer(options: PeerServerOptions): PeerServer {
     if (pathname !== CHAT_PATH) return refuseUpgrade(socket, 404)
     if (stopping) return refuseUpgrade(socket, 503)
     const remote = remoteOf(req)
-    const admission = limiter.admit(req.socket.remoteAddress ?? 'unknown')
+    // Evicted for a newcomer from a less busy address (connection-limiter.ts): the socket goes, its slot is already free.
+    const admission = limiter.admit(req.socket.remoteAddress ?? 'unknown', () => {
+      log.debug('pending chat evicted for a newcomer', { remote })
+      socket.destroy()
+    })
     if (!admission.ok) {
       // debug, not warn: a flood would otherwise turn into a flood of log lines.
       log.debug('chat upgrade refused', { remote, status: admission.status, reason: admission.reason })

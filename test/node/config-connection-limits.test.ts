@@ -1,19 +1,26 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/core/errors.js'
 import { configFlags, resolveConfig } from '../../src/node/config.js'
-import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from '../../src/node/connection-limiter.js'
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
+} from '../../src/node/connection-limiter.js'
 
 describe('connection admission settings', () => {
   it('default to the limiter constants', () => {
     const config = resolveConfig({ env: {} })
     expect(config.maxPendingConnections).toBe(DEFAULT_MAX_PENDING_CONNECTIONS)
     expect(config.maxConnectionsPerSecond).toBe(DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS)
+    expect(config.maxPendingConnectionsPerAddress).toBe(DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS)
   })
 
   it('are node-level flags, WSPEER_* variables and top-level file keys, flags winning', () => {
     const flags = configFlags()
     expect(flags).toContainEqual({ flag: '--max-pending-connections', env: 'WSPEER_MAX_PENDING_CONNECTIONS', key: 'maxPendingConnections' })
     expect(flags).toContainEqual({ flag: '--max-connections-per-second', env: 'WSPEER_MAX_CONNECTIONS_PER_SECOND', key: 'maxConnectionsPerSecond' })
+    expect(flags).toContainEqual({ flag: '--max-pending-connections-per-address', env: 'WSPEER_MAX_PENDING_CONNECTIONS_PER_ADDRESS', key: 'maxPendingConnectionsPerAddress' })
+    expect(resolveConfig({ argv: ['--max-pending-connections-per-address', '3'], env: {} }).maxPendingConnectionsPerAddress).toBe(3)
     const file = JSON.stringify({ maxPendingConnections: 5, maxConnectionsPerSecond: 6 })
     expect(resolveConfig({ argv: ['--config', 'c.json'], env: {}, readFile: () => file })).toMatchObject({ maxPendingConnections: 5, maxConnectionsPerSecond: 6 })
     const env = { WSPEER_MAX_PENDING_CONNECTIONS: '7', WSPEER_MAX_CONNECTIONS_PER_SECOND: '8' }

@@ -16,7 +16,7 @@ import {
   flagName,
   resolveConfig,
 } from '../../src/node/config.js'
-import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS } from '../../src/node/connection-limiter.js'
+import { DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS, DEFAULT_MAX_PENDING_CONNECTIONS, DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS } from '../../src/node/connection-limiter.js'
 
 const files = (map: Record<string, unknown>) => (path: string) => {
   const hit = Object.entries(map).find(([name]) => path.endsWith(name))
@@ -49,6 +49,7 @@ describe('resolveConfig', () => {
       logLevel: 'info',
       limits: { ...DEFAULT_PEER_LIMITS },
       maxPendingConnections: DEFAULT_MAX_PENDING_CONNECTIONS,
+      maxPendingConnectionsPerAddress: DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
       maxConnectionsPerSecond: DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
       aliases: [],
     })

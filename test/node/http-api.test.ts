@@ -248,6 +248,56 @@ describe('HTTP API', () => {
     })
   })
 
+  describe('client aborts', () => {
+    /** A server whose log lines are recorded (level, msg, fields). */
+    async function startRecorded() {
+      const records: { level: string; msg: string; fields: Record<string, unknown> }[] = []
+      const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void records.push({ level, msg, fields })
+      const log = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => log }
+      const recordedPeer = createFakePeer('vp1')
+      const recorded = createPeerServer({ peer: recordedPeer, host: '127.0.0.1', port: 0, limits: { ...DEFAULT_PEER_LIMITS }, log })
+      const started = await recorded.start()
+      return { records, recorded, recordedPeer, port: started.port }
+    }
+
+    it('logs a POST abandoned mid-body once, at debug, without an error or stack', async () => {
+      const { records, recorded, port: p } = await startRecorded()
+      try {
+        const { request } = await import('node:http')
+        const req = request({ host: '127.0.0.1', port: p, method: 'POST', path: '/transactions', headers: { ...JSON_TYPE, 'content-length': '1000' }, agent: false })
+        req.on('error', () => {})
+        req.write('{"payload":"')
+        await expect.poll(() => (req.socket?.bytesWritten ?? 0) > 0).toBe(true)
+        req.destroy()
+        await expect.poll(() => records.filter((r) => r.msg === 'http request aborted by client').length).toBe(1)
+        expect(records.filter((r) => r.level === 'error' || r.level === 'warn')).toEqual([])
+        const [line] = records.filter((r) => r.msg === 'http request aborted by client')
+        expect(line).toMatchObject({ level: 'debug', fields: { method: 'POST', url: '/transactions' } })
+        expect(Object.keys(line!.fields)).not.toContain('error')
+      } finally {
+        await recorded.stop()
+      }
+    })
+
+    it('logs a submit aborted by the client hanging up once, at debug', async () => {
+      const { records, recorded, recordedPeer, port: p } = await startRecorded()
+      try {
+        recordedPeer.submitImpl = (_payload, options) =>
+          new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(new AbortError())))
+        const { request } = await import('node:http')
+        const req = request({ host: '127.0.0.1', port: p, method: 'POST', path: '/transactions', headers: JSON_TYPE, agent: false })
+        req.on('error', () => {})
+        req.end('{"payload":"x"}')
+        await expect.poll(() => recordedPeer.submitted.length).toBe(1)
+        req.destroy()
+        await expect.poll(() => records.filter((r) => r.msg === 'http request aborted by client').length).toBe(1)
+        expect(records.filter((r) => r.level === 'error' || r.level === 'warn')).toEqual([])
+      } finally {
+        await recorded.stop()
+      }
+    })
+  })
+
   describe('routing', () => {
     it('404 JSON for an unknown route', async () => {
       const res = await rawRequest(port, { path: '/nope' })

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { peerProcessEnv } from '../../src/node/peer-process.js'
 
 /**
  * Peers as `wspeer start` processes and their HTTP API, for tests that need real processes
@@ -26,7 +27,8 @@ export class PeerProcesses {
   /** Starts `wspeer start --id <id> --port <port> --data-dir <dataRoot>/<id> ...args`, stderr to the test's. */
   start(id: string, port: number, args: readonly string[]): ChildProcess {
     const argv = [BIN, 'start', '--id', id, '--port', String(port), '--data-dir', join(this.dataRoot, id), ...args]
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] })
+    // The environment `wspeer network` gives its peers (peer-process.ts: glibc's mmap threshold).
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'], env: peerProcessEnv(process.env) })
     this.#children.add(child)
     child.once('exit', () => this.#children.delete(child))
     return child

@@ -85,14 +85,7 @@ export class Outbox {
       throw new MessageTooLargeError(size + FRAME_HEADER_MAX_BYTES, this.#options.maxFrameBytes)
     }
     const buffered = this.#stream.bufferedAmount + this.#pendingBytes + size
-    if (buffered > this.#options.sendBufferCapBytes) {
-      const error = new SendBufferFullError(buffered, this.#options.sendBufferCapBytes)
-      this.#pending = []
-      this.#pendingBytes = 0
-      this.#options.onOverflow?.(error)
-      this.#stream.close(error.closeCode, closeReasonOf(error))
-      throw error
-    }
+    if (buffered > this.#options.sendBufferCapBytes) this.#overflow(buffered)
     // Cut before this envelope if adding it would pass the frame limit, after it once the target is reached.
     if (this.#pending.length > 0 && this.#pendingBytes + size + FRAME_HEADER_MAX_BYTES > this.#options.maxFrameBytes) this.flush()
     this.#pending.push(envelope)
@@ -103,6 +96,27 @@ export class Outbox {
       this.#scheduled = true
       scheduleMacrotask(this.#flushScheduled)
     }
+  }
+
+  /**
+   * Throws what send() would (StreamClosedError, or SendBufferFullError after closing with 4002)
+   * when no answer can go out: the stream is closed, or the bytes waiting already fill the cap.
+   * Handlers call it before building a large answer, so a remote that stopped reading does not
+   * have megabytes encoded for it only to be refused (issue #19).
+   */
+  ensureRoom(): void {
+    if (this.#stream.closed) throw new StreamClosedError()
+    const buffered = this.#stream.bufferedAmount + this.#pendingBytes
+    if (buffered >= this.#options.sendBufferCapBytes) this.#overflow(buffered)
+  }
+
+  #overflow(buffered: number): never {
+    const error = new SendBufferFullError(buffered, this.#options.sendBufferCapBytes)
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#options.onOverflow?.(error)
+    this.#stream.close(error.closeCode, closeReasonOf(error))
+    throw error
   }
 
   readonly #flushScheduled = (): void => {

@@ -37,6 +37,8 @@ export interface WebSocketLike {
   /** `ws` in Node can stop reading its socket; browsers' WebSocket cannot. */
   pause?(): void
   resume?(): void
+  /** `ws` in Node can drop the connection at once, without a close handshake; browsers cannot. */
+  terminate?(): void
 }
 
 export interface WebSocketChatStreamOptions {
@@ -65,6 +67,8 @@ export function createWebSocketChatStream(socket: WebSocketLike, options: WebSoc
   const inbox = new FrameInbox()
   let closing = false
   let localError: WspeerError | undefined
+  /** The code passed to close(), reported as the end's code even when the socket was terminated. */
+  let requestedCode: number | undefined
   let socketError: unknown
   let resolveDone!: (end: ChatStreamEnd) => void
   const done = new Promise<ChatStreamEnd>((resolve) => {
@@ -106,7 +110,8 @@ export function createWebSocketChatStream(socket: WebSocketLike, options: WebSoc
   socket.addEventListener('close', (event: { code: number; reason: string }) => {
     // Browsers cannot send most 1xxx codes and send 3000 + (code - 1000) instead (PROTOCOL.md §13).
     const received = event.code > 3000 && event.code < 4000 ? event.code - 2000 : event.code
-    const code = localError?.closeCode ?? received
+    // A terminated socket reports 1006; the code this side chose is the one that says why.
+    const code = localError?.closeCode ?? requestedCode ?? received
     // A close this side asked for through close() is a clean end whatever code it used: the caller
     // knows why. Everything else is judged by the code, and a socket error is always an error.
     const error = localError !== undefined || (!closing && (socketError !== undefined || !CLEAN_CLOSE_CODES.has(code)))
@@ -132,8 +137,14 @@ export function createWebSocketChatStream(socket: WebSocketLike, options: WebSoc
     close(code: number = CloseCode.NORMAL, reason = ''): void {
       if (closing) return
       closing = true
+      requestedCode = code
       try {
         socket.close(code, truncateReason(reason))
+        // 4002: the remote stopped reading. Its close frame would queue behind the megabytes it is
+        // not reading and the socket (with its whole send buffer) would live until ws's close
+        // timeout (30 s), or forever for a transport without one: issue #19 measured 20 such links
+        // keeping ~170 MB. Drop the connection now; its buffers go with it.
+        if (code === CloseCode.SEND_BUFFER_FULL) socket.terminate?.()
       } catch {
         // See closeWith.
       }

@@ -85,7 +85,7 @@ export class PeerHandler implements ChatHandler {
         throw new DuplicateHelloError()
       case MessageType.DISC_DISCONNECT: {
         const { reason } = decodePayload(MessageType.DISC_DISCONNECT, envelope.payload)
-        this.#ctx.log.info('peer disconnected', { peer: this.link.label, reason })
+        this.#ctx.log.info('peer disconnected', { remotePeer: this.link.label, reason })
         this.link.close(1000, closeReason(CloseToken.DISCONNECT, 'disconnect requested'))
         return
       }
@@ -96,11 +96,14 @@ export class PeerHandler implements ChatHandler {
         return this.#ctx.learnPeers(decodePayload(MessageType.DISC_PEERS, envelope.payload).peers, this.link)
       case MessageType.SYNC_GET_BLOCKS: {
         const req = decodePayload(MessageType.SYNC_GET_BLOCKS, envelope.payload)
+        // Answers can be large: none is built for a link whose send buffer is already full.
+        this.link.outbox.ensureRoom()
         const blocks = blocksAnswer(this.#ctx.ledger, req.start, req.end, this.#ctx.syncAnswerBudget)
         return this.reply(makeEnvelope(MessageType.SYNC_BLOCKS, { requestId: req.requestId, blocks }))
       }
       case MessageType.SYNC_STATE_GET_SNAPSHOT: {
         const req = decodePayload(MessageType.SYNC_STATE_GET_SNAPSHOT, envelope.payload)
+        this.link.outbox.ensureRoom()
         const ledger = this.#ctx.ledger
         return this.reply(
           makeEnvelope(MessageType.SYNC_STATE_SNAPSHOT, {
@@ -113,6 +116,7 @@ export class PeerHandler implements ChatHandler {
       }
       case MessageType.SYNC_STATE_GET_DELTAS: {
         const req = decodePayload(MessageType.SYNC_STATE_GET_DELTAS, envelope.payload)
+        this.link.outbox.ensureRoom()
         const deltas = deltasAnswer(this.#ctx.ledger, req.start, req.end, this.#ctx.syncAnswerBudget)
         return this.reply(makeEnvelope(MessageType.SYNC_STATE_DELTAS, { requestId: req.requestId, deltas }))
       }

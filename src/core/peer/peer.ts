@@ -313,7 +313,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
           code: error.code,
           message: error.message,
         })
-        this.#log.debug('message refused', { peer: link.label, code: error.code, error: error.message })
+        this.#log.debug('message refused', { remotePeer: link.label, code: error.code, error: error.message })
       },
     })
     const tracked = chat.then(
@@ -326,7 +326,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     } catch (err) {
       // Losing the duplicate-link tie-break is the policy working, not a failure of this chat.
       if (err instanceof DuplicateLinkError) {
-        this.#log.debug('duplicate link closed', { peer: link.label, serial: link.serial })
+        this.#log.debug('duplicate link closed', { remotePeer: link.label, serial: link.serial })
         return
       }
       // A link cut short by stop() (say, in the middle of its handshake) ends with the stop, not in failure.
@@ -374,12 +374,12 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       blockAdded: (block, from) => this.#blockAdded(block, from),
       refusedByPeer: (from, refusal) => {
         const inReplyTo = refusal.inReplyTo === undefined ? undefined : messageTypeName(refusal.inReplyTo)
-        this.#log.warn('peer refused a message', { peer: from.label, code: refusal.code, msg: refusal.message, inReplyTo })
+        this.#log.warn('peer refused a message', { remotePeer: from.label, code: refusal.code, remoteError: refusal.message, inReplyTo })
         this.dispatchTyped('refused-by-peer', { peer: from.label, code: refusal.code, message: refusal.message, inReplyTo })
       },
       resolveRequest: (requestId, type, payload, from) => {
         if (!this.#sync.resolve(requestId, type, from.remoteId, payload)) {
-          this.#log.debug('unsolicited sync answer dropped', { peer: from.label, type: messageTypeName(type), requestId })
+          this.#log.debug('unsolicited sync answer dropped', { remotePeer: from.label, type: messageTypeName(type), requestId })
         }
       },
     }
@@ -416,14 +416,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       if (entry !== undefined) this.#markConnected(entry)
     }
     if (replaced !== undefined) {
-      this.#log.info('link replaced by tie-break', { peer: remote.id, kept: link.serial, closed: replaced.serial })
+      this.#log.info('link replaced by tie-break', { remotePeer: remote.id, kept: link.serial, closed: replaced.serial })
       // The replaced link keeps its queue until its loop ends: nothing it already queued is lost.
       // Its remote is told why first, as a RESPONSE (PROTOCOL.md 7.2), then by the close reason.
       const error = new DuplicateLinkError(remote.id)
       this.#trySend(replaced, makeResponse(ResponseStatus.FAILURE, 'superseded by a newer link to the same peer', { code: error.code }))
       replaced.close(CloseCode.DUPLICATE_LINK, closeReason(error.code, 'superseded by a newer link to the same peer'))
     } else {
-      this.#log.info('peer connected', { peer: remote.id, address: remote.address, initiated: link.initiated })
+      this.#log.info('peer connected', { remotePeer: remote.id, address: remote.address, initiated: link.initiated })
       this.dispatchTyped('peer-connected', infoOf(remote))
     }
     this.#catchUpFrom(link, chain.height)
@@ -442,7 +442,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         }
       })
       .catch((err: unknown) => {
-        this.#log.warn('could not catch up', { peer: link.label, height, error: describeError(err) })
+        this.#log.warn('could not catch up', { remotePeer: link.label, height, error: describeError(err) })
       })
   }
 
@@ -461,7 +461,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       const remote = link.remote!
       this.#sync.failPeer(remote.id, new TransportError(`link to ${remote.id} ended`))
       this.#heights.delete(remote.id)
-      this.#log.info('peer disconnected', { peer: remote.id, code, reason })
+      this.#log.info('peer disconnected', { remotePeer: remote.id, code, reason })
       this.dispatchTyped('peer-disconnected', { ...infoOf(remote), code, reason })
       // Both the address we dialed and the one it announced become due for a redial.
       for (const address of [link.dialedAddress, normalizeChatAddress(remote.address)]) {
@@ -511,7 +511,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
     if (dropped > 0) {
       this.#metrics.peersListEntriesDropped += dropped
-      this.#log.debug('dropped DISC_PEERS entries', { peer: from.label, dropped, listed: peers.length })
+      this.#log.debug('dropped DISC_PEERS entries', { remotePeer: from.label, dropped, listed: peers.length })
     }
     this.#dialDue()
   }
@@ -520,7 +520,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     // Validators get blocks from their consenter; only non-validators follow SYNC_BLOCK_ADDED.
     if (this.role === 'validator') return
     this.#followChain = this.#followChain.then(() => this.#follow(block, from)).catch((err: unknown) => {
-      this.#log.warn('could not apply announced block', { peer: from.label, number: block.number, error: describeError(err) })
+      this.#log.warn('could not apply announced block', { remotePeer: from.label, number: block.number, error: describeError(err) })
     })
   }
 
@@ -583,7 +583,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       // A link still in its handshake is timed out by the handshake itself (1008).
       if (link.state === 'created') continue
       if (now - link.lastReceivedAt >= this.#limits.keepaliveTimeoutMs) {
-        this.#log.info('closing silent link', { peer: link.label, silentMs: now - link.lastReceivedAt })
+        this.#log.info('closing silent link', { remotePeer: link.label, silentMs: now - link.lastReceivedAt })
         link.close(CloseCode.KEEPALIVE_TIMEOUT, closeReason(CloseToken.KEEPALIVE_TIMEOUT, `nothing received for ${now - link.lastReceivedAt} ms`))
       } else if (now - link.lastSentAt >= this.#limits.keepaliveIntervalMs) {
         this.#trySend(link, makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: ++this.#nonce }))
@@ -643,7 +643,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       link.send(envelope, this.#clock.now())
       return true
     } catch (err) {
-      if (!(err instanceof StreamClosedError)) this.#log.debug('send failed', { peer: link.label, error: describeError(err) })
+      if (!(err instanceof StreamClosedError)) this.#log.debug('send failed', { remotePeer: link.label, error: describeError(err) })
       return false
     }
   }

@@ -116,4 +116,16 @@ describe('Outbox', () => {
     expect(stream.closedWith?.code).toBe(4002)
     expect(() => outbox.send(env(4))).toThrow(StreamClosedError)
   })
+
+  it('ensureRoom refuses before an answer is built once the waiting bytes fill the cap', () => {
+    const stream = recordingStream()
+    const cap = 10_000
+    const outbox = new Outbox(stream, options({ sendBufferCapBytes: cap }))
+    stream.buffered = cap - 1
+    expect(() => outbox.ensureRoom()).not.toThrow()
+    stream.buffered = cap
+    expect(() => outbox.ensureRoom()).toThrow(SendBufferFullError)
+    expect(stream.closedWith?.code).toBe(4002)
+    expect(() => outbox.ensureRoom()).toThrow(StreamClosedError)
+  })
 })

@@ -28,6 +28,34 @@ describe('WebSocket chat stream', () => {
     }
   })
 
+  it('a 4002 close (remote not reading) drops the connection at once and still ends with 4002', async () => {
+    const pair = await createWsPair({ binaryType: 'nodebuffer' })
+    try {
+      // The client stops reading: a close handshake could never complete, ws would wait 30 s.
+      ;(pair.client as unknown as { _socket: { pause(): void } })._socket.pause()
+      for (let i = 0; i < 64; i++) pair.b.send(new Uint8Array(256 * 1024))
+      expect(pair.b.bufferedAmount).toBeGreaterThan(0)
+      pair.b.close(4002, 'send buffer full')
+      const end = await pair.b.done
+      expect(end).toMatchObject({ code: 4002, local: true, error: false })
+      expect(pair.server.readyState).toBe(WebSocket.CLOSED)
+    } finally {
+      await pair.cleanup()
+    }
+  })
+
+  it('any other local close keeps the close handshake', async () => {
+    const pair = await createWsPair()
+    try {
+      pair.b.close(1000, 'bye')
+      expect(pair.server.readyState).toBe(WebSocket.CLOSING)
+      expect((await pair.a.done).code).toBe(1000)
+      expect((await pair.b.done).code).toBe(1000)
+    } finally {
+      await pair.cleanup()
+    }
+  })
+
   it('closes with 1003 on a text frame and delivers nothing', async () => {
     const pair = await createWsPair()
     try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMemoryChatPair } from '../../../src/core/chat/memory-chat-stream.js'
-import { DecodeError } from '../../../src/core/errors.js'
+import { DecodeError, SendBufferFullError } from '../../../src/core/errors.js'
 import type { HandlerContext } from '../../../src/core/handlers/handler-context.js'
 import { PeerHandler } from '../../../src/core/handlers/peer-handler.js'
 import { genesisBlock } from '../../../src/core/ledger/block-hash.js'
@@ -56,5 +56,32 @@ describe('PeerHandler SYNC_BLOCK_ADDED', () => {
     await handler.handleMessage(envelope(encodePayload(MessageType.SYNC_BLOCK_ADDED, { block })))
     expect(heights).toEqual([['vp0', 5]])
     expect(added.map((b) => b.number)).toEqual([4])
+  })
+})
+
+describe('PeerHandler sync requests', () => {
+  it('builds no answer for a link whose send buffer is already at the cap: closes it with 4002 instead', () => {
+    const ledger = createMemoryLedger()
+    let reads = 0
+    const getBlock = ledger.getBlock.bind(ledger)
+    ledger.getBlock = (...args: Parameters<typeof getBlock>) => {
+      reads++
+      return getBlock(...args)
+    }
+    const [stream] = createMemoryChatPair()
+    let buffered = 0
+    Object.defineProperty(stream, 'bufferedAmount', { get: () => buffered })
+    const cap = 1 << 20
+    const link = new Link({ stream, initiated: true, now: 0, outbox: { maxFrameBytes: 1 << 20, maxEnvelopesPerFrame: 64, targetFrameBytes: 1 << 16, sendBufferCapBytes: cap } })
+    link.state = 'established'
+    link.remote = { id: 'vp0', address: '', type: EndpointType.VALIDATOR }
+    const handler = new PeerHandler(link, { ledger, log: silentLogger, syncAnswerBudget: { maxItems: 10, maxBytes: 1 << 19 }, now: () => 0 } as unknown as HandlerContext)
+    const ask = { type: MessageType.SYNC_GET_BLOCKS, timestamp: 1, payload: encodePayload(MessageType.SYNC_GET_BLOCKS, { requestId: 1, start: 0, end: 0 }) }
+    expect(() => handler.handleMessage(ask)).not.toThrow()
+    expect(reads).toBe(1)
+    buffered = cap
+    expect(() => handler.handleMessage(ask)).toThrow(SendBufferFullError)
+    expect(reads).toBe(1)
+    expect(stream.closed).toBe(true)
   })
 })

@@ -456,7 +456,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
       try {
         blocks = await this.#stack.sync.fetchBlocks(peerId, from, height - 1, { signal: this.#abort.signal })
       } catch (err) {
-        this.#log.warn('fetching blocks failed', { peer: peerId, start: from, end: height - 1, error: describeError(err) })
+        this.#log.warn('fetching blocks failed', { remotePeer: peerId, start: from, end: height - 1, error: describeError(err) })
         return false
       }
       if (this.#state !== 'running') return false
@@ -507,7 +507,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
     this.#catchingUp = true
     this.#exclusive(async () => {
       for (let claim = this.#bestClaim(); claim !== undefined && this.#state === 'running'; claim = this.#bestClaim()) {
-        this.#log.info('noops catching up', { peer: claim.peer, from: this.#stack.ledger.height(), to: claim.height })
+        this.#log.info('noops catching up', { remotePeer: claim.peer, from: this.#stack.ledger.height(), to: claim.height })
         if (!(await this.#fetchUpTo(claim.peer, claim.height))) this.#failedClaims.set(claim.peer, claim.height)
       }
     })

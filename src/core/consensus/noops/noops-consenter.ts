@@ -181,6 +181,10 @@ class NoopsConsenterImpl implements NoopsConsenter {
     this.#tick()
   }
 
+  isPending(txid: string): boolean {
+    return this.#pendingIds.has(txid) || this.#inFlight.has(txid)
+  }
+
   status(): NoopsStatus {
     return {
       leader: this.#leader ?? null,

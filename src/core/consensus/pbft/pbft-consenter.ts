@@ -133,6 +133,10 @@ class PbftConsenterImpl implements PbftConsenter {
     return false
   }
 
+  isPending(txid: string): boolean {
+    return this.#replica?.holds(txid) ?? false
+  }
+
   busy(): boolean {
     return this.#replica?.transferring ?? false
   }

@@ -1330,6 +1330,11 @@ export class Replica {
       return false
     }
   }
+
+  /** Whether this replica holds the request unexecuted (GET /transactions/:txid answers "pending"). */
+  holds(txid: string): boolean {
+    return this.#outstanding.has(txid)
+  }
 }
 
 function sameAssignments(a: readonly SeqDigest[], b: readonly SeqDigest[]): boolean {

@@ -42,6 +42,8 @@ export type PbftStatus = Partial<Omit<ReplicaStatus, 'replica'>> & {
 
 export interface PbftConsenter extends Consenter {
   status(): PbftStatus
+  /** Whether this validator's replica holds the request unexecuted (a non-validator holds nothing: it passes requests on at once). */
+  isPending(txid: string): boolean
   /** Whether background work (a state transfer) is under way. */
   busy(): boolean
 }

@@ -92,6 +92,8 @@ export interface NemesisReport {
   lostTransactions: LostTransaction[]
   /** Final height per validator. */
   heights: Record<string, number>
+  /** Each validator's PBFT state at the end (view, active, outstanding requests), for a run that did not quiesce. */
+  consensus: Record<string, { view?: number; active?: boolean; outstanding?: number } | null>
   /** The run's directory (validator logs), when kept. */
   logDir?: string
 }
@@ -278,6 +280,12 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
     ok,
     lostTransactions,
     heights,
+    consensus: Object.fromEntries(
+      cluster.ids.map((id, i) => {
+        const c = finals[i]?.consensus
+        return [id, c === undefined ? null : { view: c.view, active: c.active, outstanding: c.outstanding }]
+      }),
+    ),
     ...(ctx.dataRoot === undefined ? {} : { logDir: ctx.dataRoot }),
   }
 }

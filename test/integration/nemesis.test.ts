@@ -11,7 +11,7 @@ const SEEDS = [1]
 
 describe('nemesis (short)', () => {
   it.each(SEEDS)('seed %i: every acknowledged transaction commits once, no fork, equal heads', async (seed) => {
-    const report = await runNemesis({ seed, minutes: 0.5, validators: 4, keepLogs: false })
+    const report = await runNemesis({ seed, minutes: 0.5, validators: 4, keepLogs: false, quiesceTimeoutMs: 60_000 })
     console.log(`nemesis seed ${seed}: ${JSON.stringify({ ...report, lostTransactions: report.lostTransactions.slice(0, 20) })}`)
     expect(report.faults.map((f) => f.kind).sort()).toEqual(['kill', 'pause', 'pause-quorum'])
     expect(report.acknowledged).toBeGreaterThan(1000)

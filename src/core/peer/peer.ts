@@ -171,7 +171,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       log: this.#log,
       fanQuantumBytes: this.#limits.fanQuantumBytes,
       // After the consenter took it, a submitted transaction is the consenter's to report.
-      onProcessed: (msg) => {
+      onHandled: (msg) => {
         if (this.#queuedTxids.size === 0) return
         const txid = this.#queuedTxids.get(msg.envelope)
         if (txid === undefined) return

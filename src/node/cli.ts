@@ -7,6 +7,7 @@
  *   wspeer start --id vp0 --port 7051 --consensus noops
  *   wspeer network --peers 4
  *   wspeer tx hello --to http://127.0.0.1:7051
+ *   wspeer tx hello --wait --timeout 30000
  *   wspeer status http://127.0.0.1:7051
  *   wspeer keygen --id vp0
  *
@@ -39,6 +40,12 @@ import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerNodeArgs } 
 
 /** `wspeer tx` and `wspeer status` give up on the peer after this long (10 s). */
 export const HTTP_CLIENT_TIMEOUT_MS = 10_000
+/** `wspeer tx --wait` gives up waiting for the commit after this long unless --timeout says otherwise (30 s). */
+export const TX_WAIT_TIMEOUT_MS = 30_000
+/** Longest --timeout `wspeer tx --wait` takes (1 h). */
+export const MAX_TX_WAIT_TIMEOUT_MS = 3_600_000
+/** `wspeer tx --wait` asks GET /transactions/<txid> this often (100 ms). */
+export const TX_WAIT_POLL_MS = 100
 /** `wspeer start` reports failure if stopping takes longer than this (15 s). */
 export const STOP_TIMEOUT_MS = 15_000
 /** After main() returns, the process is forced out if handles still hold it this long (3 s). */
@@ -182,12 +189,16 @@ Options:
 const CA_HELP = `  --ca <file.pem>  CA certificates trusted for an https:// peer, besides the system's [WSPEER_TLS_CA]
                    (or NODE_EXTRA_CA_CERTS=<file.pem>, which Node reads at start for every connection)`
 
-const TX_HELP = `Usage: wspeer tx <payload> [--to <url>] [--ca <file.pem>]
+const TX_HELP = `Usage: wspeer tx <payload> [--to <url>] [--wait [--timeout <ms>]] [--ca <file.pem>]
 
-Submits a transaction (POST /transactions) and prints its txid.
+Submits a transaction (POST /transactions) and prints its txid. With --wait, then asks the same
+peer (GET /transactions/<txid>) every ${TX_WAIT_POLL_MS} ms until it is committed, and prints
+"committed in block <n> (index <i>)"; exits 1 if it is not committed in time.
 
 Options:
-  --to <url>   the peer's HTTP URL (default ${DEFAULT_PEER_URL})
+  --to <url>       the peer's HTTP URL (default ${DEFAULT_PEER_URL})
+  --wait           wait until the transaction is committed
+  --timeout <ms>   how long --wait waits (default ${TX_WAIT_TIMEOUT_MS}, at most ${MAX_TX_WAIT_TIMEOUT_MS})
 ${CA_HELP}
   -h, --help   this help
 `
@@ -262,10 +273,15 @@ async function withCa(io: CliIo, caFlag: string | undefined): Promise<CliIo> {
   return { ...io, fetch: createCaFetch(pem) }
 }
 
-async function fetchJson(io: CliIo, url: string, init: RequestInit = {}): Promise<{ status: number; ok: boolean; body: unknown }> {
+async function fetchJson(
+  io: CliIo,
+  url: string,
+  init: RequestInit = {},
+  timeoutMs = HTTP_CLIENT_TIMEOUT_MS,
+): Promise<{ status: number; ok: boolean; body: unknown }> {
   let res: Response
   try {
-    res = await io.fetch(url, { ...init, signal: AbortSignal.timeout(HTTP_CLIENT_TIMEOUT_MS) })
+    res = await io.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : ''
     const code = err instanceof Error ? (err.cause as { code?: unknown } | undefined)?.code : undefined
@@ -388,10 +404,17 @@ async function commandTx(args: string[], io: CliIo): Promise<number> {
     io.stdout(TX_HELP)
     return 0
   }
-  const { values, positionals } = parse(args, { to: { type: 'string' }, ca: { type: 'string' } })
-  io = await withCa(io, values.ca)
+  const { values, positionals } = parse(args, {
+    to: { type: 'string' },
+    ca: { type: 'string' },
+    wait: { type: 'boolean' },
+    timeout: { type: 'string' },
+  })
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <payload>' : 'give exactly one <payload> (quote it)')
+  if (values.timeout !== undefined && values.wait !== true) throw new UsageError('--timeout is for --wait')
+  const timeoutMs = parsePositiveInt(values.timeout, '--timeout', TX_WAIT_TIMEOUT_MS, 1, MAX_TX_WAIT_TIMEOUT_MS)
   const url = baseUrl(values.to ?? DEFAULT_PEER_URL, '/transactions')
+  io = await withCa(io, values.ca)
   const { ok, status, body } = await fetchJson(io, url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -403,7 +426,37 @@ async function commandTx(args: string[], io: CliIo): Promise<number> {
     return 1
   }
   io.stdout(`${txid}\n`)
-  return 0
+  if (values.wait !== true) return 0
+  return waitForCommit(io, `${url}/${encodeURIComponent(txid)}`, timeoutMs)
+}
+
+/**
+ * Polls GET /transactions/<txid> until it answers committed (exit 0) or `timeoutMs` passes (exit 1).
+ * A 404 is not final: a peer that passed the transaction on at once (a PBFT non-validator) holds
+ * nothing until the block reaches it. Nor is an unreachable peer: it may be restarting.
+ */
+async function waitForCommit(io: CliIo, url: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer yet'
+  for (;;) {
+    const left = deadline - Date.now()
+    if (left <= 0) break
+    try {
+      const { status, body } = await fetchJson(io, url, {}, Math.min(left, HTTP_CLIENT_TIMEOUT_MS))
+      const answer = body as { status?: unknown; block?: unknown; index?: unknown } | undefined
+      if (status === 200 && answer?.status === 'committed' && typeof answer.block === 'number') {
+        io.stdout(`committed in block ${answer.block} (index ${String(answer.index)})\n`)
+        return 0
+      }
+      last = status === 202 ? 'pending' : errorText(status, body)
+    } catch (err) {
+      last = describeError(err)
+    }
+    const pause = Math.min(TX_WAIT_POLL_MS, deadline - Date.now())
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause))
+  }
+  io.stderr(`wspeer tx: not committed within ${timeoutMs} ms (last answer: ${last})\n`)
+  return 1
 }
 
 function summarize(status: PeerStatus): string {

@@ -3,6 +3,9 @@
  * module returns; a JSON (or Prometheus text, or static file) response leaves. Routes:
  *
  *   POST /transactions  {"payload": "<string>"} -> 202 {"txid": "..."}   (peer.submit)
+ *   GET  /transactions/<txid> -> 200 {"status":"committed","block":n,"index":i}
+ *                            | 202 {"status":"pending"} (this peer holds it, not yet committed)
+ *                            | 404 ERR_UNKNOWN_TRANSACTION               (peer.transactionStatus)
  *   GET  /status        -> 200 peer.status() as JSON
  *   GET  /metrics       -> 200 Prometheus text 0.0.4
  *   GET  /healthz       -> 200 "ok"
@@ -315,6 +318,21 @@ async function serveStatic(root: string, pathname: string, req: IncomingMessage,
   })
 }
 
+const TRANSACTION_PREFIX = '/transactions/'
+
+/** The routes of `/transactions/<txid>` (percent-decoded), or undefined for any other path. */
+function transactionRoute(pathname: string, get: (txid: string) => Handler): Record<string, Handler> | undefined {
+  if (!pathname.startsWith(TRANSACTION_PREFIX) || pathname.length === TRANSACTION_PREFIX.length) return undefined
+  const raw = pathname.slice(TRANSACTION_PREFIX.length)
+  let txid: string
+  try {
+    txid = decodeURIComponent(raw)
+  } catch {
+    throw new HttpError(400, 'ERR_BAD_PATH', 'malformed percent-encoding in path')
+  }
+  return { GET: get(txid) }
+}
+
 export function createHttpApi(options: HttpApiOptions): RequestHandler {
   const { peer, log } = options
   const isStopping = options.isStopping ?? (() => false)
@@ -341,6 +359,13 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
     }
   }
 
+  const getTransaction = (txid: string): Handler => (_req, res) => {
+    const known = peer.transactionStatus(txid)
+    if (known.status === 'committed') sendJson(res, 200, known, READ_ONLY_CORS)
+    else if (known.status === 'pending') sendJson(res, 202, known, READ_ONLY_CORS)
+    else throw new HttpError(404, 'ERR_UNKNOWN_TRANSACTION', `transaction ${JSON.stringify(txid)} is neither committed nor pending at this peer`, READ_ONLY_CORS)
+  }
+
   const routes: Record<string, Record<string, Handler>> = {
     '/transactions': { POST: postTransaction },
     '/status': { GET: (_req, res) => sendJson(res, 200, peer.status(), READ_ONLY_CORS) },
@@ -354,7 +379,7 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
     const method = req.method ?? 'GET'
     // Split by hand: `new URL('//evil/x', base)` would read the path as a host.
     const pathname = (req.url ?? '/').split('?')[0] ?? '/'
-    const api = routes[pathname]
+    const api = routes[pathname] ?? transactionRoute(pathname, getTransaction)
     if (api !== undefined) {
       const handler = api[method] ?? (method === 'HEAD' ? api['GET'] : undefined)
       if (handler === undefined) {

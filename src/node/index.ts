@@ -341,6 +341,7 @@ function latePeer(id: string, role: Peer['role']): { peer: Peer; bind(target: Pe
     chatWithPeer: (address, options) => get().chatWithPeer(address, options),
     acceptStream: async (stream, options) => get().acceptStream(stream, options),
     submit: async (payload, options) => get().submit(payload, options),
+    transactionStatus: (txid) => get().transactionStatus(txid),
     broadcast: (msg, to) => get().broadcast(msg, to),
     unicast: (msg, peerId) => get().unicast(msg, peerId),
     status: () => get().status(),

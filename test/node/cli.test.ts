@@ -169,6 +169,38 @@ describe('wspeer CLI', () => {
       expect(peer.submitted).toEqual(['x'])
     })
 
+    it('tx --wait polls until committed and prints the block number', async () => {
+      peer.submitImpl = async () => ({ txid: 'a b' })
+      let asked = 0
+      peer.transactionStatus = (txid) => {
+        expect(txid).toBe('a b')
+        asked++
+        // Unknown first (passed on at once), then pending, then committed.
+        if (asked === 1) return { status: 'unknown' }
+        if (asked < 4) return { status: 'pending' }
+        return { status: 'committed', block: 12, index: 3 }
+      }
+      const io = testIo()
+      expect(await main(['tx', 'x', '--to', base, '--wait'], io)).toBe(0)
+      expect(io.out).toBe('a b\ncommitted in block 12 (index 3)\n')
+      expect(asked).toBe(4)
+    })
+
+    it('tx --wait exits 1 with the last answer when the commit does not come within --timeout', async () => {
+      peer.submitImpl = async () => ({ txid: 'slow' })
+      peer.statuses.set('slow', { status: 'pending' })
+      const io = testIo()
+      expect(await main(['tx', 'x', '--to', base, '--wait', '--timeout', '350'], io)).toBe(1)
+      expect(io.out).toBe('slow\n')
+      expect(io.err).toBe('wspeer tx: not committed within 350 ms (last answer: pending)\n')
+    })
+
+    it.each([[['--timeout', '10']], [['--wait', '--timeout', '0']], [['--wait', '--timeout', 'soon']]])('tx %j is a usage error', async (flags) => {
+      const io = testIo()
+      expect(await main(['tx', 'x', '--to', base, ...flags], io)).toBe(2)
+      expect(peer.submitted).toEqual([])
+    })
+
     it('tx prints the error and exits 1 on a non-2xx answer', async () => {
       peer.submitImpl = async () => {
         throw new QueueFullError('vp0')

@@ -3,7 +3,7 @@
  * answers status() and metrics() with fixed figures, and lets each test decide what submit does.
  */
 import type { ChatStream } from '../../src/core/chat/chat-stream.js'
-import type { MetricsSnapshot, Peer, PeerStatus } from '../../src/core/peer/peer-types.js'
+import type { MetricsSnapshot, Peer, PeerStatus, TransactionStatus } from '../../src/core/peer/peer-types.js'
 
 export interface FakePeer extends Peer {
   accepted: ChatStream[]
@@ -12,6 +12,8 @@ export interface FakePeer extends Peer {
   /** Resolves with the next stream handed to acceptStream. */
   nextStream(): Promise<ChatStream>
   onAccept: (stream: ChatStream) => Promise<void>
+  /** What transactionStatus answers, by txid; unknown otherwise. */
+  statuses: Map<string, TransactionStatus>
 }
 
 export function fakeStatus(id: string): PeerStatus {
@@ -73,6 +75,8 @@ export function createFakePeer(id = 'vp0'): FakePeer {
       peer.submitted.push(payload)
       return peer.submitImpl(payload, options)
     },
+    statuses: new Map(),
+    transactionStatus: (txid) => peer.statuses.get(txid) ?? { status: 'unknown' },
     broadcast: () => 0,
     unicast() {},
     status: () => fakeStatus(id),

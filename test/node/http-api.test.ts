@@ -67,6 +67,44 @@ describe('HTTP API', () => {
     })
   })
 
+  describe('GET /transactions/:txid', () => {
+    it('200 with block and index when committed, 202 when pending, 404 typed when unknown', async () => {
+      peer.statuses.set('done', { status: 'committed', block: 7, index: 3 })
+      peer.statuses.set('waiting', { status: 'pending' })
+      const done = await rawRequest(port, { path: '/transactions/done' })
+      expect(done.status).toBe(200)
+      expect(json(done)).toEqual({ status: 'committed', block: 7, index: 3 })
+      const waiting = await rawRequest(port, { path: '/transactions/waiting' })
+      expect(waiting.status).toBe(202)
+      expect(json(waiting)).toEqual({ status: 'pending' })
+      const unknown = await rawRequest(port, { path: '/transactions/never' })
+      expect(unknown.status).toBe(404)
+      expect(json(unknown).error.code).toBe('ERR_UNKNOWN_TRANSACTION')
+      expect(json(unknown).error.message).toContain('"never"')
+    })
+
+    it('percent-decodes the txid, ignores a query string, and answers 400 for bad encoding', async () => {
+      peer.statuses.set('a b/é', { status: 'committed', block: 1, index: 0 })
+      expect((await rawRequest(port, { path: `/transactions/${encodeURIComponent('a b/é')}?x=1` })).status).toBe(200)
+      const bad = await rawRequest(port, { path: '/transactions/%E0%A4%A' })
+      expect(bad.status).toBe(400)
+      expect(json(bad).error.code).toBe('ERR_BAD_PATH')
+    })
+
+    it('is read-only: HEAD works, POST is 405 with Allow, any origin may read it', async () => {
+      peer.statuses.set('done', { status: 'committed', block: 2, index: 0 })
+      const head = await rawRequest(port, { method: 'HEAD', path: '/transactions/done' })
+      expect(head.status).toBe(200)
+      expect(head.body).toBe('')
+      expect(head.headers['access-control-allow-origin']).toBe('*')
+      const post = await rawRequest(port, { method: 'POST', path: '/transactions/done', body: '{}', headers: JSON_TYPE })
+      expect(post.status).toBe(405)
+      expect(post.headers['allow']).toBe('GET, HEAD')
+      // `/transactions/` with nothing after it names no transaction.
+      expect((await rawRequest(port, { path: '/transactions/' })).status).toBe(404)
+    })
+  })
+
   it('GET /metrics answers Prometheus text labelled with the peer ID', async () => {
     const res = await rawRequest(port, { path: '/metrics' })
     expect(res.status).toBe(200)

@@ -17,6 +17,12 @@ export interface Consenter {
    * `sender` is this peer's own ID).
    */
   recvMsg(msg: Envelope, sender: string): void | Promise<void>
+  /**
+   * Whether this peer holds the transaction accepted but not yet committed (waiting to be ordered
+   * or forwarded to the one that orders it). Feeds GET /transactions/:txid's "pending"; a consenter
+   * without it never reports a transaction pending.
+   */
+  isPending?(txid: string): boolean
   /** Plugin-specific figures for `/status` (`consensus.*`). */
   status?(): Record<string, unknown>
 }

@@ -29,6 +29,8 @@ export interface EngineOptions {
   log?: Logger
   /** After each message the consenter finished with (errors included), with its duration. */
   onProcessed?: (msg: QueuedMessage, durationMs: number) => void
+  /** After each message the consenter finished with, like onProcessed but without timing it (no clock read per message). */
+  onHandled?: (msg: QueuedMessage) => void
   /** When recvMsg throws or rejects; the loop goes on. */
   onConsenterError?: (err: unknown, msg: QueuedMessage) => void
   /** Credit per queue per turn of the fan, in bytes (default DEFAULT_FAN_QUANTUM_BYTES). */
@@ -70,6 +72,7 @@ class ConsensusEngine implements Engine {
   readonly #consenter: Consenter
   readonly #log: Logger
   readonly #onProcessed: EngineOptions['onProcessed']
+  readonly #onHandled: EngineOptions['onHandled']
   readonly #onConsenterError: EngineOptions['onConsenterError']
   readonly #fan: MessageFan
   #processed = 0
@@ -84,6 +87,7 @@ class ConsensusEngine implements Engine {
     this.#consenter = options.consenter
     this.#log = options.log ?? silentLogger
     this.#onProcessed = options.onProcessed
+    this.#onHandled = options.onHandled
     this.#onConsenterError = options.onConsenterError
     this.#fan = new MessageFan(options.fanQuantumBytes === undefined ? {} : { quantumBytes: options.fanQuantumBytes })
   }
@@ -143,6 +147,7 @@ class ConsensusEngine implements Engine {
     const fan = this.#fan
     const consenter = this.#consenter
     const onProcessed = this.#onProcessed
+    const onHandled = this.#onHandled
     for (;;) {
       let msg = fan.poll()
       if (msg === undefined) {
@@ -160,6 +165,13 @@ class ConsensusEngine implements Engine {
         this.#consenterFailed(err, msg)
       }
       this.#processed++
+      if (onHandled !== undefined) {
+        try {
+          onHandled(msg)
+        } catch (err) {
+          this.#log.error('engine onHandled hook threw', { error: describeError(err) })
+        }
+      }
       if (onProcessed !== undefined) {
         try {
           onProcessed(msg, globalThis.performance.now() - started)

@@ -135,6 +135,15 @@ class MemoryLedger implements Ledger {
     return this.#txids.has(txid)
   }
 
+  locateTransaction(txid: string): { block: number; index: number } | undefined {
+    const number = this.#txids.get(txid)
+    if (number === undefined) return undefined
+    const txs = this.getBlock(number)?.transactions
+    if (txs === undefined) return undefined
+    for (let i = 0; i < txs.length; i++) if (txs[i]!.txid === txid) return { block: number, index: i }
+    return undefined
+  }
+
   beginTxBatch(batchId: string): void {
     if (this.#batch !== undefined) {
       throw new LedgerError(`cannot begin batch ${JSON.stringify(batchId)}: batch ${JSON.stringify(this.#batch.id)} is open`)
@@ -299,7 +308,8 @@ class MemoryLedger implements Ledger {
     this.#headHash = hash
     const state = this.#state
     if (state !== undefined) for (let i = 0; i < writes.length; i++) state.set(writes[i]![0], writes[i]![1])
-    for (let i = 0; i < txs.length; i++) this.#txids.add(txs[i]!.txid)
+    // The block number rides in the set, so locateTransaction needs no index of its own.
+    for (let i = 0; i < txs.length; i++) this.#txids.add(txs[i]!.txid, block.number)
     if (block.number === 0) return
     for (const listener of [...this.#listeners]) {
       try {

@@ -13,8 +13,12 @@
  *
  * Layout. Each shard has an open-addressing table (linear probing, at most half full) of
  * `[hash, arena offset + 1]` pairs, 0 meaning an empty slot, and an arena of the IDs' UTF-16 code
- * units, each ID stored as its length in two units then its units. A hash match is confirmed
- * against the arena, so answers are exact whatever the hash does.
+ * units, each ID stored as its length in two units, a 32-bit value in two units, then its units.
+ * A hash match is confirmed against the arena, so answers are exact whatever the hash does.
+ *
+ * The value. The ledger keeps each ID's block number there, so "which block holds this
+ * transaction?" (GET /transactions/:txid) costs a lookup and a scan of one block, and the commit
+ * path still makes no heap object per transaction.
  *
  * Tags. Beside the table, one byte per slot: 0 for empty, else 8 bits of the ID's hash. A probe
  * reads the tags and touches the table only on a tag match (1 in 255 for another ID), so a miss,
@@ -46,6 +50,10 @@
 export const TXID_SET_SHARDS = 256
 /** Most shards a set may have: the top 16 bits of a hash pick the shard, the rest the slot. */
 export const MAX_TXID_SET_SHARDS = 2 ** 16
+/** Largest value an ID may carry (it is stored in 32 bits). */
+export const MAX_TXID_SET_VALUE = 2 ** 32 - 1
+/** Arena units before an ID's code units: its length and its value, two units each. */
+const HEADER_UNITS = 4
 
 export interface TxidSetOptions {
   /** Number of shards, a power of two (default TXID_SET_SHARDS). */
@@ -65,7 +73,7 @@ interface Shard {
   /** slots - 1; slots is a power of two. */
   mask: number
   count: number
-  /** Each ID: length low 16 bits, length high 16 bits, code units. */
+  /** Each ID: length low 16 bits, length high 16 bits, value low 16 bits, value high 16 bits, code units. */
   arena: Uint16Array
   used: number
 }
@@ -162,12 +170,28 @@ export class TxidSet {
     return this.#find(this.#shardOf(h), h, txid) < 0
   }
 
-  add(txid: string): void {
+  /** The value the ID was added with, or undefined when it is not in the set. */
+  get(txid: string): number | undefined {
+    const h = this.#hash(txid) | 0
+    const shard = this.#shardOf(h)
+    if (this.#find(shard, h, txid) >= 0) return undefined
+    const offset = this.#lastFound
+    return shard.arena[offset + 2]! + shard.arena[offset + 3]! * 0x10000
+  }
+
+  /**
+   * Adds the ID with a value (an integer 0..MAX_TXID_SET_VALUE, default 0); an ID already in the
+   * set keeps its first value.
+   */
+  add(txid: string, value = 0): void {
+    if (!(Number.isInteger(value) && value >= 0 && value <= MAX_TXID_SET_VALUE)) {
+      throw new RangeError(`value must be an integer from 0 to ${MAX_TXID_SET_VALUE}`)
+    }
     const h = this.#hash(txid) | 0
     const shard = this.#shardOf(h)
     const slot = this.#find(shard, h, txid)
     if (slot < 0) return
-    const offset = this.#store(shard, txid)
+    const offset = this.#store(shard, txid, value)
     shard.tags[slot] = tagOf(h)
     shard.table[2 * slot] = h
     shard.table[2 * slot + 1] = offset + 1
@@ -197,7 +221,10 @@ export class TxidSet {
     return this.#shards[this.#shardShift === 0 ? 0 : h >>> this.#shardShift]!
   }
 
-  /** -1 when the ID is in the shard, else the empty slot where it would go. */
+  /**
+   * -1 when the ID is in the shard (its arena offset then in #lastFound), else the empty slot
+   * where it would go.
+   */
   #find(shard: Shard, h: number, txid: string): number {
     const tags = shard.tags
     const mask = shard.mask
@@ -206,15 +233,24 @@ export class TxidSet {
     for (;;) {
       const t = tags[slot]!
       if (t === 0) return slot
-      if (t === tag && shard.table[2 * slot] === h && sameId(shard.arena, shard.table[2 * slot + 1]! - 1, txid)) return -1
+      if (t === tag && shard.table[2 * slot] === h) {
+        const offset = shard.table[2 * slot + 1]! - 1
+        if (sameId(shard.arena, offset, txid)) {
+          this.#lastFound = offset
+          return -1
+        }
+      }
       slot = (slot + 1) & mask
     }
   }
 
-  /** Appends the ID to the shard's arena; returns its offset. */
-  #store(shard: Shard, txid: string): number {
+  /** Arena offset of the ID #find last found (a field rather than a returned pair: no allocation per lookup). */
+  #lastFound = 0
+
+  /** Appends the ID and its value to the shard's arena; returns its offset. */
+  #store(shard: Shard, txid: string, value: number): number {
     const n = txid.length
-    const need = shard.used + 2 + n
+    const need = shard.used + HEADER_UNITS + n
     if (need > shard.arena.length) {
       let units = shard.arena.length * 2
       while (units < need) units *= 2
@@ -226,7 +262,9 @@ export class TxidSet {
     const offset = shard.used
     arena[offset] = n & 0xffff
     arena[offset + 1] = n >>> 16
-    for (let i = 0; i < n; i++) arena[offset + 2 + i] = txid.charCodeAt(i)
+    arena[offset + 2] = value & 0xffff
+    arena[offset + 3] = value >>> 16
+    for (let i = 0; i < n; i++) arena[offset + HEADER_UNITS + i] = txid.charCodeAt(i)
     shard.used = need
     return offset
   }
@@ -256,7 +294,7 @@ export class TxidSet {
 function sameId(arena: Uint16Array, offset: number, txid: string): boolean {
   const n = txid.length
   if (arena[offset] !== (n & 0xffff) || arena[offset + 1] !== n >>> 16) return false
-  const start = offset + 2
+  const start = offset + HEADER_UNITS
   for (let i = 0; i < n; i++) if (arena[start + i] !== txid.charCodeAt(i)) return false
   return true
 }

@@ -113,6 +113,15 @@ export interface PeerEvents extends Record<string, unknown> {
   'error': { error: Error; context: string }
 }
 
+/**
+ * What a peer knows of one transaction: committed (where), pending (this peer holds it accepted
+ * and not yet committed: in its local queue, or held by its consenter), or unknown.
+ */
+export type TransactionStatus =
+  | { status: 'committed'; block: number; index: number }
+  | { status: 'pending' }
+  | { status: 'unknown' }
+
 export interface Peer {
   readonly id: string
   readonly role: PeerRole
@@ -127,6 +136,8 @@ export interface Peer {
   acceptStream(stream: ChatStream, options?: { onEstablished?: (remote: PeerInfo) => void }): Promise<void>
   /** Accepts a transaction for ordering; resolves once it is queued (not committed). */
   submit(payload: string, options?: { signal?: AbortSignal }): Promise<{ txid: string }>
+  /** Where a transaction stands as this peer sees it (GET /transactions/:txid). */
+  transactionStatus(txid: string): TransactionStatus
   broadcast(msg: Envelope, target?: BroadcastTarget): number
   unicast(msg: Envelope, peerId: string): void
   status(): PeerStatus

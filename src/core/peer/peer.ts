@@ -45,7 +45,7 @@ import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from '
 import { Link } from './link.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
-import type { MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus } from './peer-types.js'
+import type { MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 import { SyncClient } from './sync-client.js'
 
 /**
@@ -106,6 +106,13 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   #engine: Engine | undefined
   #consenter: Consenter | undefined
   #localQueue: BoundedQueue | undefined
+  /**
+   * Transactions submitted here that the consenter has not taken yet (still in the local queue),
+   * by envelope and by txid: the consenter cannot say "pending" for them, yet they are. Bounded
+   * by the local queue's bound.
+   */
+  readonly #queuedTxids = new Map<Envelope, string>()
+  readonly #queuedIds = new Set<string>()
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   #startedAt = 0
   #sweepTimer: TimerHandle | undefined
@@ -165,6 +172,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       consenter,
       log: this.#log,
       fanQuantumBytes: this.#limits.fanQuantumBytes,
+      // After the consenter took it, a submitted transaction is the consenter's to report.
+      onHandled: (msg) => {
+        if (this.#queuedTxids.size === 0) return
+        const txid = this.#queuedTxids.get(msg.envelope)
+        if (txid === undefined) return
+        this.#queuedTxids.delete(msg.envelope)
+        this.#queuedIds.delete(txid)
+      },
       onConsenterError: (err, msg) => {
         this.#emitError(err, `consenter failed on ${messageTypeName(msg.envelope.type)} from ${msg.sender}`)
       },
@@ -676,7 +691,16 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const tx: Transaction = { txid: randomHex(16), payload, timestamp: this.#clock.now(), origin: this.id }
     const envelope = makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp)
     this.#localQueue!.push({ envelope, sender: this.id, bytes: envelopeBytes(envelope) })
+    this.#queuedTxids.set(envelope, tx.txid)
+    this.#queuedIds.add(tx.txid)
     return { txid: tx.txid }
+  }
+
+  transactionStatus(txid: string): TransactionStatus {
+    const place = this.#ledger.locateTransaction(txid)
+    if (place !== undefined) return { status: 'committed', block: place.block, index: place.index }
+    if (this.#queuedIds.has(txid) || this.#consenter?.isPending?.(txid) === true) return { status: 'pending' }
+    return { status: 'unknown' }
   }
 
   // ---- introspection ----

@@ -77,6 +77,36 @@ describe('engine', () => {
     await engine.stop()
   })
 
+  it('calls onHandled with each message only after its (async) recvMsg finished, throws included', async () => {
+    const gate = deferred()
+    const firstIn = deferred()
+    const order: string[] = []
+    const c = consenter(async (msg, sender) => {
+      order.push(`recv ${sender}:${msg.timestamp}`)
+      if (msg.timestamp === 0) {
+        firstIn.resolve()
+        await gate.promise
+      }
+      if (msg.timestamp === 1) throw new Error('refused')
+      order.push(`done ${sender}:${msg.timestamp}`)
+    })
+    const { hook, done } = processedCount(3)
+    const handled: QueuedMessage[] = []
+    const engine = createEngine({ consenter: c, onHandled: (m) => (handled.push(m), hook(m)) })
+    await engine.start()
+    const q = engine.openQueue({ name: 'a', ...LIMITS })
+    const sent = [0, 1, 2].map((i) => message('a', i))
+    for (const m of sent) q.push(m)
+    await within(firstIn.promise)
+    // The first is inside recvMsg: not handled yet.
+    expect(handled).toEqual([])
+    gate.resolve()
+    await within(done)
+    expect(handled).toEqual(sent)
+    expect(order).toEqual(['recv a:0', 'done a:0', 'recv a:1', 'recv a:2', 'done a:2'])
+    await engine.stop()
+  })
+
   it('never runs two recvMsg calls at once with an async consenter', async () => {
     let active = 0
     let maxActive = 0

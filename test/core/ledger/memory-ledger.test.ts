@@ -81,6 +81,30 @@ describe('memory ledger', () => {
     expect(ledger.getState('k')).toBe('1')
   })
 
+  it('locates committed transactions by block and index, made here or applied, and not others', () => {
+    const maker = createMemoryLedger()
+    const follower = createMemoryLedger()
+    // Enough blocks that the early ones are in the packed store, not only the head.
+    const blocks = Array.from({ length: 40 }, (_, n) => commit(maker, [tx(`a=${n}`), tx('note'), tx(`b=${n}`)]))
+    for (const block of blocks) follower.applyBlock(copy(block))
+    for (const ledger of [maker, follower]) {
+      expect(ledger.locateTransaction(blocks[0]!.transactions[0]!.txid)).toEqual({ block: 1, index: 0 })
+      expect(ledger.locateTransaction(blocks[17]!.transactions[2]!.txid)).toEqual({ block: 18, index: 2 })
+      expect(ledger.locateTransaction(blocks[39]!.transactions[1]!.txid)).toEqual({ block: 40, index: 1 })
+      expect(ledger.locateTransaction('never-sent')).toBeUndefined()
+    }
+    // A transaction in an open batch is not committed yet; a rolled back one never is.
+    maker.beginTxBatch('open')
+    maker.execTxs('open', [tx('c=1', 'in-batch')])
+    expect(maker.locateTransaction('in-batch')).toBeUndefined()
+    maker.rollbackTxBatch('open')
+    expect(maker.locateTransaction('in-batch')).toBeUndefined()
+    // A duplicate keeps the place of its first commit.
+    const again = commit(maker, [tx('d=1', 'first'), tx('d=2', 'first')])
+    commit(maker, [tx('d=3'), tx('d=4', 'first')])
+    expect(maker.locateTransaction('first')).toEqual({ block: again.number, index: 0 })
+  })
+
   it('applies a block made by another ledger', () => {
     const maker = createMemoryLedger()
     const follower = createMemoryLedger()

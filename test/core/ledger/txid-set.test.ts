@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { keyedTxidHash, MAX_TXID_SET_SHARDS, TXID_SET_SHARDS, TxidSet } from '../../../src/core/ledger/txid-set.js'
+import { keyedTxidHash, MAX_TXID_SET_SHARDS, MAX_TXID_SET_VALUE, TXID_SET_SHARDS, TxidSet } from '../../../src/core/ledger/txid-set.js'
 import { testSeed } from '../../support/test-seed.js'
 
 describe('txid set', () => {
@@ -32,6 +32,27 @@ describe('txid set', () => {
     for (const id of ids.slice(0, 100)) ours.add(id)
     expect(ours.size).toBe(reference.size)
     expect(ours.has('client-never')).toBe(false)
+  })
+
+  it('keeps a value per ID, the first one added, up to 2^32 - 1', () => {
+    const ids = new TxidSet()
+    for (let i = 0; i < 3000; i++) ids.add(`tx-${i}`, i * 65_537)
+    for (let i = 0; i < 3000; i++) expect(ids.get(`tx-${i}`)).toBe(i * 65_537)
+    expect(ids.get('tx-3000')).toBeUndefined()
+    ids.add('tx-1', 7)
+    expect(ids.get('tx-1')).toBe(65_537)
+    ids.add('max', MAX_TXID_SET_VALUE)
+    expect(ids.get('max')).toBe(MAX_TXID_SET_VALUE)
+    ids.add('default')
+    expect(ids.get('default')).toBe(0)
+    expect(() => ids.add('too-big', MAX_TXID_SET_VALUE + 1)).toThrow(RangeError)
+    expect(() => ids.add('negative', -1)).toThrow(RangeError)
+    expect(ids.has('too-big')).toBe(false)
+    // Colliding hashes: the value comes from the ID that matched, not the first with the hash.
+    const colliding = new TxidSet({ shards: 1, hash: () => 5 })
+    colliding.add('a', 1)
+    colliding.add('b', 2)
+    expect([colliding.get('a'), colliding.get('b'), colliding.get('c')]).toEqual([1, 2, undefined])
   })
 
   it('spreads IDs evenly over its shards, whatever part of them differs', () => {

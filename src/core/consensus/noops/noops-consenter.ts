@@ -65,6 +65,8 @@ export type NoopsStatus = {
 
 export interface NoopsConsenter extends Consenter {
   status(): NoopsStatus
+  /** Whether this peer holds the transaction: pending here, or forwarded to the leader and not yet seen in a block. */
+  isPending(txid: string): boolean
 }
 
 interface PendingTx {
@@ -179,6 +181,10 @@ class NoopsConsenterImpl implements NoopsConsenter {
       await this.#exclusive(() => this.#onBlockMessage(block, sender))
     }
     this.#tick()
+  }
+
+  isPending(txid: string): boolean {
+    return this.#pendingIds.has(txid) || this.#inFlight.has(txid)
   }
 
   status(): NoopsStatus {

@@ -47,6 +47,8 @@ export interface PbftConsenter extends Consenter {
   stop(): void
   recvMsg(msg: Envelope, sender: string): void
   status(): PbftStatus
+  /** Whether this validator's replica holds the request unexecuted (a non-validator holds nothing: it passes requests on at once). */
+  isPending(txid: string): boolean
   /** Whether background work (a state transfer) is under way. */
   busy(): boolean
 }
@@ -136,6 +138,10 @@ class PbftConsenterImpl implements PbftConsenter {
     this.#refused++
     this.#log.debug('pbft message refused: replica id is not the sender\'s', { sender, claimed: message.r })
     return false
+  }
+
+  isPending(txid: string): boolean {
+    return this.#replica?.holds(txid) ?? false
   }
 
   busy(): boolean {

@@ -1536,6 +1536,11 @@ export class Replica {
       return false
     }
   }
+
+  /** Whether this replica holds the request unexecuted (GET /transactions/:txid answers "pending"). */
+  holds(txid: string): boolean {
+    return this.#outstanding.has(txid)
+  }
 }
 
 function sameReplicas(a: readonly number[], b: readonly number[]): boolean {

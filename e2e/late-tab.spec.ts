@@ -20,40 +20,66 @@ test.afterEach(async () => {
   }
 })
 
-async function postBig(bases: readonly string[], tag: string): Promise<void> {
+/** Posts the big transactions round-robin; returns their txids. */
+async function postBig(bases: readonly string[], tag: string): Promise<string[]> {
+  const txids: string[] = []
   for (let i = 0; i < BIG_TRANSACTIONS; i++) {
     const payload = `${tag}${i}=${'x'.repeat(BIG_PAYLOAD_BYTES)}`
     const res = await fetch(`${bases[i % bases.length]}/transactions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload }) })
     expect(res.status).toBe(202)
+    txids.push(((await res.json()) as { txid: string }).txid)
   }
+  return txids
 }
 
-/** Waits until every Node peer is on one head holding at least `minHeight` blocks; returns it. */
-async function settledHead(bases: readonly string[], minHeight: number): Promise<{ height: number; headHash: string }> {
-  let head = { height: 0, headHash: '' }
+/** Waits until every Node peer answers "committed" for every txid (GET /transactions/<txid>). */
+async function committedEverywhere(bases: readonly string[], txids: readonly string[]): Promise<void> {
   await expect
     .poll(
       async () => {
-        const chains = await Promise.all(bases.map(async (b) => (await fetchStatusAt(b))?.chain))
-        const first = chains[0]
-        if (first === undefined || first.height < minHeight || !chains.every((c) => c?.headHash === first.headHash)) return false
-        head = first
-        return true
+        let pending = 0
+        for (const base of bases) {
+          for (const txid of txids) {
+            const res = await fetch(`${base}/transactions/${encodeURIComponent(txid)}`)
+            const body = res.ok ? ((await res.json()) as { status?: string }) : undefined
+            if (body?.status !== 'committed') pending++
+          }
+        }
+        return pending
       },
       { timeout: 60_000 },
     )
-    .toBe(true)
-  return head
+    .toBe(0)
+}
+
+/** The head every Node peer agrees on, or undefined while they differ. */
+async function agreedHead(bases: readonly string[]): Promise<{ height: number; headHash: string } | undefined> {
+  const chains = await Promise.all(bases.map(async (b) => (await fetchStatusAt(b))?.chain))
+  const first = chains[0]
+  if (first === undefined || !chains.every((c) => c?.headHash === first.headHash)) return undefined
+  return { height: first.height, headHash: first.headHash }
 }
 
 async function lateTabCatchesUp(browser: import('@playwright/test').Browser, url: string, bases: readonly string[], tag: string): Promise<void> {
   const before = (await fetchStatusAt(bases[0]!))?.chain.height ?? 1
-  await postBig(bases, tag)
-  const head = await settledHead(bases, before + 7)
+  const txids = await postBig(bases, tag)
+  await committedEverywhere(bases, txids)
   const tab = await openTab(browser, url)
   tabs.push(tab)
-  // Nothing else submits meanwhile (one worker), so the head the Node peers agree on is the tab's goal.
-  await expect.poll(async () => (await tabStatus(tab.page)).chain, { timeout: 60_000 }).toEqual(head)
+  // Nothing else submits meanwhile (one worker), so the head the Node peers agree on is the tab's goal;
+  // it is re-read on every poll so a block still being cut when the tab opened does not race the check.
+  await expect
+    .poll(
+      async () => {
+        const [tabChain, head] = await Promise.all([tabStatus(tab.page).then((s) => s.chain), agreedHead(bases)])
+        return head !== undefined && tabChain.height === head.height && tabChain.headHash === head.headHash
+      },
+      { timeout: 60_000 },
+    )
+    .toBe(true)
+  const final = (await tabStatus(tab.page)).chain
+  // Fifteen 200 KB transactions need at least seven blocks (the ~512 KiB cut holds two).
+  expect(final.height).toBeGreaterThanOrEqual(before + 7)
 }
 
 test('a tab joining the noops network after fifteen 200 KB transactions catches up to the head', async ({ browser }) => {

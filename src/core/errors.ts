@@ -196,6 +196,18 @@ export class LedgerError extends WspeerError {
   }
 }
 
+/**
+ * A ledger store that cannot be used: corrupt (ERR_LEDGER_CORRUPT), made by another network
+ * (ERR_LEDGER_OTHER_NETWORK) or failing to write (ERR_LEDGER_WRITE). The message names where the
+ * store is and how to discard it; the peer then catches up from the others.
+ */
+export class LedgerStoreError extends WspeerError {
+  override readonly name: string = 'LedgerStoreError'
+  constructor(code: 'ERR_LEDGER_CORRUPT' | 'ERR_LEDGER_OTHER_NETWORK' | 'ERR_LEDGER_WRITE', message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+  }
+}
+
 /** Invalid configuration: a bad flag, environment variable or config file entry. */
 export class ConfigError extends WspeerError {
   override readonly name: string = 'ConfigError'

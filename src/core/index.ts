@@ -27,6 +27,7 @@ export {
   HandshakeTimeoutError,
   KeyError,
   LedgerError,
+  LedgerStoreError,
   LimitExceededError,
   MessageTooLargeError,
   SnapshotTooLargeError,
@@ -221,7 +222,7 @@ export {
   PBFT_MAX_VIEW_CHANGE_BACKOFF,
 } from './consensus/index.js'
 
-// Ledger: the Ledger interface, the in-memory ledger and its block store, block hashes.
+// Ledger: the Ledger interface, the in-memory ledger and its block store, block hashes, the durable store.
 export {
   type Ledger,
   createMemoryLedger,
@@ -238,6 +239,18 @@ export {
   type Sha256Hasher,
   MAX_STATE_KEY_LENGTH,
   OPAQUE_KEY_PREFIX,
+  DEFAULT_FSYNC_CHECKPOINT_BLOCKS,
+  DEFAULT_FSYNC_POLICY,
+  FSYNC_POLICIES,
+  LEDGER_STORE_FORMAT,
+  openLedgerStore,
+  type FsyncPolicy,
+  type LedgerStore,
+  type LedgerStoreOptions,
+  type LedgerStoreStats,
+  type LevelDatabase,
+  type LevelOperation,
+  type PendingStore,
 } from './ledger/index.js'
 
 // Identity: Ed25519 keys, key ids, membership.

@@ -36,3 +36,17 @@ export {
   sortWrites,
   transactionWrite,
 } from './state-machine.js'
+export {
+  DEFAULT_FSYNC_CHECKPOINT_BLOCKS,
+  DEFAULT_FSYNC_POLICY,
+  FSYNC_POLICIES,
+  LEDGER_STORE_FORMAT,
+  openLedgerStore,
+  type FsyncPolicy,
+  type LedgerStore,
+  type LedgerStoreOptions,
+  type LedgerStoreStats,
+  type LevelDatabase,
+  type LevelOperation,
+} from './ledger-store.js'
+export type { PendingStore } from './pending-store.js'

@@ -1,5 +1,6 @@
 import type { BroadcastTarget, ConsenterOptions, PeerInfo } from '../consensus/consenter.js'
 import type { Ledger } from '../ledger/ledger.js'
+import type { PendingStore } from '../ledger/pending-store.js'
 import type { Clock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 import type { Envelope } from '../wire/envelope.js'
@@ -28,6 +29,12 @@ export interface PeerConfig {
   /** Who this peer is and whom it lets in (SECURITY.md). */
   identity?: PeerIdentityConfig
   ledger?: Ledger
+  /**
+   * Where accepted transactions are kept until committed (ledger-store.ts): `submit` resolves
+   * only once its transaction is stored, and `start` submits again what a previous run left.
+   * Without it a transaction accepted just before a crash of this peer is lost.
+   */
+  pending?: PendingStore
   clock?: Clock
   log?: Logger
 }

@@ -199,6 +199,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     await engine.start()
     this.#state = 'running'
     this.#startedAt = this.#clock.now()
+    this.#resubmitPending()
     for (const raw of this.#config.bootstrap ?? []) {
       const address = normalizeChatAddress(raw)
       if (address === undefined) {
@@ -689,11 +690,34 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       throw new WspeerError('ERR_PAYLOAD_TOO_LARGE', `transaction payload of ${size} bytes exceeds ${MAX_TRANSACTION_PAYLOAD_BYTES}`)
     }
     const tx: Transaction = { txid: randomHex(16), payload, timestamp: this.#clock.now(), origin: this.id }
+    this.#enqueueTransaction(tx)
+    // Queued first, so the consenter never waits on the disk; acknowledged only once stored, so a
+    // crash after the answer cannot lose it (start() submits it again).
+    await this.#config.pending?.add(tx)
+    return { txid: tx.txid }
+  }
+
+  /** Hands a transaction of this peer's to the consenter through the local queue (throws QueueFullError when full). */
+  #enqueueTransaction(tx: Transaction): void {
     const envelope = makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp)
     this.#localQueue!.push({ envelope, sender: this.id, bytes: envelopeBytes(envelope) })
     this.#queuedTxids.set(envelope, tx.txid)
     this.#queuedIds.add(tx.txid)
-    return { txid: tx.txid }
+  }
+
+  /** Submits again what a previous run acknowledged and no block has committed yet. */
+  #resubmitPending(): void {
+    const left = (this.#config.pending?.pending() ?? []).filter((tx) => !this.#ledger.hasTransaction(tx.txid))
+    let resubmitted = 0
+    for (const tx of left) {
+      try {
+        this.#enqueueTransaction(tx)
+        resubmitted++
+      } catch (err) {
+        this.#log.warn('pending transaction not resubmitted; the local queue is full', { txid: tx.txid, error: describeError(err) })
+      }
+    }
+    if (resubmitted > 0) this.#log.info('resubmitted transactions acknowledged before the last stop', { count: resubmitted })
   }
 
   transactionStatus(txid: string): TransactionStatus {

@@ -1,0 +1,376 @@
+/**
+ * Durability for a Ledger: every committed block, and every transaction a client was told was
+ * accepted, kept in an `abstract-level` database (classic-level/LevelDB in Node, browser-level/
+ * IndexedDB in tabs, memory-level in tests), and loaded back at the next start.
+ *
+ * Why beside the ledger rather than inside it: the Ledger interface is synchronous because
+ * consenters drive it inside one message's handling, and no consenter may wait on a disk. So the
+ * ledger commits in memory as before, and this store writes behind it: each committed block
+ * becomes one atomic write batch (the block and its head record, with the deletes of the pending
+ * transactions it commits), and blocks that commit while a write is in flight are grouped into
+ * the next batch (a group commit: one write per round trip of the disk, never one per message).
+ * A batch is atomic, so after a kill -9 at any moment the store holds a prefix of the chain; the
+ * blocks past it are fetched again from the peers like any missed block.
+ *
+ * Transactions answered 202 are the other promise: `addPending` resolves only once the
+ * transaction is written (in the same group-commit queue), and a restarted peer submits again
+ * whatever it still holds that no block has committed.
+ *
+ * What is written, and what is derived: blocks (with their transactions) and the head record are
+ * stored; the key-value state, the txid index and every hash are rebuilt at open by applying the
+ * stored blocks to the ledger, which re-executes each and checks its hashes. That check is also
+ * how a corrupt store is found: it is refused with ERR_LEDGER_CORRUPT, never skipped.
+ *
+ * Key layout (one keyspace, utf8 keys, binary values):
+ *   m/format   "1"            m/network  the network label given at first open
+ *   m/head     JSON {"height": n, "hash": "<hex>"}   (written in the same batch as its block)
+ *   b/<number, 16 decimal digits>   msgpack of the SYNC_BLOCK_ADDED payload {block}
+ *   p/<txid>                        msgpack of the CHAIN_TRANSACTION payload
+ *
+ *   const db = new ClassicLevel<string, Uint8Array>(dir, { valueEncoding: 'view' })
+ *   const ledger = createMemoryLedger()
+ *   const store = await openLedgerStore(ledger, { db, network: 'pbft:vp0,vp1,vp2,vp3', location: dir })
+ *   // ... run a peer with { ledger, pending: store } ...
+ *   await store.close()
+ */
+import { LedgerError, LedgerStoreError, describeError } from '../errors.js'
+import { toHex } from '../util/bytes.js'
+import { silentLogger, type Logger } from '../util/logger.js'
+import { MessageType } from '../wire/message-type.js'
+import { decodePayload, encodePayload } from '../wire/payloads.js'
+import type { Block, Transaction } from '../wire/payload-types.js'
+import type { Ledger } from './ledger.js'
+import type { PendingStore } from './pending-store.js'
+
+/** When writes are forced to disk (README "Durability" says what each risks). */
+export type FsyncPolicy = 'block' | 'checkpoint' | 'never'
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['block', 'checkpoint', 'never']
+/** Default: every write batch is forced to disk before the next one starts. */
+export const DEFAULT_FSYNC_POLICY: FsyncPolicy = 'block'
+/** Under 'checkpoint', a batch is forced to disk when it holds a block whose number is a multiple of this (PBFT's default K). */
+export const DEFAULT_FSYNC_CHECKPOINT_BLOCKS = 10
+/** Format of the stored records; a store of another format is refused. */
+export const LEDGER_STORE_FORMAT = '1'
+
+/** One write of a batch: the operations abstract-level's `batch` takes. */
+export type LevelOperation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string }
+
+/**
+ * What this store needs of an abstract-level database opened with utf8 keys and binary
+ * ('view') values; classic-level, browser-level and memory-level all fit. Declared here rather
+ * than imported so the core carries no dependency on abstract-level's Node-flavoured types.
+ */
+export interface LevelDatabase {
+  open(): Promise<void>
+  close(): Promise<void>
+  get(key: string): Promise<Uint8Array | undefined>
+  batch(operations: LevelOperation[], options?: { sync?: boolean }): Promise<void>
+  iterator(options: { gte: string; lt: string }): AsyncIterable<[string, Uint8Array]>
+}
+
+export interface LedgerStoreOptions {
+  db: LevelDatabase
+  /**
+   * Names the network the chain belongs to (a consensus plugin and validator set, say). A store
+   * first opened under another label is refused with ERR_LEDGER_OTHER_NETWORK: every wspeer network
+   * starts from the same genesis, so without it a peer would carry one network's chain into another.
+   */
+  network: string
+  /** Where the store is (a directory, an IndexedDB name), for error messages. */
+  location?: string
+  /** How to discard the store, said in the errors that refuse it (default: delete `location`). */
+  discardHint?: string
+  /** Default DEFAULT_FSYNC_POLICY. */
+  fsync?: FsyncPolicy
+  /** Default DEFAULT_FSYNC_CHECKPOINT_BLOCKS. */
+  checkpointBlocks?: number
+  log?: Logger
+}
+
+export interface LedgerStoreStats {
+  /** Height the store holds once every started write completes. */
+  storedHeight: number
+  /** Blocks committed in memory whose write has not completed yet. */
+  unwrittenBlocks: number
+  /** Write batches completed, and how many of them were forced to disk. */
+  writes: number
+  syncedWrites: number
+  /** Blocks loaded back at open. */
+  loadedBlocks: number
+}
+
+export interface LedgerStore extends PendingStore {
+  readonly fsync: FsyncPolicy
+  /** Resolves when everything committed or added so far is written (and synced, per policy). */
+  flushed(): Promise<void>
+  stats(): LedgerStoreStats
+  /** Stops following the ledger, writes what is queued, and closes the database. */
+  close(): Promise<void>
+}
+
+const META_FORMAT = 'm/format'
+const META_NETWORK = 'm/network'
+const META_HEAD = 'm/head'
+const BLOCK_PREFIX = 'b/'
+const PENDING_PREFIX = 'p/'
+/** After '/' in code-unit order: the exclusive end of a prefix's range. */
+const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+const blockKey = (n: number): string => BLOCK_PREFIX + String(n).padStart(16, '0')
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Loads the stored chain into `ledger` (which must hold only genesis), checks the store belongs to
+ * `network`, and from then on writes every block the ledger commits. Refuses a corrupt store or
+ * one of another network with a LedgerStoreError.
+ */
+export async function openLedgerStore(ledger: Ledger, options: LedgerStoreOptions): Promise<LedgerStore> {
+  const store = new LevelLedgerStore(ledger, options)
+  await store.load()
+  return store
+}
+
+class LevelLedgerStore implements LedgerStore {
+  readonly fsync: FsyncPolicy
+  readonly #ledger: Ledger
+  readonly #db: LevelDatabase
+  readonly #opts: LedgerStoreOptions
+  readonly #log: Logger
+  readonly #checkpointBlocks: number
+  /** Operations waiting for the next write, and whether that write must be synced. */
+  #queued: LevelOperation[] = []
+  #queuedBlocks = 0
+  #queuedSync = false
+  #queuedWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
+  #writing: Promise<void> | undefined
+  #failure: LedgerStoreError | undefined
+  #storedHeight = 0
+  #unwrittenBlocks = 0
+  #writes = 0
+  #syncedWrites = 0
+  #loadedBlocks = 0
+  /** Txids held as pending in the store, so a committing block deletes exactly those. */
+  readonly #pendingIds = new Set<string>()
+  #pending: Transaction[] = []
+  #unsubscribe: (() => void) | undefined
+  #closed = false
+
+  constructor(ledger: Ledger, options: LedgerStoreOptions) {
+    const fsync = options.fsync ?? DEFAULT_FSYNC_POLICY
+    if (!FSYNC_POLICIES.includes(fsync)) throw new LedgerError(`fsync must be one of ${FSYNC_POLICIES.join(', ')}, got ${JSON.stringify(fsync)}`)
+    const checkpointBlocks = options.checkpointBlocks ?? DEFAULT_FSYNC_CHECKPOINT_BLOCKS
+    if (!Number.isSafeInteger(checkpointBlocks) || checkpointBlocks < 1) throw new LedgerError(`checkpointBlocks must be a positive integer, got ${String(checkpointBlocks)}`)
+    this.fsync = fsync
+    this.#checkpointBlocks = checkpointBlocks
+    this.#ledger = ledger
+    this.#db = options.db
+    this.#opts = options
+    this.#log = options.log ?? silentLogger
+  }
+
+  async load(): Promise<void> {
+    if (this.#ledger.height() !== 1) throw new LedgerError(`a ledger store loads into a ledger holding only genesis; this one has height ${this.#ledger.height()}`)
+    try {
+      await this.#db.open()
+    } catch (err) {
+      throw this.#corrupt(`cannot be opened (${describeError(err)})`, err)
+    }
+    const format = await this.#readText(META_FORMAT)
+    const network = await this.#readText(META_NETWORK)
+    if (format === undefined && network === undefined) {
+      await this.#db.batch([
+        { type: 'put', key: META_FORMAT, value: encoder.encode(LEDGER_STORE_FORMAT) },
+        { type: 'put', key: META_NETWORK, value: encoder.encode(this.#opts.network) },
+      ], { sync: this.fsync !== 'never' })
+    } else if (format !== LEDGER_STORE_FORMAT) {
+      throw this.#corrupt(`has format ${JSON.stringify(format)}, not ${LEDGER_STORE_FORMAT}`)
+    } else if (network !== this.#opts.network) {
+      throw new LedgerStoreError(
+        'ERR_LEDGER_OTHER_NETWORK',
+        `the ledger store ${this.#where()} belongs to network ${JSON.stringify(network)}, not ${JSON.stringify(this.#opts.network)}; ${this.#discard()}`,
+      )
+    }
+    await this.#loadBlocks()
+    await this.#loadPending()
+    this.#storedHeight = this.#ledger.height()
+    this.#unsubscribe = this.#ledger.onBlock((block, hash) => this.#onBlock(block, hash))
+  }
+
+  async #loadBlocks(): Promise<void> {
+    const headText = await this.#readText(META_HEAD)
+    let head: { height: number; hash: string } | undefined
+    if (headText !== undefined) {
+      try {
+        head = JSON.parse(headText) as { height: number; hash: string }
+      } catch (err) {
+        throw this.#corrupt('has an unreadable head record', err)
+      }
+      if (!Number.isSafeInteger(head.height) || head.height < 1 || typeof head.hash !== 'string') throw this.#corrupt('has an unreadable head record')
+    }
+    for await (const [key, value] of this.#db.iterator({ gte: blockKey(1), lt: prefixEnd(BLOCK_PREFIX) })) {
+      const expected = this.#ledger.height()
+      // Blocks past the head record cannot be there: a block and its head record share one batch.
+      if (head === undefined || expected >= head.height) throw this.#corrupt(`holds block key ${key} past its head record`)
+      if (key !== blockKey(expected)) throw this.#corrupt(`is missing block ${expected} (next key is ${key})`)
+      let block: Block
+      try {
+        block = decodePayload(MessageType.SYNC_BLOCK_ADDED, value).block
+      } catch (err) {
+        throw this.#corrupt(`holds an unreadable block ${expected} (${describeError(err)})`, err)
+      }
+      try {
+        this.#ledger.applyBlock(block)
+      } catch (err) {
+        throw this.#corrupt(`holds a block ${expected} that does not extend the chain it stores (${describeError(err)})`, err)
+      }
+      this.#loadedBlocks++
+    }
+    const height = this.#ledger.height()
+    if (head !== undefined && (head.height !== height || head.hash !== toHex(this.#ledger.headHash()))) {
+      throw this.#corrupt(`has head record ${head.height}/${head.hash} but its blocks end at ${height}/${toHex(this.#ledger.headHash())}`)
+    }
+    if (this.#loadedBlocks > 0) this.#log.info('ledger loaded from store', { height, location: this.#opts.location })
+  }
+
+  async #loadPending(): Promise<void> {
+    const stale: LevelOperation[] = []
+    for await (const [key, value] of this.#db.iterator({ gte: PENDING_PREFIX, lt: prefixEnd(PENDING_PREFIX) })) {
+      let tx: Transaction
+      try {
+        tx = decodePayload(MessageType.CHAIN_TRANSACTION, value)
+      } catch (err) {
+        throw this.#corrupt(`holds an unreadable pending transaction ${key} (${describeError(err)})`, err)
+      }
+      // Committed in a block the store holds, or in one lost with an unwritten tail: the block
+      // is what counts; a lost one comes back from the peers, whose chain already holds it.
+      if (this.#ledger.hasTransaction(tx.txid)) stale.push({ type: 'del', key })
+      else {
+        this.#pendingIds.add(tx.txid)
+        this.#pending.push(tx)
+      }
+    }
+    if (stale.length > 0) await this.#db.batch(stale)
+  }
+
+  pending(): readonly Transaction[] {
+    return this.#pending.filter((tx) => this.#pendingIds.has(tx.txid) && !this.#ledger.hasTransaction(tx.txid))
+  }
+
+  add(tx: Transaction): Promise<void> {
+    if (this.#closed) return Promise.reject(new LedgerStoreError('ERR_LEDGER_WRITE', `the ledger store ${this.#where()} is closed`))
+    if (this.#ledger.hasTransaction(tx.txid)) return Promise.resolve()
+    this.#pendingIds.add(tx.txid)
+    return this.#enqueue([{ type: 'put', key: PENDING_PREFIX + tx.txid, value: encodePayload(MessageType.CHAIN_TRANSACTION, tx) }], 0, this.fsync !== 'never', true)
+  }
+
+  flushed(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    if (this.#queued.length === 0 && this.#writing === undefined) return Promise.resolve()
+    if (this.#queued.length === 0) return this.#writing!.then(() => this.flushed())
+    return new Promise((resolve, reject) => this.#queuedWaiters.push({ resolve, reject }))
+  }
+
+  stats(): LedgerStoreStats {
+    return {
+      storedHeight: this.#storedHeight,
+      unwrittenBlocks: this.#unwrittenBlocks,
+      writes: this.#writes,
+      syncedWrites: this.#syncedWrites,
+      loadedBlocks: this.#loadedBlocks,
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#unsubscribe?.()
+    try {
+      await this.flushed()
+    } finally {
+      await this.#db.close()
+    }
+  }
+
+  #onBlock(block: Block, hash: Uint8Array): void {
+    if (this.#failure !== undefined) return
+    const ops: LevelOperation[] = [
+      { type: 'put', key: blockKey(block.number), value: encodePayload(MessageType.SYNC_BLOCK_ADDED, { block }) },
+      { type: 'put', key: META_HEAD, value: encoder.encode(JSON.stringify({ height: block.number + 1, hash: toHex(hash) })) },
+    ]
+    if (this.#pendingIds.size > 0) {
+      const txs = block.transactions
+      for (let i = 0; i < txs.length; i++) {
+        const txid = txs[i]!.txid
+        if (this.#pendingIds.delete(txid)) ops.push({ type: 'del', key: PENDING_PREFIX + txid })
+      }
+      if (this.#pendingIds.size === 0) this.#pending = []
+    }
+    const sync = this.fsync === 'block' || (this.fsync === 'checkpoint' && block.number % this.#checkpointBlocks === 0)
+    this.#unwrittenBlocks++
+    // Nobody waits on a block's write: the ledger moved on already. A failure is kept and reported.
+    this.#enqueue(ops, 1, sync, false).catch(() => undefined)
+  }
+
+  #enqueue(ops: LevelOperation[], blocks: number, sync: boolean, wait: boolean): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    for (let i = 0; i < ops.length; i++) this.#queued.push(ops[i]!)
+    this.#queuedBlocks += blocks
+    this.#queuedSync ||= sync
+    const done = wait ? new Promise<void>((resolve, reject) => this.#queuedWaiters.push({ resolve, reject })) : Promise.resolve()
+    if (this.#writing === undefined) this.#writing = this.#drain()
+    return done
+  }
+
+  /** Writes queued operations one batch at a time until none are left (the group commit). */
+  async #drain(): Promise<void> {
+    while (this.#queued.length > 0) {
+      const ops = this.#queued
+      const blocks = this.#queuedBlocks
+      const sync = this.#queuedSync
+      const waiters = this.#queuedWaiters
+      this.#queued = []
+      this.#queuedBlocks = 0
+      this.#queuedSync = false
+      this.#queuedWaiters = []
+      try {
+        await this.#db.batch(ops, { sync })
+      } catch (err) {
+        this.#failure = new LedgerStoreError('ERR_LEDGER_WRITE', `writing the ledger store ${this.#where()} failed (${describeError(err)}); blocks from height ${this.#storedHeight} on are not stored`, { cause: err })
+        this.#log.error('ledger store write failed; nothing more is stored', { location: this.#opts.location, error: describeError(err) })
+        for (const w of [...waiters, ...this.#queuedWaiters]) w.reject(this.#failure)
+        this.#queued = []
+        this.#queuedWaiters = []
+        this.#writing = undefined
+        return
+      }
+      this.#writes++
+      if (sync) this.#syncedWrites++
+      this.#storedHeight += blocks
+      this.#unwrittenBlocks -= blocks
+      for (const w of waiters) w.resolve()
+    }
+    this.#writing = undefined
+  }
+
+  async #readText(key: string): Promise<string | undefined> {
+    const value = await this.#db.get(key)
+    if (value === undefined) return undefined
+    try {
+      return decoder.decode(value)
+    } catch (err) {
+      throw this.#corrupt(`has an unreadable ${key} record`, err)
+    }
+  }
+
+  #where(): string {
+    return this.#opts.location === undefined ? '(unnamed)' : JSON.stringify(this.#opts.location)
+  }
+
+  #discard(): string {
+    return this.#opts.discardHint ?? `to discard it and catch up from the peers, delete ${this.#where()}`
+  }
+
+  #corrupt(problem: string, cause?: unknown): LedgerStoreError {
+    return new LedgerStoreError('ERR_LEDGER_CORRUPT', `the ledger store ${this.#where()} ${problem}; ${this.#discard()}`, cause === undefined ? undefined : { cause })
+  }
+}

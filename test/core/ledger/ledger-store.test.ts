@@ -1,0 +1,237 @@
+import { MemoryLevel } from 'memory-level'
+import { describe, expect, it } from 'vitest'
+import { LedgerStoreError } from '../../../src/core/errors.js'
+import type { Ledger } from '../../../src/core/ledger/ledger.js'
+import { openLedgerStore, type LevelDatabase, type LevelOperation } from '../../../src/core/ledger/ledger-store.js'
+import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
+import { toHex } from '../../../src/core/util/bytes.js'
+import { MessageType } from '../../../src/core/wire/message-type.js'
+import { encodePayload } from '../../../src/core/wire/payloads.js'
+import type { Block, Transaction } from '../../../src/core/wire/payload-types.js'
+import { seededRandom } from '../../support/seeded-random.js'
+import { testSeed } from '../../support/test-seed.js'
+
+const NETWORK = 'pbft:vp0,vp1,vp2,vp3'
+let seq = 0
+const tx = (payload = `v${seq}`, txid = `t${++seq}`): Transaction => ({ txid, payload, timestamp: 1000 + seq, origin: 'vp0' })
+
+function commit(ledger: Ledger, txs: Transaction[]): Block {
+  const id = `batch-${ledger.height()}`
+  ledger.beginTxBatch(id)
+  ledger.execTxs(id, txs)
+  return ledger.commitTxBatch(id, { timestamp: 42, proposer: 'vp0' })
+}
+
+/**
+ * One memory-level database that outlives the stores opened over it (their close does not clear
+ * it), so a test can "restart" a peer. `failAfter` makes every write from the n-th on hang, as
+ * if the process died with it in flight: nothing of it reaches the database.
+ */
+function persistentDb(): { db: MemoryLevel<string, Uint8Array>; view: (opts?: { failAfter?: number; gate?: Promise<void> }) => LevelDatabase & { batches: LevelOperation[][] } } {
+  const db = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' })
+  return {
+    db,
+    view: (opts = {}) => {
+      const batches: LevelOperation[][] = []
+      return {
+        batches,
+        open: () => db.open(),
+        close: async () => undefined,
+        get: (key) => db.get(key),
+        iterator: (range) => db.iterator(range),
+        batch: async (ops) => {
+          if (opts.failAfter !== undefined && batches.length >= opts.failAfter) return new Promise<void>(() => undefined)
+          batches.push(ops)
+          await opts.gate
+          return db.batch(ops)
+        },
+      }
+    },
+  }
+}
+
+describe('ledger store', () => {
+  it('loads back every committed block, the state and the txids after a restart', async () => {
+    const { view } = persistentDb()
+    const first = createMemoryLedger()
+    const store = await openLedgerStore(first, { db: view(), network: NETWORK })
+    const txs = [tx('a'), tx('b'), tx('c')]
+    commit(first, [txs[0]!])
+    commit(first, [txs[1]!, txs[2]!])
+    await store.flushed()
+    expect(store.stats()).toMatchObject({ storedHeight: 3, unwrittenBlocks: 0 })
+    await store.close()
+
+    const second = createMemoryLedger()
+    const again = await openLedgerStore(second, { db: view(), network: NETWORK })
+    expect(again.stats().loadedBlocks).toBe(2)
+    expect(second.height()).toBe(3)
+    expect(toHex(second.headHash())).toBe(toHex(first.headHash()))
+    expect(second.snapshot()).toEqual(first.snapshot())
+    expect(second.locateTransaction(txs[2]!.txid)).toEqual({ block: 2, index: 1 })
+    // And it goes on storing from there.
+    commit(second, [tx('d')])
+    await again.flushed()
+    expect(again.stats().storedHeight).toBe(4)
+  })
+
+  it('keeps an acknowledged transaction until a block commits it', async () => {
+    const { view } = persistentDb()
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db: view(), network: NETWORK })
+    const accepted = tx('pending-one')
+    await store.add(accepted)
+    await store.close()
+
+    const restarted = createMemoryLedger()
+    const reopened = await openLedgerStore(restarted, { db: view(), network: NETWORK })
+    expect(reopened.pending()).toEqual([accepted])
+    commit(restarted, [accepted])
+    expect(reopened.pending()).toEqual([])
+    await reopened.close()
+
+    const third = await openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })
+    expect(third.pending()).toEqual([])
+  })
+
+  it('resolves add only once the transaction is written', async () => {
+    const { view } = persistentDb()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    // Opened once ungated first: the first open writes the store's format and network.
+    await (await openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })).close()
+    const db = view({ gate })
+    const store = await openLedgerStore(createMemoryLedger(), { db, network: NETWORK })
+    let added = false
+    const adding = store.add(tx('slow')).then(() => (added = true))
+    await Promise.resolve()
+    expect(db.batches.length).toBe(1)
+    expect(added).toBe(false)
+    release()
+    await adding
+    expect(added).toBe(true)
+  })
+
+  it('groups the blocks committed during one write into the next write', async () => {
+    const { view } = persistentDb()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    await (await openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })).close()
+    const db = view({ gate })
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db, network: NETWORK })
+    for (let i = 0; i < 5; i++) commit(ledger, [tx()])
+    expect(store.stats().unwrittenBlocks).toBe(5)
+    release()
+    await store.flushed()
+    // The first block's write was in flight while the other four committed: two writes in all.
+    expect(store.stats()).toMatchObject({ writes: 2, syncedWrites: 2, storedHeight: 6, unwrittenBlocks: 0 })
+  })
+
+  it('forces to disk per block, per checkpoint or never, as asked', async () => {
+    const syncs = async (fsync: 'block' | 'checkpoint' | 'never'): Promise<boolean[]> => {
+      const { db } = persistentDb()
+      const flags: boolean[] = []
+      const wrapped: LevelDatabase = {
+        open: () => db.open(),
+        close: () => db.close(),
+        get: (key) => db.get(key),
+        iterator: (range) => db.iterator(range),
+        batch: (ops, options) => {
+          flags.push(options?.sync === true)
+          return db.batch(ops)
+        },
+      }
+      const ledger = createMemoryLedger()
+      const store = await openLedgerStore(ledger, { db: wrapped, network: NETWORK, fsync, checkpointBlocks: 2 })
+      flags.length = 0
+      for (let i = 0; i < 4; i++) {
+        commit(ledger, [tx()])
+        await store.flushed()
+      }
+      return flags
+    }
+    expect(await syncs('block')).toEqual([true, true, true, true])
+    expect(await syncs('checkpoint')).toEqual([false, true, false, true])
+    expect(await syncs('never')).toEqual([false, false, false, false])
+  })
+
+  it('finds a consistent prefix of the chain after a crash at any write', async () => {
+    const random = seededRandom(testSeed('ledger store crash'))
+    for (let trial = 0; trial < 20; trial++) {
+      const { view } = persistentDb()
+      const ledger = createMemoryLedger()
+      const failAfter = 1 + Math.floor(random() * 12)
+      const store = await openLedgerStore(ledger, { db: view({ failAfter }), network: NETWORK })
+      const acknowledged: Transaction[] = []
+      for (let i = 0; i < 15; i++) {
+        if (random() < 0.4) {
+          const accepted = tx()
+          // A client hears 202 only when add resolves; a hung write never acknowledges.
+          store.add(accepted).then(() => acknowledged.push(accepted), () => undefined)
+        }
+        commit(ledger, [tx(), tx()])
+        await Promise.resolve()
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+      const restarted = createMemoryLedger()
+      const reopened = await openLedgerStore(restarted, { db: view(), network: NETWORK })
+      const height = restarted.height()
+      expect(height).toBeLessThanOrEqual(ledger.height())
+      for (let n = 0; n < height; n++) expect(toHex(restarted.blockHash(n)!)).toBe(toHex(ledger.blockHash(n)!))
+      const held = new Set(reopened.pending().map((t) => t.txid))
+      for (const accepted of acknowledged) expect(held.has(accepted.txid) || restarted.hasTransaction(accepted.txid)).toBe(true)
+    }
+  })
+
+  it('refuses a store whose block was altered, naming it and how to discard it', async () => {
+    const { db, view } = persistentDb()
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db: view(), network: NETWORK, location: '/data/vp0/ledger' })
+    commit(ledger, [tx('honest')])
+    commit(ledger, [tx('next')])
+    await store.flushed()
+    const altered = { ...ledger.getBlock(1)!, transactions: [{ ...ledger.getBlock(1)!.transactions[0]!, payload: 'forged' }] }
+    await db.put('b/0000000000000001', encodePayload(MessageType.SYNC_BLOCK_ADDED, { block: altered }))
+    const opening = openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK, location: '/data/vp0/ledger' })
+    await expect(opening).rejects.toBeInstanceOf(LedgerStoreError)
+    await expect(opening).rejects.toMatchObject({ code: 'ERR_LEDGER_CORRUPT', message: expect.stringMatching(/"\/data\/vp0\/ledger".*block 1.*delete "\/data\/vp0\/ledger"/) })
+  })
+
+  it('refuses unreadable bytes and a missing block as corrupt', async () => {
+    const { db, view } = persistentDb()
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db: view(), network: NETWORK })
+    for (let i = 0; i < 3; i++) commit(ledger, [tx()])
+    await store.flushed()
+    await db.put('b/0000000000000002', new Uint8Array([0xc1, 0xff, 0x00]))
+    await expect(openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })).rejects.toMatchObject({ code: 'ERR_LEDGER_CORRUPT', message: expect.stringContaining('unreadable block 2') })
+    await db.del('b/0000000000000002')
+    await expect(openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })).rejects.toMatchObject({ code: 'ERR_LEDGER_CORRUPT', message: expect.stringContaining('missing block 2') })
+  })
+
+  it('refuses a store made by another network, with the command that discards it', async () => {
+    const { view } = persistentDb()
+    await (await openLedgerStore(createMemoryLedger(), { db: view(), network: 'noops' })).close()
+    const opening = openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK, discardHint: 'run `rm -rf /x/ledger`' })
+    await expect(opening).rejects.toMatchObject({ code: 'ERR_LEDGER_OTHER_NETWORK', message: expect.stringMatching(/"noops".*rm -rf \/x\/ledger/) })
+  })
+
+  it('reports a failed write and stores nothing after it', async () => {
+    const { db } = persistentDb()
+    let fail = false
+    const failing: LevelDatabase = {
+      open: () => db.open(),
+      close: () => db.close(),
+      get: (key) => db.get(key),
+      iterator: (range) => db.iterator(range),
+      batch: (ops) => (fail ? Promise.reject(new Error("disk full")) : db.batch(ops)),
+    }
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db: failing, network: NETWORK })
+    fail = true
+    commit(ledger, [tx()])
+    await expect(store.flushed()).rejects.toMatchObject({ code: 'ERR_LEDGER_WRITE', message: expect.stringContaining('disk full') })
+    await expect(store.add(tx())).rejects.toMatchObject({ code: 'ERR_LEDGER_WRITE' })
+  })
+})

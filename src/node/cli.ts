@@ -24,7 +24,7 @@ import { DEFAULT_PEER_LIMITS } from '../core/peer/limits.js'
 import type { PeerStatus } from '../core/peer/peer-types.js'
 import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
-import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_PEER_ID, DEFAULT_PORT, configFlags, defaultDataDir, defaultDataRoot, resolveConfig, urlHost } from './config.js'
+import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_LEDGER, DEFAULT_PEER_ID, DEFAULT_PORT, configFlags, defaultDataDir, defaultDataRoot, resolveConfig, urlHost } from './config.js'
 import { keygen } from './key-store.js'
 import { createCaFetch } from './ca-fetch.js'
 import { startNodePeer } from './index.js'
@@ -36,6 +36,7 @@ import {
 import { createNodeLogger, isLogLevel } from './logger.js'
 import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, NETWORK_MAX_RESTARTS, runNetwork } from './network.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
+import { DEFAULT_FSYNC_POLICY } from '../core/ledger/ledger-store.js'
 import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerNodeArgs } from './peer-process.js'
 
 /** `wspeer tx` and `wspeer status` give up on the peer after this long (10 s). */
@@ -128,8 +129,14 @@ Options (environment variable in brackets):
   --max-connections-per-second <n>  new /chat connections per second per address; more get 429 (default ${DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS}) [WSPEER_MAX_CONNECTIONS_PER_SECOND]
   -h, --help                      this help
 
+Storage (README "Durability"):
+  --ledger <kind>                 level: the chain in LevelDB under <data-dir>/ledger, kept across restarts;
+                                  memory: gone at stop (default ${DEFAULT_LEDGER}) [WSPEER_LEDGER]
+  --fsync <when>                  when ledger writes are forced to disk: block | checkpoint | never
+                                  (default ${DEFAULT_FSYNC_POLICY}) [WSPEER_FSYNC]
+
 Identity and TLS (SECURITY.md):
-  --data-dir <dir>                where the key lives, created 0700 on first start (default ~/.wspeer/<id>) [WSPEER_DATA_DIR]
+  --data-dir <dir>                where the key and the ledger live, created 0700 on first start (default ~/.wspeer/<id>) [WSPEER_DATA_DIR]
   --membership <file.json>        validators bound to public keys; without it: open development mode [WSPEER_MEMBERSHIP]
   --aliases <url,url>             other chat URLs dialers may use for this peer (a proxy, a DNS name) [WSPEER_ALIASES]
   --tls-cert <file.pem>           certificate chain: serve https:// and wss:// (needs --tls-key) [WSPEER_TLS_CERT]

@@ -37,6 +37,7 @@ import {
   DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
 } from './connection-limiter.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
+import { DEFAULT_FSYNC_POLICY, FSYNC_POLICIES, type FsyncPolicy } from '../core/ledger/ledger-store.js'
 
 export interface PeerNodeConfig {
   /** Unique peer ID. */
@@ -78,7 +79,20 @@ export interface PeerNodeConfig {
   tlsKey?: string
   /** PEM CA certificates this peer trusts when dialing wss:// peers, besides the system's. */
   tlsCa?: string
+  /**
+   * Where the chain is kept: 'level' (LevelDB under `<dataDir>/ledger`, surviving restarts) or
+   * 'memory' (gone when the peer stops). Default DEFAULT_LEDGER ('level'); a peer without a data
+   * directory keeps it in memory.
+   */
+  ledger: LedgerKind
+  /** When ledger writes are forced to disk: block | checkpoint | never. Default DEFAULT_FSYNC_POLICY ('block'). */
+  fsync: FsyncPolicy
 }
+
+/** Ledger kinds `--ledger` takes. */
+export type LedgerKind = 'level' | 'memory'
+export const LEDGER_KINDS: readonly LedgerKind[] = ['level', 'memory']
+export const DEFAULT_LEDGER: LedgerKind = 'level'
 
 /** Default peer ID. */
 export const DEFAULT_PEER_ID = 'vp0'
@@ -202,6 +216,14 @@ const consensusOptionsField: Field<ConsenterOptions> = {
   fromJson: (value, where) => (isPlainObject(value) ? { ...value } : fail(where, `must be a JSON object, got ${show(value)}`)),
 }
 
+const ledgerField = stringField((text, where) =>
+  (LEDGER_KINDS as readonly string[]).includes(text) ? text : fail(where, `must be one of ${LEDGER_KINDS.join(', ')}, got ${show(text)}`),
+) as Field<LedgerKind>
+
+const fsyncField = stringField((text, where) =>
+  (FSYNC_POLICIES as readonly string[]).includes(text) ? text : fail(where, `must be one of ${FSYNC_POLICIES.join(', ')}, got ${show(text)}`),
+) as Field<FsyncPolicy>
+
 const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   id: idField,
   host: hostField,
@@ -222,6 +244,8 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   tlsCert: pathField,
   tlsKey: pathField,
   tlsCa: pathField,
+  ledger: ledgerField,
+  fsync: fsyncField,
 }
 
 const SETTABLE_KEYS = Object.keys(FIELDS) as Settable[]
@@ -448,6 +472,8 @@ export function resolveConfig(sources: ConfigSources = {}): PeerNodeConfig {
     maxConnectionsPerSecond: merged.maxConnectionsPerSecond ?? DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
     maxPendingConnectionsPerAddress: merged.maxPendingConnectionsPerAddress ?? DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
     aliases: merged.aliases ?? [],
+    ledger: merged.ledger ?? DEFAULT_LEDGER,
+    fsync: merged.fsync ?? DEFAULT_FSYNC_POLICY,
   }
   if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) {
     throw new ConfigError('TLS needs both --tls-cert and --tls-key (or neither)')

@@ -17,6 +17,7 @@ import { defaultChatAddress } from './config.js'
 import type { PeerNodeConfig } from './config.js'
 import { createNodeLogger } from './logger.js'
 import { createPeerServer } from './server.js'
+import { networkLabel, openNodeLedger } from './level-ledger.js'
 import type { PeerServer } from './server.js'
 import { createNodeConnector } from './ws-connector.js'
 import { installNativeSha256 } from './native-hash.js'
@@ -42,6 +43,7 @@ export {
   HandshakeTimeoutError,
   KeyError,
   LedgerError,
+  LedgerStoreError,
   LimitExceededError,
   MessageTooLargeError,
   SnapshotTooLargeError,
@@ -235,6 +237,18 @@ export {
   type Sha256Hasher,
   MAX_STATE_KEY_LENGTH,
   OPAQUE_KEY_PREFIX,
+  DEFAULT_FSYNC_CHECKPOINT_BLOCKS,
+  DEFAULT_FSYNC_POLICY,
+  FSYNC_POLICIES,
+  LEDGER_STORE_FORMAT,
+  openLedgerStore,
+  type FsyncPolicy,
+  type LedgerStore,
+  type LedgerStoreOptions,
+  type LedgerStoreStats,
+  type LevelDatabase,
+  type LevelOperation,
+  type PendingStore,
   PUBLIC_KEY_BYTES,
   SEED_BYTES,
   SIGNATURE_BYTES,
@@ -393,6 +407,12 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
       ? undefined
       : { cert: await readConfigured(config.tlsCert, 'TLS certificate'), key: await readConfigured(config.tlsKey, 'TLS key') }
   const ca = config.tlsCa === undefined ? undefined : await readConfigured(config.tlsCa, 'TLS CA file')
+  // The chain is loaded before anything listens: a corrupt or foreign store fails the start with
+  // its one clear line, and the peer announces its real height in its first HELLO.
+  const durable =
+    config.ledger === 'level' && config.dataDir !== undefined
+      ? await openNodeLedger({ dataDir: config.dataDir, network: networkLabel(config.consensus, config.consensusOptions), fsync: config.fsync, log })
+      : undefined
   const late = latePeer(config.id, config.role)
   const server = createPeerServer({
     ...(tls === undefined ? {} : { tls }),
@@ -408,7 +428,13 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
     },
     ...(config.staticDir === undefined ? {} : { staticDir: config.staticDir }),
   })
-  const { port } = await server.start()
+  let port: number
+  try {
+    ;({ port } = await server.start())
+  } catch (err) {
+    await durable?.store.close()
+    throw err
+  }
   // With port 0 the default address could only be known now.
   const secure = tls !== undefined
   const address =
@@ -430,11 +456,13 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
         aliases: localChatAddresses(config.host, port, secure, config.aliases),
       },
       log,
+      ...(durable === undefined ? {} : { ledger: durable.ledger, pending: durable.store }),
     })
     late.bind(peer)
     await peer.start()
   } catch (err) {
     await server.stop()
+    await durable?.store.close()
     throw err
   }
   let stopped: Promise<void> | undefined
@@ -443,7 +471,12 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
       try {
         await peer.stop()
       } finally {
-        await server.stop()
+        try {
+          await server.stop()
+        } finally {
+          // Last: what the peer committed while stopping is written before the store closes.
+          await durable?.store.close()
+        }
       }
     })()
     return stopped

@@ -1,7 +1,7 @@
 /**
  * Peers as separate processes, as `wspeer start` runs them: one is killed with SIGKILL (no
- * goodbye on any link), the others notice, and the same peer restarted on the same port with an
- * empty ledger rejoins through its one bootstrap address and catches up to the same head.
+ * goodbye on any link), the others notice, and the same peer restarted on the same port with the
+ * ledger it had written rejoins through its one bootstrap address and catches up to the same head.
  */
 import type { ChildProcess } from 'node:child_process'
 import { afterAll, describe, expect, it, vi } from 'vitest'

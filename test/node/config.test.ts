@@ -52,6 +52,8 @@ describe('resolveConfig', () => {
       maxPendingConnectionsPerAddress: DEFAULT_MAX_PENDING_CONNECTIONS_PER_ADDRESS,
       maxConnectionsPerSecond: DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
       aliases: [],
+      ledger: 'level',
+      fsync: 'block',
     })
     expect(config.address).toBe(`ws://${DEFAULT_HOST}:${DEFAULT_PORT}/chat`)
   })

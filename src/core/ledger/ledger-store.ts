@@ -173,6 +173,10 @@ class LevelLedgerStore implements LedgerStore {
     try {
       await this.#db.open()
     } catch (err) {
+      // abstract-level's documented code for a store another process holds open.
+      if ((err as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
+        throw new LedgerStoreError('ERR_LEDGER_LOCKED', `the ledger store ${this.#where()} is in use by another process (is this peer already running?)`, { cause: err })
+      }
       throw this.#corrupt(`cannot be opened (${describeError(err)})`, err)
     }
     const format = await this.#readText(META_FORMAT)
@@ -268,6 +272,10 @@ class LevelLedgerStore implements LedgerStore {
     if (this.#queued.length === 0 && this.#writing === undefined) return Promise.resolve()
     if (this.#queued.length === 0) return this.#writing!.then(() => this.flushed())
     return new Promise((resolve, reject) => this.#queuedWaiters.push({ resolve, reject }))
+  }
+
+  storedHeight(): number {
+    return this.#storedHeight
   }
 
   stats(): LedgerStoreStats {

@@ -29,6 +29,8 @@ export interface Ledger {
   getDelta(blockNumber: number): StateDelta | undefined
   /** Whether a transaction with this ID is already in a committed block. */
   hasTransaction(txid: string): boolean
+  /** Transactions in committed blocks (a chain loaded from a store counts in full). */
+  transactionCount(): number
   /** Where a committed transaction sits: its block's number and its index in that block; undefined when not committed. */
   locateTransaction(txid: string): { block: number; index: number } | undefined
 

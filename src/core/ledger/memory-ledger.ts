@@ -135,6 +135,10 @@ class MemoryLedger implements Ledger {
     return this.#txids.has(txid)
   }
 
+  transactionCount(): number {
+    return this.#txids.size
+  }
+
   locateTransaction(txid: string): { block: number; index: number } | undefined {
     const number = this.#txids.get(txid)
     if (number === undefined) return undefined

@@ -11,4 +11,10 @@ export interface PendingStore {
   add(tx: Transaction): Promise<void>
   /** Transactions stored before this start that no block has committed yet. */
   pending(): readonly Transaction[]
+  /**
+   * Blocks written so far, genesis included: a restart finds at least this height. A transaction
+   * in a block past it is reported pending, not committed, so nothing reported committed can be
+   * missing after a crash.
+   */
+  storedHeight(): number
 }

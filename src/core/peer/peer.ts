@@ -191,6 +191,9 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       maxMessages: this.#limits.localQueueMaxMessages,
       maxBytes: this.#limits.queueMaxBytes,
     })
+    // A chain loaded from a store counts from what it holds, so the totals say what the chain has.
+    this.#metrics.blocksCommitted = this.#ledger.height() - 1
+    this.#metrics.transactionsCommitted = this.#ledger.transactionCount()
     this.#unsubscribeLedger = this.#ledger.onBlock((block, hash) => {
       this.#metrics.blocksCommitted++
       this.#metrics.transactionsCommitted += block.transactions.length
@@ -705,6 +708,17 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#queuedIds.add(tx.txid)
   }
 
+  /**
+   * The head this peer reports: the newest block written to its store (all of them without one).
+   * A block committed in memory but not yet written could be gone after a crash, so reporting it
+   * would let a client see a head that later changes.
+   */
+  #reportedHead(): { height: number; headHash: string } {
+    const height = Math.min(this.#ledger.height(), this.#config.pending?.storedHeight() ?? Number.POSITIVE_INFINITY)
+    const hash = height === this.#ledger.height() ? this.#ledger.headHash() : this.#ledger.blockHash(height - 1)!
+    return { height, headHash: toHex(hash) }
+  }
+
   /** Submits again what a previous run acknowledged and no block has committed yet. */
   #resubmitPending(): void {
     const left = (this.#config.pending?.pending() ?? []).filter((tx) => !this.#ledger.hasTransaction(tx.txid))
@@ -722,7 +736,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   transactionStatus(txid: string): TransactionStatus {
     const place = this.#ledger.locateTransaction(txid)
-    if (place !== undefined) return { status: 'committed', block: place.block, index: place.index }
+    const stored = this.#config.pending?.storedHeight() ?? Number.POSITIVE_INFINITY
+    if (place !== undefined && place.block < stored) return { status: 'committed', block: place.block, index: place.index }
+    // Committed in memory but not yet written: a crash now would lose the block here (the others
+    // or a resubmission bring it back), so it is not yet reported committed.
+    if (place !== undefined) return { status: 'pending' }
     if (this.#queuedIds.has(txid) || this.#consenter?.isPending?.(txid) === true) return { status: 'pending' }
     return { status: 'unknown' }
   }
@@ -737,7 +755,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       role: this.role,
       peers,
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
-      chain: { height: this.#ledger.height(), headHash: toHex(this.#ledger.headHash()) },
+      chain: this.#reportedHead(),
       identity: {
         keyId: this.#keyPair?.keyIdHex ?? '',
         mode: this.#config.identity?.membership === undefined ? 'open' : 'closed',

@@ -3,8 +3,10 @@
  * random source before the run starts, so the plan depends on the seed alone (never on timing).
  *
  * Kinds:
- * - `kill`: kill -9 of one validator, restarted after `downMs` with an empty ledger (the ledger is
- *   in memory) and its old key; it catches up from the others.
+ * - `kill`: kill -9 of one validator, restarted after `downMs` with its key and the ledger it had
+ *   written (LevelDB under its data dir); it catches up from the others.
+ * - `kill-all`: kill -9 of every validator at once, all restarted after `downMs`: the chain goes
+ *   on from what each had written, and what they had acknowledged but not committed is resubmitted.
  * - `pause`: SIGSTOP of one validator, SIGCONT after `downMs`.
  * - `pause-quorum`: SIGSTOP of f+1 validators at once (no quorum: commits stop), SIGCONT after
  *   `downMs` (1-2 s).
@@ -13,11 +15,11 @@
  */
 import { pick, seededRandom } from './prng.js'
 
-export type FaultKind = 'kill' | 'pause' | 'pause-quorum'
+export type FaultKind = 'kill' | 'kill-all' | 'pause' | 'pause-quorum'
 
 export interface PlannedFault {
   kind: FaultKind
-  /** Validator indexes hit (one, or f+1 for pause-quorum). */
+  /** Validator indexes hit (one, f+1 for pause-quorum, all for kill-all). */
   targets: number[]
   /** When the fault starts, in ms after the load started. */
   atMs: number
@@ -47,17 +49,18 @@ export function planFaults(options: FaultPlanOptions): PlannedFault[] {
   const random = seededRandom(options.seed)
   const n = options.validators
   const f = Math.floor((n - 1) / 3)
-  const kinds: FaultKind[] = ['kill', 'pause', 'pause-quorum']
+  const kinds: FaultKind[] = ['kill', 'kill-all', 'pause', 'pause-quorum']
   const faults: PlannedFault[] = []
   let at = NEMESIS_WARMUP_MS
   // Every kind at least once when there is time, in an order the seed picks; then at random.
   const firsts = shuffle(random, kinds)
   for (;;) {
     const kind = firsts.shift() ?? kinds[pick(random, 0, kinds.length - 1)]!
-    const range = kind === 'kill' ? NEMESIS_KILL_DOWN_MS : kind === 'pause' ? NEMESIS_PAUSE_DOWN_MS : NEMESIS_QUORUM_PAUSE_MS
+    const range = kind === 'kill' || kind === 'kill-all' ? NEMESIS_KILL_DOWN_MS : kind === 'pause' ? NEMESIS_PAUSE_DOWN_MS : NEMESIS_QUORUM_PAUSE_MS
     const downMs = pick(random, range[0], range[1])
     if (at + downMs > options.durationMs) break
-    const targets = kind === 'pause-quorum' ? choose(random, n, f + 1) : [pick(random, 0, n - 1)]
+    const targets =
+      kind === 'pause-quorum' ? choose(random, n, f + 1) : kind === 'kill-all' ? Array.from({ length: n }, (_, i) => i) : [pick(random, 0, n - 1)]
     faults.push({ kind, targets, atMs: at, downMs })
     at += downMs + pick(random, NEMESIS_GAP_MS[0], NEMESIS_GAP_MS[1])
   }

@@ -10,6 +10,10 @@
  * - every acknowledged txid is committed exactly once: GET /transactions/<txid> on every
  *   validator finds it committed, at one (block, index) on all of them. A ledger refuses a second
  *   copy of a txid, so "doubled" counts txids that validators place differently;
+ * - moved: just before each kill, the newest acknowledged transactions are looked up on the
+ *   validators about to die; one reported committed there must end at that same (block, index).
+ *   A validator reports a commit only once its block is written, so a crash can never take back
+ *   a commit it reported;
  * - recoveryMs: from each fault's heal to the next commit any validator reports.
  * Acknowledged transactions that never commit are reported one by one (`lostTransactions`), with
  * the validator that acknowledged them and the first kill of that validator after it, if any.
@@ -36,6 +40,8 @@ export const NEMESIS_SAMPLE_MS = 100
 export const NEMESIS_START_TIMEOUT_MS = 60_000
 /** Longest wait for quiescence after the last heal (120 s). */
 export const NEMESIS_QUIESCE_TIMEOUT_MS = 120_000
+/** Newest acknowledged transactions looked up on a validator just before it is killed (200). */
+export const NEMESIS_PRE_KILL_SAMPLE = 200
 /** GET /transactions/<txid> requests in flight during the check (32). */
 export const NEMESIS_CHECK_CONCURRENCY = 32
 
@@ -84,6 +90,8 @@ export interface NemesisReport {
   committed: number
   lost: number
   doubled: number
+  /** Transactions a validator reported committed before it was killed that ended elsewhere or nowhere. */
+  moved: number
   forks: number
   headsEqual: boolean
   /** Whether the validators reached quiescence (equal heads, nothing outstanding) in time. */
@@ -208,15 +216,18 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
 
   // ---- faults ----
   const faults: FaultReport[] = []
+  /** txid -> "block:index" a validator reported just before a kill. */
+  const reported = new Map<string, string>()
   for (const fault of plan) {
     await sleep(fault.atMs - now())
     const target = fault.targets.map((t) => cluster.ids[t]!).join('+')
     const at = now()
     ctx.log(`${at} ms: ${fault.kind} ${target} for ${fault.downMs} ms`)
-    if (fault.kind === 'kill') {
-      await cluster.kill(fault.targets[0]!)
+    if (fault.kind === 'kill' || fault.kind === 'kill-all') {
+      await recordReported(cluster, fault.targets, acks, reported)
+      await Promise.all(fault.targets.map((t) => cluster.kill(t)))
       await sleep(fault.downMs)
-      cluster.start(fault.targets[0]!)
+      for (const t of fault.targets) cluster.start(t)
     } else {
       for (const t of fault.targets) cluster.pause(t)
       await sleep(fault.downMs)
@@ -251,7 +262,7 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
     const answers = await Promise.all(cluster.ids.map((_, i) => cluster.transaction(i, ack.txid)))
     const places = new Set(answers.filter((a) => a.status === 'committed').map((a) => (a.status === 'committed' ? `${a.block}:${a.index}` : '')))
     if (places.size === 0) {
-      const kill = faults.findIndex((f) => f.kind === 'kill' && f.target === cluster.ids[ack.validator] && f.at >= ack.at)
+      const kill = faults.findIndex((f) => ((f.kind === 'kill' && f.target === cluster.ids[ack.validator]) || f.kind === 'kill-all') && f.at >= ack.at)
       lostTransactions.push({
         txid: ack.txid,
         acknowledgedBy: cluster.ids[ack.validator]!,
@@ -264,9 +275,17 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
     committed++
     if (places.size > 1) doubled++
   })
+  let moved = 0
+  await eachLimited([...reported], NEMESIS_CHECK_CONCURRENCY, async ([txid, place]) => {
+    const answers = await Promise.all(cluster.ids.map((_, i) => cluster.transaction(i, txid)))
+    if (!answers.every((a) => a.status === 'committed' && `${a.block}:${a.index}` === place)) {
+      moved++
+      ctx.log(`MOVED ${txid}: reported committed at ${place} before a kill, now ${answers.map(describe).join(', ')}`)
+    }
+  })
   lostTransactions.sort((a, b) => a.acknowledgedAt - b.acknowledgedAt)
   const lost = lostTransactions.length
-  const ok = quiescent && headsEqual && forks === 0 && lost === 0 && doubled === 0 && acks.length > 0
+  const ok = quiescent && headsEqual && forks === 0 && lost === 0 && doubled === 0 && moved === 0 && acks.length > 0
   // Reported, not part of ok: see waitQuiescent.
   const views = finals.map((f) => `${f?.consensus.view ?? '?'}:${f?.consensus.active === false ? 'changing' : 'active'}`)
   const viewsAgree = views.every((v) => v === views[0] && v.endsWith(':active'))
@@ -279,6 +298,7 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
     committed,
     lost,
     doubled,
+    moved,
     forks,
     headsEqual,
     quiescent,
@@ -294,6 +314,19 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
     ),
     ...(ctx.dataRoot === undefined ? {} : { logDir: ctx.dataRoot }),
   }
+}
+
+/** Looks the newest acknowledged transactions up on the validators about to be killed; keeps what they report committed. */
+async function recordReported(cluster: Cluster, targets: readonly number[], acks: readonly Ack[], reported: Map<string, string>): Promise<void> {
+  const newest = acks.slice(-NEMESIS_PRE_KILL_SAMPLE)
+  await Promise.all(
+    targets.map((t) =>
+      eachLimited(newest, NEMESIS_CHECK_CONCURRENCY, async (ack) => {
+        const answer = await cluster.transaction(t, ack.txid)
+        if (answer.status === 'committed') reported.set(ack.txid, `${answer.block}:${answer.index}`)
+      }),
+    ),
+  )
 }
 
 function describe(answer: TxAnswer): string {

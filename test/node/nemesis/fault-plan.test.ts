@@ -8,22 +8,22 @@ describe('nemesis fault plan', () => {
     expect(planFaults({ seed: 8, validators: 4, durationMs: 120_000 })).not.toEqual(a)
   })
 
-  it('runs every kind once early, stays within the run, and hits f+1 only with the brief quorum pause', () => {
+  it('runs every kind once early, stays within the run, hits f+1 only with the brief quorum pause and all only with kill-all', () => {
     for (const seed of [1, 2, 3, 42, 1000]) {
       for (const validators of [4, 7]) {
         const f = Math.floor((validators - 1) / 3)
         const plan = planFaults({ seed, validators, durationMs: 60_000 })
-        expect(new Set(plan.slice(0, 3).map((p) => p.kind))).toEqual(new Set(['kill', 'pause', 'pause-quorum']))
+        expect(new Set(plan.slice(0, 4).map((p) => p.kind))).toEqual(new Set(['kill', 'kill-all', 'pause', 'pause-quorum']))
         expect(plan[0]!.atMs).toBe(NEMESIS_WARMUP_MS)
         let end = 0
         for (const fault of plan) {
           expect(fault.atMs).toBeGreaterThanOrEqual(end)
           end = fault.atMs + fault.downMs
           expect(end).toBeLessThanOrEqual(60_000)
-          const range = fault.kind === 'kill' ? NEMESIS_KILL_DOWN_MS : fault.kind === 'pause' ? NEMESIS_PAUSE_DOWN_MS : NEMESIS_QUORUM_PAUSE_MS
+          const range = fault.kind === 'kill' || fault.kind === 'kill-all' ? NEMESIS_KILL_DOWN_MS : fault.kind === 'pause' ? NEMESIS_PAUSE_DOWN_MS : NEMESIS_QUORUM_PAUSE_MS
           expect(fault.downMs).toBeGreaterThanOrEqual(range[0])
           expect(fault.downMs).toBeLessThanOrEqual(range[1])
-          expect(fault.targets).toHaveLength(fault.kind === 'pause-quorum' ? f + 1 : 1)
+          expect(fault.targets).toHaveLength(fault.kind === 'pause-quorum' ? f + 1 : fault.kind === 'kill-all' ? validators : 1)
           expect(new Set(fault.targets).size).toBe(fault.targets.length)
           for (const t of fault.targets) expect(t >= 0 && t < validators).toBe(true)
         }

@@ -1,0 +1,51 @@
+/**
+ * The Node peer's durable ledger: the in-memory ledger with its ledger store (ledger-store.ts) in
+ * LevelDB (classic-level, whose prebuilt binaries ship in its npm package) under
+ * `<dataDir>/ledger`. One process at a time: LevelDB's lock refuses a second with ERR_LEDGER_LOCKED.
+ */
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import type { ConsenterOptions } from '../core/consensus/consenter.js'
+import type { FsyncPolicy, LedgerStore } from '../core/ledger/ledger-store.js'
+import { openLedgerStore } from '../core/ledger/ledger-store.js'
+import type { Ledger } from '../core/ledger/ledger.js'
+import { createMemoryLedger } from '../core/ledger/memory-ledger.js'
+import type { Logger } from '../core/util/logger.js'
+
+/** The ledger's directory under a peer's data directory. */
+export const LEDGER_DIR_NAME = 'ledger'
+
+export interface NodeLedgerOptions {
+  dataDir: string
+  network: string
+  fsync: FsyncPolicy
+  log?: Logger
+}
+
+/** Opens (or creates) `<dataDir>/ledger` and loads its chain; refuses a corrupt or foreign one (LedgerStoreError). */
+export async function openNodeLedger(options: NodeLedgerOptions): Promise<{ ledger: Ledger; store: LedgerStore; location: string }> {
+  const location = join(options.dataDir, LEDGER_DIR_NAME)
+  const db = new ClassicLevel<string, Uint8Array>(location, { valueEncoding: 'view' })
+  const ledger = createMemoryLedger(options.log === undefined ? {} : { log: options.log })
+  const store = await openLedgerStore(ledger, {
+    db,
+    network: options.network,
+    location,
+    fsync: options.fsync,
+    discardHint: `to discard it and catch up from the peers, stop the peer and run: rm -rf '${location}'`,
+    ...(options.log === undefined ? {} : { log: options.log }),
+  })
+  return { ledger, store, location }
+}
+
+/**
+ * The network a chain belongs to, as far as a peer's config says: its consensus plugin and, for
+ * PBFT, its validator set. Every network starts from the same genesis, so this label is what tells
+ * a store of one network from another's.
+ */
+export function networkLabel(consensus: string, options: ConsenterOptions): string {
+  const plugin = consensus.trim().toLowerCase()
+  const raw = (options as { validators?: unknown }).validators
+  const validators = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',').map((v) => v.trim()).filter((v) => v !== '') : []
+  return validators.length === 0 ? plugin : `${plugin}:${validators.join(',')}`
+}

@@ -14,6 +14,11 @@ export const CASES: readonly BenchCase[] = [
   { key: 'transport.mesh', title: 'transport, 4 processes all-to-all broadcast', run: (o) => runTransport(4, 0.85, o) },
   { key: 'pbft.batch1', title: 'PBFT closed loop, batch 1', run: (o) => runPbftCase('pbft.batch1', o) },
   { key: 'pbft.batch100', title: 'PBFT closed loop, batch 100', run: (o) => runPbftCase('pbft.batch100', o) },
+  {
+    key: 'pbft.batch100_durable',
+    title: 'PBFT closed loop, batch 100, validators on LevelDB (--fsync block)',
+    run: (o) => runPbftCase('pbft.batch100_durable', o),
+  },
   { key: 'pbft.batch500', title: 'PBFT closed loop, batch 500', run: (o) => runPbftCase('pbft.batch500', o) },
   { key: 'pbft.latency1k', title: 'PBFT open loop, 1,000 tx/s', run: (o) => runPbftCase('pbft.latency1k', o) },
   { key: 'pbft.latency20k', title: 'PBFT open loop, 20,000 tx/s', run: (o) => runPbftCase('pbft.latency20k', o) },

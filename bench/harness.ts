@@ -11,6 +11,7 @@ export const REPORT_KEYS = [
   'transport.mesh',
   'pbft.batch1',
   'pbft.batch100',
+  'pbft.batch100_durable',
   'pbft.batch500',
   'pbft.latency1k',
   'pbft.latency20k',

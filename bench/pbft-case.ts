@@ -1,6 +1,8 @@
 /**
  * Case 3: PBFT with 4 validator processes and a load client process on loopback (bench/pbft-worker.ts),
- * 250-byte transactions, in-memory ledgers.
+ * 250-byte transactions, in-memory ledgers; `pbft.batch100_durable` is batch 100 with the validators'
+ * ledgers in LevelDB (`wspeer start`'s default, --fsync block), and its `in_memory_ratio` is its
+ * rate over batch 100's in the same round.
  *   - `pbft.batch1`, `pbft.batch100`, `pbft.batch500`: closed loop, the client keeps a window of
  *     transactions in flight; the figure is transactions committed per second at the client.
  *   - `pbft.latency1k`, `pbft.latency20k`: open loop at a fixed offered rate; p50/p99 of the time
@@ -11,6 +13,9 @@
  * With `consecutiveWindows` (--quick) each variant runs once, in one set of processes, and its
  * rounds are consecutive windows of that run (the warm-up before the first only).
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { interleave, notMeasured, selected, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
 import { spawnWorker, withWorkers, type Worker } from './processes.js'
 import { PAYLOAD_BYTES } from './transport-case.js'
@@ -45,11 +50,14 @@ interface Variant {
    * the closed loops do), so three in four take a backup's forward hop to the primary.
    */
   to?: 'primary' | 'spread'
+  /** Validators keep their ledgers in LevelDB under a fresh temporary data dir (the client stays in memory). */
+  durable?: boolean
 }
 
 export const PBFT_VARIANTS: Variant[] = [
   { key: 'pbft.batch1', batchSize: 1, window: 400 },
   { key: 'pbft.batch100', batchSize: 100, window: 4000 },
+  { key: 'pbft.batch100_durable', batchSize: 100, window: 4000, durable: true },
   { key: 'pbft.batch500', batchSize: 500, window: 12_000 },
   { key: 'pbft.latency1k', batchSize: 500, rate: 1000, to: 'primary' },
   { key: 'pbft.latency20k', batchSize: 500, rate: 20_000, to: 'primary' },
@@ -67,9 +75,20 @@ async function runWindows(v: Variant, options: BenchOptions, windows: number): P
   const extra = process.env.BENCH_PBFT_OPTIONS ? (JSON.parse(process.env.BENCH_PBFT_OPTIONS) as Record<string, unknown>) : {}
   const consensusOptions = { validators: PBFT_VALIDATORS, batchSize: v.batchSize, batchTimeoutMs: BENCH_BATCH_TIMEOUT_MS, ...extra }
   const common = { consensusOptions, limits: PBFT_BENCH_LIMITS, payloadBytes: PAYLOAD_BYTES }
-  const validators = PBFT_VALIDATORS.map((id) => spawnWorker('./pbft-worker.ts', id, { id, role: 'validator', ...common }))
+  const dataRoot = v.durable === true ? mkdtempSync(join(tmpdir(), 'wspeer-bench-')) : undefined
+  const validators = PBFT_VALIDATORS.map((id) =>
+    spawnWorker('./pbft-worker.ts', id, { id, role: 'validator', ...common, ...(dataRoot === undefined ? {} : { dataDir: join(dataRoot, id) }) }),
+  )
   const client = spawnWorker('./pbft-worker.ts', 'client', { id: 'client', role: 'non-validator', ...common })
   const all = [...validators, client]
+  try {
+    return await runWorkers(v, options, windows, validators, client, all)
+  } finally {
+    if (dataRoot !== undefined) rmSync(dataRoot, { recursive: true, force: true })
+  }
+}
+
+async function runWorkers(v: Variant, options: BenchOptions, windows: number, validators: Worker[], client: Worker, all: Worker[]): Promise<Round[]> {
   return withWorkers(all, async () => {
     await Promise.all(all.map((w) => w.wait('ready')))
     const urls = await Promise.all(validators.map(async (w) => (await w.request({ cmd: 'listen' }, 'listening')).url as string))
@@ -120,6 +139,8 @@ function targetsFor(key: ReportKey): MeasuredResult['targets'] {
       return { committed_per_s: { op: '>=', bound: 8000 } }
     case 'pbft.batch100':
       return { committed_per_s: { op: '>=', bound: 50_000 } }
+    case 'pbft.batch100_durable':
+      return { committed_per_s: { op: '>=', bound: 50_000 }, in_memory_ratio: { op: '>=', bound: 0.8 } }
     case 'pbft.latency20k':
       return { p99_ms: { op: '<=', bound: 20 } }
     default:
@@ -143,6 +164,15 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
         failures.set(v.key, `failed: ${(err as Error).message}`)
       }
     }
+  }
+  // The durable variant's rate over the in-memory one's, round by round (both ran in each round).
+  const durableRounds = rounds.get('pbft.batch100_durable')
+  const memoryRounds = rounds.get('pbft.batch100')
+  if (durableRounds !== undefined && memoryRounds !== undefined) {
+    durableRounds.forEach((round, i) => {
+      const memory = memoryRounds[i]?.committed_per_s
+      if (memory !== undefined && round.committed_per_s !== undefined) round.in_memory_ratio = round.committed_per_s / memory
+    })
   }
   const out = new Map<ReportKey, CaseResult>()
   for (const v of variants) {

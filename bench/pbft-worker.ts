@@ -22,6 +22,8 @@ interface Args {
   consensusOptions: Record<string, unknown>
   limits: Record<string, number>
   payloadBytes: number
+  /** A validator's data dir: its ledger then lives in LevelDB there (the durable variant). */
+  dataDir?: string
 }
 
 const args = workerArgs<Args>()
@@ -155,6 +157,7 @@ function quantile(sorted: number[], q: number): number {
 async function listen(): Promise<void> {
   const argv = ['--id', args.id, '--port', '0', '--role', args.role, '--consensus', 'pbft', '--log-level', 'error']
   argv.push('--consensus-options', JSON.stringify(args.consensusOptions))
+  if (args.dataDir !== undefined) argv.push('--data-dir', args.dataDir)
   const config = resolveConfig({ argv })
   node = await startNodePeer({ ...config, limits: { ...config.limits, ...args.limits } })
   if (args.role === 'non-validator') {

@@ -96,6 +96,8 @@ Commands:
   network   run a local network of validating peers, one process each (npm start)
   tx        submit a transaction to a peer
   status    show a peer's status
+  block     print a block of a peer's chain as JSON
+  get       print the value a key holds in a peer's state
   keygen    create (or show) a peer's key and print its public key for a membership file
 
 Run "wspeer <command> --help" for a command's options.
@@ -206,6 +208,28 @@ Options:
   --to <url>       the peer's HTTP URL (default ${DEFAULT_PEER_URL})
   --wait           wait until the transaction is committed
   --timeout <ms>   how long --wait waits (default ${TX_WAIT_TIMEOUT_MS}, at most ${MAX_TX_WAIT_TIMEOUT_MS})
+${CA_HELP}
+  -h, --help   this help
+`
+
+const BLOCK_HELP = `Usage: wspeer block <n> [--to <url>] [--ca <file.pem>]
+
+Prints block <n> of a peer's chain (GET /blocks/<n>) as JSON: number, hash, previousBlockHash,
+stateHash, timestamp, proposer and the transactions. Exits 1 when the peer has no such block.
+
+Options:
+  --to <url>   the peer's HTTP URL (default ${DEFAULT_PEER_URL})
+${CA_HELP}
+  -h, --help   this help
+`
+
+const GET_HELP = `Usage: wspeer get <key> [--to <url>] [--ca <file.pem>]
+
+Prints the value <key> holds in a peer's state (GET /state/<key>); a transaction "key=value"
+sets "key". Exits 1 when the key holds nothing.
+
+Options:
+  --to <url>   the peer's HTTP URL (default ${DEFAULT_PEER_URL})
 ${CA_HELP}
   -h, --help   this help
 `
@@ -484,6 +508,36 @@ function summarize(status: PeerStatus): string {
   return `${lines.join('\n')}\n`
 }
 
+/** GET <to><path> and print what `show` makes of the JSON body; 1 with the peer's error otherwise. */
+async function readRoute(name: string, args: string[], io: CliIo, help: string, path: (arg: string) => string, show: (body: unknown) => string): Promise<number> {
+  if (wantsHelp(args)) {
+    io.stdout(help)
+    return 0
+  }
+  const { values, positionals } = parse(args, { to: { type: 'string' }, ca: { type: 'string' } })
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing argument' : 'give exactly one argument (quote it)')
+  io = await withCa(io, values.ca)
+  const base = baseUrl(values.to ?? DEFAULT_PEER_URL, '')
+  const { ok, status, body } = await fetchJson(io, `${base.replace(/\/+$/, '')}${path(positionals[0]!)}`)
+  if (!ok) {
+    io.stderr(`wspeer ${name}: ${errorText(status, body)}\n`)
+    return 1
+  }
+  io.stdout(show(body))
+  return 0
+}
+
+function commandBlock(args: string[], io: CliIo): Promise<number> {
+  return readRoute('block', args, io, BLOCK_HELP, (n) => {
+    if (!/^\d+$/.test(n)) throw new UsageError(`<n> must be a block number, got ${JSON.stringify(n)}`)
+    return `/blocks/${n}`
+  }, (body) => `${JSON.stringify(body, null, 2)}\n`)
+}
+
+function commandGet(args: string[], io: CliIo): Promise<number> {
+  return readRoute('get', args, io, GET_HELP, (key) => `/state/${encodeURIComponent(key)}`, (body) => `${String((body as { value?: unknown }).value)}\n`)
+}
+
 async function commandStatus(args: string[], io: CliIo): Promise<number> {
   if (wantsHelp(args)) {
     io.stdout(STATUS_HELP)
@@ -507,6 +561,8 @@ const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<num
   network: { run: commandNetwork, help: () => NETWORK_HELP },
   tx: { run: commandTx, help: () => TX_HELP },
   status: { run: commandStatus, help: () => STATUS_HELP },
+  block: { run: commandBlock, help: () => BLOCK_HELP },
+  get: { run: commandGet, help: () => GET_HELP },
   keygen: { run: commandKeygen, help: () => KEYGEN_HELP },
 }
 

@@ -6,6 +6,10 @@
  *   GET  /transactions/<txid> -> 200 {"status":"committed","block":n,"index":i}
  *                            | 202 {"status":"pending"} (this peer holds it, not yet committed)
  *                            | 404 ERR_UNKNOWN_TRANSACTION               (peer.transactionStatus)
+ *   GET  /chain         -> 200 {"height": n, "headHash": "<hex>", "stateHash": "<hex>"}   (peer.chainInfo)
+ *   GET  /blocks/<n>    -> 200 the block as JSON, hashes in hex, with its own "hash"
+ *                        | 400 ERR_BAD_BLOCK_NUMBER | 404 ERR_UNKNOWN_BLOCK past the head      (peer.block)
+ *   GET  /state/<key>   -> 200 {"key": k, "value": v} | 404 ERR_UNKNOWN_KEY                   (peer.state)
  *   GET  /status        -> 200 peer.status() as JSON
  *   GET  /metrics       -> 200 Prometheus text 0.0.4
  *   GET  /healthz       -> 200 "ok"
@@ -33,6 +37,8 @@ import type { Socket } from 'node:net'
 import { extname, resolve as resolvePath, sep } from 'node:path'
 import { WspeerError } from '../core/errors.js'
 import type { Peer } from '../core/peer/peer-types.js'
+import { toHex } from '../core/util/bytes.js'
+import type { Block } from '../core/wire/payload-types.js'
 import type { Logger } from '../core/util/logger.js'
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './metrics.js'
 
@@ -318,19 +324,34 @@ async function serveStatic(root: string, pathname: string, req: IncomingMessage,
   })
 }
 
-const TRANSACTION_PREFIX = '/transactions/'
+/** Routes with one path parameter after their prefix (percent-decoded), read-only. */
+const PARAM_ROUTES = ['/transactions/', '/blocks/', '/state/'] as const
+type ParamRoute = (typeof PARAM_ROUTES)[number]
 
-/** The routes of `/transactions/<txid>` (percent-decoded), or undefined for any other path. */
-function transactionRoute(pathname: string, get: (txid: string) => Handler): Record<string, Handler> | undefined {
-  if (!pathname.startsWith(TRANSACTION_PREFIX) || pathname.length === TRANSACTION_PREFIX.length) return undefined
-  const raw = pathname.slice(TRANSACTION_PREFIX.length)
-  let txid: string
+/** The routes of `<prefix><param>`, or undefined for any other path. */
+function paramRoute(pathname: string, get: Record<ParamRoute, (param: string) => Handler>): Record<string, Handler> | undefined {
+  const prefix = PARAM_ROUTES.find((p) => pathname.startsWith(p) && pathname.length > p.length)
+  if (prefix === undefined) return undefined
+  let param: string
   try {
-    txid = decodeURIComponent(raw)
+    param = decodeURIComponent(pathname.slice(prefix.length))
   } catch {
     throw new HttpError(400, 'ERR_BAD_PATH', 'malformed percent-encoding in path')
   }
-  return { GET: get(txid) }
+  return { GET: get[prefix](param) }
+}
+
+/** A block as JSON: hashes in hex, and its own hash beside them. */
+function blockJson(block: Block, hash: string): Record<string, unknown> {
+  return {
+    number: block.number,
+    hash,
+    previousBlockHash: toHex(block.previousBlockHash),
+    stateHash: toHex(block.stateHash),
+    timestamp: block.timestamp,
+    proposer: block.proposer,
+    transactions: block.transactions.map((tx) => ({ txid: tx.txid, payload: tx.payload, timestamp: tx.timestamp, origin: tx.origin })),
+  }
 }
 
 export function createHttpApi(options: HttpApiOptions): RequestHandler {
@@ -366,8 +387,26 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
     else throw new HttpError(404, 'ERR_UNKNOWN_TRANSACTION', `transaction ${JSON.stringify(txid)} is neither committed nor pending at this peer`, READ_ONLY_CORS)
   }
 
+  const getBlock = (param: string): Handler => (_req, res) => {
+    if (!/^\d{1,16}$/.test(param) || !Number.isSafeInteger(Number(param))) {
+      throw new HttpError(400, 'ERR_BAD_BLOCK_NUMBER', `block number must be a decimal integer from 0, got ${JSON.stringify(param.slice(0, 40))}`, READ_ONLY_CORS)
+    }
+    const found = peer.block(Number(param))
+    if (found === undefined) {
+      throw new HttpError(404, 'ERR_UNKNOWN_BLOCK', `no block ${param} at this peer (height ${peer.chainInfo().height})`, READ_ONLY_CORS)
+    }
+    sendJson(res, 200, blockJson(found.block, found.hash), READ_ONLY_CORS)
+  }
+
+  const getState = (key: string): Handler => (_req, res) => {
+    const value = peer.state(key)
+    if (value === undefined) throw new HttpError(404, 'ERR_UNKNOWN_KEY', `no value for key ${JSON.stringify(key.slice(0, 200))} at this peer`, READ_ONLY_CORS)
+    sendJson(res, 200, { key, value }, READ_ONLY_CORS)
+  }
+
   const routes: Record<string, Record<string, Handler>> = {
     '/transactions': { POST: postTransaction },
+    '/chain': { GET: (_req, res) => sendJson(res, 200, peer.chainInfo(), READ_ONLY_CORS) },
     '/status': { GET: (_req, res) => sendJson(res, 200, peer.status(), READ_ONLY_CORS) },
     '/metrics': {
       GET: (_req, res) => sendText(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(peer.metrics(), { peer: peer.id }), READ_ONLY_CORS),
@@ -379,7 +418,7 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
     const method = req.method ?? 'GET'
     // Split by hand: `new URL('//evil/x', base)` would read the path as a host.
     const pathname = (req.url ?? '/').split('?')[0] ?? '/'
-    const api = routes[pathname] ?? transactionRoute(pathname, getTransaction)
+    const api = routes[pathname] ?? paramRoute(pathname, { '/transactions/': getTransaction, '/blocks/': getBlock, '/state/': getState })
     if (api !== undefined) {
       const handler = api[method] ?? (method === 'HEAD' ? api['GET'] : undefined)
       if (handler === undefined) {

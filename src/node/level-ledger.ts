@@ -5,12 +5,13 @@
  */
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
-import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import type { FsyncPolicy, LedgerStore } from '../core/ledger/ledger-store.js'
 import { openLedgerStore } from '../core/ledger/ledger-store.js'
 import type { Ledger } from '../core/ledger/ledger.js'
 import { createMemoryLedger } from '../core/ledger/memory-ledger.js'
 import type { Logger } from '../core/util/logger.js'
+
+export { networkLabel } from '../core/ledger/network-label.js'
 
 /** The ledger's directory under a peer's data directory. */
 export const LEDGER_DIR_NAME = 'ledger'
@@ -36,16 +37,4 @@ export async function openNodeLedger(options: NodeLedgerOptions): Promise<{ ledg
     ...(options.log === undefined ? {} : { log: options.log }),
   })
   return { ledger, store, location }
-}
-
-/**
- * The network a chain belongs to, as far as a peer's config says: its consensus plugin and, for
- * PBFT, its validator set. Every network starts from the same genesis, so this label is what tells
- * a store of one network from another's.
- */
-export function networkLabel(consensus: string, options: ConsenterOptions): string {
-  const plugin = consensus.trim().toLowerCase()
-  const raw = (options as { validators?: unknown }).validators
-  const validators = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',').map((v) => v.trim()).filter((v) => v !== '') : []
-  return validators.length === 0 ? plugin : `${plugin}:${validators.join(',')}`
 }

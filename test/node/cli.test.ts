@@ -163,6 +163,29 @@ describe('wspeer CLI', () => {
       expect(peer.submitted).toEqual(['hello world'])
     })
 
+    it('block prints the block as JSON, and exits 1 with the peer\'s error past the head', async () => {
+      const block = { number: 1, previousBlockHash: new Uint8Array(32), stateHash: new Uint8Array(32).fill(3), timestamp: 5, proposer: 'vp0', transactions: [] }
+      peer.blocks.set(1, { block, hash: 'aa'.repeat(32) })
+      const io = testIo()
+      expect(await main(['block', '1', '--to', base], io)).toBe(0)
+      expect(JSON.parse(io.out)).toMatchObject({ number: 1, hash: 'aa'.repeat(32), stateHash: '03'.repeat(32), proposer: 'vp0', transactions: [] })
+      const missing = testIo()
+      expect(await main(['block', '7', '--to', base], missing)).toBe(1)
+      expect(missing.err).toMatch(/^wspeer block: HTTP 404 ERR_UNKNOWN_BLOCK: no block 7/)
+      expect(await main(['block', 'seven', '--to', base], testIo())).toBe(2)
+    })
+
+    it('get prints the value of a key (percent-encoded on the way), and exits 1 when it holds nothing', async () => {
+      peer.stateValues.set('color/é', 'blue')
+      const io = testIo()
+      expect(await main(['get', 'color/é', '--to', base], io)).toBe(0)
+      expect(io.out).toBe('blue\n')
+      const missing = testIo()
+      expect(await main(['get', 'shape', '--to', base], missing)).toBe(1)
+      expect(missing.err).toMatch(/^wspeer get: HTTP 404 ERR_UNKNOWN_KEY/)
+      expect(await main(['get', '--to', base], testIo())).toBe(2)
+    })
+
     it('tx accepts a --to that already names /transactions', async () => {
       const io = testIo()
       expect(await main(['tx', 'x', '--to', `${base}/transactions`], io)).toBe(0)

@@ -4,6 +4,7 @@
  */
 import type { ChatStream } from '../../src/core/chat/chat-stream.js'
 import type { MetricsSnapshot, Peer, PeerStatus, TransactionStatus } from '../../src/core/peer/peer-types.js'
+import type { Block } from '../../src/core/wire/payload-types.js'
 
 export interface FakePeer extends Peer {
   accepted: ChatStream[]
@@ -14,6 +15,10 @@ export interface FakePeer extends Peer {
   onAccept: (stream: ChatStream) => Promise<void>
   /** What transactionStatus answers, by txid; unknown otherwise. */
   statuses: Map<string, TransactionStatus>
+  /** What block(n) answers, by number; undefined otherwise. */
+  blocks: Map<number, { block: Block; hash: string }>
+  /** What state(key) answers, by key; undefined otherwise. */
+  stateValues: Map<string, string>
 }
 
 export function fakeStatus(id: string): PeerStatus {
@@ -77,6 +82,11 @@ export function createFakePeer(id = 'vp0'): FakePeer {
     },
     statuses: new Map(),
     transactionStatus: (txid) => peer.statuses.get(txid) ?? { status: 'unknown' },
+    blocks: new Map(),
+    stateValues: new Map(),
+    chainInfo: () => ({ height: 3, headHash: 'ab'.repeat(32), stateHash: 'cd'.repeat(32) }),
+    block: (number) => peer.blocks.get(number),
+    state: (key) => peer.stateValues.get(key),
     broadcast: () => 0,
     unicast() {},
     status: () => fakeStatus(id),

@@ -67,6 +67,57 @@ describe('HTTP API', () => {
     })
   })
 
+  describe('GET /chain, /blocks/:n, /state/:key', () => {
+    it('/chain answers height, head hash and state hash', async () => {
+      const res = await rawRequest(port, { path: '/chain' })
+      expect(res.status).toBe(200)
+      expect(json(res)).toEqual({ height: 3, headHash: 'ab'.repeat(32), stateHash: 'cd'.repeat(32) })
+      expect(res.headers['access-control-allow-origin']).toBe('*')
+    })
+
+    it('/blocks/:n answers the block in JSON with hex hashes, 404 typed past the head, 400 for a bad number', async () => {
+      const block = {
+        number: 2,
+        previousBlockHash: new Uint8Array(32).fill(1),
+        stateHash: new Uint8Array(32).fill(2),
+        timestamp: 42,
+        proposer: 'vp0',
+        transactions: [{ txid: 't1', payload: 'k=v', timestamp: 41, origin: 'vp1' }],
+      }
+      peer.blocks.set(2, { block, hash: 'ef'.repeat(32) })
+      const res = await rawRequest(port, { path: '/blocks/2' })
+      expect(res.status).toBe(200)
+      expect(json(res)).toEqual({
+        number: 2,
+        hash: 'ef'.repeat(32),
+        previousBlockHash: '01'.repeat(32),
+        stateHash: '02'.repeat(32),
+        timestamp: 42,
+        proposer: 'vp0',
+        transactions: [{ txid: 't1', payload: 'k=v', timestamp: 41, origin: 'vp1' }],
+      })
+      const missing = await rawRequest(port, { path: '/blocks/9' })
+      expect(missing.status).toBe(404)
+      expect(json(missing).error).toMatchObject({ code: 'ERR_UNKNOWN_BLOCK', message: expect.stringContaining('height 3') })
+      for (const bad of ['-1', '1.5', 'x', '99999999999999999']) {
+        const res = await rawRequest(port, { path: `/blocks/${bad}` })
+        expect(res.status, bad).toBe(400)
+        expect(json(res).error.code).toBe('ERR_BAD_BLOCK_NUMBER')
+      }
+      expect((await rawRequest(port, { method: 'POST', path: '/blocks/2', body: '{}', headers: JSON_TYPE })).status).toBe(405)
+    })
+
+    it('/state/:key answers the percent-decoded key and its value, 404 typed when absent', async () => {
+      peer.stateValues.set('color/é', 'blue')
+      const res = await rawRequest(port, { path: `/state/${encodeURIComponent('color/é')}` })
+      expect(res.status).toBe(200)
+      expect(json(res)).toEqual({ key: 'color/é', value: 'blue' })
+      const missing = await rawRequest(port, { path: '/state/shape' })
+      expect(missing.status).toBe(404)
+      expect(json(missing).error.code).toBe('ERR_UNKNOWN_KEY')
+    })
+  })
+
   describe('GET /transactions/:txid', () => {
     it('200 with block and index when committed, 202 when pending, 404 typed when unknown', async () => {
       peer.statuses.set('done', { status: 'committed', block: 7, index: 3 })

@@ -124,6 +124,14 @@ export interface PeerEvents extends Record<string, unknown> {
  * What a peer knows of one transaction: committed (where), pending (this peer holds it accepted
  * and not yet committed: in its local queue, or held by its consenter), or unknown.
  */
+export interface ChainInfo {
+  height: number
+  /** Hex. */
+  headHash: string
+  /** Hex: the state hash the head block carries. */
+  stateHash: string
+}
+
 export type TransactionStatus =
   | { status: 'committed'; block: number; index: number }
   | { status: 'pending' }
@@ -145,6 +153,12 @@ export interface Peer {
   submit(payload: string, options?: { signal?: AbortSignal }): Promise<{ txid: string }>
   /** Where a transaction stands as this peer sees it (GET /transactions/:txid). */
   transactionStatus(txid: string): TransactionStatus
+  /** Height, head hash and state hash of the chain this peer reports (its stored head; see status()). */
+  chainInfo(): ChainInfo
+  /** Block `number` with its hash, when this peer reports it (at or below its reported head). */
+  block(number: number): { block: Block; hash: string } | undefined
+  /** The value a key holds in the state of this peer's chain, or undefined. */
+  state(key: string): string | undefined
   broadcast(msg: Envelope, target?: BroadcastTarget): number
   unicast(msg: Envelope, peerId: string): void
   status(): PeerStatus

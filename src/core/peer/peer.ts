@@ -45,7 +45,7 @@ import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from '
 import { Link } from './link.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
-import type { MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
+import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 import { SyncClient } from './sync-client.js'
 
 /**
@@ -743,6 +743,23 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (place !== undefined) return { status: 'pending' }
     if (this.#queuedIds.has(txid) || this.#consenter?.isPending?.(txid) === true) return { status: 'pending' }
     return { status: 'unknown' }
+  }
+
+  chainInfo(): ChainInfo {
+    const head = this.#reportedHead()
+    return { ...head, stateHash: toHex(this.#ledger.getBlock(head.height - 1)!.stateHash) }
+  }
+
+  block(number: number): { block: Block; hash: string } | undefined {
+    if (!Number.isSafeInteger(number) || number < 0 || number >= this.#reportedHead().height) return undefined
+    const block = this.#ledger.getBlock(number)
+    return block === undefined ? undefined : { block, hash: toHex(this.#ledger.blockHash(number)!) }
+  }
+
+  state(key: string): string | undefined {
+    // The state of the memory head, which may run a block or two ahead of the stored one: the
+    // state map is kept only for the newest block.
+    return this.#ledger.getState(key)
   }
 
   // ---- introspection ----

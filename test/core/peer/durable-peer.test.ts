@@ -17,7 +17,7 @@ afterEach(async () => {
 })
 
 /** A memory-level database that outlives stores opened over it, whose writes a test can hold back. */
-function heldDb(): { db: LevelDatabase; hold(): void; release(): void } {
+function heldDb(): { db: LevelDatabase; hold: () => void; release: () => void } {
   const level = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' })
   let gate: Promise<void> | undefined
   let open: (() => void) | undefined

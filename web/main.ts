@@ -7,7 +7,7 @@
  * `?connect=ws://host:port/chat` picks the first Node peer to dial; the default is the peer that
  * served this page.
  */
-import { startTabPeer, type Peer, type PeerStatus, type MetricsSnapshot, type TabPeer } from '../src/browser/index.js'
+import { startTabPeer, type Peer, type PeerStatus, type MetricsSnapshot, type TabPeer, type TabLedgerStorage } from '../src/browser/index.js'
 import { createTimeChart, rate } from './charts.js'
 import { renderGraph, type GraphLink, type GraphNode } from './graph.js'
 import { createNodeWatcher, fetchOriginFanProcessed, httpBaseOf } from './node-status.js'
@@ -31,6 +31,8 @@ export interface WindowPeer {
   flood(peerId: string, count: number): { sent: number; firstTxid: string }
   refusalCounts(): Record<string, number>
   kickRedial(): number
+  /** Where the tab's chain lives (IndexedDB or memory), blocks loaded at start, and why a stored chain was discarded. */
+  storage(): TabLedgerStorage
   readonly core: Peer
 }
 
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
     flood: (peerId, count) => tab.flood(peerId, count),
     refusalCounts: () => tab.refusalCounts(),
     kickRedial: () => tab.kickRedial(),
+    storage: () => tab.storage,
     core: peer,
   }
   $('#self-id').textContent = peer.id
@@ -164,6 +167,10 @@ async function main(): Promise<void> {
   let floodCommitted = 0
   // Submit-to-applied times (ms) of the transactions in blocks this tab applied since the last tick.
   let latencies: number[] = []
+  const storage = tab.storage
+  if (storage.discarded !== undefined) logTo(events, `stored chain discarded: ${storage.discarded}`, 'bad', { 'data-code': 'CHAIN_DISCARDED' })
+  if (storage.kind === 'memory') logTo(events, `chain kept in memory: ${storage.reason ?? ''}`, 'warn', { 'data-code': 'CHAIN_IN_MEMORY' })
+  else if (storage.loadedBlocks > 0) logTo(events, `chain loaded from IndexedDB: height ${peer.status().chain.height}`, 'good', { 'data-code': 'CHAIN_LOADED' })
   peer.on('peer-connected', (p) => logTo(events, `linked to ${p.id} (${p.role})`, 'good', { 'data-code': 'LINK_UP', 'data-peer': p.id }))
   peer.on('peer-disconnected', (p) =>
     logTo(events, `lost ${p.id}: close ${p.code}${p.reason === '' ? '' : ` (${p.reason})`}; redialing`, 'warn', { 'data-code': 'LINK_DOWN', 'data-peer': p.id }),

@@ -290,7 +290,9 @@ export function createBrowserPeer(config: Omit<PeerConfig, 'role' | 'connect'> &
   return createPeer({ role: 'non-validator', ...config, address: '', connect: createBrowserConnector(config.limits ?? {}) })
 }
 
-export { startTabPeer, randomTabId, TAB_DISCOVERY_PERIOD_MS, TAB_REDIAL_MAX_MS, MAX_FLOOD_MESSAGES, MAX_REFUSALS_KEPT } from './tab-peer.js'
+export { startTabPeer, randomTabId, TAB_DISCOVERY_PERIOD_MS, TAB_REDIAL_MAX_MS, MAX_FLOOD_MESSAGES, MAX_REFUSALS_KEPT, SAME_HISTORY_TIMEOUT_MS } from './tab-peer.js'
 export type { TabPeer, TabPeerOptions, Refusal, LinkEnd } from './tab-peer.js'
+export { openTabLedger, TAB_LEDGER_DB_PREFIX } from './tab-ledger.js'
+export type { TabLedger, TabLedgerOptions, TabLedgerStorage } from './tab-ledger.js'
 export { loadTabKey, TAB_KEY_DB_NAME, TAB_KEY_STORE, TAB_KEY_RECORD, type TabKey } from './tab-key-store.js'
 export { adaptBrowserSocket, browserCloseCode, BROWSER_CLOSE_CODE_OFFSET } from './browser-socket.js'

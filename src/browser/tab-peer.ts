@@ -5,6 +5,10 @@
  * becomes visible again it dials every known address that is not connected at once, because
  * browsers throttle timers in hidden tabs and the backoff may have grown meanwhile.
  *
+ * Its chain is kept in IndexedDB (tab-ledger.ts): a reloaded tab starts at the height it had, after
+ * checking against the Node peer's /chain and /blocks/<n> that the stored blocks are still the
+ * network's, and fetches only what it lacks.
+ *
  * In: the chat URL to start from. Out: the running Peer, the refusals other peers sent back to
  * this tab (RESPONSE failures, e.g. ERR_QUEUE_FULL after a flood), and `flood()`.
  *
@@ -25,6 +29,11 @@ import { normalizeChatAddress } from '../core/peer/address-book.js'
 import type { KeyPair } from '../core/identity/key-pair.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
 import { loadTabKey } from './tab-key-store.js'
+import { openTabLedger, type TabLedgerStorage } from './tab-ledger.js'
+import { networkLabel } from '../core/ledger/network-label.js'
+import type { Ledger } from '../core/ledger/ledger.js'
+import { toHex } from '../core/util/bytes.js'
+import type { Logger } from '../core/util/logger.js'
 
 /** DISC_GET_PEERS period of a tab (2 s, instead of a Node peer's 5 s): a dashboard should fill fast. */
 export const TAB_DISCOVERY_PERIOD_MS = 2000
@@ -32,6 +41,8 @@ export const TAB_DISCOVERY_PERIOD_MS = 2000
 export const TAB_REDIAL_MAX_MS = 5000
 /** Most envelopes one flood() sends (20000). */
 export const MAX_FLOOD_MESSAGES = 20_000
+/** How long a starting tab waits for the Node peer's /chain and /blocks/<n> when it compares its stored chain (3 s). */
+export const SAME_HISTORY_TIMEOUT_MS = 3000
 /** Refusals kept for display (200); older ones are dropped, counts are kept. */
 export const MAX_REFUSALS_KEPT = 200
 
@@ -65,6 +76,11 @@ export interface TabPeerOptions {
   role?: PeerRole
   /** The tab's key; default the origin's non-extractable key from IndexedDB (tab-key-store.ts). */
   keyPair?: KeyPair
+  /**
+   * Where the tab keeps its chain: 'indexeddb' (default; a reload starts at the stored height) or
+   * 'memory' (a reload starts at genesis). See tab-ledger.ts.
+   */
+  ledger?: 'indexeddb' | 'memory'
   /** Where visibility changes come from; `document` when present. */
   visibility?: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>
 }
@@ -74,6 +90,8 @@ export interface TabPeer {
   readonly connect: string
   /** Whether the tab's key survives a reload (IndexedDB), or is a fresh in-memory key. */
   readonly persistentKey: boolean
+  /** Where the tab's chain lives and what was loaded (or discarded) at start. */
+  readonly storage: TabLedgerStorage
   /** Refusals received from other peers, newest last (at most MAX_REFUSALS_KEPT). */
   refusals(): readonly Refusal[]
   /** Refusal counts by `<peer> <code>`, over the tab's life. */
@@ -121,7 +139,18 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     return stream
   }
   const key = options.keyPair === undefined ? await loadTabKey() : { keyPair: options.keyPair, persistent: false }
+  // Bound to the plugin only: a PBFT tab learns the validator set from whoever is linked, which
+  // may differ between reloads; a chain from another history is caught by sameHistory instead.
+  const tabLedger = await openTabLedger({
+    ...(options.ledger === undefined ? {} : { kind: options.ledger }),
+    network: networkLabel(options.consensus ?? 'noops'),
+    scope: connect,
+    sameHistory: (ledger) => sameHistory(httpBaseOfChat(connect), ledger, log),
+    log,
+  })
   const peer = createPeer({
+    ledger: tabLedger.ledger,
+    ...(tabLedger.store === undefined ? {} : { pending: tabLedger.store }),
     identity: { keyPair: key.keyPair },
     role: options.role ?? 'non-validator',
     address: '',
@@ -139,7 +168,13 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     kept.push({ at: Date.now(), ...refusal })
     if (kept.length > MAX_REFUSALS_KEPT) kept.splice(0, kept.length - MAX_REFUSALS_KEPT)
   })
-  await peer.start()
+  try {
+    await peer.start()
+  } catch (err) {
+    await tabLedger.close()
+    throw err
+  }
+  if (tabLedger.storage.loadedBlocks > 0) log.info('chain loaded from IndexedDB', { height: tabLedger.ledger.height(), store: tabLedger.storage.name })
 
   // Every Node address this tab has seen, so a visible-again tab knows whom to dial.
   const known = new Set<string>([connect])
@@ -170,6 +205,7 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     peer,
     connect,
     persistentKey: key.persistent,
+    storage: tabLedger.storage,
     refusals: () => kept,
     refusalCounts: () => ({ ...counts }),
     onLinkEnd(listener) {
@@ -195,7 +231,33 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
       unsubscribe()
       stopRefusals()
       await peer.stop()
+      await tabLedger.close()
       endListeners.clear()
     },
+  }
+}
+
+/** The HTTP base of a Node peer's chat URL: `ws://h:p/chat` -> `http://h:p`. */
+function httpBaseOfChat(chat: string): string {
+  const url = new URL(chat)
+  return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`
+}
+
+/**
+ * Whether a stored chain is the one the Node peer at `base` follows: its block at the lower of the
+ * two heads must hash the same on both sides. undefined when the peer cannot be asked (kept, and
+ * the catch-up says more later).
+ */
+async function sameHistory(base: string, ledger: Ledger, log: Logger): Promise<boolean | undefined> {
+  try {
+    const chain = (await (await fetch(`${base}/chain`, { signal: AbortSignal.timeout(SAME_HISTORY_TIMEOUT_MS) })).json()) as { height: number; headHash: string }
+    const n = Math.min(ledger.height(), chain.height) - 1
+    if (n === chain.height - 1) return chain.headHash === toHex(ledger.blockHash(n)!)
+    const res = await fetch(`${base}/blocks/${n}`, { signal: AbortSignal.timeout(SAME_HISTORY_TIMEOUT_MS) })
+    if (!res.ok) return undefined
+    return ((await res.json()) as { hash: string }).hash === toHex(ledger.blockHash(n)!)
+  } catch (err) {
+    log.warn('could not compare the stored chain with the network; keeping it', { base, error: describeError(err) })
+    return undefined
   }
 }

@@ -101,6 +101,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | vo
 
 class HttpError extends Error {
   override readonly name: string = 'HttpError'
+  /** Already written to the socket (the 413 of an oversized body): the handler sends nothing more. */
+  answered = false
   constructor(
     readonly status: number,
     readonly code: string,
@@ -150,28 +152,25 @@ function toHttpError(err: unknown): HttpError {
 }
 
 /**
- * Replaces Node's close after a `Connection: close` answer (end, then destroy once the FIN is
- * written, whatever is still arriving) with a lingering one for this socket: end, keep reading,
- * destroy when the client closes its side, after `lingerMs`, or once `overBound()` says enough.
+ * Answers 413 on the socket itself, then closes it lingering: half-close after the answer, keep
+ * reading (the request's own 'data' events, counted by the caller), and destroy the socket when
+ * the client closes its side, after `lingerMs`, or once `overBound()` says enough was read. Raw
+ * bytes, as `ws` answers a refused upgrade: Node's response object, for a `Connection: close`
+ * answer, destroys the socket as soon as its FIN is out while the body is still arriving, and the
+ * kernel then answers the client with a reset that can overtake the 413.
  */
-function lingerOnClose(socket: Socket, lingerMs: number): { overBound: () => void } {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const destroy = (): void => {
-    if (timer !== undefined) clearTimeout(timer)
-    socket.destroy()
-  }
-  socket.destroySoon = function lingeringClose(this: Socket): void {
-    if (this.writable) this.end()
-    if (this.readableEnded) return destroy()
-    this.once('end', destroy)
-    timer = setTimeout(destroy, lingerMs)
-    timer.unref()
-    this.resume()
-  }
-  socket.once('close', () => {
-    if (timer !== undefined) clearTimeout(timer)
-  })
-  return { overBound: destroy }
+function answerOversized(socket: Socket, err: HttpError, lingerMs: number): { overBound: () => void } {
+  const text = JSON.stringify({ error: { code: err.code, message: err.message } })
+  socket.write(
+    `HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\n\r\n${text}`,
+  )
+  socket.end()
+  const timer = setTimeout(() => socket.destroy(), lingerMs)
+  timer.unref()
+  socket.once('close', () => clearTimeout(timer))
+  socket.once('end', () => socket.destroy())
+  return { overBound: () => socket.destroy() }
 }
 
 function bodyTooLarge(limit: number): HttpError {
@@ -191,8 +190,10 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Pro
     let discarded = 0
     let refused: { overBound: () => void } | undefined
     const refuse = (): void => {
-      refused = lingerOnClose(req.socket, BODY_LINGER_MS)
-      reject(bodyTooLarge(limit))
+      const err = bodyTooLarge(limit)
+      err.answered = true
+      refused = answerOversized(req.socket, err, BODY_LINGER_MS)
+      reject(err)
     }
     req.on('data', (chunk: Buffer) => {
       if (refused !== undefined) {
@@ -439,6 +440,7 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
   return (req, res) => {
     route(req, res).catch((err: unknown) => {
       const httpError = toHttpError(err)
+      if (httpError.answered) return
       if (httpError.code === 'ERR_ABORTED' || (req.destroyed && !req.complete)) {
         // The client went: nobody reads an answer, and a stack would say nothing about a fault here.
         log.debug('http request aborted by client', { method: req.method, url: req.url })

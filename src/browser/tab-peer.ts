@@ -15,7 +15,7 @@
  * A tab cannot listen: its address is '' and no peer can dial it, so two tabs never link
  * directly; whatever one tab sends another reaches it through Node peers.
  */
-import { createBrowserConnector } from './index.js'
+import { createBrowserConnector } from './browser-connector.js'
 import type { ChatConnector, Peer } from '../core/peer/peer-types.js'
 import type { ChatStreamEnd } from '../core/chat/chat-stream.js'
 import { createPeer } from '../core/peer/peer.js'

@@ -25,6 +25,7 @@ import type { PeerStatus } from '../core/peer/peer-types.js'
 import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
 import { DEFAULT_CONSENSUS, DEFAULT_HOST, DEFAULT_LEDGER, DEFAULT_PEER_ID, DEFAULT_PORT, configFlags, defaultDataDir, defaultDataRoot, resolveConfig, urlHost } from './config.js'
+import type { CliIo } from './cli-io.js'
 import { keygen } from './key-store.js'
 import { createCaFetch } from './ca-fetch.js'
 import { startNodePeer } from './index.js'
@@ -56,14 +57,7 @@ export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/web', import
 /** Where `tx` and `status` go without --to / a URL. */
 export const DEFAULT_PEER_URL = `http://${DEFAULT_HOST}:${DEFAULT_PORT}`
 
-export interface CliIo {
-  stdout(text: string): void
-  stderr(text: string): void
-  env: Record<string, string | undefined>
-  fetch: typeof fetch
-  /** Calls `listener` on each SIGINT/SIGTERM; returns the unsubscribe function. */
-  onShutdown(listener: (signal: string) => void): () => void
-}
+export type { CliIo }
 
 export const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),

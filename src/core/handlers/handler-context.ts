@@ -1,4 +1,4 @@
-import type { Link } from '../peer/link.js'
+import type { Link } from './link.js'
 import type { Logger } from '../util/logger.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
 import type { Block, BlockchainInfo, PeerEndpoint } from '../wire/payload-types.js'

@@ -19,7 +19,6 @@
  * never resolves `done`: the caller registers a link only from `done` (or `result`).
  */
 import { HandshakeError, HandshakeTimeoutError, type HandshakeFailure } from '../errors.js'
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../peer/limits.js'
 import { bytesEqual, toHex } from '../util/bytes.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import type { PeerEndpoint } from '../wire/payload-types.js'
@@ -29,6 +28,9 @@ import { verifySignature, type KeyPair } from './key-pair.js'
 import type { Membership } from './membership.js'
 import { NONCE_BYTES, type HandshakeMessage, type HelloConfirm, type HelloInit, type HelloReply } from './handshake-messages.js'
 import { SignerRole, handshakeTranscript, type TranscriptEndpoint } from './handshake-transcript.js'
+
+/** A link must complete its authenticated handshake within this time or is closed with 1008 (PROTOCOL.md 8.1; a peer limit: peer/limits.ts). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 
 export type HandshakeRole = 'dialer' | 'acceptor'
 

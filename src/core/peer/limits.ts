@@ -3,9 +3,14 @@
  * and test/core/peer/limits.test.ts checks that it does, so docs and code cannot drift.
  */
 import { DEFAULT_FAN_QUANTUM_BYTES } from '../engine/message-fan.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../identity/handshake.js'
+import { DEFAULT_MAX_ENVELOPES_PER_FRAME, DEFAULT_MAX_FRAME_BYTES } from '../wire/codec-limits.js'
 
-/** Largest inbound frame in bytes; bigger frames close the link with 1009. */
-export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+/**
+ * Largest inbound frame in bytes; bigger frames close the link with 1009. Envelopes coalesced into
+ * one outbound frame at most. (Both defined in wire/codec-limits.ts, the decoder's layer.)
+ */
+export { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ENVELOPES_PER_FRAME }
 /** Messages a connection's consensus queue holds (Fabric's `consensus.buffersize`). */
 export const DEFAULT_QUEUE_MAX_MESSAGES = 1000
 /** Payload bytes a connection's consensus queue holds. */
@@ -33,16 +38,14 @@ export const DEFAULT_REDIAL_BASE_MS = 500
 export const DEFAULT_REDIAL_MAX_MS = 30_000
 /** Connect timeout of one dial (Fabric: 3 s). */
 export const DEFAULT_DIAL_TIMEOUT_MS = 3000
-/** A link must complete its authenticated handshake within this time or is closed with 1008 (PROTOCOL.md 8.1). */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
+/** A link must complete its authenticated handshake within this time or is closed with 1008 (defined in identity/handshake.ts). */
+export { DEFAULT_HANDSHAKE_TIMEOUT_MS }
 /** A KEEPALIVE_PING is sent on a link idle this long. */
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5000
 /** A link with no inbound frame for this long is closed with 4003. */
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 15_000
 /** Bytes a link may have waiting to be sent before it is closed with 4002 (remote not reading). */
 export const DEFAULT_SEND_BUFFER_CAP_BYTES = 8 * 1024 * 1024
-/** Envelopes coalesced into one outbound frame at most. */
-export const DEFAULT_MAX_ENVELOPES_PER_FRAME = 256
 /** Outbound frames are cut at about this size so no frame nears the receiver's limit. */
 export const DEFAULT_TARGET_FRAME_BYTES = 256 * 1024
 /** Undecodable frames a link may send before it is closed with 1007. */

@@ -42,7 +42,7 @@ import {
 } from '../wire/payload-types.js'
 import { AddressBook, normalizeChatAddress, redialDelay, type AddressEntry } from './address-book.js'
 import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from './limits.js'
-import { Link } from './link.js'
+import { Link } from '../handlers/link.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
 import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'

@@ -4,7 +4,11 @@
  * given falls back to these defaults. PROTOCOL.md quotes them and test/core/wire/protocol-doc.test.ts
  * checks that it does.
  */
-import { DEFAULT_MAX_ENVELOPES_PER_FRAME, DEFAULT_MAX_FRAME_BYTES } from '../peer/limits.js'
+/** Largest inbound frame in bytes; bigger frames close the link with 1009 (a peer limit too: peer/limits.ts). */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+
+/** Envelopes in one frame at most, in and out (a peer limit too: peer/limits.ts). */
+export const DEFAULT_MAX_ENVELOPES_PER_FRAME = 256
 
 /**
  * Deepest container nesting accepted (the top-level value counts as level 1). Default 16: the

@@ -5,7 +5,7 @@ import type { HandlerContext } from '../../../src/core/handlers/handler-context.
 import { PeerHandler } from '../../../src/core/handlers/peer-handler.js'
 import { genesisBlock } from '../../../src/core/ledger/block-hash.js'
 import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
-import { Link } from '../../../src/core/peer/link.js'
+import { Link } from '../../../src/core/handlers/link.js'
 import { silentLogger } from '../../../src/core/util/logger.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
 import { EndpointType, type Block } from '../../../src/core/wire/payload-types.js'

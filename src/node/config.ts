@@ -25,7 +25,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../core/errors.js'
 import { DEFAULT_PEER_LIMITS, resolvePeerLimits } from '../core/peer/limits.js'
-import { MAX_PEER_ID_LENGTH } from '../core/peer/peer.js'
+import { PEER_ID_RULE, isPeerId } from '../core/wire/peer-id.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
@@ -166,9 +166,7 @@ function chatUrl(text: string, where: Where): string {
 }
 
 const idField = stringField((text, where) =>
-  /^[A-Za-z0-9._:-]+$/.test(text) && text.length <= MAX_PEER_ID_LENGTH
-    ? text
-    : fail(where, `must be 1-${MAX_PEER_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${show(text)}`),
+  isPeerId(text) ? text : fail(where, `must be ${PEER_ID_RULE}, got ${show(text)}`),
 )
 
 const hostField = stringField((text, where) => (/^[^\s/]+$/.test(text) ? text : fail(where, `must be a host name or IP address, got ${show(text)}`)))

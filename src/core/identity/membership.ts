@@ -15,7 +15,7 @@ import * as v from 'valibot'
 import { ConfigError, type HandshakeFailure } from '../errors.js'
 import { fromHex, bytesEqual } from '../util/bytes.js'
 import { EndpointType } from '../wire/payload-types.js'
-import { MAX_ID_BYTES } from '../wire/codec-limits.js'
+import { PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
 import { PUBLIC_KEY_BYTES } from './ed25519.js'
 import { keyIdHex, keyIdOf } from './key-id.js'
 
@@ -44,13 +44,8 @@ export interface Membership {
   authorize(endpoint: { id: string; type: number }, publicKey: Uint8Array): HandshakeFailure | undefined
 }
 
-const utf8 = new TextEncoder()
 
-const peerId = v.pipe(
-  v.string(),
-  v.minLength(1, 'must not be empty'),
-  v.check((id: string) => utf8.encode(id).length <= MAX_ID_BYTES, `must be at most ${MAX_ID_BYTES} UTF-8 bytes`),
-)
+const peerId = v.pipe(v.string(), v.check((id: string) => isPeerId(id), `must be a peer ID: ${PEER_ID_RULE}`))
 
 const MembershipSchema = v.strictObject({
   validators: v.pipe(v.array(v.unknown()), v.maxLength(MAX_MEMBERS, `at most ${MAX_MEMBERS} validators`), v.array(

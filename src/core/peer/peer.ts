@@ -47,6 +47,7 @@ import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
 import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 import { SyncClient } from './sync-client.js'
+import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
 
 /**
  * The peer: it owns the links (dialed with chatWithPeer, or accepted with acceptStream), runs
@@ -58,10 +59,8 @@ import { SyncClient } from './sync-client.js'
 export const MAX_TRANSACTION_PAYLOAD_BYTES = 256 * 1024
 /** Default consenter plugin. */
 export const DEFAULT_CONSENSUS_PLUGIN = 'noops'
-/** Longest accepted peer ID. */
-export const MAX_PEER_ID_LENGTH = 128
-
-const PEER_ID_PATTERN = /^[A-Za-z0-9._:-]+$/
+/** Longest accepted peer ID (the rule: wire/peer-id.ts). */
+export { MAX_PEER_ID_LENGTH }
 
 function roleToType(role: PeerRole): PeerEndpoint['type'] {
   return role === 'validator' ? EndpointType.VALIDATOR : EndpointType.NON_VALIDATOR
@@ -125,8 +124,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   constructor(config: PeerConfig) {
     super()
-    if (typeof config.id !== 'string' || config.id.length === 0 || config.id.length > MAX_PEER_ID_LENGTH || !PEER_ID_PATTERN.test(config.id)) {
-      throw new ConfigError(`peer id must be 1-${MAX_PEER_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -, got ${JSON.stringify(config.id)}`)
+    if (!isPeerId(config.id)) {
+      throw new ConfigError(`peer id must be ${PEER_ID_RULE}, got ${JSON.stringify(config.id)}`)
     }
     if (config.role !== 'validator' && config.role !== 'non-validator') {
       throw new ConfigError(`role must be "validator" or "non-validator", got ${JSON.stringify(config.role)}`)

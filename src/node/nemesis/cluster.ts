@@ -1,6 +1,6 @@
 /**
  * The nemesis's validators: `wspeer start` PBFT processes on loopback, one port each, that it can
- * kill -9 and restart (same port, same key, empty in-memory ledger), SIGSTOP and SIGCONT, and
+ * kill -9 and restart (same port, same key, the LevelDB ledger it had written), SIGSTOP and SIGCONT, and
  * read over HTTP (GET /status, GET /transactions/<txid>).
  *
  *   const cluster = await startCluster({ validators: 4, dataRoot })
@@ -38,6 +38,8 @@ export interface ClusterOptions {
   dataRoot: string
   /** Where the validators' stderr goes: a file per validator under dataRoot (default), or nowhere. */
   logs?: 'files' | 'ignore'
+  /** PBFT options over NEMESIS_PBFT_OPTIONS (the soak sets its batch size). */
+  consensusOptions?: Record<string, unknown>
 }
 
 export class Cluster {
@@ -73,7 +75,7 @@ export class Cluster {
       '--log-level', 'error',
       '--consensus', 'pbft',
       '--validators', this.ids.join(','),
-      '--consensus-options', JSON.stringify(NEMESIS_PBFT_OPTIONS),
+      '--consensus-options', JSON.stringify({ ...NEMESIS_PBFT_OPTIONS, ...this.#options.consensusOptions }),
       '--peers', others.join(','),
       '--discovery-period-ms', '300',
       '--redial-base-ms', '100',
@@ -100,6 +102,11 @@ export class Cluster {
     child.kill('SIGKILL')
     await exited
     this.#children[i] = undefined
+  }
+
+  /** The process id of validator i while it runs. */
+  pid(i: number): number | undefined {
+    return this.#children[i]?.pid
   }
 
   pause(i: number): void {

@@ -2,7 +2,7 @@ import type { ChatStream } from '../chat/chat-stream.js'
 import { Outbox, type OutboxOptions } from '../chat/outbox.js'
 import type { BoundedQueue } from '../engine/bounded-queue.js'
 import type { Envelope } from '../wire/envelope.js'
-import type { PeerEndpoint } from '../wire/payload-types.js'
+import { EndpointType, type PeerEndpoint } from '../wire/payload-types.js'
 
 /**
  * One connection to a remote peer: its stream, its outbox, what the remote said in HELLO, and its
@@ -44,6 +44,11 @@ export class Link {
   /** The remote's peer ID; '' before HELLO. */
   get remoteId(): string {
     return this.remote?.id ?? ''
+  }
+
+  /** Whether the remote announced itself a validator (the handshake held it to the membership in closed mode). */
+  get remoteIsValidator(): boolean {
+    return this.remote?.type === EndpointType.VALIDATOR
   }
 
   /** For logs: the peer ID once known, else where the stream goes. */

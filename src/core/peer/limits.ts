@@ -25,6 +25,12 @@ export const DEFAULT_MAX_PEERS = 64
 export const DEFAULT_MAX_INBOUND_PEERS = 48
 /** Of those, links this peer dialed (32). */
 export const DEFAULT_MAX_OUTBOUND_PEERS = 32
+/**
+ * Of all links, those to followers (non-validators: tabs, non-validating peers) (32). A
+ * validator's link is never refused for want of room while a follower holds a slot: that follower
+ * is closed with 4005 instead (peer-registry.ts), so followers cannot lock validators out.
+ */
+export const DEFAULT_MAX_FOLLOWER_LINKS = 32
 /** Outbound dials in progress at once. */
 export const DEFAULT_MAX_DIALS_IN_FLIGHT = 8
 /** Entries taken from one DISC_PEERS list; the rest are ignored. */
@@ -72,6 +78,7 @@ export interface PeerLimits {
   maxPeers: number
   maxInboundPeers: number
   maxOutboundPeers: number
+  maxFollowerLinks: number
   maxDialsInFlight: number
   maxPeersList: number
   maxKnownAddresses: number
@@ -100,6 +107,7 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   maxPeers: DEFAULT_MAX_PEERS,
   maxInboundPeers: DEFAULT_MAX_INBOUND_PEERS,
   maxOutboundPeers: DEFAULT_MAX_OUTBOUND_PEERS,
+  maxFollowerLinks: DEFAULT_MAX_FOLLOWER_LINKS,
   maxDialsInFlight: DEFAULT_MAX_DIALS_IN_FLIGHT,
   maxPeersList: DEFAULT_MAX_PEERS_LIST,
   maxKnownAddresses: DEFAULT_MAX_KNOWN_ADDRESSES,

@@ -13,7 +13,12 @@ import { DuplicateLinkError, LimitExceededError, CloseCode } from '../errors.js'
  *
  * Caps: `maxPeers` links in all, of which at most `maxInboundPeers` dialed by others and
  * `maxOutboundPeers` dialed by this peer, so strangers dialing in cannot take every slot and cut
- * a peer off from those it chose (an eclipse). Beyond a cap the new link is closed with 4005.
+ * a peer off from those it chose (an eclipse). Of all links, at most `maxFollowerLinks` go to
+ * followers (remotes that are not validators: tabs, non-validating peers). Beyond a cap the new
+ * link is closed with 4005, with one exception: a validator's link is never locked out by
+ * followers. When a cap is full and a follower holds a slot the validator could take, the
+ * longest-registered such follower is evicted (the caller closes it with 4005) to make room, so
+ * the validators' links to each other survive any number of tabs.
  *
  * The losing link is closed with 4001. A replaced link keeps its consensus queue until its own
  * receive loop ends, so everything it already queued still reaches the consenter.
@@ -23,6 +28,8 @@ export interface RegistrableLink {
   /** True when this peer dialed the link. */
   readonly initiated: boolean
   readonly remoteId: string
+  /** True when the remote announced itself a validator (and, in closed mode, the membership agreed). */
+  readonly remoteIsValidator: boolean
 }
 
 /** Who dialed a link, from this peer's point of view. */
@@ -46,6 +53,14 @@ export interface RegistryCaps {
   maxInboundPeers: number
   /** Links this peer dialed. */
   maxOutboundPeers: number
+  /** Links to followers (non-validators), both directions together. */
+  maxFollowerLinks: number
+}
+
+/** What a registration displaced: a link it replaced (same remote), or a follower evicted for a validator. */
+export interface Displaced<L> {
+  replaced?: L
+  evicted?: L
 }
 
 export class PeerRegistry<L extends RegistrableLink> {
@@ -53,6 +68,7 @@ export class PeerRegistry<L extends RegistrableLink> {
   readonly #caps: RegistryCaps
   readonly #links = new Map<string, L>()
   #outbound = 0
+  #followers = 0
 
   constructor(selfId: string, caps: RegistryCaps) {
     this.#selfId = selfId
@@ -73,6 +89,11 @@ export class PeerRegistry<L extends RegistrableLink> {
     return this.#links.size - this.#outbound
   }
 
+  /** Registered links to followers (non-validators). */
+  get followers(): number {
+    return this.#followers
+  }
+
   get(peerId: string): L | undefined {
     return this.#links.get(peerId)
   }
@@ -86,48 +107,72 @@ export class PeerRegistry<L extends RegistrableLink> {
   }
 
   /**
-   * Registers an established link. Returns the link it replaced, if any (the caller closes it).
-   * Throws DuplicateLinkError when the incoming link loses, LimitExceededError at the peer cap.
+   * Registers an established link. Returns what it displaced: the link it replaced (same remote;
+   * the caller closes it with 4001) or a follower evicted to make room for a validator (the caller
+   * closes it with 4005). Throws DuplicateLinkError when the incoming link loses,
+   * LimitExceededError at a cap no follower can be evicted from.
    */
-  register(link: L): L | undefined {
+  register(link: L): Displaced<L> {
     const existing = this.#links.get(link.remoteId)
-    if (existing === link) return undefined
-    if (existing === undefined) {
-      if (this.#links.size >= this.#caps.maxPeers) {
-        throw new LimitExceededError(`peer limit of ${this.#caps.maxPeers} reached`, CloseCode.TOO_MANY_PEERS)
-      }
-      this.#checkDirection(link)
+    if (existing === link) return {}
+    if (existing !== undefined) {
+      if (!incomingLinkWins(existing, link, this.#selfId)) throw new DuplicateLinkError(link.remoteId)
+      // A replacement in the other direction must fit that direction's cap too.
+      const evicted = existing.initiated !== link.initiated ? this.#makeRoom(link, existing) : undefined
       this.#set(link)
-      return undefined
+      return { replaced: existing, ...(evicted === undefined ? {} : { evicted }) }
     }
-    if (!incomingLinkWins(existing, link, this.#selfId)) throw new DuplicateLinkError(link.remoteId)
-    // A replacement in the other direction must fit that direction's cap too.
-    if (existing.initiated !== link.initiated) this.#checkDirection(link)
+    if (!link.remoteIsValidator && this.#followers >= this.#caps.maxFollowerLinks) {
+      throw new LimitExceededError(`follower link limit of ${this.#caps.maxFollowerLinks} reached`, CloseCode.TOO_MANY_PEERS)
+    }
+    const evicted = this.#makeRoom(link, undefined)
     this.#set(link)
-    return existing
+    return evicted === undefined ? {} : { evicted }
   }
 
   /** Removes the link if it is the registered one for its peer; returns whether it was. */
   deregister(link: L): boolean {
     if (this.#links.get(link.remoteId) !== link) return false
-    this.#links.delete(link.remoteId)
-    if (link.initiated) this.#outbound--
+    this.#remove(link)
     return true
   }
 
-  #checkDirection(link: L): void {
-    if (link.initiated && this.outbound >= this.#caps.maxOutboundPeers) {
-      throw new LimitExceededError(`outbound peer limit of ${this.#caps.maxOutboundPeers} reached`, CloseCode.TOO_MANY_PEERS)
+  /**
+   * Checks the caps `link` must fit (`replacing` leaves as it comes in); when one is full and the
+   * link is a validator's, evicts the longest-registered follower whose slot frees it.
+   */
+  #makeRoom(link: L, replacing: L | undefined): L | undefined {
+    const size = this.#links.size - (replacing === undefined ? 0 : 1)
+    const outbound = this.#outbound - (replacing?.initiated === true ? 1 : 0)
+    const inbound = size - outbound
+    const overTotal = size >= this.#caps.maxPeers
+    const overDirection = link.initiated ? outbound >= this.#caps.maxOutboundPeers : inbound >= this.#caps.maxInboundPeers
+    if (!overTotal && !overDirection) return undefined
+    const what = overDirection
+      ? `${link.initiated ? 'outbound' : 'inbound'} peer limit of ${link.initiated ? this.#caps.maxOutboundPeers : this.#caps.maxInboundPeers}`
+      : `peer limit of ${this.#caps.maxPeers}`
+    if (!link.remoteIsValidator) throw new LimitExceededError(`${what} reached`, CloseCode.TOO_MANY_PEERS)
+    // A follower in the same direction frees both the direction's slot and a total one.
+    for (const candidate of this.#links.values()) {
+      if (candidate.remoteIsValidator || candidate === replacing) continue
+      if (overDirection && candidate.initiated !== link.initiated) continue
+      this.#remove(candidate)
+      return candidate
     }
-    if (!link.initiated && this.inbound >= this.#caps.maxInboundPeers) {
-      throw new LimitExceededError(`inbound peer limit of ${this.#caps.maxInboundPeers} reached`, CloseCode.TOO_MANY_PEERS)
-    }
+    throw new LimitExceededError(`${what} reached, all of it by validators`, CloseCode.TOO_MANY_PEERS)
+  }
+
+  #remove(link: L): void {
+    this.#links.delete(link.remoteId)
+    if (link.initiated) this.#outbound--
+    if (!link.remoteIsValidator) this.#followers--
   }
 
   #set(link: L): void {
     const previous = this.#links.get(link.remoteId)
-    if (previous?.initiated) this.#outbound--
+    if (previous !== undefined) this.#remove(previous)
     this.#links.set(link.remoteId, link)
     if (link.initiated) this.#outbound++
+    if (!link.remoteIsValidator) this.#followers++
   }
 }

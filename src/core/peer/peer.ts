@@ -414,7 +414,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   #register(link: Link, chain: BlockchainInfo): void {
     if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
-    const replaced = this.#registry.register(link)
+    const { replaced, evicted } = this.#registry.register(link)
     link.onRegistered?.()
     this.#heights.set(link.remoteId, chain.height)
     link.queue = this.#engine!.openQueue({
@@ -432,6 +432,12 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (announced !== undefined && announced !== link.dialedAddress) {
       const entry = this.#book.add(announced, remote.id)
       if (entry !== undefined) this.#markConnected(entry)
+    }
+    if (evicted !== undefined) {
+      this.#log.info('follower link closed to make room for a validator', { remotePeer: evicted.remoteId, validator: remote.id })
+      const reason = 'room made for a validator; followers may link to another peer'
+      this.#trySend(evicted, makeResponse(ResponseStatus.FAILURE, reason, { code: 'ERR_LIMIT' }))
+      evicted.close(CloseCode.TOO_MANY_PEERS, closeReason('ERR_LIMIT', reason))
     }
     if (replaced !== undefined) {
       this.#log.info('link replaced by tie-break', { remotePeer: remote.id, kept: link.serial, closed: replaced.serial })

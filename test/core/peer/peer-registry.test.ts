@@ -3,8 +3,14 @@ import { PeerRegistry, incomingLinkWins, type RegistrableLink } from '../../../s
 import { DuplicateLinkError, LimitExceededError } from '../../../src/core/errors.js'
 
 let serial = 0
-const link = (remoteId: string, initiated: boolean): RegistrableLink => ({ serial: ++serial, remoteId, initiated })
-const caps = (maxPeers: number, maxInboundPeers = maxPeers, maxOutboundPeers = maxPeers) => ({ maxPeers, maxInboundPeers, maxOutboundPeers })
+const link = (remoteId: string, initiated: boolean, remoteIsValidator = true): RegistrableLink => ({ serial: ++serial, remoteId, initiated, remoteIsValidator })
+const follower = (remoteId: string, initiated = false): RegistrableLink => link(remoteId, initiated, false)
+const caps = (maxPeers: number, maxInboundPeers = maxPeers, maxOutboundPeers = maxPeers, maxFollowerLinks = maxPeers) => ({
+  maxPeers,
+  maxInboundPeers,
+  maxOutboundPeers,
+  maxFollowerLinks,
+})
 
 describe('duplicate-link tie-break', () => {
   it('keeps the link dialed by the smaller ID, computed alike on both ends', () => {
@@ -24,7 +30,7 @@ describe('duplicate-link tie-break', () => {
       registry.register(first)
       let survivor: RegistrableLink
       try {
-        const replaced = registry.register(second)
+        const { replaced } = registry.register(second)
         expect(replaced).toBe(first)
         survivor = second
       } catch (err) {
@@ -66,7 +72,7 @@ describe('duplicate-link tie-break', () => {
     registry.register(link('C', true))
     expect(() => registry.register(link('D', true))).toThrow(LimitExceededError)
     // A replacement for a known peer is not a new peer.
-    expect(registry.register(link('B', true))).toBeDefined()
+    expect(registry.register(link('B', true)).replaced).toBeDefined()
   })
 
   it('caps links by direction, so peers dialing in cannot take the slots this peer dials out with', () => {
@@ -88,3 +94,56 @@ describe('duplicate-link tie-break', () => {
     expect(registry.get('in2')!.initiated).toBe(false)
   })
 })
+
+describe('followers and validators', () => {
+  it('caps follower links, and counts them as they come and go', () => {
+    const registry = new PeerRegistry<RegistrableLink>('vp0', caps(10, 10, 10, 2))
+    const t1 = follower('tab-1')
+    registry.register(t1)
+    registry.register(follower('tab-2'))
+    expect(registry.followers).toBe(2)
+    expect(() => registry.register(follower('tab-3'))).toThrow(/follower link limit of 2/)
+    // Validators are not followers: the follower cap does not touch them.
+    registry.register(link('vp1', false))
+    expect(registry.followers).toBe(2)
+    registry.deregister(t1)
+    expect(registry.followers).toBe(1)
+    registry.register(follower('tab-3'))
+    expect(registry.followers).toBe(2)
+  })
+
+  it('never locks a validator out: a full inbound cap gives up its oldest follower', () => {
+    const registry = new PeerRegistry<RegistrableLink>('vp0', caps(10, 3, 5))
+    const oldest = follower('tab-1')
+    registry.register(oldest)
+    registry.register(follower('tab-2'))
+    registry.register(link('vp1', false))
+    // Full: another follower is refused, a validator takes the oldest follower's slot.
+    expect(() => registry.register(follower('tab-3'))).toThrow(/inbound peer limit of 3/)
+    const { evicted } = registry.register(link('vp2', false))
+    expect(evicted).toBe(oldest)
+    expect(registry.has('tab-1')).toBe(false)
+    expect(registry.has('vp2')).toBe(true)
+    expect([registry.size, registry.inbound, registry.followers]).toEqual([3, 3, 1])
+  })
+
+  it('evicts only a follower in the full direction, and refuses when validators hold every slot', () => {
+    const registry = new PeerRegistry<RegistrableLink>('vp0', caps(10, 2, 2))
+    registry.register(follower('node-nv', true))
+    registry.register(link('vp1', false))
+    registry.register(link('vp2', false))
+    // Inbound is full of validators; the outbound follower does not free an inbound slot.
+    expect(() => registry.register(link('vp3', false))).toThrow(/inbound peer limit of 2 reached, all of it by validators/)
+    expect(registry.has('node-nv')).toBe(true)
+  })
+
+  it('makes room under the total cap too', () => {
+    const registry = new PeerRegistry<RegistrableLink>('vp0', caps(2, 2, 2))
+    const tab = follower('tab-1')
+    registry.register(tab)
+    registry.register(link('vp1', true))
+    expect(registry.register(link('vp2', false)).evicted).toBe(tab)
+    expect(registry.size).toBe(2)
+  })
+})
+

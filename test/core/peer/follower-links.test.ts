@@ -1,0 +1,52 @@
+/**
+ * Followers cannot lock validators out (issue #16): a peer whose inbound slots are all taken by
+ * non-validators still admits a validator, closing its oldest follower link with 4005.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import '../../support/test-consenters.js'
+import { MemoryNetwork } from '../../support/memory-network.js'
+
+let net: MemoryNetwork
+afterEach(async () => {
+  await net?.stopAll()
+})
+
+describe('follower links', () => {
+  it('a validator takes the slot of the oldest follower when inbound is full of followers', async () => {
+    net = new MemoryNetwork()
+    const limits = { maxInboundPeers: 2, discoveryPeriodMs: 60_000 }
+    const vp0 = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording', limits })
+    const followers = ['tab-1', 'tab-2'].map((id) => net.add({ id, role: 'non-validator', consensus: 'test-recording', limits: { discoveryPeriodMs: 60_000, redialBaseMs: 60_000, redialMaxMs: 60_000 } }))
+    const vp1 = net.add({ id: 'vp1', role: 'validator', consensus: 'test-recording', limits })
+    await Promise.all([vp0, ...followers, vp1].map((p) => p.start()))
+    for (const f of followers) {
+      void f.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+      await vi.waitFor(() => expect(vp0.status().peers.map((p) => p.id)).toContain(f.id), { timeout: 5000, interval: 5 })
+    }
+    const ends: { id: string; code: number; reason: string }[] = []
+    followers[0]!.on('peer-disconnected', (e) => ends.push(e))
+
+    void vp1.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+    await vi.waitFor(() => expect(vp0.status().peers.map((p) => p.id).sort()).toEqual(['tab-2', 'vp1']), { timeout: 5000, interval: 5 })
+    await vi.waitFor(() => expect(ends).toHaveLength(1), { timeout: 5000, interval: 5 })
+    expect(ends[0]).toMatchObject({ id: 'vp0', code: 4005 })
+    expect(ends[0]!.reason).toContain('room made for a validator')
+  })
+
+  it('a follower past the cap is refused while validators still get in', async () => {
+    net = new MemoryNetwork()
+    const vp0 = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording', limits: { maxFollowerLinks: 1, discoveryPeriodMs: 60_000 } })
+    const quiet = { discoveryPeriodMs: 60_000, redialBaseMs: 60_000, redialMaxMs: 60_000 }
+    const tab1 = net.add({ id: 'tab-1', role: 'non-validator', consensus: 'test-recording', limits: quiet })
+    const tab2 = net.add({ id: 'tab-2', role: 'non-validator', consensus: 'test-recording', limits: quiet })
+    const vp1 = net.add({ id: 'vp1', role: 'validator', consensus: 'test-recording', limits: quiet })
+    await Promise.all([vp0, tab1, tab2, vp1].map((p) => p.start()))
+    void tab1.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+    await vi.waitFor(() => expect(vp0.status().peers.map((p) => p.id)).toEqual(['tab-1']), { timeout: 5000, interval: 5 })
+    // Refused at registration: its chat ends without a link.
+    await tab2.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+    void vp1.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+    await vi.waitFor(() => expect(vp0.status().peers.map((p) => p.id).sort()).toEqual(['tab-1', 'vp1']), { timeout: 5000, interval: 5 })
+    expect(tab2.status().peers).toEqual([])
+  })
+})

@@ -51,6 +51,8 @@ export interface NemesisOptions {
   validators?: number
   /** Transactions per second (default NEMESIS_DEFAULT_RATE). */
   rate?: number
+  /** Fault kinds to plan (default fault-plan.ts DEFAULT_FAULT_KINDS; `kill-all` only when asked for). */
+  kinds?: readonly FaultKind[]
   /** Progress lines (default: none). */
   log?: (line: string) => void
   /** Keep each validator's stderr in a file under the run's directory (default true); the directory is then kept. */
@@ -124,7 +126,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   const log = options.log ?? (() => {})
   const keepLogs = options.keepLogs ?? true
   const durationMs = Math.round(options.minutes * 60_000)
-  const plan = planFaults({ seed: options.seed, validators: n, durationMs })
+  const plan = planFaults({ seed: options.seed, validators: n, durationMs, ...(options.kinds === undefined ? {} : { kinds: options.kinds }) })
   const dataRoot = mkdtempSync(join(tmpdir(), `wspeer-nemesis-${options.seed}-`))
   const cluster = new Cluster({ validators: n, basePort: await freePortRun(n), dataRoot, logs: keepLogs ? 'files' : 'ignore' })
   log(`nemesis seed ${options.seed}: ${n} validators on ports ${cluster.ports[0]}-${cluster.ports[n - 1]}, ${plan.length} faults planned, logs in ${dataRoot}`)

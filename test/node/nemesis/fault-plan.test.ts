@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { NEMESIS_KILL_DOWN_MS, NEMESIS_PAUSE_DOWN_MS, NEMESIS_QUORUM_PAUSE_MS, NEMESIS_WARMUP_MS, planFaults } from '../../../src/node/nemesis/fault-plan.js'
+import { ALL_FAULT_KINDS, NEMESIS_KILL_DOWN_MS, NEMESIS_PAUSE_DOWN_MS, NEMESIS_QUORUM_PAUSE_MS, NEMESIS_WARMUP_MS, planFaults } from '../../../src/node/nemesis/fault-plan.js'
 
 describe('nemesis fault plan', () => {
   it('depends on the seed alone, and differs between seeds', () => {
@@ -13,7 +13,7 @@ describe('nemesis fault plan', () => {
       for (const validators of [4, 7]) {
         const f = Math.floor((validators - 1) / 3)
         const plan = planFaults({ seed, validators, durationMs: 60_000 })
-        expect(new Set(plan.slice(0, 4).map((p) => p.kind))).toEqual(new Set(['kill', 'kill-all', 'pause', 'pause-quorum']))
+        expect(new Set(plan.slice(0, 3).map((p) => p.kind))).toEqual(new Set(['kill', 'pause', 'pause-quorum']))
         expect(plan[0]!.atMs).toBe(NEMESIS_WARMUP_MS)
         let end = 0
         for (const fault of plan) {
@@ -29,6 +29,13 @@ describe('nemesis fault plan', () => {
         }
       }
     }
+  })
+
+  it('plans kill-all only when asked for, then early and on every validator', () => {
+    expect(planFaults({ seed: 1, validators: 4, durationMs: 60_000 }).some((f) => f.kind === 'kill-all')).toBe(false)
+    const plan = planFaults({ seed: 1, validators: 4, durationMs: 60_000, kinds: ALL_FAULT_KINDS })
+    expect(new Set(plan.slice(0, 4).map((p) => p.kind))).toEqual(new Set(ALL_FAULT_KINDS))
+    for (const fault of plan.filter((f) => f.kind === 'kill-all')) expect(fault.targets).toEqual([0, 1, 2, 3])
   })
 
   it('plans nothing when the run is shorter than the warm-up', () => {

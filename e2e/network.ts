@@ -219,6 +219,10 @@ export interface SpecNetworkOptions {
   ids: readonly string[]
   /** More `wspeer start` flags for one peer (e.g. `--consensus pbft --validators ...`). */
   args?: (id: string, index: number) => string[]
+  /** Ports to use, one per ID (default: free ones the OS hands out); another network's, to stand in for it. */
+  ports?: readonly number[]
+  /** Names the peers' data directories (default: from the first port), so a network can start afresh on the same ports. */
+  scope?: string
 }
 
 /**
@@ -232,6 +236,7 @@ export interface SpecNetworkOptions {
 export class SpecNetwork {
   readonly ids: readonly string[]
   readonly #args: (id: string, index: number) => string[]
+  readonly #options: SpecNetworkOptions
   readonly #ports = new Map<string, number>()
   readonly #children = new Map<string, ChildProcess>()
   readonly #stderr = new Map<string, string>()
@@ -239,6 +244,12 @@ export class SpecNetwork {
   constructor(options: SpecNetworkOptions) {
     this.ids = options.ids
     this.#args = options.args ?? (() => [])
+    this.#options = options
+  }
+
+  /** The ports in use, one per ID (after start). */
+  ports(): number[] {
+    return this.ids.map((id) => this.#port(id))
   }
 
   httpUrl(id: string): string {
@@ -256,7 +267,7 @@ export class SpecNetwork {
   }
 
   async start(): Promise<void> {
-    const ports = await freePorts(this.ids.length)
+    const ports = this.#options.ports ?? (await freePorts(this.ids.length))
     this.ids.forEach((id, i) => this.#ports.set(id, ports[i]!))
     this.ids.forEach((id, i) => this.#spawn(id, i))
     await Promise.all(
@@ -277,7 +288,7 @@ export class SpecNetwork {
   }
 
   #spawn(id: string, index: number): void {
-    const args = [BIN, 'start', '--id', id, '--port', String(this.#port(id)), '--role', 'validator', '--log-level', 'warn', ...dataDirArgs(`spec-${this.#port(this.ids[0]!)}`, id)]
+    const args = [BIN, 'start', '--id', id, '--port', String(this.#port(id)), '--role', 'validator', '--log-level', 'warn', ...dataDirArgs(this.#options.scope ?? `spec-${this.#port(this.ids[0]!)}`, id)]
     if (index > 0) args.push('--peers', this.ids.slice(0, index).map((p) => this.chatUrl(p)).join(','))
     args.push(...this.#args(id, index))
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: peerEnv() })

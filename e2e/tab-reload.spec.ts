@@ -4,7 +4,7 @@
  * memory, since one tab at a time holds the stored chain.
  */
 import { expect, test } from '@playwright/test'
-import { fetchStatusAt, httpUrl, peerIds } from './network.js'
+import { SpecNetwork, fetchStatusAt, httpUrl, peerIds } from './network.js'
 import { openTab, tabStatus, type Tab } from './helpers.js'
 
 const tabs: Tab[] = []
@@ -64,4 +64,43 @@ test('a second tab of the same browser keeps its chain in memory and says why', 
   expect(storage.reason).toContain('another tab')
   await expect(second.locator('#events [data-code="CHAIN_IN_MEMORY"]')).toHaveCount(1)
   expect(await first.page.evaluate(() => window.peer!.storage().kind)).toBe('indexeddb')
+})
+
+test('a tab whose stored chain is not the network\'s (started afresh on the same address) discards it and catches up', async ({ browser }) => {
+  const first = new SpecNetwork({ ids: ['vp0'], scope: 'afresh-a' })
+  let second: SpecNetwork | undefined
+  const context = await browser.newContext()
+  try {
+    await first.start()
+    const base = first.httpUrl('vp0')
+    const page = await context.newPage()
+    const errors: Error[] = []
+    page.on('pageerror', (err) => errors.push(err))
+    await page.goto(`${base}/`)
+    await page.waitForFunction(() => window.peer !== undefined, undefined, { timeout: 10_000 })
+    for (let i = 0; i < 3; i++) await post(base, `first${i}=a`)
+    await expect.poll(async () => (await page.evaluate(() => window.peer!.status().chain.height)), { timeout: 20_000 }).toBeGreaterThan(1)
+
+    // The same address, a new chain: another history from the same genesis.
+    await first.stop()
+    second = new SpecNetwork({ ids: ['vp0'], ports: first.ports(), scope: 'afresh-b' })
+    await second.start()
+    await post(base, 'second=b')
+    await expect.poll(async () => (await fetchStatusAt(base))?.chain.height, { timeout: 20_000 }).toBeGreaterThan(1)
+
+    await page.reload()
+    await page.waitForFunction(() => window.peer !== undefined, undefined, { timeout: 10_000 })
+    const storage = await page.evaluate(() => window.peer!.storage())
+    expect(storage).toMatchObject({ kind: 'indexeddb', loadedBlocks: 0 })
+    expect(storage.discarded).toContain("not the network's")
+    await expect(page.locator('#events [data-code="CHAIN_DISCARDED"]')).toHaveCount(1)
+    // It follows the new chain from genesis.
+    const head = (await fetchStatusAt(base))!.chain
+    await expect.poll(async () => (await page.evaluate(() => window.peer!.status().chain)), { timeout: 20_000 }).toEqual(head)
+    expect(errors).toEqual([])
+  } finally {
+    await context.close()
+    await second?.stop()
+    await first.stop()
+  }
 })

@@ -35,7 +35,7 @@ import type { TimerHandle } from '../../util/clock.js'
 import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
 import { MessageType } from '../../wire/message-type.js'
-import type { Block, Transaction } from '../../wire/payload-types.js'
+import { EndpointType, type Block, type Transaction } from '../../wire/payload-types.js'
 import { makeEnvelope } from '../../wire/payloads.js'
 import { transactionBytes } from '../../wire/block-size.js'
 import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
@@ -491,13 +491,19 @@ class NoopsConsenterImpl implements NoopsConsenter {
     for (const [peer, height] of this.#failedClaims) if (height <= mine || !linked.has(peer)) this.#failedClaims.delete(peer)
   }
 
-  /** The peer claiming the greatest height above ours that has not failed us at that height. */
+  /**
+   * The validator claiming the greatest height above ours that has not failed us at that height.
+   * Only validators: a follower (a tab, a non-validating peer) may hold any chain, for instance one
+   * it kept from a network since started afresh, and a validator must never take its blocks.
+   */
   #bestClaim(): { peer: string; height: number } | undefined {
     const mine = this.#stack.ledger.height()
     this.#pruneClaims(mine)
-    const claims = new Map(this.#learnedHeights)
+    const validators = new Set<string>()
+    for (const e of this.#stack.getNetworkHandles()) if (e.type === EndpointType.VALIDATOR) validators.add(e.id)
+    const claims = new Map([...this.#learnedHeights].filter(([peer]) => validators.has(peer)))
     for (const [peer, height] of this.#stack.sync.peerHeights()) {
-      if (height > (claims.get(peer) ?? 0)) claims.set(peer, height)
+      if (validators.has(peer) && height > (claims.get(peer) ?? 0)) claims.set(peer, height)
     }
     let best: { peer: string; height: number } | undefined
     for (const [peer, height] of claims) {

@@ -41,7 +41,8 @@ async function buildPage(): Promise<string> {
     build: {
       outDir: dir,
       emptyOutDir: false,
-      minify: true,
+      // BENCH_TAB_PROFILE: readable function names in the profile.
+      minify: process.env.BENCH_TAB_PROFILE === undefined,
       lib: { entry: fileURLToPath(new URL('./tab-counter.ts', import.meta.url)), formats: ['es'], fileName: () => 'tab-counter.js' },
     },
   })
@@ -113,13 +114,30 @@ async function runTab(browser: Browser, pageUrl: string, options: BenchOptions, 
       await sender.request({ cmd: 'connect', expect: 1 }, 'connected')
       await sender.request({ cmd: 'start', targets: [id] }, 'started')
       const rates: number[] = []
+      // BENCH_TAB_PROFILE=<dir>: a CPU profile of the tab over its windows (Chrome DevTools
+      // protocol), written as <dir>/tab-<round>.cpuprofile; where the tab's receive time goes.
+      const profileDir = process.env.BENCH_TAB_PROFILE
+      const cdp = profileDir === undefined ? undefined : await context.newCDPSession(page)
+      if (cdp !== undefined) {
+        await cdp.send('Profiler.enable')
+        await cdp.send('Profiler.setSamplingInterval', { interval: 100 })
+      }
       for (let i = 0; i < windows; i++) {
         const span = { warmupMs: i === 0 ? options.warmupMs : 0, durationMs: options.durationMs }
+        if (cdp !== undefined && i === 0 && span.warmupMs > 0) {
+          await page.evaluate((ms) => new Promise((resolve) => setTimeout(resolve, ms)), span.warmupMs)
+          span.warmupMs = 0
+        }
+        if (cdp !== undefined && i === 0) await cdp.send('Profiler.start')
         const measured = await page.evaluate(
           (w) => (globalThis as unknown as { benchTab: BenchTab }).benchTab.measure(w.warmupMs, w.durationMs),
           span,
         )
         rates.push((measured.count / measured.ms) * 1000)
+      }
+      if (cdp !== undefined && profileDir !== undefined) {
+        const { profile } = await cdp.send('Profiler.stop')
+        await writeFile(join(profileDir, `tab-${round}.cpuprofile`), JSON.stringify(profile))
       }
       if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`)
       return rates

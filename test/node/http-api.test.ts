@@ -1,11 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AbortError, QueueFullError, WspeerError } from '../../src/core/errors.js'
 import { DEFAULT_PEER_LIMITS } from '../../src/core/peer/limits.js'
 import { silentLogger } from '../../src/core/util/logger.js'
-import { MAX_TX_BODY_BYTES, RETRY_AFTER_SECONDS } from '../../src/node/http-api.js'
+import { BODY_LINGER_MS, MAX_DISCARDED_BODY_BYTES, MAX_TX_BODY_BYTES, RETRY_AFTER_SECONDS } from '../../src/node/http-api.js'
 import { PROMETHEUS_CONTENT_TYPE } from '../../src/node/metrics.js'
 import { createPeerServer, type PeerServer } from '../../src/node/server.js'
 import { createFakePeer, fakeStatus, type FakePeer } from './fake-peer.js'
@@ -249,6 +250,49 @@ describe('HTTP API', () => {
         const res = await rawPost(port, { path: '/transactions', bodyBytes: 5 * MB, framing: 'length', ignoreAnswer: true })
         expect(res.status).toBe(413)
         expect(JSON.parse(res.body).error.code).toBe('ERR_BODY_TOO_LARGE')
+        expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
+      })
+
+      it('a client that goes on sending past MAX_DISCARDED_BODY_BYTES is cut off', async () => {
+        const bodyBytes = 4 * MAX_DISCARDED_BODY_BYTES
+        // Half-open: this client goes on writing after the server's FIN.
+        const res = await rawPost(port, { path: '/transactions', bodyBytes, framing: 'chunked', ignoreAnswer: true, allowHalfOpen: true })
+        expect(res.status).toBe(413)
+        // The server stops reading past the bound: this client's writes fail long before the end.
+        expect(res.error).toMatch(/^(ECONNRESET|EPIPE)$/)
+        expect(res.bodySent).toBeGreaterThan(MAX_DISCARDED_BODY_BYTES)
+        expect(res.bodySent).toBeLessThan(bodyBytes)
+        expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
+      })
+
+      it('a client that neither closes nor finishes its body is closed after BODY_LINGER_MS', async () => {
+        // Half-open: this client does not close its side when the server closes its own.
+        const socket = netConnect({ port, host: '127.0.0.1', allowHalfOpen: true })
+        let received = ''
+        let answeredAt = 0
+        const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+        socket.on('error', () => {})
+        socket.on('data', (data: Buffer) => {
+          received += data.toString('utf8')
+          if (answeredAt === 0 && received.includes('\r\n\r\n')) answeredAt = Date.now()
+        })
+        const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()))
+        socket.write(`POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\n\r\n`)
+        // The server half-closes at once after its 413...
+        await ended
+        expect(received).toMatch(/^HTTP\/1\.1 413 /)
+        // ...and goes on reading this trickle until it gives up; a byte sent after that is refused
+        // with a reset, which closes this side too.
+        const trickle = setInterval(() => {
+          if (!socket.destroyed) socket.write('a')
+        }, 20)
+        try {
+          await closed
+        } finally {
+          clearInterval(trickle)
+        }
+        // Allow for the time the answer took to arrive after the server started its timer.
+        expect(Date.now() - answeredAt).toBeGreaterThanOrEqual(BODY_LINGER_MS - 100)
         expect((await rawRequest(port, { path: '/healthz' })).status).toBe(200)
       })
 

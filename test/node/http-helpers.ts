@@ -46,14 +46,16 @@ export interface RawPostResult {
 /**
  * POSTs `bodyBytes` bytes on a raw TCP socket, framed by Content-Length or chunked, optionally
  * asking for `100 Continue` first. Like curl it stops sending once a final answer arrives (unless
- * `ignoreAnswer`), then closes its side, and resolves when the socket is closed.
+ * `ignoreAnswer`), then closes its side, and resolves when the socket is closed. Unless
+ * `allowHalfOpen`, it also stops (closing its side) when the server closes its own, as a Node
+ * socket does by default.
  */
 export function rawPost(
   port: number,
-  options: { path: string; bodyBytes: number; framing: 'length' | 'chunked'; expectContinue?: boolean; ignoreAnswer?: boolean },
+  options: { path: string; bodyBytes: number; framing: 'length' | 'chunked'; expectContinue?: boolean; ignoreAnswer?: boolean; allowHalfOpen?: boolean },
 ): Promise<RawPostResult> {
   return new Promise((resolve) => {
-    const socket = netConnect(port, '127.0.0.1')
+    const socket = netConnect({ port, host: '127.0.0.1', allowHalfOpen: options.allowHalfOpen ?? false })
     const chunk = Buffer.alloc(64 * 1024, 0x61)
     let received = Buffer.alloc(0)
     let finalSeen = false

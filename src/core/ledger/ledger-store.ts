@@ -6,9 +6,9 @@
  * Why beside the ledger rather than inside it: the Ledger interface is synchronous because
  * consenters drive it inside one message's handling, and no consenter may wait on a disk. So the
  * ledger commits in memory as before, and this store writes behind it: each committed block
- * becomes one atomic write batch (the block and its head record, with the deletes of the pending
+ * becomes one atomic write batch (the block and the head record, with the deletes of the pending
  * transactions it commits), and blocks that commit while a write is in flight are grouped into
- * the next batch (a group commit: one write per round trip of the disk, never one per message).
+ * the next batch, which carries the head record of the newest of them only (a group commit: one write per round trip of the disk, never one per message).
  * A batch is atomic, so after a kill -9 at any moment the store holds a prefix of the chain; the
  * blocks past it are fetched again from the peers like any missed block.
  *
@@ -23,7 +23,7 @@
  *
  * Key layout (one keyspace, utf8 keys, binary values):
  *   m/format   "1"            m/network  the network label given at first open
- *   m/head     JSON {"height": n, "hash": "<hex>"}   (written in the same batch as its block)
+ *   m/head     JSON {"height": n, "hash": "<hex>"}   (in the batch of the newest block it names)
  *   b/<number, 16 decimal digits>   msgpack of the SYNC_BLOCK_ADDED payload {block}
  *   p/<txid>                        msgpack of the CHAIN_TRANSACTION payload
  *
@@ -142,10 +142,11 @@ class LevelLedgerStore implements LedgerStore {
   #queuedBlocks = 0
   #queuedSync = false
   #queuedWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
+  /** The head record of the newest queued block: one per batch, however many blocks it holds. */
+  #queuedHead: LevelOperation | undefined
   #writing: Promise<void> | undefined
   #failure: LedgerStoreError | undefined
   #storedHeight = 0
-  #unwrittenBlocks = 0
   #writes = 0
   #syncedWrites = 0
   #loadedBlocks = 0
@@ -281,7 +282,7 @@ class LevelLedgerStore implements LedgerStore {
   stats(): LedgerStoreStats {
     return {
       storedHeight: this.#storedHeight,
-      unwrittenBlocks: this.#unwrittenBlocks,
+      unwrittenBlocks: this.#ledger.height() - this.#storedHeight,
       writes: this.#writes,
       syncedWrites: this.#syncedWrites,
       loadedBlocks: this.#loadedBlocks,
@@ -301,10 +302,8 @@ class LevelLedgerStore implements LedgerStore {
 
   #onBlock(block: Block, hash: Uint8Array): void {
     if (this.#failure !== undefined) return
-    const ops: LevelOperation[] = [
-      { type: 'put', key: blockKey(block.number), value: encodePayload(MessageType.SYNC_BLOCK_ADDED, { block }) },
-      { type: 'put', key: META_HEAD, value: encoder.encode(JSON.stringify({ height: block.number + 1, hash: toHex(hash) })) },
-    ]
+    const ops: LevelOperation[] = [{ type: 'put', key: blockKey(block.number), value: encodePayload(MessageType.SYNC_BLOCK_ADDED, { block }) }]
+    this.#queuedHead = { type: 'put', key: META_HEAD, value: encoder.encode(JSON.stringify({ height: block.number + 1, hash: toHex(hash) })) }
     if (this.#pendingIds.size > 0) {
       const txs = block.transactions
       for (let i = 0; i < txs.length; i++) {
@@ -314,7 +313,6 @@ class LevelLedgerStore implements LedgerStore {
       if (this.#pendingIds.size === 0) this.#pending = []
     }
     const sync = this.fsync === 'block' || (this.fsync === 'checkpoint' && block.number % this.#checkpointBlocks === 0)
-    this.#unwrittenBlocks++
     // Nobody waits on a block's write: the ledger moved on already. A failure is kept and reported.
     this.#enqueue(ops, 1, sync, false).catch(() => undefined)
   }
@@ -333,6 +331,8 @@ class LevelLedgerStore implements LedgerStore {
   async #drain(): Promise<void> {
     while (this.#queued.length > 0) {
       const ops = this.#queued
+      if (this.#queuedHead !== undefined) ops.push(this.#queuedHead)
+      this.#queuedHead = undefined
       const blocks = this.#queuedBlocks
       const sync = this.#queuedSync
       const waiters = this.#queuedWaiters
@@ -347,6 +347,7 @@ class LevelLedgerStore implements LedgerStore {
         this.#log.error('ledger store write failed; nothing more is stored', { location: this.#opts.location, error: describeError(err) })
         for (const w of [...waiters, ...this.#queuedWaiters]) w.reject(this.#failure)
         this.#queued = []
+        this.#queuedHead = undefined
         this.#queuedWaiters = []
         this.#writing = undefined
         return
@@ -354,7 +355,6 @@ class LevelLedgerStore implements LedgerStore {
       this.#writes++
       if (sync) this.#syncedWrites++
       this.#storedHeight += blocks
-      this.#unwrittenBlocks -= blocks
       for (const w of waiters) w.resolve()
     }
     this.#writing = undefined

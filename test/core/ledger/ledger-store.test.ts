@@ -24,8 +24,9 @@ function commit(ledger: Ledger, txs: Transaction[]): Block {
 
 /**
  * One memory-level database that outlives the stores opened over it (their close does not clear
- * it), so a test can "restart" a peer. `failAfter` makes every write from the n-th on hang, as
- * if the process died with it in flight: nothing of it reaches the database.
+ * it), so a test can "restart" a peer. `failAfter` makes every write from the n-th on fail without
+ * reaching the database, as if the process died with it in flight; the store then stops, so every
+ * promise it gave settles and a test needs no timing to know what was acknowledged.
  */
 function persistentDb(): { db: MemoryLevel<string, Uint8Array>; view: (opts?: { failAfter?: number; gate?: Promise<void> }) => LevelDatabase & { batches: LevelOperation[][] } } {
   const db = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' })
@@ -40,7 +41,7 @@ function persistentDb(): { db: MemoryLevel<string, Uint8Array>; view: (opts?: { 
         get: (key) => db.get(key),
         iterator: (range) => db.iterator(range),
         batch: async (ops) => {
-          if (opts.failAfter !== undefined && batches.length >= opts.failAfter) return new Promise<void>(() => undefined)
+          if (opts.failAfter !== undefined && batches.length >= opts.failAfter) throw new Error('crashed')
           batches.push(ops)
           await opts.gate
           return db.batch(ops)
@@ -124,8 +125,12 @@ describe('ledger store', () => {
     expect(store.stats().unwrittenBlocks).toBe(5)
     release()
     await store.flushed()
-    // The first block's write was in flight while the other four committed: two writes in all.
+    // The first block's write was in flight while the other four committed: two writes in all,
+    // the second with four blocks and one head record, the newest's.
     expect(store.stats()).toMatchObject({ writes: 2, syncedWrites: 2, storedHeight: 6, unwrittenBlocks: 0 })
+    const second = db.batches[db.batches.length - 1]!
+    expect(second.filter((op) => op.key.startsWith('b/'))).toHaveLength(4)
+    expect(second.filter((op) => op.key === 'm/head').map((op) => (op.type === 'put' ? JSON.parse(new TextDecoder().decode(op.value)).height : undefined))).toEqual([6])
   })
 
   it('forces to disk per block, per checkpoint or never, as asked', async () => {
@@ -163,17 +168,19 @@ describe('ledger store', () => {
       const ledger = createMemoryLedger()
       const failAfter = 1 + Math.floor(random() * 12)
       const store = await openLedgerStore(ledger, { db: view({ failAfter }), network: NETWORK })
-      const acknowledged: Transaction[] = []
+      const adds: { tx: Transaction; added: Promise<boolean> }[] = []
       for (let i = 0; i < 15; i++) {
         if (random() < 0.4) {
           const accepted = tx()
-          // A client hears 202 only when add resolves; a hung write never acknowledges.
-          store.add(accepted).then(() => acknowledged.push(accepted), () => undefined)
+          adds.push({ tx: accepted, added: store.add(accepted).then(() => true, () => false) })
         }
         commit(ledger, [tx(), tx()])
         await Promise.resolve()
       }
-      await new Promise((resolve) => setImmediate(resolve))
+      await store.flushed().catch(() => undefined)
+      // A client hears 202 only for an add that resolved; one whose write "crashed" never is.
+      const added = await Promise.all(adds.map((a) => a.added))
+      const acknowledged = adds.filter((_, i) => added[i]).map((a) => a.tx)
       const restarted = createMemoryLedger()
       const reopened = await openLedgerStore(restarted, { db: view(), network: NETWORK })
       const height = restarted.height()

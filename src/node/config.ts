@@ -179,9 +179,14 @@ const consensusField = stringField((text, where) =>
   /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(text) ? text : fail(where, `must be a consensus plugin name, got ${show(text)}`),
 )
 
-const logLevelField = stringField((text, where) =>
-  (LOG_LEVELS as readonly string[]).includes(text) ? text : fail(where, `must be one of ${LOG_LEVELS.join(', ')}, got ${show(text)}`),
-) as Field<LogLevel>
+/** A string that must be one of `choices`. */
+function choiceField<T extends string>(choices: readonly T[]): Field<T> {
+  return stringField((text, where) =>
+    (choices as readonly string[]).includes(text) ? text : fail(where, `must be one of ${choices.join(', ')}, got ${show(text)}`),
+  ) as Field<T>
+}
+
+const logLevelField = choiceField(LOG_LEVELS)
 
 const pathField = stringField((text, where) => (text.length > 0 ? resolvePath(where.baseDir, text) : fail(where, 'must not be empty')))
 const staticDirField = pathField
@@ -214,14 +219,6 @@ const consensusOptionsField: Field<ConsenterOptions> = {
   fromJson: (value, where) => (isPlainObject(value) ? { ...value } : fail(where, `must be a JSON object, got ${show(value)}`)),
 }
 
-const ledgerField = stringField((text, where) =>
-  (LEDGER_KINDS as readonly string[]).includes(text) ? text : fail(where, `must be one of ${LEDGER_KINDS.join(', ')}, got ${show(text)}`),
-) as Field<LedgerKind>
-
-const fsyncField = stringField((text, where) =>
-  (FSYNC_POLICIES as readonly string[]).includes(text) ? text : fail(where, `must be one of ${FSYNC_POLICIES.join(', ')}, got ${show(text)}`),
-) as Field<FsyncPolicy>
-
 const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   id: idField,
   host: hostField,
@@ -242,8 +239,8 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   tlsCert: pathField,
   tlsKey: pathField,
   tlsCa: pathField,
-  ledger: ledgerField,
-  fsync: fsyncField,
+  ledger: choiceField(LEDGER_KINDS),
+  fsync: choiceField(FSYNC_POLICIES),
 }
 
 const SETTABLE_KEYS = Object.keys(FIELDS) as Settable[]

@@ -11,8 +11,6 @@ import type { Ledger } from '../core/ledger/ledger.js'
 import { createMemoryLedger } from '../core/ledger/memory-ledger.js'
 import type { Logger } from '../core/util/logger.js'
 
-export { networkLabel } from '../core/ledger/network-label.js'
-
 /** The ledger's directory under a peer's data directory. */
 export const LEDGER_DIR_NAME = 'ledger'
 
@@ -24,7 +22,7 @@ export interface NodeLedgerOptions {
 }
 
 /** Opens (or creates) `<dataDir>/ledger` and loads its chain; refuses a corrupt or foreign one (LedgerStoreError). */
-export async function openNodeLedger(options: NodeLedgerOptions): Promise<{ ledger: Ledger; store: LedgerStore; location: string }> {
+export async function openNodeLedger(options: NodeLedgerOptions): Promise<{ ledger: Ledger; store: LedgerStore }> {
   const location = join(options.dataDir, LEDGER_DIR_NAME)
   const db = new ClassicLevel<string, Uint8Array>(location, { valueEncoding: 'view' })
   const ledger = createMemoryLedger(options.log === undefined ? {} : { log: options.log })
@@ -36,5 +34,5 @@ export async function openNodeLedger(options: NodeLedgerOptions): Promise<{ ledg
     discardHint: `to discard it and catch up from the peers, stop the peer and run: rm -rf '${location}'`,
     ...(options.log === undefined ? {} : { log: options.log }),
   })
-  return { ledger, store, location }
+  return { ledger, store }
 }

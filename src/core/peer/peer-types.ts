@@ -120,10 +120,7 @@ export interface PeerEvents extends Record<string, unknown> {
   'error': { error: Error; context: string }
 }
 
-/**
- * What a peer knows of one transaction: committed (where), pending (this peer holds it accepted
- * and not yet committed: in its local queue, or held by its consenter), or unknown.
- */
+/** The chain a peer reports (GET /chain): its stored head. */
 export interface ChainInfo {
   height: number
   /** Hex. */
@@ -132,6 +129,10 @@ export interface ChainInfo {
   stateHash: string
 }
 
+/**
+ * What a peer knows of one transaction: committed (where), pending (this peer holds it accepted
+ * and not yet committed: in its local queue, or held by its consenter), or unknown.
+ */
 export type TransactionStatus =
   | { status: 'committed'; block: number; index: number }
   | { status: 'pending' }

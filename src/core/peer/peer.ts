@@ -719,16 +719,20 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
    * would let a client see a head that later changes.
    */
   #reportedHead(): { height: number; headHash: string } {
-    const height = Math.min(this.#ledger.height(), this.#config.pending?.storedHeight() ?? Number.POSITIVE_INFINITY)
+    const height = this.#reportedHeight()
     const hash = height === this.#ledger.height() ? this.#ledger.headHash() : this.#ledger.blockHash(height - 1)!
     return { height, headHash: toHex(hash) }
   }
 
+  /** Blocks this peer reports: those written to its store (all of them without one). */
+  #reportedHeight(): number {
+    return Math.min(this.#ledger.height(), this.#config.pending?.storedHeight() ?? Number.POSITIVE_INFINITY)
+  }
+
   /** Submits again what a previous run acknowledged and no block has committed yet. */
   #resubmitPending(): void {
-    const left = (this.#config.pending?.pending() ?? []).filter((tx) => !this.#ledger.hasTransaction(tx.txid))
     let resubmitted = 0
-    for (const tx of left) {
+    for (const tx of this.#config.pending?.pending() ?? []) {
       try {
         this.#enqueueTransaction(tx)
         resubmitted++
@@ -741,8 +745,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   transactionStatus(txid: string): TransactionStatus {
     const place = this.#ledger.locateTransaction(txid)
-    const stored = this.#config.pending?.storedHeight() ?? Number.POSITIVE_INFINITY
-    if (place !== undefined && place.block < stored) return { status: 'committed', block: place.block, index: place.index }
+    if (place !== undefined && place.block < this.#reportedHeight()) return { status: 'committed', block: place.block, index: place.index }
     // Committed in memory but not yet written: a crash now would lose the block here (the others
     // or a resubmission bring it back), so it is not yet reported committed.
     if (place !== undefined) return { status: 'pending' }
@@ -756,7 +759,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   }
 
   block(number: number): { block: Block; hash: string } | undefined {
-    if (!Number.isSafeInteger(number) || number < 0 || number >= this.#reportedHead().height) return undefined
+    if (!Number.isSafeInteger(number) || number < 0 || number >= this.#reportedHeight()) return undefined
     const block = this.#ledger.getBlock(number)
     return block === undefined ? undefined : { block, hash: toHex(this.#ledger.blockHash(number)!) }
   }

@@ -8,6 +8,9 @@
  * CROSS_ORIGIN_RETRY_MS so a browser without access does not hammer it.
  */
 import type { PeerStatus } from '../src/browser/index.js'
+import { httpBaseOf } from '../src/browser/http-base.js'
+
+export { httpBaseOf }
 
 /** Time one /status fetch may take (2 s). */
 export const STATUS_FETCH_TIMEOUT_MS = 2000
@@ -17,17 +20,6 @@ export const CROSS_ORIGIN_RETRY_MS = 10_000
 export type NodeView =
   | { kind: 'ok'; status: PeerStatus; at: number }
   | { kind: 'unreachable'; error: string; at: number; crossOrigin: boolean }
-
-/** `ws://h:p/chat` -> `http://h:p` (wss -> https). */
-export function httpBaseOf(chatUrl: string): string | undefined {
-  try {
-    const url = new URL(chatUrl)
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return undefined
-    return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`
-  } catch {
-    return undefined
-  }
-}
 
 export function createNodeWatcher(pageOrigin: string) {
   const views = new Map<string, NodeView>()

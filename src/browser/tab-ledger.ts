@@ -71,7 +71,10 @@ export async function openTabLedger(options: TabLedgerOptions): Promise<TabLedge
   if (options.kind === 'memory') return memory('asked for')
   if (typeof indexedDB === 'undefined') return memory('this browser context has no IndexedDB')
   const name = `${TAB_LEDGER_DB_PREFIX} ${options.network} ${options.scope}`
-  const release = await takeLock(name)
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks
+  // Without Web Locks two tabs could share one store and interleave their head records.
+  if (locks === undefined) return memory('this browser has no Web Locks to keep one tab per stored chain')
+  const release = await takeLock(locks, name)
   if (release === undefined) return memory('another tab of this browser holds the stored chain of this network')
   const persisted = await askPersistence()
   const db = new BrowserLevel<string, Uint8Array>(name, { valueEncoding: 'view' })
@@ -125,10 +128,7 @@ export async function openTabLedger(options: TabLedgerOptions): Promise<TabLedge
 }
 
 /** Takes the Web Lock `name` if no other tab holds it; resolves to its release, or undefined. */
-function takeLock(name: string): Promise<(() => void) | undefined> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks
-  // Without Web Locks two tabs could share one store; such a browser keeps its chain in memory.
-  if (locks === undefined) return Promise.resolve(undefined)
+function takeLock(locks: LockManager, name: string): Promise<(() => void) | undefined> {
   return new Promise((resolve, reject) => {
     locks
       .request(name, { ifAvailable: true }, (lock) => {

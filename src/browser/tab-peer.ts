@@ -30,6 +30,7 @@ import type { KeyPair } from '../core/identity/key-pair.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
 import { loadTabKey } from './tab-key-store.js'
 import { openTabLedger, type TabLedgerStorage } from './tab-ledger.js'
+import { httpBaseOf } from './http-base.js'
 import { networkLabel } from '../core/ledger/network-label.js'
 import type { Ledger } from '../core/ledger/ledger.js'
 import { toHex } from '../core/util/bytes.js'
@@ -145,7 +146,8 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     ...(options.ledger === undefined ? {} : { kind: options.ledger }),
     network: networkLabel(options.consensus ?? 'noops'),
     scope: connect,
-    sameHistory: (ledger) => sameHistory(httpBaseOfChat(connect), ledger, log),
+    // `connect` is a normalized ws(s) URL, so it always has an HTTP base.
+    sameHistory: (ledger) => sameHistory(httpBaseOf(connect)!, ledger, log),
     log,
   })
   const peer = createPeer({
@@ -235,12 +237,6 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
       endListeners.clear()
     },
   }
-}
-
-/** The HTTP base of a Node peer's chat URL: `ws://h:p/chat` -> `http://h:p`. */
-function httpBaseOfChat(chat: string): string {
-  const url = new URL(chat)
-  return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`
 }
 
 /**

@@ -131,8 +131,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text)
 }
 
+/** The JSON every error answer carries. */
+function errorBody(err: HttpError): { error: { code: string; message: string } } {
+  return { error: { code: err.code, message: err.message } }
+}
+
 function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers)
+  sendJson(res, err.status, errorBody(err), err.headers)
 }
 
 function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
@@ -160,7 +165,7 @@ function toHttpError(err: unknown): HttpError {
  * kernel then answers the client with a reset that can overtake the 413.
  */
 function answerOversized(socket: Socket, err: HttpError, lingerMs: number): { overBound: () => void } {
-  const text = JSON.stringify({ error: { code: err.code, message: err.message } })
+  const text = JSON.stringify(errorBody(err))
   socket.write(
     `HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
       `Cache-Control: no-store\r\nConnection: close\r\n\r\n${text}`,
@@ -415,11 +420,13 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
     '/healthz': { GET: (_req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok') },
   }
 
+  const paramHandlers: Record<ParamRoute, (param: string) => Handler> = { '/transactions/': getTransaction, '/blocks/': getBlock, '/state/': getState }
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET'
     // Split by hand: `new URL('//evil/x', base)` would read the path as a host.
     const pathname = (req.url ?? '/').split('?')[0] ?? '/'
-    const api = routes[pathname] ?? paramRoute(pathname, { '/transactions/': getTransaction, '/blocks/': getBlock, '/state/': getState })
+    const api = routes[pathname] ?? paramRoute(pathname, paramHandlers)
     if (api !== undefined) {
       const handler = api[method] ?? (method === 'HEAD' ? api['GET'] : undefined)
       if (handler === undefined) {

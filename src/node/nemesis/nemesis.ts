@@ -260,8 +260,16 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
   let committed = 0
   let doubled = 0
   const lostTransactions: LostTransaction[] = []
+  // One pass over every acknowledged txid on every validator: lost, doubled, and whether one a
+  // validator reported committed before a kill still sits where it said (moved).
+  let moved = 0
   await eachLimited(acks, NEMESIS_CHECK_CONCURRENCY, async (ack) => {
     const answers = await Promise.all(cluster.ids.map((_, i) => cluster.transaction(i, ack.txid)))
+    const place = reported.get(ack.txid)
+    if (place !== undefined && !answers.every((a) => a.status === 'committed' && `${a.block}:${a.index}` === place)) {
+      moved++
+      ctx.log(`MOVED ${ack.txid}: reported committed at ${place} before a kill, now ${answers.map(describe).join(', ')}`)
+    }
     const places = new Set(answers.filter((a) => a.status === 'committed').map((a) => (a.status === 'committed' ? `${a.block}:${a.index}` : '')))
     if (places.size === 0) {
       const kill = faults.findIndex((f) => ((f.kind === 'kill' && f.target === cluster.ids[ack.validator]) || f.kind === 'kill-all') && f.at >= ack.at)
@@ -276,14 +284,6 @@ async function runLoaded(cluster: Cluster, plan: readonly PlannedFault[], ctx: R
     }
     committed++
     if (places.size > 1) doubled++
-  })
-  let moved = 0
-  await eachLimited([...reported], NEMESIS_CHECK_CONCURRENCY, async ([txid, place]) => {
-    const answers = await Promise.all(cluster.ids.map((_, i) => cluster.transaction(i, txid)))
-    if (!answers.every((a) => a.status === 'committed' && `${a.block}:${a.index}` === place)) {
-      moved++
-      ctx.log(`MOVED ${txid}: reported committed at ${place} before a kill, now ${answers.map(describe).join(', ')}`)
-    }
   })
   lostTransactions.sort((a, b) => a.acknowledgedAt - b.acknowledgedAt)
   const lost = lostTransactions.length

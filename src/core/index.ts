@@ -252,6 +252,9 @@ export {
   type LevelDatabase,
   type LevelOperation,
   type PendingStore,
+  createMemoryConsenterStore,
+  type ConsenterStore,
+  type ConsenterStoreChanges,
 } from './ledger/index.js'
 
 // Identity: Ed25519 keys, key ids, membership.

@@ -38,6 +38,7 @@ import { createNodeLogger, isLogLevel } from './logger.js'
 import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MAX_NETWORK_PEERS, NETWORK_MAX_RESTARTS, runNetwork } from './network.js'
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
 import { DEFAULT_FSYNC_POLICY } from '../core/ledger/ledger-store.js'
+import { describeIntegerRule, integerWithin } from '../core/util/integer-options.js'
 import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerNodeArgs } from './peer-process.js'
 
 /** `wspeer tx` and `wspeer status` give up on the peer after this long (10 s). */
@@ -254,8 +255,9 @@ function wantsHelp(args: string[]): boolean {
 
 function parsePositiveInt(text: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback
-  const value = /^\d+$/.test(text) ? Number(text) : NaN
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`)
+  const rule = { min, max }
+  const value = integerWithin(text, rule, true)
+  if (value === undefined) throw new UsageError(`${name} must be ${describeIntegerRule(rule)}, got ${JSON.stringify(text)}`)
   return value
 }
 

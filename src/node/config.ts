@@ -29,6 +29,7 @@ import { PEER_ID_RULE, isPeerId } from '../core/wire/peer-id.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
+import { POSITIVE_INTEGER, describeIntegerRule, integerWithin, showValue, type IntegerRule } from '../core/util/integer-options.js'
 import { LOG_LEVELS } from '../core/util/logger.js'
 import type { LogLevel } from '../core/util/logger.js'
 import {
@@ -133,10 +134,7 @@ function fail(where: Where, problem: string): never {
   throw new ConfigError(`invalid ${where.label}: ${problem}`)
 }
 
-function show(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value)
-  return text.length > 80 ? `${text.slice(0, 80)}...` : text
-}
+const show = showValue
 
 function stringField(check: (text: string, where: Where) => string): Field<string> {
   return {
@@ -145,12 +143,14 @@ function stringField(check: (text: string, where: Where) => string): Field<strin
   }
 }
 
-function integerField(min: number, max: number, what: string): Field<number> {
-  const check = (value: number, where: Where, raw: unknown): number =>
-    Number.isSafeInteger(value) && value >= min && value <= max ? value : fail(where, `must be ${what}, got ${show(raw)}`)
+/** An integer setting, checked by the rule every numeric option shares (core/util/integer-options.ts). */
+function integerField(rule: IntegerRule): Field<number> {
+  const what = describeIntegerRule(rule)
+  const check = (value: unknown, where: Where, digits: boolean): number => integerWithin(value, rule, digits) ?? fail(where, `must be ${what}, got ${show(value)}`)
   return {
-    fromString: (text, where) => (/^\d+$/.test(text.trim()) ? check(Number(text.trim()), where, text) : fail(where, `must be ${what}, got ${show(text)}`)),
-    fromJson: (value, where) => (typeof value === 'number' ? check(value, where, value) : fail(where, `must be ${what}, got ${show(value)}`)),
+    // Text (flags, environment): digits only; a config file's JSON must hold a number.
+    fromString: (text, where) => check(text, where, true),
+    fromJson: (value, where) => check(value, where, false),
   }
 }
 
@@ -222,7 +222,7 @@ const consensusOptionsField: Field<ConsenterOptions> = {
 const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   id: idField,
   host: hostField,
-  port: integerField(0, 65535, 'an integer from 0 to 65535'),
+  port: integerField({ min: 0, max: 65535 }),
   address: stringField(chatUrl),
   role: roleField,
   consensus: consensusField,
@@ -230,9 +230,9 @@ const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {
   peers: chatUrlsField,
   logLevel: logLevelField,
   staticDir: staticDirField,
-  maxPendingConnections: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
-  maxConnectionsPerSecond: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
-  maxPendingConnectionsPerAddress: integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
+  maxPendingConnections: integerField(POSITIVE_INTEGER),
+  maxConnectionsPerSecond: integerField(POSITIVE_INTEGER),
+  maxPendingConnectionsPerAddress: integerField(POSITIVE_INTEGER),
   dataDir: pathField,
   membership: pathField,
   aliases: chatUrlsField,
@@ -265,7 +265,7 @@ function setPbft(layer: Layer, key: string, text: string, where: Where): void {
   layer.consensusOptions = { ...layer.consensusOptions, [key]: text }
 }
 const LIMIT_KEYS = Object.keys(DEFAULT_PEER_LIMITS) as (keyof PeerLimits)[]
-const limitField = integerField(1, Number.MAX_SAFE_INTEGER, 'a positive integer')
+const limitField = integerField(POSITIVE_INTEGER)
 
 /** `queueMaxMessages` -> `queue-max-messages` */
 export function flagName(key: string): string {

@@ -29,6 +29,8 @@
  *   if (!admission.ok) return refuse(admission.status)
  *   socket.once('close', admission.ticket.release)
  */
+import { ConfigError } from '../core/errors.js'
+import { POSITIVE_INTEGER, describeIntegerRule, integerWithin, showValue } from '../core/util/integer-options.js'
 
 /**
  * Accepted /chat connections still in their HELLO exchange, all remote addresses together (64).
@@ -123,8 +125,9 @@ interface Bucket {
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`)
-  return value
+  const checked = integerWithin(value, POSITIVE_INTEGER)
+  if (checked === undefined) throw new ConfigError(`${name} must be ${describeIntegerRule(POSITIVE_INTEGER)}, got ${showValue(value)}`)
+  return checked
 }
 
 export function createConnectionLimiter(options: ConnectionLimiterOptions = {}): ConnectionLimiter {

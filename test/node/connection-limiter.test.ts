@@ -1,3 +1,4 @@
+import { ConfigError } from '../../src/core/errors.js'
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_MAX_CONNECTIONS_PER_SECOND_PER_ADDRESS,
@@ -106,8 +107,8 @@ describe('createConnectionLimiter', () => {
   })
 
   it('refuses limits that are not positive integers', () => {
-    expect(() => createConnectionLimiter({ maxPendingConnections: 0 })).toThrow(RangeError)
-    expect(() => createConnectionLimiter({ maxConnectionsPerSecond: 1.5 })).toThrow(RangeError)
-    expect(() => createConnectionLimiter({ maxPendingConnectionsPerAddress: -1 })).toThrow(RangeError)
+    expect(() => createConnectionLimiter({ maxPendingConnections: 0 })).toThrow(ConfigError)
+    expect(() => createConnectionLimiter({ maxConnectionsPerSecond: 1.5 })).toThrow(ConfigError)
+    expect(() => createConnectionLimiter({ maxPendingConnectionsPerAddress: -1 })).toThrow(ConfigError)
   })
 })

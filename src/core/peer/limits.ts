@@ -2,6 +2,8 @@
  * Every limit a peer enforces, as named defaults. README's "Limits" table quotes these constants
  * and test/core/peer/limits.test.ts checks that it does, so docs and code cannot drift.
  */
+import { ConfigError } from '../errors.js'
+import { resolveIntegerOptions } from '../util/integer-options.js'
 import { DEFAULT_FAN_QUANTUM_BYTES } from '../engine/message-fan.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../identity/handshake.js'
 import { DEFAULT_MAX_ENVELOPES_PER_FRAME, DEFAULT_MAX_FRAME_BYTES } from '../wire/codec-limits.js'
@@ -127,17 +129,16 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
 })
 
-/** Merges overrides onto the defaults, refusing values that are not positive integers. */
+/**
+ * Merges overrides onto the defaults, refusing (ConfigError) values that are not positive integers
+ * (util/integer-options.ts) and keys that are no limit.
+ */
 export function resolvePeerLimits(overrides: Partial<PeerLimits> = {}): PeerLimits {
-  const limits = { ...DEFAULT_PEER_LIMITS, ...overrides }
-  for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
-      throw new RangeError(`limit ${key} must be a positive integer, got ${String(value)}`)
-    }
-  }
+  const { values: limits, unknown } = resolveIntegerOptions('limit', DEFAULT_PEER_LIMITS, overrides)
+  if (unknown.length > 0) throw new ConfigError(`unknown limit ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_PEER_LIMITS).join(', ')}`)
   // One full frame must fit, or every large answer (a sync batch) would close an honest link.
   if (limits.sendBufferCapBytes < limits.maxFrameBytes) {
-    throw new RangeError(`limit sendBufferCapBytes (${limits.sendBufferCapBytes}) must be at least maxFrameBytes (${limits.maxFrameBytes})`)
+    throw new ConfigError(`limit sendBufferCapBytes (${limits.sendBufferCapBytes}) must be at least maxFrameBytes (${limits.maxFrameBytes})`)
   }
   return limits
 }

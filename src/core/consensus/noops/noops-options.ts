@@ -1,8 +1,10 @@
 /**
- * noops' options: read from the peer's `consensusOptions`, defaults from constants.ts. A value that
- * is not a positive integer is a ConfigError at start, never silently replaced.
+ * noops' options: read from the peer's `consensusOptions`, defaults from constants.ts, checked as
+ * every numeric setting is (util/integer-options.ts): a value that is not a positive integer is a
+ * ConfigError at start, never silently replaced.
  */
 import { ConfigError } from '../../errors.js'
+import { resolveIntegerOptions } from '../../util/integer-options.js'
 import type { ConsenterOptions } from '../consenter.js'
 import {
   DEFAULT_NOOPS_BLOCK_MAX_BYTES,
@@ -35,19 +37,8 @@ export const DEFAULT_NOOPS_OPTIONS: Readonly<NoopsOptions> = Object.freeze({
 
 /** Merges options onto the defaults. Returns the keys it did not know, for the caller to warn about. */
 export function resolveNoopsOptions(options: ConsenterOptions = {}): { options: NoopsOptions; unknown: string[] } {
-  const resolved = { ...DEFAULT_NOOPS_OPTIONS }
-  const unknown: string[] = []
-  for (const [key, value] of Object.entries(options)) {
-    if (!Object.hasOwn(DEFAULT_NOOPS_OPTIONS, key)) {
-      unknown.push(key)
-      continue
-    }
-    if (value === undefined) continue
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-      throw new ConfigError(`noops option ${key} must be a positive integer, got ${JSON.stringify(value) ?? typeof value}`)
-    }
-    resolved[key as keyof NoopsOptions] = value
-  }
+  // Numbers only: unlike PBFT's, noops' options have no flags of their own that would give text.
+  const { values: resolved, unknown } = resolveIntegerOptions('noops option', DEFAULT_NOOPS_OPTIONS, options)
   // A larger block might not fit in one sync answer, and late joiners could never fetch it.
   if (resolved.blockMaxBytes > DEFAULT_NOOPS_BLOCK_MAX_BYTES) {
     throw new ConfigError(`noops option blockMaxBytes must be at most ${DEFAULT_NOOPS_BLOCK_MAX_BYTES} (a block fits in one sync answer), got ${resolved.blockMaxBytes}`)

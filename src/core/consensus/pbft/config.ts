@@ -10,6 +10,7 @@
  *   config.f // 1
  */
 import { ConfigError } from '../../errors.js'
+import { resolveIntegerOptions, type IntegerRule } from '../../util/integer-options.js'
 import { DEFAULT_MAX_BLOCK_BYTES } from '../../wire/block-size.js'
 import { MAX_TX_PAYLOAD_BYTES } from '../../wire/codec-limits.js'
 import type { ConsenterOptions } from '../consenter.js'
@@ -91,21 +92,8 @@ export interface PbftConfig {
   forwardRetryMs: number
 }
 
-const NUMERIC_KEYS = [
-  'f',
-  'k',
-  'logMultiplier',
-  'batchSize',
-  'batchMaxBytes',
-  'batchTimeoutMs',
-  'requestTimeoutMs',
-  'viewChangeTimeoutMs',
-  'resendViewChangeMs',
-  'nullRequestMs',
-  'maxOutstanding',
-  'forwardRetryMs',
-] as const
-type NumericKey = (typeof NUMERIC_KEYS)[number]
+/** nullRequestMs 0 turns null requests off; f 0 is a network that tolerates no fault. */
+const ZERO_OR_MORE: IntegerRule = { min: 0 }
 
 export const DEFAULT_PBFT_OPTIONS = Object.freeze({
   k: DEFAULT_PBFT_K,
@@ -138,27 +126,16 @@ function parseValidators(value: unknown): string[] {
 
 /** Merges options onto the defaults and checks them. Returns the keys it did not know, for a warning. */
 export function resolvePbftConfig(options: ConsenterOptions = {}): { config: PbftConfig; unknown: string[] } {
-  const unknown: string[] = []
-  const numbers: Partial<Record<NumericKey, number>> = {}
-  for (const [key, value] of Object.entries(options)) {
-    if (key === 'validators') continue
-    if (!(NUMERIC_KEYS as readonly string[]).includes(key)) {
-      unknown.push(key)
-      continue
-    }
-    if (value === undefined) continue
-    const min = key === 'nullRequestMs' || key === 'f' ? 0 : 1
-    const num = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
-    if (typeof num !== 'number' || !Number.isSafeInteger(num) || num < min) {
-      throw new ConfigError(`pbft option ${key} must be an integer >= ${min}, got ${JSON.stringify(value) ?? typeof value}`)
-    }
-    numbers[key as NumericKey] = num
-  }
   const validators = parseValidators(options.validators)
   const n = validators.length
-  const f = numbers.f ?? Math.floor((n - 1) / 3)
+  // f is the one numeric option without a default: it follows from N unless given.
+  const { values, unknown } = resolveIntegerOptions('pbft option', { ...DEFAULT_PBFT_OPTIONS, f: Math.floor((n - 1) / 3) }, options, {
+    rules: { f: ZERO_OR_MORE, nullRequestMs: ZERO_OR_MORE },
+    digits: true,
+    skip: ['validators'],
+  })
+  const { f, ...merged } = values
   if (n < 3 * f + 1) throw new ConfigError(`pbft needs N >= 3f + 1 validators; got N = ${n}, f = ${f}`)
-  const merged = { ...DEFAULT_PBFT_OPTIONS, ...numbers }
   if (merged.batchMaxBytes < PBFT_MIN_BATCH_MAX_BYTES || merged.batchMaxBytes > DEFAULT_PBFT_BATCH_MAX_BYTES) {
     throw new ConfigError(
       `pbft option batchMaxBytes must be between ${PBFT_MIN_BATCH_MAX_BYTES} (the largest transaction fits) and ${DEFAULT_PBFT_BATCH_MAX_BYTES} (a block fits in one sync answer), got ${merged.batchMaxBytes}`,

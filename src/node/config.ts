@@ -134,19 +134,17 @@ function fail(where: Where, problem: string): never {
   throw new ConfigError(`invalid ${where.label}: ${problem}`)
 }
 
-const show = showValue
-
 function stringField(check: (text: string, where: Where) => string): Field<string> {
   return {
     fromString: check,
-    fromJson: (value, where) => (typeof value === 'string' ? check(value, where) : fail(where, `must be a string, got ${show(value)}`)),
+    fromJson: (value, where) => (typeof value === 'string' ? check(value, where) : fail(where, `must be a string, got ${showValue(value)}`)),
   }
 }
 
 /** An integer setting, checked by the rule every numeric option shares (core/util/integer-options.ts). */
 function integerField(rule: IntegerRule): Field<number> {
   const what = describeIntegerRule(rule)
-  const check = (value: unknown, where: Where, digits: boolean): number => integerWithin(value, rule, digits) ?? fail(where, `must be ${what}, got ${show(value)}`)
+  const check = (value: unknown, where: Where, digits: boolean): number => integerWithin(value, rule, digits) ?? fail(where, `must be ${what}, got ${showValue(value)}`)
   return {
     // Text (flags, environment): digits only; a config file's JSON must hold a number.
     fromString: (text, where) => check(text, where, true),
@@ -159,30 +157,30 @@ function chatUrl(text: string, where: Where): string {
   try {
     url = new URL(text)
   } catch {
-    return fail(where, `must be a ws:// or wss:// URL, got ${show(text)}`)
+    return fail(where, `must be a ws:// or wss:// URL, got ${showValue(text)}`)
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') fail(where, `must be a ws:// or wss:// URL, got ${show(text)}`)
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') fail(where, `must be a ws:// or wss:// URL, got ${showValue(text)}`)
   return text
 }
 
 const idField = stringField((text, where) =>
-  isPeerId(text) ? text : fail(where, `must be ${PEER_ID_RULE}, got ${show(text)}`),
+  isPeerId(text) ? text : fail(where, `must be ${PEER_ID_RULE}, got ${showValue(text)}`),
 )
 
-const hostField = stringField((text, where) => (/^[^\s/]+$/.test(text) ? text : fail(where, `must be a host name or IP address, got ${show(text)}`)))
+const hostField = stringField((text, where) => (/^[^\s/]+$/.test(text) ? text : fail(where, `must be a host name or IP address, got ${showValue(text)}`)))
 
 const roleField = stringField((text, where) =>
-  text === 'validator' || text === 'non-validator' ? text : fail(where, `must be validator or non-validator, got ${show(text)}`),
+  text === 'validator' || text === 'non-validator' ? text : fail(where, `must be validator or non-validator, got ${showValue(text)}`),
 ) as Field<PeerRole>
 
 const consensusField = stringField((text, where) =>
-  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(text) ? text : fail(where, `must be a consensus plugin name, got ${show(text)}`),
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(text) ? text : fail(where, `must be a consensus plugin name, got ${showValue(text)}`),
 )
 
 /** A string that must be one of `choices`. */
 function choiceField<T extends string>(choices: readonly T[]): Field<T> {
   return stringField((text, where) =>
-    (choices as readonly string[]).includes(text) ? text : fail(where, `must be one of ${choices.join(', ')}, got ${show(text)}`),
+    (choices as readonly string[]).includes(text) ? text : fail(where, `must be one of ${choices.join(', ')}, got ${showValue(text)}`),
   ) as Field<T>
 }
 
@@ -199,7 +197,7 @@ const chatUrlsField: Field<string[]> = {
       .filter((s) => s.length > 0)
       .map((s) => chatUrl(s, where)),
   fromJson: (value, where) =>
-    Array.isArray(value) ? value.map((s) => (typeof s === 'string' ? chatUrl(s, where) : fail(where, `entries must be strings, got ${show(s)}`))) : fail(where, `must be an array of ws:// URLs, got ${show(value)}`),
+    Array.isArray(value) ? value.map((s) => (typeof s === 'string' ? chatUrl(s, where) : fail(where, `entries must be strings, got ${showValue(s)}`))) : fail(where, `must be an array of ws:// URLs, got ${showValue(value)}`),
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -212,11 +210,11 @@ const consensusOptionsField: Field<ConsenterOptions> = {
     try {
       value = JSON.parse(text)
     } catch {
-      return fail(where, `must be a JSON object, got ${show(text)}`)
+      return fail(where, `must be a JSON object, got ${showValue(text)}`)
     }
     return consensusOptionsField.fromJson(value, where)
   },
-  fromJson: (value, where) => (isPlainObject(value) ? { ...value } : fail(where, `must be a JSON object, got ${show(value)}`)),
+  fromJson: (value, where) => (isPlainObject(value) ? { ...value } : fail(where, `must be a JSON object, got ${showValue(value)}`)),
 }
 
 const FIELDS: { [K in Settable]-?: Field<NonNullable<PeerNodeConfig[K]>> } = {

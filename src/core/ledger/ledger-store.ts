@@ -8,7 +8,8 @@
  * ledger commits in memory as before, and this store writes behind it: each committed block
  * becomes one atomic write batch (the block and the head record, with the deletes of the pending
  * transactions it commits), and blocks that commit while a write is in flight are grouped into
- * the next batch, which carries the head record of the newest of them only (a group commit: one write per round trip of the disk, never one per message).
+ * the next batch, which carries the head record of the newest of them only (a group commit: one
+ * write per round trip of the disk, never one per message).
  * A batch is atomic, so after a kill -9 at any moment the store holds a prefix of the chain; the
  * blocks past it are fetched again from the peers like any missed block.
  *

@@ -29,10 +29,8 @@ export const TAB_TIMEOUT_MS = 30_000
 type Variant = 'tab' | 'node'
 const VARIANTS: Variant[] = ['tab', 'node']
 
-const PAGE = '<!doctype html><meta charset="utf-8"><title>wspeer bench tab</title><script type="module" src="/tab-counter.js"></script>\n'
-
-/** Bundles bench/tab-counter.ts (and the browser entry under it) into a fresh temp dir. */
-async function buildPage(): Promise<string> {
+/** Bundles the page module `bench/<name>.ts` (and the browser entry under it) into a fresh temp dir, with an index.html that loads it. */
+export async function buildPage(name: string): Promise<string> {
   const { build } = await import('vite')
   const dir = await mkdtemp(join(tmpdir(), 'wspeer-bench-tab-'))
   await build({
@@ -43,10 +41,11 @@ async function buildPage(): Promise<string> {
       emptyOutDir: false,
       // BENCH_TAB_PROFILE: readable function names in the profile.
       minify: process.env.BENCH_TAB_PROFILE === undefined,
-      lib: { entry: fileURLToPath(new URL('./tab-counter.ts', import.meta.url)), formats: ['es'], fileName: () => 'tab-counter.js' },
+      lib: { entry: fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), formats: ['es'], fileName: () => `${name}.js` },
     },
   })
-  await writeFile(join(dir, 'index.html'), PAGE)
+  const page = `<!doctype html><meta charset="utf-8"><title>wspeer bench tab</title><script type="module" src="/${name}.js"></script>\n`
+  await writeFile(join(dir, 'index.html'), page)
   return dir
 }
 
@@ -54,7 +53,7 @@ async function buildPage(): Promise<string> {
  * Serves index.html and every script of the build from `dir` on 127.0.0.1 (the bundle has chunks:
  * @noble/curves is loaded lazily); resolves with the page URL.
  */
-async function servePage(dir: string): Promise<{ server: Server; url: string }> {
+export async function servePage(dir: string): Promise<{ server: Server; url: string }> {
   const files = new Map([['/', { type: 'text/html', body: await readFile(join(dir, 'index.html')) }]])
   for (const name of await readdir(dir, { recursive: true })) {
     if (name.endsWith('.js')) files.set(`/${name.split(sep).join('/')}`, { type: 'text/javascript', body: await readFile(join(dir, name)) })
@@ -90,7 +89,7 @@ async function listen(sender: Worker): Promise<string> {
   return (await sender.request({ cmd: 'listen' }, 'listening')).url as string
 }
 
-type Browser = Awaited<ReturnType<typeof import('playwright-core')['chromium']['launch']>>
+export type Browser = Awaited<ReturnType<typeof import('playwright-core')['chromium']['launch']>>
 
 async function runTab(browser: Browser, pageUrl: string, options: BenchOptions, round: number, windows: number): Promise<number[]> {
   const sender = spawnSender()
@@ -178,7 +177,7 @@ async function runNode(options: BenchOptions, windows: number): Promise<number[]
 export async function runBrowser(options: BenchOptions): Promise<MeasuredResult> {
   const { chromium } = await import('playwright-core')
   const executablePath = chromiumPath()
-  const dir = await buildPage()
+  const dir = await buildPage('tab-counter')
   const { server, url: pageUrl } = await servePage(dir)
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
   try {

@@ -3,6 +3,7 @@
  * (a `run` that spawns its own processes, or a browser) or says why it cannot yet.
  */
 import { runBrowser } from './browser-case.js'
+import { runBrowserFollow } from './browser-follow-case.js'
 import { runFlood } from './flood-case.js'
 import { runPbftCase } from './pbft-case.js'
 import type { BenchCase } from './harness.js'
@@ -29,4 +30,5 @@ export const CASES: readonly BenchCase[] = [
   },
   { key: 'flood', title: 'flood: 10x the queue bound against one peer', run: (o) => runFlood(o) },
   { key: 'browser', title: 'browser tab peer (Chromium) receiving from a Node peer', run: (o) => runBrowser(o) },
+  { key: 'browser.follow', title: 'a tab following a 4-validator PBFT network at 10,000 tx/s', run: (o) => runBrowserFollow(o) },
 ]

@@ -18,6 +18,7 @@ export const REPORT_KEYS = [
   'pbft.latency20k_spread',
   'flood',
   'browser',
+  'browser.follow',
 ] as const
 
 export type ReportKey = (typeof REPORT_KEYS)[number]

@@ -66,7 +66,7 @@ export const PBFT_VARIANTS: Variant[] = [
 
 type Round = Record<string, number>
 
-function pbftWarmupMs(options: BenchOptions): number {
+export function pbftWarmupMs(options: BenchOptions): number {
   return options.quick ? options.warmupMs : Math.max(options.warmupMs, PBFT_FULL_WARMUP_MS)
 }
 
@@ -74,13 +74,8 @@ async function runWindows(v: Variant, options: BenchOptions, windows: number): P
   // BENCH_PBFT_OPTIONS='{"logMultiplier":40}' overrides options for experiments; the report names it.
   const extra = process.env.BENCH_PBFT_OPTIONS ? (JSON.parse(process.env.BENCH_PBFT_OPTIONS) as Record<string, unknown>) : {}
   const consensusOptions = { validators: PBFT_VALIDATORS, batchSize: v.batchSize, batchTimeoutMs: BENCH_BATCH_TIMEOUT_MS, ...extra }
-  const common = { consensusOptions, limits: PBFT_BENCH_LIMITS, payloadBytes: PAYLOAD_BYTES }
   const dataRoot = v.durable === true ? mkdtempSync(join(tmpdir(), 'wspeer-bench-')) : undefined
-  const validators = PBFT_VALIDATORS.map((id) =>
-    spawnWorker('./pbft-worker.ts', id, { id, role: 'validator', ...common, ...(dataRoot === undefined ? {} : { dataDir: join(dataRoot, id) }) }),
-  )
-  const client = spawnWorker('./pbft-worker.ts', 'client', { id: 'client', role: 'non-validator', ...common })
-  const all = [...validators, client]
+  const { validators, client, all } = spawnPbftWorkers(consensusOptions, dataRoot)
   try {
     return await runWorkers(v, options, windows, validators, client, all)
   } finally {
@@ -88,15 +83,40 @@ async function runWindows(v: Variant, options: BenchOptions, windows: number): P
   }
 }
 
+export interface PbftWorkers {
+  validators: Worker[]
+  client: Worker
+  all: Worker[]
+}
+
+/**
+ * Spawns the 4 validator processes and the load client, every one with `consensusOptions` and the
+ * bench's queue limits; with `dataRoot` the validators keep their ledgers in LevelDB under it.
+ */
+export function spawnPbftWorkers(consensusOptions: Record<string, unknown>, dataRoot?: string): PbftWorkers {
+  const common = { consensusOptions, limits: PBFT_BENCH_LIMITS, payloadBytes: PAYLOAD_BYTES }
+  const validators = PBFT_VALIDATORS.map((id) =>
+    spawnWorker('./pbft-worker.ts', id, { id, role: 'validator', ...common, ...(dataRoot === undefined ? {} : { dataDir: join(dataRoot, id) }) }),
+  )
+  const client = spawnWorker('./pbft-worker.ts', 'client', { id: 'client', role: 'non-validator', ...common })
+  return { validators, client, all: [...validators, client] }
+}
+
+/** Starts every worker's peer and links them all; resolves with the validators' chat URLs. */
+export async function linkPbftWorkers({ validators, client, all }: PbftWorkers): Promise<string[]> {
+  await Promise.all(all.map((w) => w.wait('ready')))
+  const urls = await Promise.all(validators.map(async (w) => (await w.request({ cmd: 'listen' }, 'listening')).url as string))
+  await client.request({ cmd: 'listen' }, 'listening')
+  // Each validator dials the ones before it, so vp0 (the primary of view 0, which sends every
+  // pre-prepare) is the server end of all its links: WebSocket clients mask every frame they send.
+  await Promise.all(validators.map((w, i) => w.request({ cmd: 'dial', urls: urls.slice(0, i), expect: PBFT_VALIDATORS.length - 1 }, 'connected')))
+  await client.request({ cmd: 'dial', urls, expect: PBFT_VALIDATORS.length }, 'connected')
+  return urls
+}
+
 async function runWorkers(v: Variant, options: BenchOptions, windows: number, validators: Worker[], client: Worker, all: Worker[]): Promise<Round[]> {
   return withWorkers(all, async () => {
-    await Promise.all(all.map((w) => w.wait('ready')))
-    const urls = await Promise.all(validators.map(async (w) => (await w.request({ cmd: 'listen' }, 'listening')).url as string))
-    await client.request({ cmd: 'listen' }, 'listening')
-    // Each validator dials the ones before it, so vp0 (the primary of view 0, which sends every
-    // pre-prepare) is the server end of all its links: WebSocket clients mask every frame they send.
-    await Promise.all(validators.map((w, i) => w.request({ cmd: 'dial', urls: urls.slice(0, i), expect: PBFT_VALIDATORS.length - 1 }, 'connected')))
-    await client.request({ cmd: 'dial', urls, expect: PBFT_VALIDATORS.length }, 'connected')
+    await linkPbftWorkers({ validators, client, all })
     if (v.window !== undefined) await client.request({ cmd: 'closed', window: v.window, validators: PBFT_VALIDATORS }, 'started')
     else await client.request({ cmd: 'open', perSecond: v.rate, to: v.to, validators: PBFT_VALIDATORS }, 'started')
     const out: Round[] = []

@@ -189,6 +189,8 @@ export class FakeNetwork {
   readonly errors: { peer: string; error: unknown }[] = []
   /** Every fetchBlocks call, in order. */
   readonly fetches: FetchRecord[] = []
+  /** fetchBlocks calls still to fail, by asking peer (failFetches). */
+  readonly #fetchFaults = new Map<string, number>()
   /** Every message delivered, in order. */
   readonly delivered: FakeMessage[] = []
   filter: MessageFilter | undefined
@@ -377,6 +379,11 @@ export class FakeNetwork {
     return new Map(this.connectedPeers(stack.id).map((s) => [s.id, s.ledger.height()]))
   }
 
+  /** The next `count` fetchBlocks calls by `id` fail, as a sync answer that timed out would (recorded with returned -1). */
+  failFetches(id: string, count: number): void {
+    this.#fetchFaults.set(id, count)
+  }
+
   async fetchBlocks(by: FakeStack, peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
     if (signal?.aborted) throw new AbortError()
     // Answers arrive later, never inside the call.
@@ -385,6 +392,12 @@ export class FakeNetwork {
     if (signal?.aborted) throw new AbortError()
     const target = this.#stacks.get(peerId)
     if (target === undefined || !this.isConnected(by.id, peerId)) throw new PeerNotFoundError(peerId)
+    const faults = this.#fetchFaults.get(by.id) ?? 0
+    if (faults > 0) {
+      this.#fetchFaults.set(by.id, faults - 1)
+      this.fetches.push({ by: by.id, from: peerId, start, end, returned: -1 })
+      throw new Error(`fetch from ${peerId} failed (injected)`)
+    }
     // Copies, as decoding an answer would make: nothing is shared between ledgers.
     const blocks = target.ledger.getBlocks(start, end, this.#maxBlocksPerSync).map((b) => structuredClone(b) as Block)
     this.fetches.push({ by: by.id, from: peerId, start, end, returned: blocks.length })

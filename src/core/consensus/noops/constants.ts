@@ -32,3 +32,8 @@ export const DEFAULT_NOOPS_RETRY_MS = 1000
  * and forwards it on its next tick.
  */
 export const NOOPS_MAX_FORWARD_HOPS = 2
+/**
+ * A height claim that could not be fetched is tried again `retryMs` x 2, 4, 8 ... after each failure
+ * in a row, at most this many times `retryMs` apart (16: 16 s at the default tick).
+ */
+export const NOOPS_CLAIM_RETRY_MAX_FACTOR = 16

@@ -24,7 +24,10 @@
  *
  * Before leading, a leader catches up: while any peer claims a greater height (stack.sync heights,
  * or heights learned from block messages) it fetches and applies the missing blocks; transactions
- * wait meanwhile. A claim that cannot be fetched is set aside until that peer claims more.
+ * wait meanwhile. A claim that cannot be fetched (the peer left, an answer timed out under load)
+ * is set aside until that peer claims more or its backoff ends: tried again `retryMs` x 2, 4, 8 ...
+ * (at most NOOPS_CLAIM_RETRY_MAX_FACTOR x) after each failure. Without the retry a validator that
+ * lost one answer stayed behind for good on a network with nothing more to commit.
  *
  * Timers (the batch timer and the housekeeping tick) come from stack.clock; stop() clears them.
  */
@@ -40,7 +43,7 @@ import { makeEnvelope } from '../../wire/payloads.js'
 import { transactionBytes } from '../../wire/block-size.js'
 import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
 import { decodeReceived, decodeTransaction } from '../decode-received.js'
-import { NOOPS_MAX_FORWARD_HOPS, NOOPS_PLUGIN_NAME } from './constants.js'
+import { NOOPS_CLAIM_RETRY_MAX_FACTOR, NOOPS_MAX_FORWARD_HOPS, NOOPS_PLUGIN_NAME } from './constants.js'
 import { decodeNoopsMessage, encodeNoopsMessage, type NoopsMessage } from './noops-messages.js'
 import { resolveNoopsOptions, type NoopsOptions } from './noops-options.js'
 
@@ -108,8 +111,8 @@ class NoopsConsenterImpl implements NoopsConsenter {
 
   /** Heights learned from block messages (a sender of block n has height >= n + 1). */
   readonly #learnedHeights = new Map<string, number>()
-  /** Height claims that could not be fetched, by peer; ignored until the peer claims more. */
-  readonly #failedClaims = new Map<string, number>()
+  /** Height claims that could not be fetched, by peer; ignored until the peer claims more or `retryAt`. */
+  readonly #failedClaims = new Map<string, { height: number; failures: number; retryAt: number }>()
   #lock: Promise<void> = Promise.resolve()
   #busy = 0
   #catchingUp = false
@@ -488,7 +491,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
   #pruneClaims(mine: number): void {
     const linked = new Set(this.#stack.getNetworkInfo().peers.map((p) => p.id))
     for (const [peer, height] of this.#learnedHeights) if (height <= mine || !linked.has(peer)) this.#learnedHeights.delete(peer)
-    for (const [peer, height] of this.#failedClaims) if (height <= mine || !linked.has(peer)) this.#failedClaims.delete(peer)
+    for (const [peer, failed] of this.#failedClaims) if (failed.height <= mine || !linked.has(peer)) this.#failedClaims.delete(peer)
   }
 
   /**
@@ -506,9 +509,11 @@ class NoopsConsenterImpl implements NoopsConsenter {
       if (validators.has(peer) && height > (claims.get(peer) ?? 0)) claims.set(peer, height)
     }
     let best: { peer: string; height: number } | undefined
+    const now = this.#stack.clock.now()
     for (const [peer, height] of claims) {
       if (peer === this.#self || height <= mine) continue
-      if ((this.#failedClaims.get(peer) ?? -1) >= height) continue
+      const failed = this.#failedClaims.get(peer)
+      if (failed !== undefined && failed.height >= height && now < failed.retryAt) continue
       if (best === undefined || height > best.height) best = { peer, height }
     }
     return best
@@ -520,7 +525,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
     this.#exclusive(async () => {
       for (let claim = this.#bestClaim(); claim !== undefined && this.#state === 'running'; claim = this.#bestClaim()) {
         this.#log.info('noops catching up', { remotePeer: claim.peer, from: this.#stack.ledger.height(), to: claim.height })
-        if (!(await this.#fetchUpTo(claim.peer, claim.height))) this.#failedClaims.set(claim.peer, claim.height)
+        if (!(await this.#fetchUpTo(claim.peer, claim.height))) this.#claimFailed(claim.peer, claim.height)
       }
     })
       .catch((err: unknown) => this.#log.error('noops catch-up failed', { error: describeError(err) }))
@@ -528,6 +533,12 @@ class NoopsConsenterImpl implements NoopsConsenter {
         this.#catchingUp = false
         this.#tick()
       })
+  }
+
+  #claimFailed(peer: string, height: number): void {
+    const failures = (this.#failedClaims.get(peer)?.failures ?? 0) + 1
+    const factor = Math.min(2 ** failures, NOOPS_CLAIM_RETRY_MAX_FACTOR)
+    this.#failedClaims.set(peer, { height, failures, retryAt: this.#stack.clock.now() + factor * this.#opts.retryMs })
   }
 
   /** Runs fn after every earlier exclusive section: the ledger sees one block source at a time. */

@@ -199,6 +199,27 @@ describe('noops consenter', () => {
     expect(n.fetches.some((f) => f.by === 'vp3' && f.returned > 0)).toBe(true)
   })
 
+  it('tries a claim it could not fetch again, with backoff, on a network that stays quiet', async () => {
+    const n = await setup({ validators: 2, options: { blockSize: 1 } })
+    n.isolate('vp1')
+    n.submit('vp0', 'a=1')
+    await n.flush()
+    // Two answers fail (a timeout under load, say), then the third gets through; nothing else is sent.
+    n.failFetches('vp1', 2)
+    n.connectAll()
+    const failed = () => n.fetches.filter((f) => f.by === 'vp1' && f.returned === -1).length
+    await n.advance(DEFAULT_NOOPS_RETRY_MS)
+    expect(failed()).toBe(1)
+    expect(n.peer('vp1').ledger.height()).toBe(1)
+    // The next tries come later each time (retryMs, then twice that): no fetch every tick at a peer that cannot answer.
+    await n.advance(DEFAULT_NOOPS_RETRY_MS)
+    expect(failed()).toBe(1)
+    await n.advance(DEFAULT_NOOPS_RETRY_MS)
+    expect(failed()).toBe(2)
+    for (let i = 0; i < 4 && n.peer('vp1').ledger.height() < 2; i++) await n.advance(DEFAULT_NOOPS_RETRY_MS)
+    expect(expectSameChain(n, validatorIds(2))).toBe(2)
+  })
+
   it('ignores stale blocks and counts blocks the ledger refuses', async () => {
     const n = await setup({ options: { blockSize: 1 } })
     n.submit('vp0', 'a=1')

@@ -253,6 +253,9 @@ export {
   type LevelDatabase,
   type LevelOperation,
   type PendingStore,
+  createMemoryConsenterStore,
+  type ConsenterStore,
+  type ConsenterStoreChanges,
 } from './ledger/index.js'
 
 // Identity: Ed25519 keys, key ids, membership.

@@ -252,6 +252,9 @@ export {
   type LevelDatabase,
   type LevelOperation,
   type PendingStore,
+  createMemoryConsenterStore,
+  type ConsenterStore,
+  type ConsenterStoreChanges,
   PUBLIC_KEY_BYTES,
   SEED_BYTES,
   SIGNATURE_BYTES,
@@ -462,7 +465,7 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
         aliases: localChatAddresses(config.host, port, secure, config.aliases),
       },
       log,
-      ...(durable === undefined ? {} : { ledger: durable.ledger, pending: durable.store }),
+      ...(durable === undefined ? {} : { ledger: durable.ledger, pending: durable.store, consenterStore: durable.store.consenterStore() }),
     })
     late.bind(peer)
     await peer.start()

@@ -903,8 +903,10 @@ export class Replica {
         this.#log.error('executing a committed batch failed; execution halted', { n, error: describeError(err) })
         return false
       }
-      this.#forget(batch.txs)
     }
+    // With or without a block: a request held for transactions that are committed now would fire
+    // the request timer, and a view change, on a network with nothing left to order.
+    if (batch !== null) this.#forget(batch.txs)
     this.#lastExec = n
     this.#promises?.executed(n, ledger.height())
     this.stats.executed++

@@ -118,6 +118,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   #discoveryTimer: TimerHandle | undefined
   #unsubscribeLedger: (() => void) | undefined
   #followChain: Promise<void> = Promise.resolve()
+  /** Follow work queued or running on #followChain; the discovery tick retries a catch-up only when there is none. */
+  #following = 0
   #nonce = 0
   #keyPair: KeyPair | undefined
   readonly #ownAddresses: string[]
@@ -459,14 +461,41 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
    */
   #catchUpFrom(link: Link, height: number): void {
     if (this.role === 'validator' || link.remote?.type !== EndpointType.VALIDATOR || height <= this.#ledger.height()) return
-    this.#followChain = this.#followChain
-      .then(async () => {
+    this.#queueFollow(
+      async () => {
         for (const block of await this.#fetchRange(link.remoteId, this.#ledger.height(), height - 1)) {
           if (block.number === this.#ledger.height()) this.#ledger.applyBlock(block)
         }
-      })
-      .catch((err: unknown) => {
-        this.#log.warn('could not catch up', { remotePeer: link.label, height, error: describeError(err) })
+      },
+      (err) => this.#log.warn('could not catch up', { remotePeer: link.label, height, error: describeError(err) }),
+    )
+  }
+
+  /**
+   * A follower whose fetch failed (an answer that timed out, a link that dropped mid-answer) would
+   * wait for the next SYNC_BLOCK_ADDED to show its gap again, which never comes on a network with
+   * nothing more to commit. Each discovery tick, with no follow work pending, it catches up from
+   * the linked validator that claimed the greatest height above its own.
+   */
+  #retryCatchUp(): void {
+    if (this.role === 'validator' || this.#following > 0) return
+    let best: Link | undefined
+    let bestHeight = this.#ledger.height()
+    for (const link of this.#registry.values()) {
+      const height = this.#heights.get(link.remoteId) ?? 0
+      if (link.remote?.type === EndpointType.VALIDATOR && height > bestHeight) [best, bestHeight] = [link, height]
+    }
+    if (best !== undefined) this.#catchUpFrom(best, bestHeight)
+  }
+
+  /** Runs `work` after every earlier follow step (one block source at a time), reporting its failure with `failed`. */
+  #queueFollow(work: () => Promise<void>, failed: (err: unknown) => void): void {
+    this.#following++
+    this.#followChain = this.#followChain
+      .then(work)
+      .catch(failed)
+      .finally(() => {
+        this.#following--
       })
   }
 
@@ -543,9 +572,10 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   #blockAdded(block: Block, from: Link): void {
     // Validators get blocks from their consenter; only non-validators follow SYNC_BLOCK_ADDED.
     if (this.role === 'validator') return
-    this.#followChain = this.#followChain.then(() => this.#follow(block, from)).catch((err: unknown) => {
-      this.#log.warn('could not apply announced block', { remotePeer: from.label, number: block.number, error: describeError(err) })
-    })
+    this.#queueFollow(
+      () => this.#follow(block, from),
+      (err) => this.#log.warn('could not apply announced block', { remotePeer: from.label, number: block.number, error: describeError(err) }),
+    )
   }
 
   async #follow(block: Block, from: Link): Promise<void> {
@@ -621,6 +651,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       if (this.#state !== 'running') return
       const ask = makeEnvelope(MessageType.DISC_GET_PEERS, {})
       for (const link of this.#registry.values()) this.#trySend(link, ask)
+      this.#retryCatchUp()
       this.#scheduleDiscovery()
     }, this.#limits.discoveryPeriodMs)
   }

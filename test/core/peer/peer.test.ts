@@ -11,6 +11,8 @@ import { decodePayload, makeEnvelope } from '../../../src/core/wire/payloads.js'
 import { PeerNotFoundError, UnknownConsenterError } from '../../../src/core/errors.js'
 import type { Peer } from '../../../src/core/peer/peer-types.js'
 import { DEFAULT_QUEUE_MAX_MESSAGES } from '../../../src/core/peer/limits.js'
+import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
+import { toHex } from '../../../src/core/util/bytes.js'
 
 const consensus = (n: number) => ({ type: MessageType.CONSENSUS, payload: new Uint8Array([n & 255, (n >> 8) & 255]) })
 
@@ -345,6 +347,33 @@ describe('events and catch-up', () => {
     const tab = net.add({ id: 'tab1', role: 'non-validator', consensus: 'noops', bootstrap: [MemoryNetwork.address('vp0')] })
     await tab.start()
     await vi.waitFor(() => expect(tab.status().chain).toEqual(vp0.status().chain), { timeout: 5000, interval: 5 })
+  })
+})
+
+describe('a follower whose fetch failed', () => {
+  it('catches up on a later discovery tick, with no new block to show the gap', async () => {
+    // Two blocks the raw validator below serves, made on a ledger of its own from the same genesis.
+    const source = createMemoryLedger()
+    const blocks = [1, 2].map((n) => {
+      source.beginTxBatch(`b${n}`)
+      source.execTxs(`b${n}`, [{ txid: `t${n}`, payload: `k${n}=v`, timestamp: n, origin: 'vp1' }])
+      return source.commitTxBatch(`b${n}`, { timestamp: n, proposer: 'vp1' })
+    })
+    net = new MemoryNetwork()
+    const limits = { syncTimeoutMs: 200, discoveryPeriodMs: 50 }
+    const tab = net.add({ id: 'tab1', role: 'non-validator', consensus: 'test-recording', limits })
+    await tab.start()
+    const vp1 = await RawLink.established(tab, 'vp1')
+    vp1.send(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block: blocks[1]! }))
+    // The first ask for the gap goes unanswered and times out: the follower is left at genesis.
+    const first = decodePayload(MessageType.SYNC_GET_BLOCKS, (await vp1.next({ type: MessageType.SYNC_GET_BLOCKS })).payload)
+    expect(first).toMatchObject({ start: 1, end: 1 })
+    // No further block comes; a discovery tick asks again, for everything up to the claimed height.
+    const again = decodePayload(MessageType.SYNC_GET_BLOCKS, (await vp1.next({ type: MessageType.SYNC_GET_BLOCKS })).payload)
+    expect(again).toMatchObject({ start: 1, end: 2 })
+    expect(tab.status().chain.height).toBe(1)
+    vp1.send(makeEnvelope(MessageType.SYNC_BLOCKS, { requestId: again.requestId, blocks }))
+    await vi.waitFor(() => expect(tab.status().chain).toEqual({ height: 3, headHash: toHex(source.headHash()) }), { timeout: 5000, interval: 5 })
   })
 })
 

@@ -422,6 +422,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           link.ready = true
           wake()
         })().catch((err: unknown) => {
+          // The link closed while the reply was being verified (the close handler aborts the
+          // handshake): how it closed is recorded there, and nothing was refused.
+          if (ws.readyState !== WebSocket.OPEN) return
           // vp0's step 2 must verify: a refusal here is a finding, not noise.
           failures.push({ kind: 'handshake', message: `fuzz link ${link.index}: vp0's handshake reply refused: ${err instanceof Error ? err.message : String(err)}` })
           ws.terminate()

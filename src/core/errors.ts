@@ -199,12 +199,13 @@ export class LedgerError extends WspeerError {
 /**
  * A ledger store that cannot be used: corrupt (ERR_LEDGER_CORRUPT), made by another network
  * (ERR_LEDGER_OTHER_NETWORK), held open by another process (ERR_LEDGER_LOCKED) or failing to
- * write (ERR_LEDGER_WRITE). The message names where the
+ * write (ERR_LEDGER_WRITE), or closed while the ledger still reads old blocks from it
+ * (ERR_LEDGER_CLOSED). The message names where the
  * store is and how to discard it; the peer then catches up from the others.
  */
 export class LedgerStoreError extends WspeerError {
   override readonly name: string = 'LedgerStoreError'
-  constructor(code: 'ERR_LEDGER_CORRUPT' | 'ERR_LEDGER_OTHER_NETWORK' | 'ERR_LEDGER_LOCKED' | 'ERR_LEDGER_WRITE', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'ERR_LEDGER_CORRUPT' | 'ERR_LEDGER_OTHER_NETWORK' | 'ERR_LEDGER_LOCKED' | 'ERR_LEDGER_WRITE' | 'ERR_LEDGER_CLOSED', message: string, options?: { cause?: unknown }) {
     super(code, message, options)
   }
 }

@@ -12,6 +12,11 @@
  * In: blocks in chain order with their hashes. Out: a block decoded again on demand (frozen, equal
  * to the one stored, a new object each call) and each block's hash.
  *
+ * Released blocks: once a durable store holds blocks, `release(below, read)` frees every chunk
+ * that holds only blocks below `below`, and those blocks are read back through `read` (the Node
+ * ledger store's synchronous LevelDB read) from then on. Hashes and the index stay (40 bytes a
+ * block): the chain's memory then no longer grows with what its blocks carry.
+ *
  * Record layout, all numbers big-endian; strings are u32 byte length + UTF-8:
  *   stateHash (32) | timestamp f64 | proposer | tx count u32 | the transactions' records
  * The transaction records are those the body hash covers (transaction-records.ts): a block made
@@ -49,6 +54,12 @@ export interface BlockStore {
   block(number: number): Block | undefined
   /** A copy of block `number`'s hash; undefined when not stored. */
   hash(number: number): Uint8Array | undefined
+  /**
+   * Frees the bytes of every chunk holding only blocks below `below` (never the chunk being
+   * written); `block(n)` of a freed block returns `read(n)`, which must give the block stored as n.
+   * Returns how many blocks are held by `read` now.
+   */
+  release(below: number, read: (number: number) => Block | undefined): number
 }
 
 export interface BlockStoreOptions {
@@ -59,6 +70,9 @@ export interface BlockStoreOptions {
 export function createBlockStore(options: BlockStoreOptions = {}): BlockStore {
   return new PackedBlockStore(options.chunkBytes ?? BLOCK_STORE_CHUNK_BYTES, options.hashesPerChunk ?? BLOCK_STORE_HASHES_PER_CHUNK)
 }
+
+const RELEASED = new Uint8Array(0)
+const RELEASED_VIEW = new DataView(RELEASED.buffer)
 
 /** Index slots per block: chunk number, byte offset. */
 const INDEX_SLOTS = 2
@@ -78,6 +92,11 @@ class PackedBlockStore implements BlockStore {
   #index = new Uint32Array(INITIAL_INDEX_BLOCKS * INDEX_SLOTS)
   readonly #hashChunks: Uint8Array[] = []
   #length = 0
+  /** The first block of each chunk. */
+  readonly #chunkFirst: number[] = []
+  /** Leading chunks whose bytes were released: their blocks come from #read. */
+  #released = 0
+  #read: ((number: number) => Block | undefined) | undefined
 
   constructor(chunkBytes: number, hashesPerChunk: number) {
     if (!(Number.isSafeInteger(chunkBytes) && chunkBytes > 0)) throw new RangeError('chunkBytes must be a positive integer')
@@ -110,6 +129,7 @@ class PackedBlockStore implements BlockStore {
   block(number: number): Block | undefined {
     if (!this.#has(number)) return undefined
     const chunk = this.#index[number * INDEX_SLOTS]!
+    if (chunk < this.#released) return this.#readReleased(number)
     const reader = new RecordReader(this.#chunks[chunk]!, this.#views[chunk]!)
     reader.pos = this.#index[number * INDEX_SLOTS + 1]!
     const stateHash = reader.bytes(HASH_BYTES)
@@ -134,6 +154,22 @@ class PackedBlockStore implements BlockStore {
     return chunk.slice(at, at + HASH_BYTES)
   }
 
+  release(below: number, read: (number: number) => Block | undefined): number {
+    this.#read = read
+    while (this.#released < this.#chunks.length - 1 && this.#chunkFirst[this.#released + 1]! <= below) {
+      this.#chunks[this.#released] = RELEASED
+      this.#views[this.#released] = RELEASED_VIEW
+      this.#released++
+    }
+    return this.#released === 0 ? 0 : this.#chunkFirst[this.#released]!
+  }
+
+  #readReleased(number: number): Block {
+    const block = this.#read?.(number)
+    if (block === undefined || block.number !== number) throw new LedgerError(`block store: released block ${number} could not be read back`)
+    return block
+  }
+
   #has(number: number): boolean {
     return Number.isSafeInteger(number) && number >= 0 && number < this.#length
   }
@@ -144,6 +180,7 @@ class PackedBlockStore implements BlockStore {
     if (last !== undefined && this.#pos + bytes <= last.length) return
     const next = last === undefined ? FIRST_CHUNK_BYTES : last.length * 2
     const chunk = new Uint8Array(Math.max(Math.min(next, this.#chunkBytes), bytes))
+    this.#chunkFirst.push(this.#length)
     this.#chunks.push(chunk)
     this.#views.push(new DataView(chunk.buffer))
     this.#pos = 0

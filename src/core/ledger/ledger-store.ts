@@ -69,6 +69,10 @@ export interface LevelDatabase {
   get(key: string): Promise<Uint8Array | undefined>
   batch(operations: LevelOperation[], options?: { sync?: boolean }): Promise<void>
   iterator(options: { gte: string; lt: string }): AsyncIterable<[string, Uint8Array]>
+  /** A synchronous read (classic-level and memory-level have it, browser-level does not): lets the ledger read old blocks back. */
+  getSync?(key: string): Uint8Array | undefined
+  /** abstract-level's manifest; `getSync: true` says getSync works. */
+  readonly supports?: object
 }
 
 export interface LedgerStoreOptions {
@@ -87,6 +91,11 @@ export interface LedgerStoreOptions {
   fsync?: FsyncPolicy
   /** Default DEFAULT_FSYNC_CHECKPOINT_BLOCKS. */
   checkpointBlocks?: number
+  /**
+   * Whether the ledger drops the bytes of blocks this store holds and reads them back from it when
+   * asked (default true; only with a database that reads synchronously, `supports.getSync`).
+   */
+  releaseStoredBlocks?: boolean
   log?: Logger
 }
 
@@ -100,6 +109,8 @@ export interface LedgerStoreStats {
   syncedWrites: number
   /** Blocks loaded back at open. */
   loadedBlocks: number
+  /** Blocks the ledger no longer holds in memory and reads back from this store. */
+  releasedBlocks: number
 }
 
 export interface LedgerStore extends PendingStore {
@@ -125,6 +136,8 @@ const CONSENTER_PREFIX = 'c/'
 /** After '/' in code-unit order: the exclusive end of a prefix's range. */
 const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
 const blockKey = (n: number): string => BLOCK_PREFIX + String(n).padStart(16, '0')
+/** While loading, the blocks read so far are released every this many (a chunk holds hundreds at most). */
+const LOAD_RELEASE_EVERY = 1024
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -159,6 +172,9 @@ class LevelLedgerStore implements LedgerStore {
   #writes = 0
   #syncedWrites = 0
   #loadedBlocks = 0
+  #releasedBlocks = 0
+  /** Whether the ledger may drop stored blocks and read them back (releaseStoredBlocks, and a database with getSync). */
+  readonly #releases: boolean
   /** Txids held as pending in the store, so a committing block deletes exactly those. */
   readonly #pendingIds = new Set<string>()
   #pending: Transaction[] = []
@@ -178,6 +194,7 @@ class LevelLedgerStore implements LedgerStore {
     this.#db = options.db
     this.#opts = options
     this.#log = options.log ?? silentLogger
+    this.#releases = (options.releaseStoredBlocks ?? true) && (options.db.supports as { getSync?: unknown } | undefined)?.getSync === true && typeof options.db.getSync === 'function'
   }
 
   async load(): Promise<void> {
@@ -243,7 +260,10 @@ class LevelLedgerStore implements LedgerStore {
         throw this.#corrupt(`holds a block ${expected} that does not extend the chain it stores (${describeError(err)})`, err)
       }
       this.#loadedBlocks++
+      // Released as the load goes, so a long chain is never all in memory at once.
+      if (this.#loadedBlocks % LOAD_RELEASE_EVERY === 0) this.#release(this.#ledger.height())
     }
+    this.#release(this.#ledger.height())
     const height = this.#ledger.height()
     if (head !== undefined && (head.height !== height || head.hash !== toHex(this.#ledger.headHash()))) {
       throw this.#corrupt(`has head record ${head.height}/${head.hash} but its blocks end at ${height}/${toHex(this.#ledger.headHash())}`)
@@ -314,6 +334,7 @@ class LevelLedgerStore implements LedgerStore {
       writes: this.#writes,
       syncedWrites: this.#syncedWrites,
       loadedBlocks: this.#loadedBlocks,
+      releasedBlocks: this.#releasedBlocks,
     }
   }
 
@@ -383,9 +404,33 @@ class LevelLedgerStore implements LedgerStore {
       this.#writes++
       if (sync) this.#syncedWrites++
       this.#storedHeight += blocks
+      this.#release(this.#storedHeight)
       for (const w of waiters) w.resolve()
     }
     this.#writing = undefined
+  }
+
+  /** Lets the ledger drop the blocks below `height`, which this store holds (see releaseStoredBlocks). */
+  #release(height: number): void {
+    if (!this.#releases) return
+    this.#releasedBlocks = this.#ledger.releaseBlocks(height, this.#readBlock)
+  }
+
+  /** A stored block, read synchronously; a block that cannot be read back is a corrupt store. */
+  readonly #readBlock = (number: number): Block | undefined => {
+    if (this.#closed) throw new LedgerStoreError('ERR_LEDGER_CLOSED', `block ${number} lives in the ledger store ${this.#where()}, which is closed`)
+    const value = this.#db.getSync!(blockKey(number))
+    if (value === undefined) throw this.#corrupt(`lost block ${number}, which it held`)
+    let block: Block
+    try {
+      block = decodePayload(MessageType.SYNC_BLOCK_ADDED, value).block
+    } catch (err) {
+      throw this.#corrupt(`holds an unreadable block ${number} (${describeError(err)})`, err)
+    }
+    // As the ledger's own blocks are: frozen, so no reader can change what others read.
+    for (const tx of block.transactions) Object.freeze(tx)
+    Object.freeze(block.transactions)
+    return Object.freeze(block)
   }
 
   async #readText(key: string): Promise<string | undefined> {

@@ -50,4 +50,11 @@ export interface Ledger {
 
   /** Called after every committed or applied block. Returns an unsubscribe function. */
   onBlock(listener: (block: Block, hash: Uint8Array) => void): () => void
+
+  /**
+   * Lets the ledger drop what it holds of blocks below `below` that a durable store keeps, reading
+   * them back through `read` when asked (old blocks for sync answers, state transfer, the REST
+   * API). Returns how many blocks are now read back that way. A ledger may keep them all (0).
+   */
+  releaseBlocks(below: number, read: (number: number) => Block | undefined): number
 }

@@ -135,6 +135,10 @@ class MemoryLedger implements Ledger {
     return this.#txids.has(txid)
   }
 
+  releaseBlocks(below: number, read: (number: number) => Block | undefined): number {
+    return this.#store.release(Math.min(below, this.height() - 1), read)
+  }
+
   transactionCount(): number {
     return this.#txids.size
   }

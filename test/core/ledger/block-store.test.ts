@@ -102,6 +102,34 @@ describe('block store', () => {
     expect(store.block(1)).toEqual(blocks[1])
   })
 
+  it('releases whole chunks below a height, keeps hashes and the chunk being written, and reads released blocks back', () => {
+    const store = createBlockStore({ chunkBytes: 512, hashesPerChunk: 3 })
+    const { blocks, hashes } = chain(40, (n) => n % 5)
+    for (let n = 0; n < blocks.length; n++) store.append(blocks[n]!, hashes[n]!)
+    const reads: number[] = []
+    const read = (n: number): Block | undefined => {
+      reads.push(n)
+      return blocks[n]
+    }
+    const released = store.release(25, read)
+    // Whole chunks only, so at most 25 blocks, and some (each chunk here holds a few blocks at most).
+    expect(released).toBeGreaterThan(0)
+    expect(released).toBeLessThanOrEqual(25)
+    for (let n = 0; n < blocks.length; n++) {
+      expect(store.block(n)).toEqual(blocks[n])
+      expect(toHex(store.hash(n)!)).toBe(toHex(hashes[n]!))
+    }
+    expect(reads).toEqual(Array.from({ length: released }, (_, n) => n))
+    // Releasing everything keeps the chunk still written to; appending goes on.
+    expect(store.release(1000, read)).toBeLessThan(40)
+    const next = chain(41, (n) => n % 5)
+    store.append(next.blocks[40]!, next.hashes[40]!)
+    expect(store.block(40)).toEqual(next.blocks[40])
+    // A read that gives back the wrong block is an error, never a wrong answer.
+    store.release(1000, () => blocks[0])
+    expect(() => store.block(5)).toThrow(LedgerError)
+  })
+
   it('refuses sizes that are not positive integers', () => {
     expect(() => createBlockStore({ chunkBytes: 0 })).toThrow(RangeError)
     expect(() => createBlockStore({ hashesPerChunk: 1.5 })).toThrow(RangeError)

@@ -28,7 +28,10 @@ function commit(ledger: Ledger, txs: Transaction[]): Block {
  * reaching the database, as if the process died with it in flight; the store then stops, so every
  * promise it gave settles and a test needs no timing to know what was acknowledged.
  */
-function persistentDb(): { db: MemoryLevel<string, Uint8Array>; view: (opts?: { failAfter?: number; gate?: Promise<void> }) => LevelDatabase & { batches: LevelOperation[][] } } {
+function persistentDb(): {
+  db: MemoryLevel<string, Uint8Array>
+  view: (opts?: { failAfter?: number; gate?: Promise<void>; readsSync?: boolean }) => LevelDatabase & { batches: LevelOperation[][] }
+} {
   const db = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' })
   return {
     db,
@@ -36,6 +39,8 @@ function persistentDb(): { db: MemoryLevel<string, Uint8Array>; view: (opts?: { 
       const batches: LevelOperation[][] = []
       return {
         batches,
+        // Only when asked: the other tests keep every block in memory, as a tab's store does.
+        ...(opts.readsSync === true ? { supports: db.supports, getSync: (key: string) => db.getSync(key) } : {}),
         open: () => db.open(),
         close: async () => undefined,
         get: (key) => db.get(key),
@@ -87,6 +92,40 @@ describe('ledger store', () => {
     commit(second, [tx('d')])
     await again.flushed()
     expect(again.stats().storedHeight).toBe(4)
+  })
+
+  it('lets the ledger drop the blocks it stored and read them back, also after a restart', async () => {
+    const { view } = persistentDb()
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db: view({ readsSync: true }), network: NETWORK })
+    // 2 KB transactions: the ledger's first 64 KiB chunk of blocks fills after about 30 blocks.
+    const committed = Array.from({ length: 80 }, (_, i) => commit(ledger, [tx(`k${i}=${'x'.repeat(2048)}`)]))
+    const state = ledger.snapshot()
+    await store.flushed()
+    const released = store.stats().releasedBlocks
+    expect(released).toBeGreaterThan(20)
+    expect(released).toBeLessThan(81)
+    // Every block, released or not, reads back equal to what was committed.
+    expect(ledger.getBlocks(1, 80)).toEqual(committed)
+    expect(ledger.locateTransaction(committed[0]!.transactions[0]!.txid)).toEqual({ block: 1, index: 0 })
+    await store.close()
+    // Closed, the store cannot give a released block back, and says why.
+    expect(() => ledger.getBlock(1)).toThrow(expect.objectContaining({ code: 'ERR_LEDGER_CLOSED' }) as Error)
+
+    // A restart releases as it loads, and rebuilds the same state from the blocks it reads back.
+    const again = createMemoryLedger()
+    const reopened = await openLedgerStore(again, { db: view({ readsSync: true }), network: NETWORK })
+    expect(reopened.stats().loadedBlocks).toBe(80)
+    expect(reopened.stats().releasedBlocks).toBeGreaterThan(20)
+    expect(again.getBlocks(1, 80)).toEqual(committed)
+    expect(again.snapshot()).toEqual(state)
+    await reopened.close()
+
+    // Asked not to, or over a database without synchronous reads, it keeps every block.
+    const kept = await openLedgerStore(createMemoryLedger(), { db: view({ readsSync: true }), network: NETWORK, releaseStoredBlocks: false })
+    const noSync = await openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })
+    expect([kept.stats().releasedBlocks, noSync.stats().releasedBlocks]).toEqual([0, 0])
+    await Promise.all([kept.close(), noSync.close()])
   })
 
   it('keeps an acknowledged transaction until a block commits it', async () => {

@@ -37,3 +37,8 @@ export const NOOPS_MAX_FORWARD_HOPS = 2
  * in a row, at most this many times `retryMs` apart (16: 16 s at the default tick).
  */
 export const NOOPS_CLAIM_RETRY_MAX_FACTOR = 16
+/**
+ * Blocks a validator asks the leader for when it probes (a housekeeping tick with no block from the
+ * leader and no greater height known): the serving peer's answer caps bound what comes back.
+ */
+export const NOOPS_PROBE_BLOCKS = 1000

@@ -43,7 +43,7 @@ import { makeEnvelope } from '../../wire/payloads.js'
 import { transactionBytes } from '../../wire/block-size.js'
 import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
 import { decodeReceived, decodeTransaction } from '../decode-received.js'
-import { NOOPS_CLAIM_RETRY_MAX_FACTOR, NOOPS_MAX_FORWARD_HOPS, NOOPS_PLUGIN_NAME } from './constants.js'
+import { NOOPS_CLAIM_RETRY_MAX_FACTOR, NOOPS_MAX_FORWARD_HOPS, NOOPS_PLUGIN_NAME, NOOPS_PROBE_BLOCKS } from './constants.js'
 import { decodeNoopsMessage, encodeNoopsMessage, type NoopsMessage } from './noops-messages.js'
 import { resolveNoopsOptions, type NoopsOptions } from './noops-options.js'
 
@@ -116,6 +116,8 @@ class NoopsConsenterImpl implements NoopsConsenter {
   #lock: Promise<void> = Promise.resolve()
   #busy = 0
   #catchingUp = false
+  /** Whether a block message came from the leader since the last housekeeping tick. */
+  #heardFromLeader = false
 
   #blocksProposed = 0
   #blocksApplied = 0
@@ -294,7 +296,11 @@ class NoopsConsenterImpl implements NoopsConsenter {
       this.#clearBatchTimer()
       this.#forwardPending(leader, housekeeping)
       // Only validators sync here; a non-validator's peer follows SYNC_BLOCK_ADDED itself.
-      if (housekeeping && this.#isValidator() && this.#bestClaim() !== undefined) this.#startCatchUp()
+      if (housekeeping && this.#isValidator()) {
+        if (this.#bestClaim() !== undefined) this.#startCatchUp()
+        else if (!this.#heardFromLeader && !this.#failedClaims.has(leader)) this.#probeLeader(leader)
+        this.#heardFromLeader = false
+      }
       return
     }
     if (this.#bestClaim() !== undefined) {
@@ -429,6 +435,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
   // ---- following and catching up ----
 
   async #onBlockMessage(block: Block, sender: string): Promise<void> {
+    if (sender === this.#leader) this.#heardFromLeader = true
     this.#learnHeight(sender, block.number + 1)
     const { ledger } = this.#stack
     if (block.number < ledger.height()) {
@@ -539,6 +546,38 @@ class NoopsConsenterImpl implements NoopsConsenter {
     const failures = (this.#failedClaims.get(peer)?.failures ?? 0) + 1
     const factor = Math.min(2 ** failures, NOOPS_CLAIM_RETRY_MAX_FACTOR)
     this.#failedClaims.set(peer, { height, failures, retryAt: this.#stack.clock.now() + factor * this.#opts.retryMs })
+  }
+
+  /**
+   * Asks the leader for what follows this validator's head, and applies it. Heights are learned at
+   * HELLO and from block messages, so a validator whose link was not up yet when the leader sent
+   * its last block (a restart, a redial) knows of no greater height, and on a quiet network would
+   * never learn it: a housekeeping tick with no block from the leader and no claim to follow asks.
+   */
+  #probeLeader(leader: string): void {
+    if (this.#catchingUp || this.#busy > 0) return
+    this.#catchingUp = true
+    this.#exclusive(async () => {
+      const { ledger } = this.#stack
+      for (;;) {
+        const from = ledger.height()
+        const blocks = await this.#stack.sync.fetchBlocks(leader, from, from + NOOPS_PROBE_BLOCKS - 1, { signal: this.#abort.signal })
+        if (this.#state !== 'running') return
+        let applied = 0
+        for (const block of blocks) {
+          if (block.number !== ledger.height() || !this.#apply(block, leader)) break
+          this.#learnHeight(leader, block.number + 1)
+          applied++
+        }
+        if (applied === 0) return
+        this.#log.info('noops caught up from the leader', { remotePeer: leader, from, to: ledger.height() })
+      }
+    })
+      .catch((err: unknown) => this.#log.debug('probing the leader failed', { remotePeer: leader, error: describeError(err) }))
+      .finally(() => {
+        this.#catchingUp = false
+        this.#tick()
+      })
   }
 
   /** Runs fn after every earlier exclusive section: the ledger sees one block source at a time. */

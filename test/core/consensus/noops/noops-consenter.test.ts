@@ -220,6 +220,19 @@ describe('noops consenter', () => {
     expect(expectSameChain(n, validatorIds(2))).toBe(2)
   })
 
+  it('asks the leader on a quiet network when its last block never arrived and no height showed it', async () => {
+    const n = await setup({ validators: 2, options: { blockSize: 1 } })
+    // The leader's block message to vp1 is lost (vp1's link was not up yet, say); nothing else tells vp1.
+    n.filter = (m) => !(m.to === 'vp1' && m.envelope.type === MessageType.CONSENSUS)
+    n.submit('vp0', 'a=1')
+    await n.flush()
+    n.filter = undefined
+    expect([n.peer('vp0').ledger.height(), n.peer('vp1').ledger.height()]).toEqual([2, 1])
+    await n.advance(DEFAULT_NOOPS_RETRY_MS)
+    expect(expectSameChain(n, validatorIds(2))).toBe(2)
+    expect(n.fetches.filter((f) => f.by === 'vp1')).toEqual([{ by: 'vp1', from: 'vp0', start: 1, end: 1000, returned: 1 }, { by: 'vp1', from: 'vp0', start: 2, end: 1001, returned: 0 }])
+  })
+
   it('ignores stale blocks and counts blocks the ledger refuses', async () => {
     const n = await setup({ options: { blockSize: 1 } })
     n.submit('vp0', 'a=1')

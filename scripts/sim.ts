@@ -8,11 +8,6 @@
  *   npm run sim -- --seeds 200 --from 5000 seeds 5000..5199
  *   npm run sim -- --seeds 300 --null-requests 0.5
  *                                          null requests on in about half of the seeds' plans
- *   npm run sim -- --seeds 500 --durable   replicas keep ledger and PBFT promises across crashes
- *                                          (minus their unflushed tail); about half of the plans
- *                                          also crash every replica at once
- *   npm run sim -- --seeds 500 --amnesia   the same, but restarted replicas forget their promises
- *                                          (expect forks: what the promises are for)
  *
  * Exit code 1 when any seed fails.
  */
@@ -57,15 +52,13 @@ async function main(): Promise<void> {
     for (let s = from; s < from + count; s++) seeds.push(s)
   }
   const nullRequests = fraction('null-requests')
-  const durable = process.argv.includes('--durable')
-  const amnesia = process.argv.includes('--amnesia')
   const started = Date.now()
   const failed: SimResult[] = []
   let worst = 0
   let withNulls = 0
   let worstDetection: { ms: number; seed: number; bound: number } | undefined
   for (const seed of seeds) {
-    const result = await runPbftSim({ seed, fullTrace: single !== undefined, nullRequests, durable, amnesia })
+    const result = await runPbftSim({ seed, fullTrace: single !== undefined, nullRequests })
     if (result.livenessMs !== undefined) worst = Math.max(worst, result.livenessMs)
     if (result.plan.nullRequestMs > 0) {
       withNulls++
@@ -77,7 +70,7 @@ async function main(): Promise<void> {
       failed.push(result)
       console.log(`FAIL seed ${seed}: ${result.violation}`)
       console.log(`  plan ${JSON.stringify(result.plan)}`)
-      console.log(`  replay: npm run sim -- --seed ${seed} --trace${durable ? ' --durable' : ''}${amnesia ? ' --amnesia' : ''}${nullRequests > 0 ? ` --null-requests ${nullRequests}` : ''}`)
+      console.log(`  replay: npm run sim -- --seed ${seed} --trace`)
       if (single !== undefined) console.log(result.trace.join('\n'))
     } else if (showTrace) {
       console.log(result.trace.join('\n'))

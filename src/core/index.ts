@@ -254,9 +254,6 @@ export {
   type LevelDatabase,
   type LevelOperation,
   type PendingStore,
-  createMemoryConsenterStore,
-  type ConsenterStore,
-  type ConsenterStoreChanges,
 } from './ledger/index.js'
 
 // Identity: Ed25519 keys, key ids, membership.

@@ -253,9 +253,6 @@ export {
   type LevelDatabase,
   type LevelOperation,
   type PendingStore,
-  createMemoryConsenterStore,
-  type ConsenterStore,
-  type ConsenterStoreChanges,
   PUBLIC_KEY_BYTES,
   SEED_BYTES,
   SIGNATURE_BYTES,
@@ -466,7 +463,7 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
         aliases: localChatAddresses(config.host, port, secure, config.aliases),
       },
       log,
-      ...(durable === undefined ? {} : { ledger: durable.ledger, pending: durable.store, consenterStore: durable.store.consenterStore() }),
+      ...(durable === undefined ? {} : { ledger: durable.ledger, pending: durable.store }),
     })
     late.bind(peer)
     await peer.start()

@@ -25,7 +25,6 @@
  */
 import type { BroadcastTarget, NetworkInfo, PeerInfo, Stack } from '../core/consensus/consenter.js'
 import { createPbftConsenter, type PbftConsenter } from '../core/consensus/pbft/pbft-consenter.js'
-import type { ConsenterStore, ConsenterStoreChanges } from '../core/ledger/consenter-store.js'
 import { decodePbftMessage, encodePbftMessage, type PbftMessage } from '../core/consensus/pbft/messages.js'
 import { batchDigest } from '../core/consensus/pbft/batch.js'
 import { PeerNotFoundError } from '../core/errors.js'
@@ -60,19 +59,6 @@ export interface SimOptions {
   fullTrace?: boolean
   /** Fraction of seeds (0..1) whose plan turns null requests on (default 0); see planFor. */
   nullRequests?: number
-  /**
-   * Replicas keep their ledger and their PBFT promises across a crash (as Node peers on LevelDB
-   * do), minus what was not written yet: store writes take 1-3 virtual ms and a crash drops those
-   * in flight, and blocks committed since the last completed write may be lost (see SimStore).
-   * Default false: a crashed replica restarts empty. Durable plans may also crash
-   * every replica at once (`crashAll`).
-   */
-  durable?: boolean
-  /**
-   * With `durable`: a restarted replica keeps its ledger but not its PBFT promises, as before they
-   * were persisted. For tests that show the simulation catches what the promises prevent.
-   */
-  amnesia?: boolean
   /** Overrides of the seed's fault plan. */
   plan?: Partial<FaultPlan>
 }
@@ -87,8 +73,6 @@ export interface FaultPlan {
   partition: { groups: number[][]; at: number; healAt: number } | null
   /** PBFT nullRequestMs of every replica; 0 = off. */
   nullRequestMs: number
-  /** Durable runs only: every replica crashes at `at` and restarts at `restartAt`. */
-  crashAll: { at: number; restartAt: number } | null
 }
 
 export interface SimResult {
@@ -129,7 +113,7 @@ export const SIM_NULL_REQUEST_MS: readonly [number, number] = [200, 3000]
  * The fault plan a seed stands for. `nullRequests` is the fraction of seeds whose plan turns null
  * requests on; it is drawn last, so the other faults of a seed do not depend on it.
  */
-export function planFor(seed: number, n: number, faultMs: number, nullRequests = 0, durable = false): FaultPlan {
+export function planFor(seed: number, n: number, faultMs: number, nullRequests = 0): FaultPlan {
   const rnd = seededRandom(seed ^ 0x5eed)
   const pick = (k: number) => Math.floor(rnd() * k)
   const dropP = rnd() < 0.5 ? rnd() * 0.05 : 0
@@ -162,69 +146,13 @@ export function planFor(seed: number, n: number, faultMs: number, nullRequests =
   }
   const [lo, hi] = SIM_NULL_REQUEST_MS
   const nullRequestMs = rnd() < nullRequests ? lo + Math.floor(rnd() * (hi - lo)) : 0
-  // From a generator of its own, so durable plans keep every other fault of their seed.
-  let crashAll: FaultPlan['crashAll'] = null
-  const rndAll = seededRandom(seed ^ 0xa11)
-  if (durable && rndAll() < 0.5) {
-    const at = 1000 + Math.floor(rndAll() * (faultMs / 2))
-    crashAll = { at, restartAt: at + 200 + Math.floor(rndAll() * 2000) }
-  }
-  return { dropP, duplicateP, reorderP, spikeP, byzantine, crash, partition, nullRequestMs, crashAll }
-}
-
-/**
- * A replica's durable store in the simulation, shared with its ledger's blocks as in Node (one
- * ordered queue): writes land after 1-3 virtual ms, and a completed write has written every block
- * committed before it was issued (`durableHeight`). A crash drops the writes in flight (their
- * promise never resolves, so what waited on them is never sent) and any blocks past durableHeight.
- */
-class SimStore implements ConsenterStore {
-  readonly records: Map<string, Uint8Array>
-  readonly #snapshot: Map<string, Uint8Array>
-  readonly #sim: PbftSim
-  readonly #ledger: Ledger
-  /** Blocks certainly written: those committed before the last completed write was issued. */
-  durableHeight: number
-  #dead = false
-
-  constructor(sim: PbftSim, records: Map<string, Uint8Array>, ledger: Ledger) {
-    this.#sim = sim
-    this.records = records
-    this.#snapshot = new Map(records)
-    this.#ledger = ledger
-    this.durableHeight = ledger.height()
-  }
-
-  loaded(): ReadonlyMap<string, Uint8Array> {
-    return this.#snapshot
-  }
-
-  write(changes: ConsenterStoreChanges): Promise<void> {
-    const copy = new Map(changes)
-    const height = this.#ledger.height()
-    return new Promise((resolve) => {
-      this.#sim.scheduler.at(this.#sim.scheduler.now() + 1 + Math.floor(this.#sim.random() * 3), () => {
-        if (this.#dead) return
-        this.durableHeight = Math.max(this.durableHeight, height)
-        for (const [key, value] of copy) {
-          if (value === undefined) this.records.delete(key)
-          else this.records.set(key, value)
-        }
-        resolve()
-      })
-    })
-  }
-
-  crash(): void {
-    this.#dead = true
-  }
+  return { dropP, duplicateP, reorderP, spikeP, byzantine, crash, partition, nullRequestMs }
 }
 
 interface SimNode {
   index: number
   id: string
   ledger: Ledger
-  store: SimStore | undefined
   consenter: PbftConsenter
   crashed: boolean
   epoch: number
@@ -239,13 +167,10 @@ class SimStack implements Stack {
   readonly #sim: PbftSim
   readonly #id: string
 
-  readonly store?: ConsenterStore
-
-  constructor(sim: PbftSim, id: string, ledger: Ledger, store: ConsenterStore | undefined) {
+  constructor(sim: PbftSim, id: string, ledger: Ledger) {
     this.#sim = sim
     this.#id = id
     this.ledger = ledger
-    if (store !== undefined) this.store = store
     this.clock = sim.scheduler
     this.log = sim.fullTrace ? traceLogger((line) => sim.note(line), { peer: id }) : silentLogger
     this.sync = {
@@ -324,15 +249,12 @@ class PbftSim {
       batchSize: options.batchSize ?? 8,
       fullTrace: options.fullTrace ?? false,
       nullRequests: options.nullRequests ?? 0,
-      durable: options.durable ?? options.amnesia ?? false,
-      amnesia: options.amnesia ?? false,
     }
-    this.plan = { ...planFor(options.seed, this.#opts.n, this.#opts.faultMs, this.#opts.nullRequests, this.#opts.durable), ...options.plan }
+    this.plan = { ...planFor(options.seed, this.#opts.n, this.#opts.faultMs, this.#opts.nullRequests), ...options.plan }
     this.#rnd = seededRandom(options.seed)
     this.#validators = [...Array(this.#opts.n).keys()].map((i) => `vp${i}`)
     for (let i = 0; i < this.#opts.n; i++) {
-      const ledger = createMemoryLedger()
-      const node = this.#makeNode(i, 0, ledger, this.#opts.durable ? new SimStore(this, new Map(), ledger) : undefined)
+      const node = this.#makeNode(i, 0)
       this.nodes.push(node)
     }
   }
@@ -341,21 +263,17 @@ class PbftSim {
     return this.nodes.find((n) => n.id === id)
   }
 
-  /** The run's seeded generator (the durable stores' write delays draw from it). */
-  random(): number {
-    return this.#rnd()
-  }
-
-  #makeNode(index: number, epoch: number, ledger: Ledger, store: SimStore | undefined): SimNode {
+  #makeNode(index: number, epoch: number): SimNode {
     const id = this.#validators[index] as string
-    const stack = new SimStack(this, id, ledger, store)
+    const ledger = createMemoryLedger()
+    const stack = new SimStack(this, id, ledger)
     const consenter = createPbftConsenter(stack, {
       validators: this.#validators,
       batchSize: this.#opts.batchSize,
       nullRequestMs: this.plan.nullRequestMs,
     })
     const honest = this.plan.byzantine?.replica !== index
-    const node: SimNode = { index, id, ledger, store, consenter, crashed: false, epoch, honest }
+    const node: SimNode = { index, id, ledger, consenter, crashed: false, epoch, honest }
     if (honest) ledger.onBlock((block, hash) => this.#checkBlock(node, block, hash))
     return node
   }
@@ -510,15 +428,6 @@ class PbftSim {
       s.at(crash.at, () => this.#crash(crash.replica))
       s.at(crash.restartAt, () => this.#restart(crash.replica))
     }
-    const { crashAll } = this.plan
-    if (crashAll !== null && this.#opts.durable) {
-      s.at(crashAll.at, () => {
-        for (const node of this.nodes) this.#crash(node.index)
-      })
-      s.at(crashAll.restartAt, () => {
-        for (const node of this.nodes) this.#restart(node.index)
-      })
-    }
     if (partition !== null) {
       s.at(partition.at, () => {
         this.#partitioned = true
@@ -548,13 +457,6 @@ class PbftSim {
       const next = s.peek()
       if (next === undefined || next > deadline) break
       s.step()
-      if (this.#opts.durable) {
-        // What waited on a completed write (sends behind promises) runs in promise reactions, and
-        // the writes those start are begun on a macrotask queued then: the second turn runs after it,
-        // so both happen at this virtual time.
-        await new Promise<void>((resolve) => setImmediate(resolve))
-        await new Promise<void>((resolve) => setImmediate(resolve))
-      }
       if (++this.events > MAX_EVENTS) {
         this.violation = `runaway: more than ${MAX_EVENTS} events`
         break
@@ -623,35 +525,16 @@ class PbftSim {
     if (node.crashed) return
     node.crashed = true
     node.consenter.stop()
-    node.store?.crash()
-    // What it accepted and nobody committed yet lived in its memory only (the sim keeps no pending store).
-    for (let i = this.#accepted.length - 1; i >= 0; i--) {
-      const a = this.#accepted[i] as { txid: string; node: number }
-      if (a.node === index && !this.#firstCommit.has(a.txid)) this.#accepted.splice(i, 1)
-    }
     this.#note(`crash ${node.id}`)
   }
 
   #restart(index: number): void {
     const old = this.nodes[index] as SimNode
     if (!old.crashed) return
-    if (old.store === undefined) {
-      const node = this.#makeNode(index, old.epoch + 1, createMemoryLedger(), undefined)
-      this.nodes[index] = node
-      node.consenter.start()
-      this.#note(`restart ${node.id} with an empty ledger`)
-      return
-    }
-    // The ledger store writes behind the ledger: blocks past the last completed write may be lost.
-    const unwritten = old.ledger.height() - old.store.durableHeight
-    const lost = Math.floor(this.#rnd() * (unwritten + 1))
-    const ledger = createMemoryLedger()
-    for (const block of old.ledger.getBlocks(1, old.ledger.height() - 1 - lost, Number.MAX_SAFE_INTEGER)) ledger.applyBlock(structuredClone(block) as Block)
-    const records = this.#opts.amnesia ? new Map<string, Uint8Array>() : old.store.records
-    const node = this.#makeNode(index, old.epoch + 1, ledger, new SimStore(this, records, ledger))
+    const node = this.#makeNode(index, old.epoch + 1)
     this.nodes[index] = node
     node.consenter.start()
-    this.#note(`restart ${node.id} with its stored ledger (height ${ledger.height()}, ${lost} blocks lost) and promises`)
+    this.#note(`restart ${node.id} with an empty ledger`)
   }
 }
 

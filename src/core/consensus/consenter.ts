@@ -1,7 +1,6 @@
 import type { Envelope } from '../wire/envelope.js'
 import type { Block, PeerEndpoint, PeerRole } from '../wire/payload-types.js'
 import type { Ledger } from '../ledger/ledger.js'
-import type { ConsenterStore } from '../ledger/consenter-store.js'
 import type { Clock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 
@@ -61,11 +60,6 @@ export interface Stack {
   /** Verifies a peer's signature over bytes: against the key its handshake proved, else its membership key; false when neither is known. */
   verify(peerId: string, signature: Uint8Array, data: Uint8Array): Promise<boolean>
   ledger: Ledger
-  /**
-   * Durable records for the consenter's own state (PBFT's promises), in the same storage as the
-   * ledger; undefined when the peer keeps nothing across restarts (`--ledger memory`).
-   */
-  store?: ConsenterStore
   /** State transfer hooks. */
   sync: SyncHooks
   clock: Clock

@@ -50,4 +50,3 @@ export {
   type LevelOperation,
 } from './ledger-store.js'
 export type { PendingStore } from './pending-store.js'
-export { createMemoryConsenterStore, type ConsenterStore, type ConsenterStoreChanges } from './consenter-store.js'

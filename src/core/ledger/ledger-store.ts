@@ -27,7 +27,6 @@
  *   m/head     JSON {"height": n, "hash": "<hex>"}   (in the batch of the newest block it names)
  *   b/<number, 16 decimal digits>   msgpack of the SYNC_BLOCK_ADDED payload {block}
  *   p/<txid>                        msgpack of the CHAIN_TRANSACTION payload
- *   c/<key>                         the consenter's own records (PBFT: pbft/promise-log.ts)
  *
  *   const db = new ClassicLevel<string, Uint8Array>(dir, { valueEncoding: 'view' })
  *   const ledger = createMemoryLedger()
@@ -41,7 +40,6 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import { MessageType } from '../wire/message-type.js'
 import { decodePayload, encodePayload } from '../wire/payloads.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
-import type { ConsenterStore } from './consenter-store.js'
 import type { Ledger } from './ledger.js'
 import type { PendingStore } from './pending-store.js'
 
@@ -118,11 +116,6 @@ export interface LedgerStore extends PendingStore {
   /** Resolves when everything committed or added so far is written (and synced, per policy). */
   flushed(): Promise<void>
   stats(): LedgerStoreStats
-  /**
-   * The consenter's own records (PBFT's promises) in this same database, under `c/`: read at open,
-   * written through the same group-commit queue as the blocks, forced to disk unless fsync is 'never'.
-   */
-  consenterStore(): ConsenterStore
   /** Stops following the ledger, writes what is queued, and closes the database. */
   close(): Promise<void>
 }
@@ -132,7 +125,6 @@ const META_NETWORK = 'm/network'
 const META_HEAD = 'm/head'
 const BLOCK_PREFIX = 'b/'
 const PENDING_PREFIX = 'p/'
-const CONSENTER_PREFIX = 'c/'
 /** After '/' in code-unit order: the exclusive end of a prefix's range. */
 const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
 const blockKey = (n: number): string => BLOCK_PREFIX + String(n).padStart(16, '0')
@@ -178,8 +170,6 @@ class LevelLedgerStore implements LedgerStore {
   /** Txids held as pending in the store, so a committing block deletes exactly those. */
   readonly #pendingIds = new Set<string>()
   #pending: Transaction[] = []
-  /** The consenter's records as loaded, keys without the prefix. */
-  readonly #consenterRecords = new Map<string, Uint8Array>()
   #unsubscribe: (() => void) | undefined
   #closed = false
 
@@ -225,9 +215,6 @@ class LevelLedgerStore implements LedgerStore {
     }
     await this.#loadBlocks()
     await this.#loadPending()
-    for await (const [key, value] of this.#db.iterator({ gte: CONSENTER_PREFIX, lt: prefixEnd(CONSENTER_PREFIX) })) {
-      this.#consenterRecords.set(key.slice(CONSENTER_PREFIX.length), value)
-    }
     this.#storedHeight = this.#ledger.height()
     this.#unsubscribe = this.#ledger.onBlock((block, hash) => this.#onBlock(block, hash))
   }
@@ -300,20 +287,6 @@ class LevelLedgerStore implements LedgerStore {
     if (this.#ledger.hasTransaction(tx.txid)) return Promise.resolve()
     this.#pendingIds.add(tx.txid)
     return this.#enqueue([{ type: 'put', key: PENDING_PREFIX + tx.txid, value: encodePayload(MessageType.CHAIN_TRANSACTION, tx) }], 0, this.fsync !== 'never', true)
-  }
-
-  consenterStore(): ConsenterStore {
-    return {
-      loaded: () => this.#consenterRecords,
-      write: (changes) => {
-        if (this.#closed) return Promise.reject(new LedgerStoreError('ERR_LEDGER_WRITE', `the ledger store ${this.#where()} is closed`))
-        const ops: LevelOperation[] = []
-        for (const [key, value] of changes) {
-          ops.push(value === undefined ? { type: 'del', key: CONSENTER_PREFIX + key } : { type: 'put', key: CONSENTER_PREFIX + key, value })
-        }
-        return this.#enqueue(ops, 0, this.fsync !== 'never', true)
-      },
-    }
   }
 
   flushed(): Promise<void> {

@@ -1,6 +1,5 @@
 import type { BroadcastTarget, ConsenterOptions, PeerInfo } from '../consensus/consenter.js'
 import type { Ledger } from '../ledger/ledger.js'
-import type { ConsenterStore } from '../ledger/consenter-store.js'
 import type { PendingStore } from '../ledger/pending-store.js'
 import type { Clock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
@@ -36,12 +35,6 @@ export interface PeerConfig {
    * Without it a transaction accepted just before a crash of this peer is lost.
    */
   pending?: PendingStore
-  /**
-   * Where the consenter keeps its own state across restarts (PBFT's promises: what it sent, so it
-   * never contradicts it). Give it with a durable ledger: without it a validator restarted after a
-   * crash forgets what it promised, which is safe for at most f validators at once.
-   */
-  consenterStore?: ConsenterStore
   clock?: Clock
   log?: Logger
 }

@@ -863,7 +863,6 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         return key === undefined ? false : verifySignature(key, data, signature)
       },
       ledger: this.#ledger,
-      ...(this.#config.consenterStore === undefined ? {} : { store: this.#config.consenterStore }),
       sync: {
         peerHeights: () => this.#heights,
         fetchBlocks: (peerId, start, end, options) => this.#fetchRange(peerId, start, end, options?.signal),

@@ -5,8 +5,10 @@
  * Kinds:
  * - `kill`: kill -9 of one validator, restarted after `downMs` with its key and the ledger it had
  *   written (LevelDB under its data dir); it catches up from the others.
- * - `kill-all`: kill -9 of every validator at once, all restarted after `downMs` from what each
- *   had written: the chain, the pending transactions and PBFT's promises (pbft/promise-log.ts).
+ * - `kill-all` (only when asked for, `kinds`): kill -9 of every validator at once, all restarted
+ *   after `downMs` from what each had written. Not in the default plan: without PBFT's own log
+ *   persisted, validators that come back with different stored tails can order a sequence number
+ *   again and fork (README "Durability", a known open gap of issue 15).
  * - `pause`: SIGSTOP of one validator, SIGCONT after `downMs`.
  * - `pause-quorum`: SIGSTOP of f+1 validators at once (no quorum: commits stop), SIGCONT after
  *   `downMs` (1-2 s).
@@ -38,10 +40,10 @@ export const NEMESIS_PAUSE_DOWN_MS: readonly [number, number] = [2000, 6000]
 /** How long f+1 paused validators stay stopped (1-2 s): briefly, as the issue asks. */
 export const NEMESIS_QUORUM_PAUSE_MS: readonly [number, number] = [1000, 2000]
 
+/** The kinds planned by default: every fault wspeer is meant to survive today. */
+export const DEFAULT_FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'pause-quorum']
 /** Every kind the nemesis knows. */
 export const ALL_FAULT_KINDS: readonly FaultKind[] = ['kill', 'kill-all', 'pause', 'pause-quorum']
-/** The kinds planned by default: every fault wspeer is meant to survive, which is all of them. */
-export const DEFAULT_FAULT_KINDS: readonly FaultKind[] = ALL_FAULT_KINDS
 
 export interface FaultPlanOptions {
   seed: number

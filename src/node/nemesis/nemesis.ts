@@ -51,7 +51,7 @@ export interface NemesisOptions {
   validators?: number
   /** Transactions per second (default NEMESIS_DEFAULT_RATE). */
   rate?: number
-  /** Fault kinds to plan (default fault-plan.ts DEFAULT_FAULT_KINDS: all of them). */
+  /** Fault kinds to plan (default fault-plan.ts DEFAULT_FAULT_KINDS; `kill-all` only when asked for). */
   kinds?: readonly FaultKind[]
   /** Progress lines (default: none). */
   log?: (line: string) => void

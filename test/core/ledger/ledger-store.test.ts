@@ -56,19 +56,6 @@ function persistentDb(): {
   }
 }
 
-/** A store over an initialized database whose writes wait until `release` is called. */
-async function gatedStore() {
-  const { view } = persistentDb()
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => (release = resolve))
-  // Opened once ungated first: the first open writes the store's format and network.
-  await (await openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })).close()
-  const db = view({ gate })
-  const ledger = createMemoryLedger()
-  const store = await openLedgerStore(ledger, { db, network: NETWORK })
-  return { view, db, ledger, store, release }
-}
-
 describe('ledger store', () => {
   it('loads back every committed block, the state and the txids after a restart', async () => {
     const { view } = persistentDb()
@@ -165,34 +152,14 @@ describe('ledger store', () => {
     expect(added).toBe(true)
   })
 
-  it('keeps the consenter\'s records across a restart, written in order after the blocks committed before them', async () => {
-    const { view, db, ledger, store, release } = await gatedStore()
-    const records = store.consenterStore()
-    expect(records.loaded().size).toBe(0)
-    commit(ledger, [tx()])
-    commit(ledger, [tx()])
-    let written = false
-    const writing = records.write(new Map([['view', new Uint8Array([1])], ['gone', undefined]])).then(() => (written = true))
-    await Promise.resolve()
-    expect(written).toBe(false)
-    release()
-    await writing
-    // Resolved only with both blocks on disk: a checkpoint sent after it names stored state.
-    expect(store.stats().storedHeight).toBe(3)
-    const last = db.batches[db.batches.length - 1]!
-    expect(last.map((op) => op.key)).toContain('c/view')
-    await records.write(new Map([['x/1', new Uint8Array([2])]]))
-    await records.write(new Map([['x/1', undefined]]))
-    await store.close()
-
-    const reopened = await openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })
-    expect([...reopened.consenterStore().loaded()].map(([key, value]) => [key, [...value]])).toEqual([['view', [1]]])
-    await reopened.close()
-    await expect(reopened.consenterStore().write(new Map([['view', undefined]]))).rejects.toMatchObject({ code: 'ERR_LEDGER_WRITE' })
-  })
-
   it('groups the blocks committed during one write into the next write', async () => {
-    const { db, ledger, store, release } = await gatedStore()
+    const { view } = persistentDb()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    await (await openLedgerStore(createMemoryLedger(), { db: view(), network: NETWORK })).close()
+    const db = view({ gate })
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db, network: NETWORK })
     for (let i = 0; i < 5; i++) commit(ledger, [tx()])
     expect(store.stats().unwrittenBlocks).toBe(5)
     release()

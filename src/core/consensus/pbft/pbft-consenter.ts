@@ -25,7 +25,6 @@ import type { Consenter, ConsenterOptions, Stack } from '../consenter.js'
 import { decodeReceived, decodeTransaction } from '../decode-received.js'
 import { PBFT_PLUGIN_NAME, resolvePbftConfig, type PbftConfig } from './config.js'
 import { decodePbftMessage, type PbftMessage } from './messages.js'
-import { PromiseLog } from './promise-log.js'
 import { Replica, type ReplicaStatus } from './replica.js'
 
 export type PbftStatus = Partial<Omit<ReplicaStatus, 'replica'>> & {
@@ -84,8 +83,7 @@ class PbftConsenterImpl implements PbftConsenter {
     this.#state = 'running'
     const self = this.#index.get(this.#stack.getNetworkInfo().self.id)
     if (self !== undefined) {
-      const promises = this.#stack.store === undefined ? undefined : new PromiseLog(this.#stack.store, this.#log)
-      this.#replica = new Replica(this.#stack, this.#cfg, self, promises)
+      this.#replica = new Replica(this.#stack, this.#cfg, self)
       this.#replica.start()
     }
   }

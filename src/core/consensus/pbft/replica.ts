@@ -75,7 +75,6 @@ import {
   type ViewChangeMsg,
   type ViewStatusMsg,
 } from './messages.js'
-import type { PromiseLog, RestoredPromises } from './promise-log.js'
 import { transferState, type TransferTarget } from './state-transfer.js'
 import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
 
@@ -156,8 +155,6 @@ export class Replica {
   readonly #log: Logger
   readonly #L: number
   readonly #abort = new AbortController()
-  /** Where this replica keeps its promises; undefined without durable storage (then nothing survives a restart). */
-  readonly #promises: PromiseLog | undefined
   #stopped = false
 
   #view = 0
@@ -246,121 +243,31 @@ export class Replica {
 
   readonly stats: ReplicaStats = { executed: 0, proposed: 0, nullRequests: 0, viewChanges: 0, refused: 0, dropped: 0, transfers: 0 }
 
-  constructor(stack: Stack, config: PbftConfig, self: number, promises?: PromiseLog) {
+  constructor(stack: Stack, config: PbftConfig, self: number) {
     this.#stack = stack
     this.#cfg = config
     this.self = self
     this.#L = logSize(config)
     this.#log = stack.log.child({ replica: self })
-    this.#promises = promises
   }
 
   /**
-   * Picks up where its promises and the ledger are (#restore). Without promises (a first start, or
-   * no durable storage) a longer ledger is taken as having executed one sequence number per block
-   * (no null request among them); if that is wrong, the checkpoints of the others move this replica
-   * by state transfer, which is anchored on hashes.
+   * Picks up where the ledger is. A validator's ledger holds only genesis here (ledgers live in
+   * memory and validators take blocks from their consenter only), so this starts at sequence 0.
+   * A longer ledger is taken as having executed one sequence number per block (no null request
+   * among them); if that is wrong, the checkpoints of the others move this replica by state
+   * transfer, which is anchored on hashes.
    */
   start(): void {
     const { ledger } = this.#stack
-    const restored = this.#promises?.restore(ledger, this.#cfg.k)
-    if (restored === undefined) {
-      this.#lastExec = ledger.height() - 1
-      this.#h = this.#lastExec - (this.#lastExec % this.#cfg.k)
-      this.#seqNo = this.#lastExec
-      const d = toHex(ledger.blockHash(this.#h)!)
-      this.#mine.set(this.#h, d)
-      this.#promises?.begin(this.#h, d, this.#h + 1)
-    }
-    // Before the timers and the view announcement, which speak for the restored view.
-    if (restored !== undefined) this.#restore(restored)
+    this.#lastExec = ledger.height() - 1
+    this.#h = this.#lastExec - (this.#lastExec % this.#cfg.k)
+    this.#seqNo = this.#lastExec
+    this.#mine.set(this.#h, toHex(ledger.blockHash(this.#h)!))
     this.#sawPrePrepare()
     this.#armNullTimer()
     this.#armLagProbe()
     this.#announceView()
-  }
-
-  /**
-   * Takes back what this replica promised before it stopped (promise-log.ts), so it never
-   * contradicts it: the view (or the view change it was in), the stable checkpoint, what it
-   * executed, and the pre-prepares, prepares and commits above that. Those of the view it is active
-   * in become its certificates again and are sent once more, identical (a network restarted whole
-   * has lost every message in flight, and a duplicate is ignored); those of earlier views are its P
-   * and Q sets. When the ledger cannot say what was executed it takes no part in its old view
-   * again: it starts a view change, carrying everything it promised.
-   */
-  #restore(r: RestoredPromises): void {
-    this.#view = r.view
-    this.#active = r.active
-    this.#lastExec = r.lastExec
-    this.#seqNo = r.lastExec
-    this.#h = r.h
-    this.#mine.clear()
-    this.#mine.set(r.h, r.hDigest)
-    for (const [n, d] of r.checkpoints) this.#mine.set(n, d)
-    const current = r.active && r.certain
-    for (const pp of r.prePrepares) {
-      if (pp.n <= this.#h) continue
-      const d = pp.d
-      if (pp.b !== null) this.#batches.set(d, pp.b)
-      if (current && pp.v === this.#view) {
-        const cert = this.#cert(pp.v, pp.n)
-        cert.digest = d
-        cert.batch = pp.b
-        if (pp.primary !== this.self) cert.prepares.set(this.self, d)
-        if (pp.n > this.#seqNo) this.#seqNo = pp.n
-        continue
-      }
-      const key = `${pp.n}:${d}`
-      const old = this.#qset.get(key)
-      if (old === undefined || old.v < pp.v) this.#qset.set(key, { n: pp.n, d, v: pp.v })
-    }
-    for (const c of r.commits) {
-      if (c.n <= this.#h) continue
-      const cert = this.#certs.get(c.n)
-      if (current && cert !== undefined && cert.view === c.v && cert.digest === c.d) {
-        cert.prepared = true
-        cert.sentCommit = true
-        cert.commits.set(this.self, c.d)
-        continue
-      }
-      const old = this.#pset.get(c.n)
-      if (old === undefined || old.v < c.v) this.#pset.set(c.n, { d: c.d, v: c.v })
-    }
-    this.#log.info('pbft took back its promises', { view: this.#view, active: this.#active, lastExec: this.#lastExec, h: this.#h, certificates: this.#certs.size, certain: r.certain })
-    this.#depth++
-    try {
-      if (r.viewChange !== undefined) {
-        this.#myVc = r.viewChange
-        this.#storeVc(r.viewChange, this.self)
-        // As the new primary it may have sent its new view already: the same one, never another.
-        if (r.newView !== undefined && r.newView.v === this.#view && this.#isPrimary()) {
-          this.#nvSent = true
-          this.#lastNv = r.newView
-          this.#pendingNv = r.newView
-          this.#broadcast(r.newView)
-        }
-        this.#broadcast(r.viewChange)
-        this.#armResend()
-      } else if (!r.certain) {
-        this.#sendViewChange()
-      } else {
-        // Its checkpoint votes above h: without its own vote a checkpoint the others hold may never become stable.
-        for (const [n, d] of r.checkpoints) {
-          this.#broadcast({ t: 'ck', n, r: this.self, d })
-          this.#onCheckpoint({ t: 'ck', n, r: this.self, d }, this.self)
-        }
-        for (const [n, cert] of this.#certs) {
-          if (n <= this.#lastExec || cert.digest === undefined || cert.batch === undefined) continue
-          if (this.#isPrimary()) this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: cert.batch })
-          else this.#broadcast({ t: 'p', v: this.#view, n, r: this.self, d: cert.digest })
-          if (cert.sentCommit) this.#broadcast({ t: 'c', v: this.#view, n, r: this.self, d: cert.digest })
-        }
-        this.#execute()
-      }
-    } finally {
-      if (--this.#depth === 0) this.#flushOut()
-    }
   }
 
   /**
@@ -435,7 +342,6 @@ export class Replica {
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    this.#promises?.stop()
     for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer, this.#unsentTimer, this.#headTimer]) {
       if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
     }
@@ -572,7 +478,6 @@ export class Replica {
           cert.batch = msg.b
           if (!this.#isPrimary() && !cert.prepares.has(this.self)) {
             cert.prepares.set(this.self, d)
-            this.#promises?.prePrepared({ t: 'pp', v: cert.view, n, r: this.#primary(cert.view), b: msg.b }, d)
             this.#broadcast({ t: 'p', v: cert.view, n, r: this.self, d })
           }
           this.#check(n, cert)
@@ -720,9 +625,7 @@ export class Replica {
     cert.batch = batch
     this.#batches.set(d, batch)
     this.stats.proposed++
-    const pp: PrePrepareMsg = { t: 'pp', v: this.#view, n, r: this.self, b: batch }
-    this.#promises?.prePrepared(pp, d)
-    this.#broadcast(pp)
+    this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: batch })
     this.#sawPrePrepare()
     this.#check(n, cert)
   }
@@ -740,9 +643,7 @@ export class Replica {
     cert.digest = NULL_DIGEST
     cert.batch = null
     this.stats.nullRequests++
-    const pp: PrePrepareMsg = { t: 'pp', v: this.#view, n, r: this.self, b: null }
-    this.#promises?.prePrepared(pp, NULL_DIGEST)
-    this.#broadcast(pp)
+    this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: null })
     this.#sawPrePrepare()
     this.#check(n, cert)
   }
@@ -788,7 +689,6 @@ export class Replica {
     if (msg.b !== null) this.#batches.set(d, msg.b)
     if (msg.n > this.#seqNo) this.#seqNo = msg.n
     cert.prepares.set(this.self, d)
-    this.#promises?.prePrepared(msg, d)
     this.#broadcast({ t: 'p', v: msg.v, n: msg.n, r: this.self, d })
     this.#check(msg.n, cert)
   }
@@ -820,9 +720,7 @@ export class Replica {
     if (cert.prepared && !cert.sentCommit) {
       cert.sentCommit = true
       cert.commits.set(this.self, d)
-      const commit: CommitMsg = { t: 'c', v: cert.view, n, r: this.self, d }
-      this.#promises?.committed(commit)
-      this.#broadcast(commit)
+      this.#broadcast({ t: 'c', v: cert.view, n, r: this.self, d })
     }
     // 2f+1 matching commits mean f+1 honest replicas prepared d: it is decided even if we missed prepares.
     if (!cert.committed && countMatching(cert.commits, d) >= 2 * this.#cfg.f + 1) {
@@ -886,9 +784,7 @@ export class Replica {
   #commitBlock(n: number, batch: PbftBatch | null): boolean {
     const { ledger } = this.#stack
     let block: Block | undefined
-    // A batch whose every transaction is committed already makes no block, on every replica alike
-    // (the primary never cuts one; a replica that executes again what it executed before a crash would).
-    if (batch !== null && !batch.txs.every((tx) => ledger.hasTransaction(tx.txid))) {
+    if (batch !== null) {
       const id = `pbft/${n}`
       try {
         ledger.beginTxBatch(id)
@@ -903,12 +799,9 @@ export class Replica {
         this.#log.error('executing a committed batch failed; execution halted', { n, error: describeError(err) })
         return false
       }
+      this.#forget(batch.txs)
     }
-    // With or without a block: a request held for transactions that are committed now would fire
-    // the request timer, and a view change, on a network with nothing left to order.
-    if (batch !== null) this.#forget(batch.txs)
     this.#lastExec = n
-    this.#promises?.executed(n, ledger.height())
     this.stats.executed++
     if (n % this.#cfg.k === 0) {
       const d = toHex(ledger.headHash())
@@ -1019,8 +912,6 @@ export class Replica {
   #moveWatermarks(n: number): void {
     if (n <= this.#h) return
     this.#h = n
-    const d = this.#mine.get(n)
-    if (d !== undefined) this.#promises?.stable(n, d)
     for (const key of this.#certs.keys()) if (key <= n) this.#certs.delete(key)
     for (const key of this.#follow.keys()) if (key <= n) this.#follow.delete(key)
     for (const key of this.#checkpoints.keys()) if (key <= n) this.#checkpoints.delete(key)
@@ -1073,7 +964,6 @@ export class Replica {
           this.stats.transfers++
           // The ledger now holds the state after sequence number target.n (block numbers say nothing).
           this.#lastExec = target.n
-          this.#promises?.executed(target.n, this.#stack.ledger.height())
           if (target.n % this.#cfg.k === 0) {
             this.#mine.set(target.n, target.d)
             this.#moveWatermarks(target.n)
@@ -1140,7 +1030,6 @@ export class Replica {
     const Q: SeqDigestView[] = [...this.#qset.values()].map((e) => [e.n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
     const vc: ViewChangeMsg = { t: 'vc', v: this.#view, r: this.self, h: this.#h, C, P, Q }
     this.#myVc = vc
-    this.#promises?.viewChange(vc)
     this.#storeVc(vc, this.self)
     this.#log.info('pbft view change', { view: this.#view })
     this.#broadcast(vc)
@@ -1268,7 +1157,6 @@ export class Replica {
         this.#nvSent = true
         this.#lastNv = nv
         this.#pendingNv = nv
-        this.#promises?.newView(nv)
         this.#broadcast(nv)
       }
     }
@@ -1369,7 +1257,6 @@ export class Replica {
   /** `vouchers`: replicas that hold the new view's checkpoint, to transfer state from when behind it. */
   #install(nv: NewViewMsg, vouchers: number[]): void {
     this.#active = true
-    this.#promises?.view(this.#view, this.self)
     this.#pendingNv = undefined
     this.#lastNv = nv
     this.#wanted.clear()
@@ -1406,7 +1293,6 @@ export class Replica {
         this.#batches.set(d, batch)
         for (const tx of batch.txs) reproposed.add(tx.txid)
       }
-      this.#promises?.prePrepared({ t: 'pp', v: this.#view, n, r: this.#primary(this.#view), b: batch }, d)
       if (!primary) {
         cert.prepares.set(this.self, d)
         this.#broadcast({ t: 'p', v: this.#view, n, r: this.self, d })
@@ -1614,13 +1500,6 @@ export class Replica {
     if (out.length === 0) return
     this.#out = []
     if (this.#stopped) return
-    // Promises first: nothing leaves before what it promises is written (promise-log.ts).
-    if (this.#promises === undefined) this.#send(out)
-    else this.#promises.after(() => this.#send(out))
-  }
-
-  #send(out: readonly PbftMessage[]): void {
-    if (this.#stopped) return
     if (out.length === 1) {
       this.#stack.broadcast(this.#envelope(out[0] as PbftMessage), 'validator')
       return
@@ -1649,21 +1528,13 @@ export class Replica {
   #unicast(msg: PbftMessage, to: number): boolean {
     // What was queued before goes first: messages to one replica keep their order.
     this.#flushOut()
-    const id = this.#cfg.validators[to] as string
-    const send = (): boolean => {
-      if (this.#stopped) return false
-      try {
-        this.#stack.unicast(this.#envelope(msg), id)
-        return true
-      } catch (err) {
-        this.#log.debug('pbft unicast failed', { to, error: describeError(err) })
-        return false
-      }
+    try {
+      this.#stack.unicast(this.#envelope(msg), this.#cfg.validators[to] as string)
+      return true
+    } catch (err) {
+      this.#log.debug('pbft unicast failed', { to, error: describeError(err) })
+      return false
     }
-    if (this.#promises === undefined || this.#promises.idle) return send()
-    // Behind a write: linked now is the best answer there is (a link lost meanwhile is a message lost, as on any link).
-    this.#promises.after(send)
-    return this.#stack.getNetworkHandles().some((e) => e.id === id)
   }
 
   /** Whether this replica holds the request unexecuted (GET /transactions/:txid answers "pending"). */

@@ -24,13 +24,13 @@ import type { BenchTab } from './tab-counter.js'
 import { CHROMIUM_ARGS, chromiumPath } from '../e2e/chromium.js'
 
 /** How long the page may take to load, link and answer one call. */
-export const TAB_TIMEOUT_MS = 30_000
+const TAB_TIMEOUT_MS = 30_000
 
 type Variant = 'tab' | 'node'
 const VARIANTS: Variant[] = ['tab', 'node']
 
 /** Bundles the page module `bench/<name>.ts` (and the browser entry under it) into a fresh temp dir, with an index.html that loads it. */
-export async function buildPage(name: string): Promise<string> {
+async function buildPage(name: string): Promise<string> {
   const { build } = await import('vite')
   const dir = await mkdtemp(join(tmpdir(), 'wspeer-bench-tab-'))
   await build({
@@ -53,7 +53,7 @@ export async function buildPage(name: string): Promise<string> {
  * Serves index.html and every script of the build from `dir` on 127.0.0.1 (the bundle has chunks:
  * @noble/curves is loaded lazily); resolves with the page URL.
  */
-export async function servePage(dir: string): Promise<{ server: Server; url: string }> {
+async function servePage(dir: string): Promise<{ server: Server; url: string }> {
   const files = new Map([['/', { type: 'text/html', body: await readFile(join(dir, 'index.html')) }]])
   for (const name of await readdir(dir, { recursive: true })) {
     if (name.endsWith('.js')) files.set(`/${name.split(sep).join('/')}`, { type: 'text/javascript', body: await readFile(join(dir, name)) })
@@ -90,19 +90,52 @@ async function listen(sender: Worker): Promise<string> {
 }
 
 export type Browser = Awaited<ReturnType<typeof import('playwright-core')['chromium']['launch']>>
+type Context = Awaited<ReturnType<Browser['newContext']>>
+type Page = Awaited<ReturnType<Context['newPage']>>
+
+/**
+ * Bundles and serves the page module `bench/<name>.ts`, launches Debian's Chromium with the e2e
+ * flags, runs `body`, and tears all three down whatever happens.
+ */
+export async function withBenchBrowser<T>(name: string, body: (browser: Browser, pageUrl: string, executablePath: string) => Promise<T>): Promise<T> {
+  const { chromium } = await import('playwright-core')
+  const executablePath = chromiumPath()
+  const dir = await buildPage(name)
+  const { server, url: pageUrl } = await servePage(dir)
+  try {
+    const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
+    try {
+      return await body(browser, pageUrl, executablePath)
+    } finally {
+      await browser.close()
+    }
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * A fresh browser context (its own storage) with the page loaded and its module's `global` set;
+ * `errors` collects uncaught page errors. The caller closes `context`.
+ */
+export async function openBenchPage(browser: Browser, pageUrl: string, global: string): Promise<{ context: Context; page: Page; errors: string[] }> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  page.setDefaultTimeout(TAB_TIMEOUT_MS)
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  await page.goto(pageUrl)
+  await page.waitForFunction((name) => name in globalThis, global)
+  return { context, page, errors }
+}
 
 async function runTab(browser: Browser, pageUrl: string, options: BenchOptions, round: number, windows: number): Promise<number[]> {
   const sender = spawnSender()
   return withWorkers([sender], async () => {
     const url = await listen(sender)
-    const context = await browser.newContext()
+    const { context, page, errors } = await openBenchPage(browser, pageUrl, 'benchTab')
     try {
-      const page = await context.newPage()
-      page.setDefaultTimeout(TAB_TIMEOUT_MS)
-      const errors: string[] = []
-      page.on('pageerror', (err) => errors.push(err.message))
-      await page.goto(pageUrl)
-      await page.waitForFunction(() => 'benchTab' in globalThis)
       const id = `tab-bench${round}`
       const tabArgs = { url, id, ackEvery: ACK_EVERY, limits: GENEROUS_LIMITS }
       const peers = await page.evaluate(
@@ -174,13 +207,8 @@ async function runNode(options: BenchOptions, windows: number): Promise<number[]
   })
 }
 
-export async function runBrowser(options: BenchOptions): Promise<MeasuredResult> {
-  const { chromium } = await import('playwright-core')
-  const executablePath = chromiumPath()
-  const dir = await buildPage('tab-counter')
-  const { server, url: pageUrl } = await servePage(dir)
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
-  try {
+export function runBrowser(options: BenchOptions): Promise<MeasuredResult> {
+  return withBenchBrowser('tab-counter', async (browser, pageUrl, executablePath) => {
     const consecutive = options.consecutiveWindows === true
     const run = (variant: Variant, r: number, windows: number): Promise<number[]> =>
       variant === 'tab' ? runTab(browser, pageUrl, options, r, windows) : runNode(options, windows)
@@ -213,10 +241,6 @@ export async function runBrowser(options: BenchOptions): Promise<MeasuredResult>
           ? 'consecutive windows of one sender and one receiver per variant, variants one after another (--quick)'
           : 'fresh sender, receiver (and browser context) per variant and round, variants interleaved',
       },
-    }
-  } finally {
-    await browser.close()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-    await rm(dir, { recursive: true, force: true })
-  }
+    } satisfies MeasuredResult
+  })
 }

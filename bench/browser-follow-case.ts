@@ -10,12 +10,10 @@
  * the same for itself (a Node non-validator linked to every validator).
  */
 import { summarizeRounds, type BenchOptions, type MeasuredResult } from './harness.js'
-import { buildPage, servePage, TAB_TIMEOUT_MS, type Browser } from './browser-case.js'
+import { openBenchPage, withBenchBrowser, type Browser } from './browser-case.js'
 import { linkPbftWorkers, pbftWarmupMs, PBFT_VALIDATORS, spawnPbftWorkers } from './pbft-case.js'
 import { withWorkers } from './processes.js'
 import type { BenchFollower, FollowMeasurement } from './tab-follower.js'
-import { CHROMIUM_ARGS, chromiumPath } from '../e2e/chromium.js'
-import { rm } from 'node:fs/promises'
 
 /** The offered load the issue names. */
 export const FOLLOW_RATE = 10_000
@@ -37,14 +35,8 @@ async function runRound(browser: Browser, pageUrl: string, options: BenchOptions
   const workers = spawnPbftWorkers(pbftOptions)
   return withWorkers(workers.all, async () => {
     const urls = await linkPbftWorkers(workers)
-    const context = await browser.newContext()
+    const { context, page, errors } = await openBenchPage(browser, pageUrl, 'benchFollower')
     try {
-      const page = await context.newPage()
-      page.setDefaultTimeout(TAB_TIMEOUT_MS)
-      const errors: string[] = []
-      page.on('pageerror', (err) => errors.push(err.message))
-      await page.goto(pageUrl)
-      await page.waitForFunction(() => 'benchFollower' in globalThis)
       const startArgs = { url: urls[0]!, id: `tab-follow${round}`, consensusOptions: pbftOptions, expectIds: PBFT_VALIDATORS }
       await page.evaluate((a) => (globalThis as unknown as { benchFollower: BenchFollower }).benchFollower.start(a.url, a), startArgs)
       await workers.client.request({ cmd: 'open', perSecond: FOLLOW_RATE, to: 'primary', validators: PBFT_VALIDATORS }, 'started')
@@ -83,13 +75,8 @@ function roundOf(tab: FollowMeasurement, client: Record<string, unknown>): Round
   }
 }
 
-export async function runBrowserFollow(options: BenchOptions): Promise<MeasuredResult> {
-  const { chromium } = await import('playwright-core')
-  const executablePath = chromiumPath()
-  const dir = await buildPage('tab-follower')
-  const { server, url: pageUrl } = await servePage(dir)
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
-  try {
+export function runBrowserFollow(options: BenchOptions): Promise<MeasuredResult> {
+  return withBenchBrowser('tab-follower', async (browser, pageUrl, executablePath) => {
     const consecutive = options.consecutiveWindows === true
     const rounds: Round[] = []
     if (consecutive) rounds.push(...(await runRound(browser, pageUrl, options, 0, options.rounds)))
@@ -113,10 +100,6 @@ export async function runBrowserFollow(options: BenchOptions): Promise<MeasuredR
         window_ms: options.durationMs,
         rounds: consecutive ? 'consecutive windows of one network and one tab (--quick)' : 'fresh processes and browser context per round',
       },
-    }
-  } finally {
-    await browser.close()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-    await rm(dir, { recursive: true, force: true })
-  }
+    } satisfies MeasuredResult
+  })
 }

@@ -88,6 +88,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+/** The q-quantile (0..1) of sorted values, nearest rank below; NaN when there are none. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
 /** Median, min and max of one figure's per-round samples. */
 export function summarize(samples: readonly number[]): Figure {
   if (samples.length === 0) throw new RangeError('a figure needs at least one sample')

@@ -14,6 +14,7 @@ import type { Transaction } from '../src/core/wire/payload-types.js'
 import { MessageType } from '../src/core/wire/message-type.js'
 import { makeEnvelope } from '../src/core/wire/payloads.js'
 import { resolveConfig, startNodePeer, type NodePeer } from '../src/node/index.js'
+import { quantile } from './harness.js'
 import { onCommand, reply, sleep, workerArgs } from './processes.js'
 
 interface Args {
@@ -147,11 +148,6 @@ function openLoop(perSecond: number, run: number): void {
       done = due
     }
   }, 1)
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
 }
 
 async function listen(): Promise<void> {

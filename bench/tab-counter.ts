@@ -7,6 +7,7 @@
  * { count, ms }, stop().
  */
 import { MessageType, registerConsenter, startTabPeer, type Consenter, type Envelope, type PeerLimits, type Stack, type TabPeer } from '../src/browser/index.js'
+import { sleep, waitForLinks } from './tab-page.js'
 
 const ACK = 0xac
 
@@ -44,8 +45,6 @@ function createCounter(stack: Stack): Consenter {
 
 registerConsenter('bench-counter', (stack) => createCounter(stack))
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
 export interface BenchTab {
   start(url: string, options: { id: string; ackEvery: number; limits: Partial<PeerLimits> }): Promise<string[]>
   measure(warmupMs: number, durationMs: number): Promise<{ count: number; ms: number }>
@@ -57,16 +56,7 @@ const benchTab: BenchTab = {
     ackEvery = options.ackEvery
     // A validator (the sender runs in open mode): its acks are CONSENSUS, which peers take from validators only.
     tab = await startTabPeer({ connect: url, id: options.id, role: 'validator', consensus: 'bench-counter', limits: options.limits, logLevel: 'error' })
-    const peer = tab.peer
-    if (peer.status().peers.length === 0) {
-      await new Promise<void>((resolve) => {
-        const off = peer.on('peer-connected', () => {
-          off()
-          resolve()
-        })
-      })
-    }
-    return peer.status().peers.map((p) => p.id)
+    return waitForLinks(tab.peer, (ids) => ids.length > 0)
   },
   async measure(warmupMs, durationMs) {
     await sleep(warmupMs)

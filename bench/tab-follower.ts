@@ -10,19 +10,14 @@
  * measure(warmup, duration) -> counts and latencies, stop().
  */
 import { startTabPeer, type ConsenterOptions, type TabPeer } from '../src/browser/index.js'
+import { quantile } from './harness.js'
+import { sleep, waitForLinks } from './tab-page.js'
 
 let tab: TabPeer | undefined
 let recording = false
 let latencies: number[] = []
 let transactions = 0
 let blocks = 0
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-}
 
 export interface FollowMeasurement {
   transactions: number
@@ -53,19 +48,7 @@ const benchFollower: BenchFollower = {
       for (let i = 0; i < txs.length; i++) latencies.push(now - txs[i]!.timestamp)
     })
     // The tab dials the first URL and discovers the rest, as a dashboard tab does.
-    const linked = (): boolean => {
-      const ids = new Set(peer.status().peers.map((p) => p.id))
-      return options.expectIds.every((id) => ids.has(id))
-    }
-    while (!linked()) {
-      await new Promise<void>((resolve) => {
-        const off = peer.on('peer-connected', () => {
-          off()
-          resolve()
-        })
-      })
-    }
-    return peer.status().peers.map((p) => p.id)
+    return waitForLinks(peer, (ids) => options.expectIds.every((id) => ids.includes(id)))
   },
   async measure(warmupMs, durationMs) {
     await sleep(warmupMs)

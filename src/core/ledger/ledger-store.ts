@@ -235,12 +235,7 @@ class LevelLedgerStore implements LedgerStore {
       // Blocks past the head record cannot be there: a block and its head record share one batch.
       if (head === undefined || expected >= head.height) throw this.#corrupt(`holds block key ${key} past its head record`)
       if (key !== blockKey(expected)) throw this.#corrupt(`is missing block ${expected} (next key is ${key})`)
-      let block: Block
-      try {
-        block = decodePayload(MessageType.SYNC_BLOCK_ADDED, value).block
-      } catch (err) {
-        throw this.#corrupt(`holds an unreadable block ${expected} (${describeError(err)})`, err)
-      }
+      const block = this.#decodeBlock(value, expected)
       try {
         this.#ledger.applyBlock(block)
       } catch (err) {
@@ -394,16 +389,20 @@ class LevelLedgerStore implements LedgerStore {
     if (this.#closed) throw new LedgerStoreError('ERR_LEDGER_CLOSED', `block ${number} lives in the ledger store ${this.#where()}, which is closed`)
     const value = this.#db.getSync!(blockKey(number))
     if (value === undefined) throw this.#corrupt(`lost block ${number}, which it held`)
-    let block: Block
-    try {
-      block = decodePayload(MessageType.SYNC_BLOCK_ADDED, value).block
-    } catch (err) {
-      throw this.#corrupt(`holds an unreadable block ${number} (${describeError(err)})`, err)
-    }
+    const block = this.#decodeBlock(value, number)
     // As the ledger's own blocks are: frozen, so no reader can change what others read.
     for (const tx of block.transactions) Object.freeze(tx)
     Object.freeze(block.transactions)
     return Object.freeze(block)
+  }
+
+  /** A stored block record; unreadable bytes are a corrupt store. */
+  #decodeBlock(value: Uint8Array, number: number): Block {
+    try {
+      return decodePayload(MessageType.SYNC_BLOCK_ADDED, value).block
+    } catch (err) {
+      throw this.#corrupt(`holds an unreadable block ${number} (${describeError(err)})`, err)
+    }
   }
 
   async #readText(key: string): Promise<string | undefined> {

@@ -462,17 +462,23 @@ class NoopsConsenterImpl implements NoopsConsenter {
     return true
   }
 
-  /** Fetches and applies blocks from one peer until the ledger reaches `height`. False when it cannot. */
+  /**
+   * Fetches and applies blocks from one peer until the ledger reaches `height`; with Infinity (a
+   * probe), until an answer brings nothing new, NOOPS_PROBE_BLOCKS asked at a time. False when it
+   * stops short of `height`.
+   */
   async #fetchUpTo(peerId: string, height: number): Promise<boolean> {
     const { ledger } = this.#stack
     while (ledger.height() < height) {
       if (this.#state !== 'running') return false
       const from = ledger.height()
+      const end = Number.isFinite(height) ? height - 1 : from + NOOPS_PROBE_BLOCKS - 1
       let blocks: Block[]
       try {
-        blocks = await this.#stack.sync.fetchBlocks(peerId, from, height - 1, { signal: this.#abort.signal })
+        blocks = await this.#stack.sync.fetchBlocks(peerId, from, end, { signal: this.#abort.signal })
       } catch (err) {
-        this.#log.warn('fetching blocks failed', { remotePeer: peerId, start: from, end: height - 1, error: describeError(err) })
+        // A probe's failure says nothing is known to be missing: a tick's worth of noise, not a warning.
+        this.#log[Number.isFinite(height) ? 'warn' : 'debug']('fetching blocks failed', { remotePeer: peerId, start: from, end, error: describeError(err) })
         return false
       }
       if (this.#state !== 'running') return false
@@ -559,21 +565,11 @@ class NoopsConsenterImpl implements NoopsConsenter {
     this.#catchingUp = true
     this.#exclusive(async () => {
       const { ledger } = this.#stack
-      for (;;) {
-        const from = ledger.height()
-        const blocks = await this.#stack.sync.fetchBlocks(leader, from, from + NOOPS_PROBE_BLOCKS - 1, { signal: this.#abort.signal })
-        if (this.#state !== 'running') return
-        let applied = 0
-        for (const block of blocks) {
-          if (block.number !== ledger.height() || !this.#apply(block, leader)) break
-          this.#learnHeight(leader, block.number + 1)
-          applied++
-        }
-        if (applied === 0) return
-        this.#log.info('noops caught up from the leader', { remotePeer: leader, from, to: ledger.height() })
-      }
+      const from = ledger.height()
+      await this.#fetchUpTo(leader, Number.POSITIVE_INFINITY)
+      if (ledger.height() > from) this.#log.info('noops caught up from the leader', { remotePeer: leader, from, to: ledger.height() })
     })
-      .catch((err: unknown) => this.#log.debug('probing the leader failed', { remotePeer: leader, error: describeError(err) }))
+      .catch((err: unknown) => this.#log.error('probing the leader failed', { remotePeer: leader, error: describeError(err) }))
       .finally(() => {
         this.#catchingUp = false
         this.#tick()

@@ -22,6 +22,10 @@
  * stored blocks to the ledger, which re-executes each and checks its hashes. That check is also
  * how a corrupt store is found: it is refused with ERR_LEDGER_CORRUPT, never skipped.
  *
+ * Memory: once blocks are written, the store lets the ledger drop their bytes (Ledger.releaseBlocks)
+ * and gives them back on demand with the database's synchronous `getSync`, so a Node peer's chain
+ * no longer lives in memory twice. A database without `getSync` (IndexedDB) keeps them all.
+ *
  * Key layout (one keyspace, utf8 keys, binary values):
  *   m/format   "1"            m/network  the network label given at first open
  *   m/head     JSON {"height": n, "hash": "<hex>"}   (in the batch of the newest block it names)

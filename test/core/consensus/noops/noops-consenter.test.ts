@@ -4,6 +4,7 @@ import {
   DEFAULT_NOOPS_BLOCK_SIZE,
   DEFAULT_NOOPS_BLOCK_WAIT_MS,
   DEFAULT_NOOPS_RETRY_MS,
+  NOOPS_PROBE_BLOCKS,
   createNoopsConsenter,
   encodeNoopsMessage,
   type NoopsConsenter,
@@ -230,7 +231,11 @@ describe('noops consenter', () => {
     expect([n.peer('vp0').ledger.height(), n.peer('vp1').ledger.height()]).toEqual([2, 1])
     await n.advance(DEFAULT_NOOPS_RETRY_MS)
     expect(expectSameChain(n, validatorIds(2))).toBe(2)
-    expect(n.fetches.filter((f) => f.by === 'vp1')).toEqual([{ by: 'vp1', from: 'vp0', start: 1, end: 1000, returned: 1 }, { by: 'vp1', from: 'vp0', start: 2, end: 1001, returned: 0 }])
+    // One ask brings the block, the next brings nothing and ends the probe.
+    expect(n.fetches.filter((f) => f.by === 'vp1')).toEqual([
+      { by: 'vp1', from: 'vp0', start: 1, end: NOOPS_PROBE_BLOCKS, returned: 1 },
+      { by: 'vp1', from: 'vp0', start: 2, end: NOOPS_PROBE_BLOCKS + 1, returned: 0 },
+    ])
   })
 
   it('ignores stale blocks and counts blocks the ledger refuses', async () => {

@@ -232,6 +232,8 @@ export class Replica {
   #probeTimer: TimerHandle | undefined
   /** #lastExec at the previous lag probe. */
   #probedAt = -1
+  /** lastExec when this replica last asked the others for their heads (a quiet probe or a head probe). */
+  #askedHeadsAt = -1
   /** State transfers failed in a row (reported once, retried with backoff). */
   #transferFailures = 0
   #headTimer: TimerHandle | undefined
@@ -293,9 +295,10 @@ export class Replica {
    * A replica that restarted behind, on a network with no traffic, would otherwise wait for the
    * next request to reveal the gap. Every resendViewChangeMs it looks at the chain heights
    * validators announced when they linked (HELLO); when f+1 of them are at least K blocks ahead
-   * (or ahead at all, and this replica executed nothing since the last probe),
-   * it sends its stable checkpoint, and replicas past it answer with theirs and their head
-   * (#helpLagging), from which it transfers state (f+1 matching, as for any transfer).
+   * (or ahead at all, and this replica executed nothing since the last probe), or when it fell
+   * quiet at a height it has not asked about yet, it sends its stable checkpoint, and replicas
+   * past it answer with theirs and their head (#helpLagging), from which it transfers state (f+1
+   * matching, as for any transfer).
    */
   #armLagProbe(): void {
     this.#probeTimer = this.#setTimer(() => {
@@ -316,7 +319,10 @@ export class Replica {
     this.#headTimer = this.#setTimer(() => {
       this.#headTimer = undefined
       const d = this.#mine.get(this.#h)
-      if (!this.#transferring && d !== undefined) this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
+      if (!this.#transferring && d !== undefined) {
+        this.#askedHeadsAt = this.#lastExec
+        this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
+      }
     }, this.#cfg.resendViewChangeMs)
   }
 
@@ -335,8 +341,18 @@ export class Replica {
       if (height >= mine + gap && this.#cfg.validators.includes(peer)) ahead++
     }
     const d = this.#mine.get(this.#h)
-    if (ahead < this.#cfg.f + 1 || d === undefined) return
+    if (d === undefined) return
+    // Heights heard at HELLO say nothing of blocks ordered since, and validators announce blocks
+    // only to non-validators: a replica that missed the last few commits after linking (fewer than
+    // K, so no checkpoint ahead reaches it) would wait for the next request on a quiet network. So
+    // once per height at which a replica falls quiet, it sends its stable checkpoint and its head:
+    // one behind it transfers from f+1 matching heads, one ahead of it answers with its own
+    // (#helpLagging), and replicas level with it hear only heads equal to their own.
+    const quiet = stuck && executed !== this.#askedHeadsAt
+    if (ahead < this.#cfg.f + 1 && !quiet) return
+    this.#askedHeadsAt = executed
     this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
+    if (quiet && executed > this.#h) this.#broadcast({ t: 'ck', n: executed, r: this.self, d: toHex(this.#stack.ledger.headHash()) })
   }
 
   stop(): void {

@@ -241,6 +241,36 @@ describe('pbft consenter on a fake network', () => {
     expect(n.delivered.slice(sent).filter((m) => m.from === 'vp3' && m.envelope.type === MessageType.CONSENSUS)).toEqual([])
   })
 
+  it('lets a replica that missed the last few blocks after linking catch up with no traffic: it asks for heads when it falls quiet', async () => {
+    const options = { batchSize: 1, k: 5, logMultiplier: 2, resendViewChangeMs: 500 }
+    const n = await setup(options)
+    for (let i = 0; i < 6; i++) {
+      n.submit('vp1', `r${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(1000)
+    // Linked all along (the heights it heard at HELLO are old), vp3 misses every message of the
+    // next three requests: fewer than K blocks, so no checkpoint ahead of it is ever sent.
+    n.filter = (m) => m.to !== 'vp3'
+    for (let i = 0; i < 3; i++) {
+      n.submit('vp1', `q${i}=1`)
+      await n.advance(20)
+    }
+    await n.advance(200)
+    n.filter = undefined
+    expect(n.peer('vp0').ledger.height()).toBe(10)
+    expect(n.peer('vp3').ledger.height()).toBe(7)
+    expect(n.peerHeightsOf(n.peer('vp3')).get('vp0')).toBe(1)
+    // No request from here on.
+    await n.advance(3000)
+    expectSameChains(n.stacks())
+    expect(n.peer('vp3').ledger.height()).toBe(10)
+    // Once caught up, every replica has asked once at its height and asks no more.
+    const sent = n.delivered.length
+    await n.advance(3000)
+    expect(n.delivered.slice(sent).filter((m) => m.envelope.type === MessageType.CONSENSUS)).toEqual([])
+  })
+
   it('forwards a non-validator\'s client transactions to the validators', async () => {
     const net = await setupWithFollower({ batchSize: 1 })
     const follower = net.peer('nv0')

@@ -8,7 +8,8 @@
  * SOAK_SAMPLE_MS it prints one JSON line: committed transactions and each validator's RSS
  * (/proc/<pid>/status VmRSS). At the end it prints a summary: RSS at the first sample past 100,000
  * committed, at the last sample, and the growth between, against the issue's bound (50 MB between
- * 100,000 and 5,000,000 committed transactions).
+ * 100,000 and 5,000,000 committed transactions); and the same between the medians of a minute of
+ * samples from there and of the last minute, since single readings swing with garbage.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,6 +27,8 @@ const SOAK_SAMPLE_MS = 5000
 const SOAK_BASELINE_COMMITTED = 100_000
 /** Allowed RSS growth past the baseline, MB (50). */
 const SOAK_GROWTH_BOUND_MB = 50
+/** Readings per window of the median comparison (12: one minute). */
+const SOAK_MEDIAN_SAMPLES = 12
 /** Transactions in flight at most (the closed loop's window). */
 const SOAK_WINDOW = 4000
 
@@ -102,6 +105,32 @@ const baseline = samples.find((s) => s.committed >= SOAK_BASELINE_COMMITTED)
 const last = samples[samples.length - 1]
 const growth =
   baseline === undefined || last === undefined ? null : last.rss_mb.map((mb, i) => (mb === null || baseline.rss_mb[i] === null ? null : mb - baseline.rss_mb[i]!))
+/**
+ * One reading swings by tens of MB with the garbage a process holds until its next major GC, so
+ * the same comparison is also made between medians of SOAK_MEDIAN_SAMPLES readings: the first that
+ * many from the baseline on, and the last that many.
+ */
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const windowMedians = (window: Sample[]): (number | null)[] =>
+  cluster.ids.map((_, i) => {
+    const values = window.map((s) => s.rss_mb[i]).filter((mb): mb is number => mb !== null)
+    return values.length === 0 ? null : median(values)
+  })
+const baselineAt = baseline === undefined ? -1 : samples.indexOf(baseline)
+const baselineWindow = baselineAt < 0 ? [] : samples.slice(baselineAt, baselineAt + SOAK_MEDIAN_SAMPLES)
+const lastWindow = samples.slice(Math.max(baselineAt + SOAK_MEDIAN_SAMPLES, samples.length - SOAK_MEDIAN_SAMPLES))
+const baselineMedians = windowMedians(baselineWindow)
+const medianGrowth =
+  baselineWindow.length === 0 || lastWindow.length === 0
+    ? null
+    : windowMedians(lastWindow).map((mb, i) => {
+        const before = baselineMedians[i]
+        return mb === null || before === null || before === undefined ? null : mb - before
+      })
 process.stdout.write(
   `${JSON.stringify({
     summary: true,
@@ -115,6 +144,9 @@ process.stdout.write(
     growth_mb: growth,
     bound_mb: SOAK_GROWTH_BOUND_MB,
     within_bound: growth === null ? null : growth.every((g) => g !== null && g <= SOAK_GROWTH_BOUND_MB),
+    median_window_samples: SOAK_MEDIAN_SAMPLES,
+    median_growth_mb: medianGrowth,
+    median_within_bound: medianGrowth === null ? null : medianGrowth.every((g) => g !== null && g <= SOAK_GROWTH_BOUND_MB),
     note: 'the bound is set for 5,000,000 committed transactions; a shorter run shows the trend',
   })}\n`,
 )

@@ -50,3 +50,5 @@ export {
   type LevelOperation,
 } from './ledger-store.js'
 export type { PendingStore } from './pending-store.js'
+export { TXID_GENERATION_SIZE, type CommittedTxidsOptions, type TxidIndex } from './committed-txids.js'
+export { TXID_FILTER_BYTES } from './txid-filter.js'

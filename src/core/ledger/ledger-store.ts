@@ -18,19 +18,27 @@
  * whatever it still holds that no block has committed.
  *
  * What is written, and what is derived: blocks (with their transactions) and the head record are
- * stored; the key-value state, the txid index and every hash are rebuilt at open by applying the
- * stored blocks to the ledger, which re-executes each and checks its hashes. That check is also
- * how a corrupt store is found: it is refused with ERR_LEDGER_CORRUPT, never skipped.
+ * stored; the key-value state and every hash are rebuilt at open by applying the stored blocks to
+ * the ledger, which re-executes each and checks its hashes. That check is also how a corrupt store
+ * is found: it is refused with ERR_LEDGER_CORRUPT, never skipped.
  *
  * Memory: once blocks are written, the store lets the ledger drop their bytes (Ledger.releaseBlocks)
  * and gives them back on demand with the database's synchronous `getSync`, so a Node peer's chain
- * no longer lives in memory twice. A database without `getSync` (IndexedDB) keeps them all.
+ * no longer lives in memory twice. Committed txids likewise: the ledger hands each full generation
+ * of txids (committed-txids.ts) to this store's txid index, which writes it as one record per hash
+ * bucket in the write queue, behind the blocks it covers, and answers lookups with `getSync`, one
+ * read per indexed generation, only for IDs the ledger's Bloom filter says it may have seen. A
+ * database without `getSync` (IndexedDB) keeps every block and txid in memory.
  *
  * Key layout (one keyspace, utf8 keys, binary values):
  *   m/format   "1"            m/network  the network label given at first open
  *   m/head     JSON {"height": n, "hash": "<hex>"}   (in the batch of the newest block it names)
  *   b/<number, 16 decimal digits>   msgpack of the SYNC_BLOCK_ADDED payload {block}
  *   p/<txid>                        msgpack of the CHAIN_TRANSACTION payload
+ *   m/txids    JSON {"buckets": 4096, "below": n, "generations": [first block of each]}: the
+ *              txid index holds every txid of blocks below n
+ *   t/<bucket, 4 hex digits>/<first block, 16 digits>   JSON [[txid, block], ...]: the txids of
+ *              one generation whose stable hash (FNV-1a) falls in the bucket
  *
  *   const db = new ClassicLevel<string, Uint8Array>(dir, { valueEncoding: 'view' })
  *   const ledger = createMemoryLedger()
@@ -44,6 +52,7 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import { MessageType } from '../wire/message-type.js'
 import { decodePayload, encodePayload } from '../wire/payloads.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
+import type { TxidIndex } from './committed-txids.js'
 import type { Ledger } from './ledger.js'
 import type { PendingStore } from './pending-store.js'
 
@@ -113,6 +122,10 @@ export interface LedgerStoreStats {
   loadedBlocks: number
   /** Blocks the ledger no longer holds in memory and reads back from this store. */
   releasedBlocks: number
+  /** Committed txids the ledger no longer holds in memory and looks up in this store's txid index. */
+  releasedTxids: number
+  /** Generations of txids the index holds. */
+  txidGenerations: number
 }
 
 export interface LedgerStore extends PendingStore {
@@ -129,6 +142,11 @@ const META_NETWORK = 'm/network'
 const META_HEAD = 'm/head'
 const BLOCK_PREFIX = 'b/'
 const PENDING_PREFIX = 'p/'
+const META_TXIDS = 'm/txids'
+const TXID_PREFIX = 't/'
+/** Hash buckets of the txid index: a lookup reads one bucket's record per generation. */
+const TXID_INDEX_BUCKETS = 4096
+const txidKey = (bucket: number, first: number): string => TXID_PREFIX + bucket.toString(16).padStart(4, '0') + '/' + String(first).padStart(16, '0')
 /** After '/' in code-unit order: the exclusive end of a prefix's range. */
 const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
 const blockKey = (n: number): string => BLOCK_PREFIX + String(n).padStart(16, '0')
@@ -136,6 +154,12 @@ const blockKey = (n: number): string => BLOCK_PREFIX + String(n).padStart(16, '0
 const LOAD_RELEASE_EVERY = 1024
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/** Told when a queued write completes or fails. */
+interface Waiter {
+  resolve: () => void
+  reject: (err: unknown) => void
+}
 
 /**
  * Loads the stored chain into `ledger` (which must hold only genesis), checks the store belongs to
@@ -159,7 +183,7 @@ class LevelLedgerStore implements LedgerStore {
   #queued: LevelOperation[] = []
   #queuedBlocks = 0
   #queuedSync = false
-  #queuedWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
+  #queuedWaiters: Waiter[] = []
   /** The head record of the newest queued block: one per batch, however many blocks it holds. */
   #queuedHead: LevelOperation | undefined
   #writing: Promise<void> | undefined
@@ -171,6 +195,11 @@ class LevelLedgerStore implements LedgerStore {
   #releasedBlocks = 0
   /** Whether the ledger may drop stored blocks and read them back (releaseStoredBlocks, and a database with getSync). */
   readonly #releases: boolean
+  /** First block of each generation of txids the index holds (written), oldest first. */
+  #txidGenerations: number[] = []
+  /** Likewise, with those whose write is queued: what the next index record names. */
+  #txidGenerationsQueued: number[] = []
+  #txidBuckets = TXID_INDEX_BUCKETS
   /** Txids held as pending in the store, so a committing block deletes exactly those. */
   readonly #pendingIds = new Set<string>()
   #pending: Transaction[] = []
@@ -217,7 +246,10 @@ class LevelLedgerStore implements LedgerStore {
         `the ledger store ${this.#where()} belongs to network ${JSON.stringify(network)}, not ${JSON.stringify(this.#opts.network)}; ${this.#discard()}`,
       )
     }
+    const indexedBelow = await this.#loadTxidIndex()
+    if (this.#releases) this.#ledger.indexTxids(this.#txidIndex, indexedBelow)
     await this.#loadBlocks()
+    if (indexedBelow > this.#ledger.height()) throw this.#corrupt(`has a txid index of blocks below ${indexedBelow}, past its chain (height ${this.#ledger.height()})`)
     await this.#loadPending()
     this.#storedHeight = this.#ledger.height()
     this.#unsubscribe = this.#ledger.onBlock((block, hash) => this.#onBlock(block, hash))
@@ -255,6 +287,82 @@ class LevelLedgerStore implements LedgerStore {
       throw this.#corrupt(`has head record ${head.height}/${head.hash} but its blocks end at ${height}/${toHex(this.#ledger.headHash())}`)
     }
     if (this.#loadedBlocks > 0) this.#log.info('ledger loaded from store', { height, location: this.#opts.location })
+  }
+
+  /** Reads the txid index's record; returns the height below which it holds every txid (1: none). */
+  async #loadTxidIndex(): Promise<number> {
+    const text = await this.#readText(META_TXIDS)
+    if (text === undefined) return 1
+    let meta: { buckets?: unknown; below?: unknown; generations?: unknown }
+    try {
+      meta = JSON.parse(text) as typeof meta
+    } catch (err) {
+      throw this.#corrupt('has an unreadable txid index record', err)
+    }
+    const { buckets, below, generations } = meta
+    const isBlock = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
+    if (!(isBlock(buckets) && (buckets & (buckets - 1)) === 0 && isBlock(below) && Array.isArray(generations) && generations.every(isBlock))) {
+      throw this.#corrupt('has an unreadable txid index record')
+    }
+    this.#txidBuckets = buckets
+    this.#txidGenerations = [...generations]
+    this.#txidGenerationsQueued = [...generations]
+    return below
+  }
+
+  /** The store's side of the ledger's txid generations (committed-txids.ts TxidIndex). */
+  readonly #txidIndex: TxidIndex = {
+    lookup: (txid) => {
+      if (this.#closed) throw new LedgerStoreError('ERR_LEDGER_CLOSED', `the txid index lives in the ledger store ${this.#where()}, which is closed`)
+      const bucket = txidBucket(txid, this.#txidBuckets)
+      const generations = this.#txidGenerations
+      // Newest first: recent IDs are asked about most.
+      for (let g = generations.length - 1; g >= 0; g--) {
+        const key = txidKey(bucket, generations[g]!)
+        const value = this.#db.getSync!(key)
+        if (value === undefined) continue
+        let entries: unknown
+        try {
+          entries = JSON.parse(decoder.decode(value))
+        } catch (err) {
+          throw this.#corrupt(`holds an unreadable txid index record ${key}`, err)
+        }
+        if (!Array.isArray(entries)) throw this.#corrupt(`holds an unreadable txid index record ${key}`)
+        for (const entry of entries as unknown[]) {
+          if (Array.isArray(entry) && entry[0] === txid) {
+            if (!Number.isSafeInteger(entry[1]) || (entry[1] as number) < 1) throw this.#corrupt(`holds a txid index record ${key} that names no block for ${JSON.stringify(txid)}`)
+            return entry[1] as number
+          }
+        }
+      }
+      return undefined
+    },
+    write: (ids, first, last, written) => {
+      const buckets = new Map<number, [string, number][]>()
+      ids.forEach((txid, block) => {
+        const bucket = txidBucket(txid, this.#txidBuckets)
+        let entries = buckets.get(bucket)
+        if (entries === undefined) buckets.set(bucket, (entries = []))
+        entries.push([txid, block])
+      })
+      const ops: LevelOperation[] = []
+      for (const [bucket, entries] of buckets) ops.push({ type: 'put', key: txidKey(bucket, first), value: encoder.encode(JSON.stringify(entries)) })
+      this.#txidGenerationsQueued.push(first)
+      ops.push({ type: 'put', key: META_TXIDS, value: encoder.encode(JSON.stringify({ buckets: this.#txidBuckets, below: last + 1, generations: this.#txidGenerationsQueued })) })
+      // Queued behind the blocks it covers (the ledger hands a generation over only after they
+      // committed), so the index never names a block the store lacks. Not forced to disk on its
+      // own: a lost index write is written again after the next load.
+      // Told synchronously as the write completes, so by the time flushed() resolves the ledger
+      // has let the generation go.
+      if (this.#failure !== undefined) return
+      this.#enqueueWith(ops, 0, false, {
+        resolve: () => {
+          this.#txidGenerations.push(first)
+          written()
+        },
+        reject: () => undefined,
+      })
+    },
   }
 
   async #loadPending(): Promise<void> {
@@ -307,6 +415,8 @@ class LevelLedgerStore implements LedgerStore {
       syncedWrites: this.#syncedWrites,
       loadedBlocks: this.#loadedBlocks,
       releasedBlocks: this.#releasedBlocks,
+      releasedTxids: this.#ledger.releasedTxids(),
+      txidGenerations: this.#txidGenerations.length,
     }
   }
 
@@ -340,12 +450,20 @@ class LevelLedgerStore implements LedgerStore {
 
   #enqueue(ops: LevelOperation[], blocks: number, sync: boolean, wait: boolean): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    if (!wait) {
+      this.#enqueueWith(ops, blocks, sync, undefined)
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve, reject) => this.#enqueueWith(ops, blocks, sync, { resolve, reject }))
+  }
+
+  /** Queues operations for the next write; `waiter` is called synchronously when it completes or fails. */
+  #enqueueWith(ops: LevelOperation[], blocks: number, sync: boolean, waiter: Waiter | undefined): void {
     for (let i = 0; i < ops.length; i++) this.#queued.push(ops[i]!)
     this.#queuedBlocks += blocks
     this.#queuedSync ||= sync
-    const done = wait ? new Promise<void>((resolve, reject) => this.#queuedWaiters.push({ resolve, reject })) : Promise.resolve()
+    if (waiter !== undefined) this.#queuedWaiters.push(waiter)
     if (this.#writing === undefined) this.#writing = this.#drain()
-    return done
   }
 
   /** Writes queued operations one batch at a time until none are left (the group commit). */
@@ -430,4 +548,16 @@ class LevelLedgerStore implements LedgerStore {
   #corrupt(problem: string, cause?: unknown): LedgerStoreError {
     return new LedgerStoreError('ERR_LEDGER_CORRUPT', `the ledger store ${this.#where()} ${problem}; ${this.#discard()}`, cause === undefined ? undefined : { cause })
   }
+}
+
+/**
+ * The txid index's bucket of an ID: FNV-1a over its UTF-16 code units. Stable across processes
+ * (the index outlives them), unlike the keyed hashes in memory; chosen IDs can crowd one bucket,
+ * which makes lookups of that bucket read more, but only IDs the keyed Bloom filter passes are
+ * looked up at all.
+ */
+function txidBucket(txid: string, buckets: number): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < txid.length; i++) h = Math.imul(h ^ txid.charCodeAt(i), 0x01000193)
+  return (h >>> 0) & (buckets - 1)
 }

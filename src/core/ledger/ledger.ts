@@ -1,4 +1,5 @@
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
+import type { TxidIndex } from './committed-txids.js'
 
 /**
  * The ledger a consenter drives: a hash-chained list of blocks over a small key-value state
@@ -57,4 +58,13 @@ export interface Ledger {
    * API). Returns how many blocks are now read back that way. A ledger may keep them all (0).
    */
   releaseBlocks(below: number, read: (number: number) => Block | undefined): number
+
+  /**
+   * Lets the ledger keep only recent committed txids in memory and hand older ones to a durable
+   * `index` a generation at a time (committed-txids.ts), which already holds every txid of blocks
+   * below `indexedBelow`. Set on a ledger holding only genesis, before its store loads the chain.
+   */
+  indexTxids(index: TxidIndex, indexedBelow: number): void
+  /** Committed txids no longer in memory, found through the txid index (0 without one). */
+  releasedTxids(): number
 }

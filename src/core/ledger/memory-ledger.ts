@@ -1,6 +1,7 @@
 /**
  * The in-memory Ledger: every block, the key-value state and the set of committed txids, all held
- * in memory for the life of the peer. A block's write set (its delta) is not kept beside it: it
+ * in memory for the life of the peer, unless a durable store takes old blocks and txids off it
+ * (releaseBlocks, indexTxids). A block's write set (its delta) is not kept beside it: it
  * follows from the block's transactions and is computed again when asked for. Every object kept
  * per block is copied by each young-generation GC it lives through, so a validator at thousands of
  * blocks a second keeps as few of them as it can.
@@ -24,7 +25,7 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
 import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, sealTransactions, transactionProblem } from './block-hash.js'
 import { createBlockStore, type BlockStore, type BlockStoreOptions } from './block-store.js'
-import { TxidSet } from './txid-set.js'
+import { CommittedTxids, type CommittedTxidsOptions, type TxidIndex } from './committed-txids.js'
 import type { Ledger } from './ledger.js'
 import { compareCodePoints, nextStateHash, sortWrites, transactionWrite } from './state-machine.js'
 
@@ -33,6 +34,8 @@ export interface MemoryLedgerOptions {
   log?: Logger
   /** Chunk sizes of the packed block store (block-store.ts defaults). */
   blockStore?: BlockStoreOptions
+  /** How committed txids are held once a store indexes them (committed-txids.ts defaults). */
+  txids?: CommittedTxidsOptions
 }
 
 interface OpenBatch {
@@ -50,7 +53,7 @@ interface OpenBatch {
 type BlockListener = (block: Block, hash: Uint8Array) => void
 
 export function createMemoryLedger(options: MemoryLedgerOptions = {}): Ledger {
-  return new MemoryLedger(options.log ?? silentLogger, createBlockStore(options.blockStore))
+  return new MemoryLedger(options.log ?? silentLogger, createBlockStore(options.blockStore), new CommittedTxids(options.txids))
 }
 
 class MemoryLedger implements Ledger {
@@ -66,14 +69,15 @@ class MemoryLedger implements Ledger {
    * ledger's largest single cost, for a state nothing on the commit path reads.
    */
   #state: Map<string, string> | undefined
-  /** Every committed transaction ID (txid-set.ts: a hash set in typed arrays, sharded so growing it never stalls a commit). */
-  readonly #txids = new TxidSet()
+  /** Every committed transaction ID and its block (committed-txids.ts: in memory, or recent ones once a store indexes them). */
+  readonly #txids: CommittedTxids
   readonly #listeners = new Set<BlockListener>()
   #batch: OpenBatch | undefined
 
-  constructor(log: Logger, store: BlockStore) {
+  constructor(log: Logger, store: BlockStore, txids: CommittedTxids) {
     this.#log = log
     this.#store = store
+    this.#txids = txids
     const genesis = genesisBlock()
     this.#headBlock = genesis
     this.#headHash = hashBlock(genesis)
@@ -137,6 +141,15 @@ class MemoryLedger implements Ledger {
 
   releaseBlocks(below: number, read: (number: number) => Block | undefined): number {
     return this.#store.release(Math.min(below, this.height() - 1), read)
+  }
+
+  indexTxids(index: TxidIndex, indexedBelow: number): void {
+    if (this.height() !== 1) throw new LedgerError(`a txid index is set on a ledger holding only genesis; this one has height ${this.height()}`)
+    this.#txids.useIndex(index, indexedBelow)
+  }
+
+  releasedTxids(): number {
+    return this.#txids.released
   }
 
   transactionCount(): number {

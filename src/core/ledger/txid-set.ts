@@ -200,6 +200,22 @@ export class TxidSet {
     if (2 * shard.count > shard.mask + 1) this.#grow(shard)
   }
 
+  /** Calls `visit` with every ID in the set and its value, in no particular order. */
+  forEach(visit: (txid: string, value: number) => void): void {
+    for (const shard of this.#shards) {
+      const arena = shard.arena
+      for (let offset = 0; offset < shard.used; ) {
+        const n = arena[offset]! + arena[offset + 1]! * 0x10000
+        const start = offset + HEADER_UNITS
+        let txid = ''
+        // In slices: String.fromCharCode takes its units as arguments, and a call has a bounded stack.
+        for (let i = 0; i < n; i += 4096) txid += String.fromCharCode(...arena.subarray(start + i, start + Math.min(n, i + 4096)))
+        visit(txid, arena[offset + 2]! + arena[offset + 3]! * 0x10000)
+        offset = start + n
+      }
+    }
+  }
+
   /**
    * How many slots a lookup of this ID reads (1 when its first slot settles it). For tests and
    * diagnostics: the hot paths do not count.

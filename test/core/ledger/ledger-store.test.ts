@@ -115,6 +115,79 @@ describe('ledger store', () => {
     await Promise.all([kept.close(), noSync.close()])
   })
 
+  it('hands old txids to its index, so the ledger keeps only recent ones in memory, also after a restart', async () => {
+    const { view } = persistentDb()
+    const small = { txids: { generationSize: 8, filterBytes: 4096 } }
+    const ledger = createMemoryLedger(small)
+    const store = await openLedgerStore(ledger, { db: view({ readsSync: true }), network: NETWORK })
+    const committed = Array.from({ length: 40 }, () => commit(ledger, [tx(), tx()]))
+    await store.flushed()
+    // Generations of 8 IDs (4 blocks): all but the current one are written and leave memory.
+    expect(store.stats()).toMatchObject({ releasedTxids: 72, txidGenerations: 9 })
+    const first = committed[0]!.transactions[0]!
+    expect(ledger.hasTransaction(first.txid)).toBe(true)
+    expect(ledger.locateTransaction(first.txid)).toEqual({ block: 1, index: 0 })
+    expect(ledger.hasTransaction('never-committed')).toBe(false)
+    // Exactly once still holds for an indexed txid: a batch skips it.
+    const id = `batch-${ledger.height()}`
+    ledger.beginTxBatch(id)
+    ledger.execTxs(id, [first, tx('fresh')])
+    expect(ledger.commitTxBatch(id, { timestamp: 43, proposer: 'vp0' }).transactions.map((t) => t.payload)).toEqual(['fresh'])
+    await store.close()
+    expect(() => ledger.hasTransaction(first.txid)).toThrow(expect.objectContaining({ code: 'ERR_LEDGER_CLOSED' }) as Error)
+
+    // A restart reads the index's extent and keeps in memory only the IDs of blocks past it.
+    const again = createMemoryLedger(small)
+    const reopened = await openLedgerStore(again, { db: view({ readsSync: true }), network: NETWORK })
+    // (Block 41, 'fresh', closed the tenth generation: blocks 37..40.)
+    expect(reopened.stats()).toMatchObject({ releasedTxids: 80, txidGenerations: 10 })
+    for (const block of committed) for (const t of block.transactions) expect(again.hasTransaction(t.txid)).toBe(true)
+    expect(again.locateTransaction(committed[20]!.transactions[1]!.txid)).toEqual({ block: 21, index: 1 })
+    expect(again.transactionCount()).toBe(81)
+    await reopened.close()
+  })
+
+  it('loads back a chain its index covers even when the filter passes every ID (each block finds only itself there)', async () => {
+    const { view } = persistentDb()
+    // A 64-byte filter holding hundreds of IDs says "maybe" to everything: every check asks the index.
+    const saturated = { txids: { generationSize: 4, filterBytes: 64 } }
+    const ledger = createMemoryLedger(saturated)
+    const store = await openLedgerStore(ledger, { db: view({ readsSync: true }), network: NETWORK })
+    for (let i = 0; i < 60; i++) commit(ledger, [tx(), tx(), tx()])
+    await store.close()
+    const again = createMemoryLedger(saturated)
+    const reopened = await openLedgerStore(again, { db: view({ readsSync: true }), network: NETWORK })
+    expect(again.height()).toBe(61)
+    expect(toHex(again.headHash())).toBe(toHex(ledger.headHash()))
+    expect(reopened.stats().releasedTxids).toBeGreaterThan(150)
+    expect(again.hasTransaction('never-committed')).toBe(false)
+    await reopened.close()
+  })
+
+  it('indexes the txids of a store from before the index as it loads it, and refuses a broken index record', async () => {
+    const { db, view } = persistentDb()
+    const ledger = createMemoryLedger()
+    const store = await openLedgerStore(ledger, { db: view(), network: NETWORK })
+    const committed = Array.from({ length: 6 }, () => commit(ledger, [tx()]))
+    await store.close()
+    // Without getSync the store keeps no index: what a store from before it holds.
+    expect(await db.keys({ gte: 't/', lt: 't0' }).all()).toEqual([])
+    expect(await db.get('m/txids')).toBeUndefined()
+
+    const again = createMemoryLedger({ txids: { generationSize: 2, filterBytes: 4096 } })
+    const reopened = await openLedgerStore(again, { db: view({ readsSync: true }), network: NETWORK })
+    await reopened.flushed()
+    expect(reopened.stats().txidGenerations).toBeGreaterThan(0)
+    expect(JSON.parse(new TextDecoder().decode(await db.get('m/txids')))).toMatchObject({ buckets: 4096, below: 5 })
+    for (const block of committed) expect(again.locateTransaction(block.transactions[0]!.txid)).toEqual({ block: block.number, index: 0 })
+    await reopened.close()
+
+    await db.put('m/txids', new TextEncoder().encode('{"buckets": 4096, "below": 99, "generations": []}'))
+    await expect(openLedgerStore(createMemoryLedger(), { db: view({ readsSync: true }), network: NETWORK })).rejects.toMatchObject({ code: 'ERR_LEDGER_CORRUPT', message: expect.stringContaining('txid index of blocks below 99') })
+    await db.put('m/txids', new TextEncoder().encode('{"buckets": 3}'))
+    await expect(openLedgerStore(createMemoryLedger(), { db: view({ readsSync: true }), network: NETWORK })).rejects.toMatchObject({ code: 'ERR_LEDGER_CORRUPT', message: expect.stringContaining('unreadable txid index record') })
+  })
+
   it('keeps an acknowledged transaction until a block commits it', async () => {
     const { view } = persistentDb()
     const ledger = createMemoryLedger()

@@ -34,6 +34,16 @@ describe('txid set', () => {
     expect(ours.has('client-never')).toBe(false)
   })
 
+  it('visits every ID with its value', () => {
+    const ids = new TxidSet({ shards: 4 })
+    const reference = new Map<string, number>([['', 0], ['é', 7], ['🎉'.repeat(3), 2 ** 32 - 1], ['x'.repeat(10_000), 3]])
+    for (let i = 0; i < 500; i++) reference.set(`tx-${i}`, i)
+    for (const [id, value] of reference) ids.add(id, value)
+    const seen = new Map<string, number>()
+    ids.forEach((id, value) => seen.set(id, value))
+    expect(seen).toEqual(reference)
+  })
+
   it('keeps a value per ID, the first one added, up to 2^32 - 1', () => {
     const ids = new TxidSet()
     for (let i = 0; i < 3000; i++) ids.add(`tx-${i}`, i * 65_537)

@@ -64,28 +64,29 @@ export class TxidFilter {
   }
 
   add(txid: string): void {
-    const h = keyedTxidHash(txid, KEY[0], KEY[1])
-    const base = (h & this.#mask) * BLOCK_WORDS
-    let a = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d)
-    const b = Math.imul(a ^ (a >>> 12), 0x297a2d39) | 1
-    for (let i = 0; i < BITS_PER_ID; i++) {
-      const bit = (a >>> 23) & 511
-      const w = base + (bit >>> 5)
-      this.#words[w] = this.#words[w]! | (1 << (bit & 31))
-      a = (a + b) | 0
-    }
+    this.#probe(txid, true)
     this.#count++
   }
 
   /** False only when the ID was never added. */
   mayHave(txid: string): boolean {
+    return this.#probe(txid, false)
+  }
+
+  /** Sets the ID's bits (`set`), or says whether all of them are set. */
+  #probe(txid: string, set: boolean): boolean {
     const h = keyedTxidHash(txid, KEY[0], KEY[1])
     const base = (h & this.#mask) * BLOCK_WORDS
+    // The bits within the block by double hashing on two mixes of the hash.
     let a = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d)
     const b = Math.imul(a ^ (a >>> 12), 0x297a2d39) | 1
+    const words = this.#words
     for (let i = 0; i < BITS_PER_ID; i++) {
       const bit = (a >>> 23) & 511
-      if ((this.#words[base + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false
+      const w = base + (bit >>> 5)
+      const mask = 1 << (bit & 31)
+      if (set) words[w] = words[w]! | mask
+      else if ((words[w]! & mask) === 0) return false
       a = (a + b) | 0
     }
     return true

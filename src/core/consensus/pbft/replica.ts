@@ -45,13 +45,12 @@
  *
  * Output: what one input (a message or a bundle of them, a client request, a timer) makes this
  * replica broadcast leaves when the input is done, a lone message as itself and several as
- * bundles (messages.ts); a unicast first sends what waits, so each link keeps the order.
+ * bundles (messages.ts); a unicast first sends what waits, so each link keeps the order
+ * (outbound.ts). Timers are named and kept in one place (replica-timers.ts).
  */
 import { describeError } from '../../errors.js'
-import type { TimerHandle } from '../../util/clock.js'
 import { toHex } from '../../util/bytes.js'
 import type { Logger } from '../../util/logger.js'
-import type { Envelope } from '../../wire/envelope.js'
 import { transactionBytes, transactionBytesMost, transactionsExceed } from '../../wire/block-size.js'
 import { MessageType } from '../../wire/message-type.js'
 import { EndpointType, type Block, type Transaction } from '../../wire/payload-types.js'
@@ -60,10 +59,6 @@ import type { Stack } from '../consenter.js'
 import { NULL_DIGEST, batchDigest, type PbftBatch } from './batch.js'
 import { PBFT_MAX_EARLY_MESSAGES, PBFT_MAX_VIEW_CHANGE_BACKOFF, logSize, type PbftConfig } from './config.js'
 import {
-  PBFT_MAX_BUNDLE_BYTES,
-  PBFT_MAX_BUNDLE_MESSAGES,
-  encodeBundle,
-  encodePbftMessage,
   type CheckpointMsg,
   type CommitMsg,
   type NewViewMsg,
@@ -75,6 +70,8 @@ import {
   type ViewChangeMsg,
   type ViewStatusMsg,
 } from './messages.js'
+import { PbftOutbound } from './outbound.js'
+import { ReplicaTimers } from './replica-timers.js'
 import { transferState, type TransferTarget } from './state-transfer.js'
 import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
 
@@ -156,6 +153,10 @@ export class Replica {
   readonly #L: number
   readonly #abort = new AbortController()
   #stopped = false
+  /** Every timer, by name (replica-timers.ts); each runs its work as one input. */
+  readonly #timers: ReplicaTimers
+  /** Where broadcasts wait for the end of the input being handled (outbound.ts). */
+  readonly #outbound: PbftOutbound
 
   #view = 0
   #active = true
@@ -172,7 +173,6 @@ export class Replica {
   #forward: Transaction[] = []
   /** Requests whose forward found no link to the primary, retried every forwardRetryMs. */
   readonly #unsent = new Map<string, Transaction>()
-  #unsentTimer: TimerHandle | undefined
   /** Logged once per stretch without a link to the primary. */
   #unsentLogged = false
 
@@ -187,7 +187,6 @@ export class Replica {
   readonly #pset = new Map<number, { d: string; v: number }>()
   /** Pre-prepared (n, d) from past views, with the highest view. */
   readonly #qset = new Map<string, { n: number; d: string; v: number }>()
-  /** The latest view change from each replica, for views >= ours. */
   /** View changes for views >= ours: view -> replica -> message (a few views per replica at most). */
   readonly #vcs = new Map<number, Map<number, ViewChangeMsg>>()
   /** The views each replica has view changes stored for, ascending. */
@@ -208,7 +207,6 @@ export class Replica {
   readonly #helped = new Map<number, number>()
   readonly #helpedCk = new Map<number, number>()
   #lag: { target: TransferTarget; peers: number[] } | undefined
-  #lagTimer: TimerHandle | undefined
   #backoff = 1
   /** The oldest outstanding request at the request timer's last tick (see #onRequestTimer). */
   #watched: string | undefined
@@ -222,24 +220,12 @@ export class Replica {
   #transferring = false
   #nextTarget: { target: TransferTarget; peers: number[] } | undefined
 
-  #batchTimer: TimerHandle | undefined
-  #requestTimer: TimerHandle | undefined
-  #vcTimer: TimerHandle | undefined
-  #resendTimer: TimerHandle | undefined
-  #forwardTimer: TimerHandle | undefined
-  #retryTimer: TimerHandle | undefined
-  #nullTimer: TimerHandle | undefined
-  #probeTimer: TimerHandle | undefined
   /** #lastExec at the previous lag probe. */
   #probedAt = -1
   /** lastExec when this replica last asked the others for their heads (a quiet probe or a head probe). */
   #askedHeadsAt = -1
   /** State transfers failed in a row (reported once, retried with backoff). */
   #transferFailures = 0
-  #headTimer: TimerHandle | undefined
-  /** Inputs (messages, requests, timers) being handled, nested; broadcasts wait in #out until 0. */
-  #depth = 0
-  #out: PbftMessage[] = []
   /** When the primary last sent (primary) or was last heard sending (backup) a pre-prepare. */
   #lastPrePrepareAt = 0
 
@@ -251,6 +237,8 @@ export class Replica {
     this.self = self
     this.#L = logSize(config)
     this.#log = stack.log.child({ replica: self })
+    this.#outbound = new PbftOutbound(stack, config.validators, this.#log)
+    this.#timers = new ReplicaTimers(() => stack.clock, (fn) => this.#outbound.input(fn))
   }
 
   /**
@@ -285,7 +273,7 @@ export class Replica {
     if (this.#active) {
       for (const id of linked) {
         const r = this.#cfg.validators.indexOf(id)
-        if (r >= 0 && r !== this.self && !this.#announced.has(id)) this.#unicast({ t: 'vs', v: this.#view, r: this.self }, r)
+        if (r >= 0 && r !== this.self && !this.#announced.has(id)) this.#outbound.unicast({ t: 'vs', v: this.#view, r: this.self }, r)
       }
     }
     this.#announced = linked
@@ -301,8 +289,7 @@ export class Replica {
    * matching, as for any transfer).
    */
   #armLagProbe(): void {
-    this.#probeTimer = this.#setTimer(() => {
-      this.#probeTimer = undefined
+    this.#timers.start('lagProbe', () => {
       this.#probeLag()
       this.#announceView()
       this.#armLagProbe()
@@ -315,13 +302,12 @@ export class Replica {
    * answer a lagging replica once per that period, see #helpLagging), ask for their heads.
    */
   #armHeadProbe(): void {
-    if (this.#headTimer !== undefined || this.#stopped) return
-    this.#headTimer = this.#setTimer(() => {
-      this.#headTimer = undefined
+    if (this.#timers.armed('headProbe') || this.#stopped) return
+    this.#timers.start('headProbe', () => {
       const d = this.#mine.get(this.#h)
       if (!this.#transferring && d !== undefined) {
         this.#askedHeadsAt = this.#lastExec
-        this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
+        this.#outbound.broadcast({ t: 'ck', n: this.#h, r: this.self, d })
       }
     }, this.#cfg.resendViewChangeMs)
   }
@@ -351,17 +337,15 @@ export class Replica {
     const quiet = stuck && executed !== this.#askedHeadsAt
     if (ahead < this.#cfg.f + 1 && !quiet) return
     this.#askedHeadsAt = executed
-    this.#broadcast({ t: 'ck', n: this.#h, r: this.self, d })
-    if (quiet && executed > this.#h) this.#broadcast({ t: 'ck', n: executed, r: this.self, d: toHex(this.#stack.ledger.headHash()) })
+    this.#outbound.broadcast({ t: 'ck', n: this.#h, r: this.self, d })
+    if (quiet && executed > this.#h) this.#outbound.broadcast({ t: 'ck', n: executed, r: this.self, d: toHex(this.#stack.ledger.headHash()) })
   }
 
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    for (const timer of [this.#batchTimer, this.#requestTimer, this.#vcTimer, this.#resendTimer, this.#forwardTimer, this.#retryTimer, this.#lagTimer, this.#nullTimer, this.#probeTimer, this.#unsentTimer, this.#headTimer]) {
-      if (timer !== undefined) this.#stack.clock.clearTimeout(timer)
-    }
-    this.#batchTimer = this.#requestTimer = this.#vcTimer = this.#resendTimer = this.#forwardTimer = this.#retryTimer = this.#lagTimer = this.#nullTimer = this.#probeTimer = this.#unsentTimer = this.#headTimer = undefined
+    this.#timers.clearAll()
+    this.#outbound.stop()
   }
 
   /** Whether a state transfer is under way (the simulation waits for it before moving time). */
@@ -395,11 +379,11 @@ export class Replica {
    */
   submit(tx: Transaction): void {
     if (this.#stopped) return
-    this.#depth++
+    this.#outbound.enter()
     try {
       this.#submit(tx)
     } finally {
-      if (--this.#depth === 0) this.#flushOut()
+      this.#outbound.leave()
     }
   }
 
@@ -411,10 +395,9 @@ export class Replica {
     }
     this.#forward.push(tx)
     if (this.#forward.length >= this.#cfg.batchSize) this.#flushForward()
-    else if (this.#forwardTimer === undefined) {
+    else if (!this.#timers.armed('forward')) {
       // Requests submitted in one tick leave in one message.
-      this.#forwardTimer = this.#setTimer(() => {
-        this.#forwardTimer = undefined
+      this.#timers.start('forward', () => {
         this.#flushForward()
       }, 0)
     }
@@ -428,16 +411,16 @@ export class Replica {
 
   /**
    * Messages from replica `from` (a bundle's, in order), handled as one input: what they make this
-   * replica broadcast leaves as one bundle (see #flushOut), so a bundle of pre-prepares is answered
+   * replica broadcast leaves as one bundle (outbound.ts), so a bundle of pre-prepares is answered
    * by a bundle of prepares, and so on down the pipeline.
    */
   receiveAll(msgs: readonly PbftMessage[], from: number): void {
     if (this.#stopped) return
-    this.#depth++
+    this.#outbound.enter()
     try {
       for (const msg of msgs) this.#receive(msg, from)
     } finally {
-      if (--this.#depth === 0) this.#flushOut()
+      this.#outbound.leave()
     }
   }
 
@@ -478,7 +461,7 @@ export class Replica {
         return
       case 'fb': {
         const batch = this.#batches.get(msg.d)
-        if (batch !== undefined) this.#unicast({ t: 'rb', r: this.self, b: batch }, from)
+        if (batch !== undefined) this.#outbound.unicast({ t: 'rb', r: this.self, b: batch }, from)
         return
       }
       case 'm':
@@ -494,7 +477,7 @@ export class Replica {
           cert.batch = msg.b
           if (!this.#isPrimary() && !cert.prepares.has(this.self)) {
             cert.prepares.set(this.self, d)
-            this.#broadcast({ t: 'p', v: cert.view, n, r: this.self, d })
+            this.#outbound.broadcast({ t: 'p', v: cert.view, n, r: this.self, d })
           }
           this.#check(n, cert)
         }
@@ -525,13 +508,12 @@ export class Replica {
   }
 
   #afterRequests(): void {
-    if (this.#requestTimer === undefined) this.#armRequestTimer()
+    if (!this.#timers.armed('request')) this.#armRequestTimer()
     this.#tryCut(true)
   }
 
   #flushForward(): void {
-    if (this.#forwardTimer !== undefined) this.#stack.clock.clearTimeout(this.#forwardTimer)
-    this.#forwardTimer = undefined
+    this.#timers.clear('forward')
     if (this.#forward.length === 0) return
     const x = this.#forward
     this.#forward = []
@@ -544,8 +526,8 @@ export class Replica {
    */
   #toPrimary(x: Transaction[]): void {
     const primary = this.#primary(this.#view)
-    if (!this.#active) this.#broadcast({ t: 'req', x })
-    else if (primary !== this.self && !this.#unicast({ t: 'req', x }, primary)) this.#keepUnsent(x, primary)
+    if (!this.#active) this.#outbound.broadcast({ t: 'req', x })
+    else if (primary !== this.self && !this.#outbound.unicast({ t: 'req', x }, primary)) this.#keepUnsent(x, primary)
   }
 
   /**
@@ -557,9 +539,8 @@ export class Replica {
     if (!this.#unsentLogged) this.#log.info('pbft forward waits for a link to the primary', { primary: this.#cfg.validators[primary], requests: x.length })
     this.#unsentLogged = true
     for (let i = 0; i < x.length; i++) this.#unsent.set(x[i]!.txid, x[i]!)
-    if (this.#unsentTimer !== undefined || this.#stopped) return
-    this.#unsentTimer = this.#setTimer(() => {
-      this.#unsentTimer = undefined
+    if (this.#timers.armed('unsent') || this.#stopped) return
+    this.#timers.start('unsent', () => {
       // Taken out first: what fails again is kept anew.
       const pending = [...this.#unsent.values()]
       this.#unsent.clear()
@@ -598,10 +579,9 @@ export class Replica {
     while (this.#queue.size >= this.#cfg.batchSize && this.#seqNo < limit) this.#cutBatch()
     if (arrived && this.#queue.size > 0 && this.#seqNo === this.#lastExec && this.#seqNo < limit) this.#cutBatch()
     if (this.#queue.size === 0) {
-      this.#clearTimer('batch')
-    } else if (this.#batchTimer === undefined) {
-      this.#batchTimer = this.#setTimer(() => {
-        this.#batchTimer = undefined
+      this.#timers.clear('batch')
+    } else if (!this.#timers.armed('batch')) {
+      this.#timers.start('batch', () => {
         if (this.#active && this.#isPrimary() && this.#seqNo < this.#h + Math.floor(this.#L / 2)) this.#cutBatch()
         this.#tryCut()
       }, this.#cfg.batchTimeoutMs)
@@ -641,7 +621,7 @@ export class Replica {
     cert.batch = batch
     this.#batches.set(d, batch)
     this.stats.proposed++
-    this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: batch })
+    this.#outbound.broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: batch })
     this.#sawPrePrepare()
     this.#check(n, cert)
   }
@@ -659,7 +639,7 @@ export class Replica {
     cert.digest = NULL_DIGEST
     cert.batch = null
     this.stats.nullRequests++
-    this.#broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: null })
+    this.#outbound.broadcast({ t: 'pp', v: this.#view, n, r: this.self, b: null })
     this.#sawPrePrepare()
     this.#check(n, cert)
   }
@@ -705,7 +685,7 @@ export class Replica {
     if (msg.b !== null) this.#batches.set(d, msg.b)
     if (msg.n > this.#seqNo) this.#seqNo = msg.n
     cert.prepares.set(this.self, d)
-    this.#broadcast({ t: 'p', v: msg.v, n: msg.n, r: this.self, d })
+    this.#outbound.broadcast({ t: 'p', v: msg.v, n: msg.n, r: this.self, d })
     this.#check(msg.n, cert)
   }
 
@@ -736,7 +716,7 @@ export class Replica {
     if (cert.prepared && !cert.sentCommit) {
       cert.sentCommit = true
       cert.commits.set(this.self, d)
-      this.#broadcast({ t: 'c', v: cert.view, n, r: this.self, d })
+      this.#outbound.broadcast({ t: 'c', v: cert.view, n, r: this.self, d })
     }
     // 2f+1 matching commits mean f+1 honest replicas prepared d: it is decided even if we missed prepares.
     if (!cert.committed && countMatching(cert.commits, d) >= 2 * this.#cfg.f + 1) {
@@ -790,7 +770,7 @@ export class Replica {
       // Decided, but the pre-prepare never reached us: the batch can be fetched by digest.
       if (d !== NULL_DIGEST && !this.#wanted.has(d)) {
         this.#wanted.add(d)
-        this.#broadcast({ t: 'fb', r: this.self, d })
+        this.#outbound.broadcast({ t: 'fb', r: this.self, d })
       }
     }
     return undefined
@@ -822,7 +802,7 @@ export class Replica {
     if (n % this.#cfg.k === 0) {
       const d = toHex(ledger.headHash())
       this.#mine.set(n, d)
-      this.#broadcast({ t: 'ck', n, r: this.self, d })
+      this.#outbound.broadcast({ t: 'ck', n, r: this.self, d })
       this.#onCheckpoint({ t: 'ck', n, r: this.self, d }, this.self)
     }
     // Replicas 0..f announce blocks (f+1 of them, so f crashed ones are covered): non-validators
@@ -869,9 +849,8 @@ export class Replica {
       // f+1 say the chain reached n (one is honest). A replica merely a little slow gets there by
       // itself; one that missed messages does not, so look again later and transfer if still behind.
       this.#lag = { target: { n: msg.n, d: msg.d }, peers: voters }
-      if (this.#lagTimer === undefined) {
-        this.#lagTimer = this.#setTimer(() => {
-          this.#lagTimer = undefined
+      if (!this.#timers.armed('lag')) {
+        this.#timers.start('lag', () => {
           const lag = this.#lag
           this.#lag = undefined
           if (lag !== undefined && lag.target.n > this.#lastExec) this.#startTransfer(lag.target, lag.peers)
@@ -904,8 +883,8 @@ export class Replica {
     this.#helpedCk.set(from, now)
     const cp = this.#lastExec - (this.#lastExec % this.#cfg.k)
     const cpD = this.#mine.get(cp)
-    if (cp > h && cp < this.#lastExec && cpD !== undefined) this.#unicast({ t: 'ck', n: cp, r: this.self, d: cpD }, from)
-    this.#unicast({ t: 'ck', n: this.#lastExec, r: this.self, d: toHex(this.#stack.ledger.headHash()) }, from)
+    if (cp > h && cp < this.#lastExec && cpD !== undefined) this.#outbound.unicast({ t: 'ck', n: cp, r: this.self, d: cpD }, from)
+    this.#outbound.unicast({ t: 'ck', n: this.#lastExec, r: this.self, d: toHex(this.#stack.ledger.headHash()) }, from)
   }
 
   #onCheckpointAhead(msg: CheckpointMsg, from: number): void {
@@ -953,7 +932,7 @@ export class Replica {
       return
     }
     this.#transferring = true
-    this.#clearTimer('retry')
+    this.#timers.clear('retry')
     const peerIds = peers.filter((r) => r !== this.self).map((r) => this.#cfg.validators[r] as string)
     const fields = { from: this.#lastExec, to: target.n, peers: peerIds }
     if (this.#transferFailures > 0) this.#log.debug('pbft state transfer', fields)
@@ -995,8 +974,7 @@ export class Replica {
           // checked against the target's hash, so it needs no vouching), and the wait doubles.
           const everyone = this.#cfg.validators.map((_, r) => r)
           const backoff = Math.min(2 ** (this.#transferFailures - 1), PBFT_MAX_VIEW_CHANGE_BACKOFF)
-          this.#retryTimer = this.#setTimer(() => {
-            this.#retryTimer = undefined
+          this.#timers.start('retry', () => {
             this.#startTransfer(target, everyone)
           }, this.#cfg.requestTimeoutMs * backoff)
         }
@@ -1035,11 +1013,11 @@ export class Replica {
     this.#early = []
     this.#certs.clear()
     this.#queue.clear()
-    this.#clearTimer('batch')
-    this.#clearTimer('request')
+    this.#timers.clear('batch')
+    this.#timers.clear('request')
     this.#watched = undefined
-    this.#clearTimer('vc')
-    this.#clearTimer('null')
+    this.#timers.clear('viewChange')
+    this.#timers.clear('nullRequest')
     this.stats.viewChanges++
     const C: SeqDigest[] = [...this.#mine].filter(([n]) => n >= this.#h).sort((a, b) => a[0] - b[0])
     const P: SeqDigestView[] = [...this.#pset].map(([n, e]) => [n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0])
@@ -1048,7 +1026,7 @@ export class Replica {
     this.#myVc = vc
     this.#storeVc(vc, this.self)
     this.#log.info('pbft view change', { view: this.#view })
-    this.#broadcast(vc)
+    this.#outbound.broadcast(vc)
     this.#armResend()
     this.#onVcQuorum()
     this.#tryNewView()
@@ -1094,8 +1072,8 @@ export class Replica {
     const now = this.#stack.clock.now()
     if (now - (this.#helped.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
     this.#helped.set(from, now)
-    if (this.#myVc?.v === this.#view) this.#unicast(this.#myVc, from)
-    if (this.#lastNv?.v === this.#view) this.#unicast({ ...this.#lastNv, r: this.self }, from)
+    if (this.#myVc?.v === this.#view) this.#outbound.unicast(this.#myVc, from)
+    if (this.#lastNv?.v === this.#view) this.#outbound.unicast({ ...this.#lastNv, r: this.self }, from)
   }
 
   #onViewStatus(msg: ViewStatusMsg, from: number): void {
@@ -1158,9 +1136,8 @@ export class Replica {
     if (this.#active) return
     const set = this.#currentVcs()
     if (set.length < 2 * this.#cfg.f + 1) return
-    if (this.#vcTimer === undefined) {
-      this.#vcTimer = this.#setTimer(() => {
-        this.#vcTimer = undefined
+    if (!this.#timers.armed('viewChange')) {
+      this.#timers.start('viewChange', () => {
         this.#backoff = Math.min(this.#backoff * 2, PBFT_MAX_VIEW_CHANGE_BACKOFF)
         this.#sendViewChange()
       }, this.#cfg.viewChangeTimeoutMs * this.#backoff)
@@ -1173,7 +1150,7 @@ export class Replica {
         this.#nvSent = true
         this.#lastNv = nv
         this.#pendingNv = nv
-        this.#broadcast(nv)
+        this.#outbound.broadcast(nv)
       }
     }
     this.#tryNewView()
@@ -1231,7 +1208,7 @@ export class Replica {
       for (const [n, d] of nv.X) {
         if (d === NULL_DIGEST || n <= this.#h || n <= nv.k[0] || this.#batches.has(d) || this.#wanted.has(d)) continue
         this.#wanted.add(d)
-        this.#broadcast({ t: 'fb', r: this.self, d })
+        this.#outbound.broadcast({ t: 'fb', r: this.self, d })
       }
       this.#install(nv, by)
       return
@@ -1262,7 +1239,7 @@ export class Replica {
       missing = true
       if (!this.#wanted.has(d)) {
         this.#wanted.add(d)
-        this.#broadcast({ t: 'fb', r: this.self, d })
+        this.#outbound.broadcast({ t: 'fb', r: this.self, d })
       }
     }
     if (missing) return
@@ -1276,8 +1253,8 @@ export class Replica {
     this.#pendingNv = undefined
     this.#lastNv = nv
     this.#wanted.clear()
-    this.#clearTimer('vc')
-    this.#clearTimer('resend')
+    this.#timers.clear('viewChange')
+    this.#timers.clear('resend')
     this.#backoff = 1
     this.#dropVcsBelow(this.#view)
     for (const [r, other] of this.#nvFrom) if (other.v <= this.#view) this.#nvFrom.delete(r)
@@ -1311,7 +1288,7 @@ export class Replica {
       }
       if (!primary) {
         cert.prepares.set(this.self, d)
-        this.#broadcast({ t: 'p', v: this.#view, n, r: this.self, d })
+        this.#outbound.broadcast({ t: 'p', v: this.#view, n, r: this.self, d })
       }
     }
     this.#seqNo = top
@@ -1350,7 +1327,7 @@ export class Replica {
    * executed restarts it: executing a batch only counts #progress, so busy chains cost no timer work.
    */
   #armRequestTimer(): void {
-    if (this.#requestTimer !== undefined || !this.#active || this.#stopped) return
+    if (this.#timers.armed('request') || !this.#active || this.#stopped) return
     const first = this.#outstanding.keys().next()
     if (first.done === true) return
     if (this.#watched === undefined) {
@@ -1359,8 +1336,7 @@ export class Replica {
       this.#complained = false
       this.#progressAtTick = this.#progress
     }
-    this.#requestTimer = this.#setTimer(() => {
-      this.#requestTimer = undefined
+    this.#timers.start('request', () => {
       this.#onRequestTimer()
     }, this.#cfg.requestTimeoutMs)
   }
@@ -1390,7 +1366,7 @@ export class Replica {
       this.#complained = false
     } else if (!this.#complained) {
       this.#complained = true
-      this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
+      this.#outbound.broadcast({ t: 'req', x: this.#oldestOutstanding() })
     } else if (!moved) {
       this.#log.info('pbft request timer expired: the oldest request waits and nothing executes', { view: this.#view, primary: this.#primary(this.#view) })
       this.#sendViewChange()
@@ -1414,13 +1390,12 @@ export class Replica {
    * sleeps again until the deadline that stamp gives.
    */
   #armNullTimer(): void {
-    this.#clearTimer('null')
+    this.#timers.clear('nullRequest')
     if (this.#cfg.nullRequestMs === 0 || !this.#active || this.#stopped) return
     const view = this.#view
     const period = this.#isPrimary() ? this.#cfg.nullRequestMs : this.#cfg.nullRequestMs + this.#cfg.requestTimeoutMs
     const wait = Math.max(0, this.#lastPrePrepareAt + period - this.#stack.clock.now())
-    this.#nullTimer = this.#setTimer(() => {
-      this.#nullTimer = undefined
+    this.#timers.start('nullRequest', () => {
       if (!this.#active || this.#stopped || this.#view !== view) return
       if (this.#stack.clock.now() < this.#lastPrePrepareAt + period) {
         this.#armNullTimer()
@@ -1439,118 +1414,16 @@ export class Replica {
   }
 
   #armResend(): void {
-    this.#clearTimer('resend')
-    this.#resendTimer = this.#setTimer(() => {
-      this.#resendTimer = undefined
+    this.#timers.clear('resend')
+    this.#timers.start('resend', () => {
       if (this.#active || this.#myVc === undefined) return
-      this.#broadcast(this.#myVc)
+      this.#outbound.broadcast(this.#myVc)
       // Alone in a view change, this replica's requests would reach nobody else: the others order them.
-      if (this.#outstanding.size > 0) this.#broadcast({ t: 'req', x: this.#oldestOutstanding() })
-      for (const d of this.#wanted) this.#broadcast({ t: 'fb', r: this.self, d })
-      if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#broadcast({ ...this.#lastNv, r: this.self })
+      if (this.#outstanding.size > 0) this.#outbound.broadcast({ t: 'req', x: this.#oldestOutstanding() })
+      for (const d of this.#wanted) this.#outbound.broadcast({ t: 'fb', r: this.self, d })
+      if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#outbound.broadcast({ ...this.#lastNv, r: this.self })
       this.#armResend()
     }, this.#cfg.resendViewChangeMs)
-  }
-
-  #clearTimer(which: 'batch' | 'request' | 'vc' | 'resend' | 'retry' | 'null'): void {
-    const clock = this.#stack.clock
-    switch (which) {
-      case 'batch':
-        if (this.#batchTimer !== undefined) clock.clearTimeout(this.#batchTimer)
-        this.#batchTimer = undefined
-        return
-      case 'request':
-        if (this.#requestTimer !== undefined) clock.clearTimeout(this.#requestTimer)
-        this.#requestTimer = undefined
-        return
-      case 'vc':
-        if (this.#vcTimer !== undefined) clock.clearTimeout(this.#vcTimer)
-        this.#vcTimer = undefined
-        return
-      case 'resend':
-        if (this.#resendTimer !== undefined) clock.clearTimeout(this.#resendTimer)
-        this.#resendTimer = undefined
-        return
-      case 'retry':
-        if (this.#retryTimer !== undefined) clock.clearTimeout(this.#retryTimer)
-        this.#retryTimer = undefined
-        return
-      case 'null':
-        if (this.#nullTimer !== undefined) clock.clearTimeout(this.#nullTimer)
-        this.#nullTimer = undefined
-    }
-  }
-
-  // ---- output ----
-
-  #envelope(msg: PbftMessage): Envelope {
-    return { type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload: encodePbftMessage(msg) }
-  }
-
-  /** Runs a timer's work as one input (its broadcasts leave together). */
-  #setTimer(fn: () => void, ms: number): TimerHandle {
-    return this.#stack.clock.setTimeout(() => {
-      this.#depth++
-      try {
-        fn()
-      } finally {
-        if (--this.#depth === 0) this.#flushOut()
-      }
-    }, ms)
-  }
-
-  /** Queued while an input is handled; sent when it is done. */
-  #broadcast(msg: PbftMessage): void {
-    this.#out.push(msg)
-    if (this.#depth === 0) this.#flushOut()
-  }
-
-  /**
-   * Sends what the input queued: alone as itself, several as bundles of at most
-   * PBFT_MAX_BUNDLE_MESSAGES messages and about PBFT_MAX_BUNDLE_BYTES bytes. Every envelope costs
-   * a write and a read event on each link and a trip through the engine, which at small batch
-   * sizes cost more than the messages themselves.
-   */
-  #flushOut(): void {
-    const out = this.#out
-    if (out.length === 0) return
-    this.#out = []
-    if (this.#stopped) return
-    if (out.length === 1) {
-      this.#stack.broadcast(this.#envelope(out[0] as PbftMessage), 'validator')
-      return
-    }
-    let parts: Uint8Array[] = []
-    let bytes = 0
-    for (const msg of out) {
-      const part = encodePbftMessage(msg)
-      if (parts.length > 0 && (parts.length >= PBFT_MAX_BUNDLE_MESSAGES || bytes + part.byteLength > PBFT_MAX_BUNDLE_BYTES)) {
-        this.#sendParts(parts)
-        parts = []
-        bytes = 0
-      }
-      parts.push(part)
-      bytes += part.byteLength
-    }
-    this.#sendParts(parts)
-  }
-
-  #sendParts(parts: readonly Uint8Array[]): void {
-    const payload = parts.length === 1 ? (parts[0] as Uint8Array) : encodeBundle(parts)
-    this.#stack.broadcast({ type: MessageType.CONSENSUS, timestamp: this.#stack.clock.now(), payload }, 'validator')
-  }
-
-  /** False when it could not be sent (no link to that replica). */
-  #unicast(msg: PbftMessage, to: number): boolean {
-    // What was queued before goes first: messages to one replica keep their order.
-    this.#flushOut()
-    try {
-      this.#stack.unicast(this.#envelope(msg), this.#cfg.validators[to] as string)
-      return true
-    } catch (err) {
-      this.#log.debug('pbft unicast failed', { to, error: describeError(err) })
-      return false
-    }
   }
 
   /** Whether this replica holds the request unexecuted (GET /transactions/:txid answers "pending"). */

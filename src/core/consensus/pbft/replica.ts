@@ -179,9 +179,9 @@ export class Replica {
   /** Checkpoint votes within the window: n -> replica -> digest. */
   readonly #checkpoints = new Map<number, Map<number, string>>()
   /** Checkpoint votes above h + L: "n:d" -> replicas. */
-  readonly #ahead = new Map<string, { n: number; d: string; from: Set<number> }>()
+  readonly #checkpointsAbove = new Map<string, { n: number; d: string; from: Set<number> }>()
   /** Checkpoints this replica holds (executed or transferred), h included. */
-  readonly #mine = new Map<number, string>()
+  readonly #ownCheckpoints = new Map<number, string>()
 
   /** Prepared certificates from past views, by n. */
   readonly #pset = new Map<number, { d: string; v: number }>()
@@ -191,6 +191,7 @@ export class Replica {
   readonly #vcs = new Map<number, Map<number, ViewChangeMsg>>()
   /** The views each replica has view changes stored for, ascending. */
   readonly #vcViews = new Map<number, number[]>()
+  /** The view change this replica sent last (resent every resendViewChangeMs until a new view). */
   #myVc: ViewChangeMsg | undefined
   /** The latest new view each replica sent us (the primary's, or one relayed to help us join), for views >= ours. */
   readonly #nvFrom = new Map<number, NewViewMsg>()
@@ -198,15 +199,23 @@ export class Replica {
   readonly #laterViews = new Map<number, number>()
   /** Validators linked at the last view announcement (see #announceView). */
   #announced = new Set<string>()
+  /** The new view of the current view change from its primary, waiting for its batches and view changes (#tryNewView). */
   #pendingNv: NewViewMsg | undefined
+  /** The last new view this replica installed or sent, relayed to replicas that ask (#helpBehind). */
   #lastNv: NewViewMsg | undefined
+  /** Whether this replica, as the new primary, sent the new view of the current view change. */
   #nvSent = false
-  #wanted = new Set<string>()
-  #early: Early[] = []
+  /** Digests of batches asked for by digest (fb), whose rb answer is awaited. */
+  #fetchingBatches = new Set<string>()
+  /** Messages of this view that arrived before its new view was installed, replayed after (bounded by PBFT_MAX_EARLY_MESSAGES). */
+  #heldForNewView: Early[] = []
   /** When each replica was last sent our view change and new view to catch up (see #onViewChange). */
-  readonly #helped = new Map<number, number>()
-  readonly #helpedCk = new Map<number, number>()
-  #lag: { target: TransferTarget; peers: number[] } | undefined
+  readonly #viewHelpSentAt = new Map<number, number>()
+  /** When each lagging replica was last sent our checkpoint and head (#helpLagging). */
+  readonly #headHelpSentAt = new Map<number, number>()
+  /** f+1 matching checkpoints ahead of what we executed, looked at again after batchTimeoutMs before transferring. */
+  #lagTarget: { target: TransferTarget; peers: number[] } | undefined
+  /** Multiplier of viewChangeTimeoutMs, doubled by each view change that finds no new view. */
   #backoff = 1
   /** The oldest outstanding request at the request timer's last tick (see #onRequestTimer). */
   #watched: string | undefined
@@ -253,7 +262,7 @@ export class Replica {
     this.#lastExec = ledger.height() - 1
     this.#h = this.#lastExec - (this.#lastExec % this.#cfg.k)
     this.#seqNo = this.#lastExec
-    this.#mine.set(this.#h, toHex(ledger.blockHash(this.#h)!))
+    this.#ownCheckpoints.set(this.#h, toHex(ledger.blockHash(this.#h)!))
     this.#sawPrePrepare()
     this.#armNullTimer()
     this.#armLagProbe()
@@ -304,7 +313,7 @@ export class Replica {
   #armHeadProbe(): void {
     if (this.#timers.armed('headProbe') || this.#stopped) return
     this.#timers.start('headProbe', () => {
-      const d = this.#mine.get(this.#h)
+      const d = this.#ownCheckpoints.get(this.#h)
       if (!this.#transferring && d !== undefined) {
         this.#askedHeadsAt = this.#lastExec
         this.#outbound.broadcast({ t: 'ck', n: this.#h, r: this.self, d })
@@ -326,7 +335,7 @@ export class Replica {
     for (const [peer, height] of this.#stack.sync.peerHeights()) {
       if (height >= mine + gap && this.#cfg.validators.includes(peer)) ahead++
     }
-    const d = this.#mine.get(this.#h)
+    const d = this.#ownCheckpoints.get(this.#h)
     if (d === undefined) return
     // Heights heard at HELLO say nothing of blocks ordered since, and validators announce blocks
     // only to non-validators: a replica that missed the last few commits after linking (fewer than
@@ -439,7 +448,7 @@ export class Replica {
         if (msg.v > this.#view) this.#sawView(from, msg.v)
         if (msg.t !== 'p' && (msg.v !== this.#view || !this.#active)) this.#onFollow(msg, from)
         if (msg.v === this.#view && !this.#active) {
-          if (this.#early.length < PBFT_MAX_EARLY_MESSAGES) this.#early.push({ msg, from })
+          if (this.#heldForNewView.length < PBFT_MAX_EARLY_MESSAGES) this.#heldForNewView.push({ msg, from })
           return
         }
         if (msg.v !== this.#view) return
@@ -469,7 +478,7 @@ export class Replica {
         return
       case 'rb': {
         const d = batchDigest(msg.b)
-        if (!this.#wanted.delete(d)) return
+        if (!this.#fetchingBatches.delete(d)) return
         this.#batches.set(d, msg.b)
         // A new view installed on f+1 replicas' word may name batches this replica lacked.
         for (const [n, cert] of this.#certs) {
@@ -768,8 +777,8 @@ export class Replica {
       const d = key.slice(key.indexOf(':') + 1)
       if (entry.batches.has(d)) return entry.batches.get(d) as PbftBatch | null
       // Decided, but the pre-prepare never reached us: the batch can be fetched by digest.
-      if (d !== NULL_DIGEST && !this.#wanted.has(d)) {
-        this.#wanted.add(d)
+      if (d !== NULL_DIGEST && !this.#fetchingBatches.has(d)) {
+        this.#fetchingBatches.add(d)
         this.#outbound.broadcast({ t: 'fb', r: this.self, d })
       }
     }
@@ -801,7 +810,7 @@ export class Replica {
     this.stats.executed++
     if (n % this.#cfg.k === 0) {
       const d = toHex(ledger.headHash())
-      this.#mine.set(n, d)
+      this.#ownCheckpoints.set(n, d)
       this.#outbound.broadcast({ t: 'ck', n, r: this.self, d })
       this.#onCheckpoint({ t: 'ck', n, r: this.self, d }, this.self)
     }
@@ -848,11 +857,11 @@ export class Replica {
     if (voters.length >= this.#cfg.f + 1 && voters.length < 2 * this.#cfg.f + 1 && msg.n > this.#lastExec) {
       // f+1 say the chain reached n (one is honest). A replica merely a little slow gets there by
       // itself; one that missed messages does not, so look again later and transfer if still behind.
-      this.#lag = { target: { n: msg.n, d: msg.d }, peers: voters }
+      this.#lagTarget = { target: { n: msg.n, d: msg.d }, peers: voters }
       if (!this.#timers.armed('lag')) {
         this.#timers.start('lag', () => {
-          const lag = this.#lag
-          this.#lag = undefined
+          const lag = this.#lagTarget
+          this.#lagTarget = undefined
           if (lag !== undefined && lag.target.n > this.#lastExec) this.#startTransfer(lag.target, lag.peers)
         }, this.#cfg.batchTimeoutMs)
       }
@@ -862,9 +871,9 @@ export class Replica {
     if (voters.length < 2 * this.#cfg.f + 1 || msg.n % this.#cfg.k !== 0) return
     if (this.#lastExec >= msg.n) {
       // Unknown only when a state transfer carried this replica past n: 2f+1 matching votes prove it.
-      const mine = this.#mine.get(msg.n) ?? (msg.n === this.#lastExec ? toHex(this.#stack.ledger.headHash()) : undefined)
+      const mine = this.#ownCheckpoints.get(msg.n) ?? (msg.n === this.#lastExec ? toHex(this.#stack.ledger.headHash()) : undefined)
       if (mine === undefined || mine === msg.d) {
-        this.#mine.set(msg.n, msg.d)
+        this.#ownCheckpoints.set(msg.n, msg.d)
         this.#moveWatermarks(msg.n)
       } else this.#log.error('a stable checkpoint differs from this replica\'s state', { n: msg.n })
     } else {
@@ -879,26 +888,26 @@ export class Replica {
   #helpLagging(h: number, from: number): void {
     if (this.#lastExec <= h || this.#transferring) return
     const now = this.#stack.clock.now()
-    if (now - (this.#helpedCk.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
-    this.#helpedCk.set(from, now)
+    if (now - (this.#headHelpSentAt.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
+    this.#headHelpSentAt.set(from, now)
     const cp = this.#lastExec - (this.#lastExec % this.#cfg.k)
-    const cpD = this.#mine.get(cp)
+    const cpD = this.#ownCheckpoints.get(cp)
     if (cp > h && cp < this.#lastExec && cpD !== undefined) this.#outbound.unicast({ t: 'ck', n: cp, r: this.self, d: cpD }, from)
     this.#outbound.unicast({ t: 'ck', n: this.#lastExec, r: this.self, d: toHex(this.#stack.ledger.headHash()) }, from)
   }
 
   #onCheckpointAhead(msg: CheckpointMsg, from: number): void {
     const key = `${msg.n}:${msg.d}`
-    let entry = this.#ahead.get(key)
+    let entry = this.#checkpointsAbove.get(key)
     if (entry === undefined) {
       // Bounded: each replica keeps at most a few claims here; the oldest go first.
-      if (this.#ahead.size >= 4 * this.#cfg.n) {
+      if (this.#checkpointsAbove.size >= 4 * this.#cfg.n) {
         let lowest: string | undefined
         let lowN = Infinity
-        for (const [k, e] of this.#ahead) if (e.n < lowN) [lowest, lowN] = [k, e.n]
-        if (lowest !== undefined) this.#ahead.delete(lowest)
+        for (const [k, e] of this.#checkpointsAbove) if (e.n < lowN) [lowest, lowN] = [k, e.n]
+        if (lowest !== undefined) this.#checkpointsAbove.delete(lowest)
       }
-      this.#ahead.set(key, (entry = { n: msg.n, d: msg.d, from: new Set() }))
+      this.#checkpointsAbove.set(key, (entry = { n: msg.n, d: msg.d, from: new Set() }))
     }
     entry.from.add(from)
     if (entry.from.size >= this.#cfg.f + 1) this.#startTransfer({ n: msg.n, d: msg.d }, [...entry.from])
@@ -910,8 +919,8 @@ export class Replica {
     for (const key of this.#certs.keys()) if (key <= n) this.#certs.delete(key)
     for (const key of this.#follow.keys()) if (key <= n) this.#follow.delete(key)
     for (const key of this.#checkpoints.keys()) if (key <= n) this.#checkpoints.delete(key)
-    for (const key of this.#mine.keys()) if (key < n) this.#mine.delete(key)
-    for (const [key, e] of this.#ahead) if (e.n <= n) this.#ahead.delete(key)
+    for (const key of this.#ownCheckpoints.keys()) if (key < n) this.#ownCheckpoints.delete(key)
+    for (const [key, e] of this.#checkpointsAbove) if (e.n <= n) this.#checkpointsAbove.delete(key)
     for (const key of this.#pset.keys()) if (key <= n) this.#pset.delete(key)
     for (const [key, e] of this.#qset) if (e.n <= n) this.#qset.delete(key)
     const live = new Set<string>()
@@ -960,7 +969,7 @@ export class Replica {
           // The ledger now holds the state after sequence number target.n (block numbers say nothing).
           this.#lastExec = target.n
           if (target.n % this.#cfg.k === 0) {
-            this.#mine.set(target.n, target.d)
+            this.#ownCheckpoints.set(target.n, target.d)
             this.#moveWatermarks(target.n)
           }
           if (this.#seqNo < target.n) this.#seqNo = target.n
@@ -1010,7 +1019,7 @@ export class Replica {
     this.#view++
     this.#active = false
     this.#nvSent = false
-    this.#early = []
+    this.#heldForNewView = []
     this.#certs.clear()
     this.#queue.clear()
     this.#timers.clear('batch')
@@ -1019,7 +1028,7 @@ export class Replica {
     this.#timers.clear('viewChange')
     this.#timers.clear('nullRequest')
     this.stats.viewChanges++
-    const C: SeqDigest[] = [...this.#mine].filter(([n]) => n >= this.#h).sort((a, b) => a[0] - b[0])
+    const C: SeqDigest[] = [...this.#ownCheckpoints].filter(([n]) => n >= this.#h).sort((a, b) => a[0] - b[0])
     const P: SeqDigestView[] = [...this.#pset].map(([n, e]) => [n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0])
     const Q: SeqDigestView[] = [...this.#qset.values()].map((e) => [e.n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
     const vc: ViewChangeMsg = { t: 'vc', v: this.#view, r: this.self, h: this.#h, C, P, Q }
@@ -1070,8 +1079,8 @@ export class Replica {
   #helpBehind(from: number): void {
     if (!this.#active || from < 0 || from === this.self || this.#view === 0) return
     const now = this.#stack.clock.now()
-    if (now - (this.#helped.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
-    this.#helped.set(from, now)
+    if (now - (this.#viewHelpSentAt.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
+    this.#viewHelpSentAt.set(from, now)
     if (this.#myVc?.v === this.#view) this.#outbound.unicast(this.#myVc, from)
     if (this.#lastNv?.v === this.#view) this.#outbound.unicast({ ...this.#lastNv, r: this.self }, from)
   }
@@ -1206,8 +1215,8 @@ export class Replica {
       // batches still held by others come by fetch, the rest by state transfer.
       const { nv, by } = vouched
       for (const [n, d] of nv.X) {
-        if (d === NULL_DIGEST || n <= this.#h || n <= nv.k[0] || this.#batches.has(d) || this.#wanted.has(d)) continue
-        this.#wanted.add(d)
+        if (d === NULL_DIGEST || n <= this.#h || n <= nv.k[0] || this.#batches.has(d) || this.#fetchingBatches.has(d)) continue
+        this.#fetchingBatches.add(d)
         this.#outbound.broadcast({ t: 'fb', r: this.self, d })
       }
       this.#install(nv, by)
@@ -1237,8 +1246,8 @@ export class Replica {
     for (const [n, d] of X) {
       if (d === NULL_DIGEST || n <= this.#h || n <= k[0] || this.#batches.has(d)) continue
       missing = true
-      if (!this.#wanted.has(d)) {
-        this.#wanted.add(d)
+      if (!this.#fetchingBatches.has(d)) {
+        this.#fetchingBatches.add(d)
         this.#outbound.broadcast({ t: 'fb', r: this.self, d })
       }
     }
@@ -1252,7 +1261,7 @@ export class Replica {
     this.#active = true
     this.#pendingNv = undefined
     this.#lastNv = nv
-    this.#wanted.clear()
+    this.#fetchingBatches.clear()
     this.#timers.clear('viewChange')
     this.#timers.clear('resend')
     this.#backoff = 1
@@ -1266,7 +1275,7 @@ export class Replica {
     }
     const [cpN, cpD] = nv.k
     if (cpN > this.#h) {
-      this.#mine.set(cpN, cpD)
+      this.#ownCheckpoints.set(cpN, cpD)
       this.#moveWatermarks(cpN)
       if (this.#lastExec < cpN) this.#startTransfer({ n: cpN, d: cpD }, vouchers)
     }
@@ -1310,8 +1319,8 @@ export class Replica {
     if (this.#outstanding.size > 0) this.#armRequestTimer()
     this.#sawPrePrepare()
     this.#armNullTimer()
-    const early = this.#early
-    this.#early = []
+    const early = this.#heldForNewView
+    this.#heldForNewView = []
     for (const { msg, from } of early) this.#receive(msg, from)
     for (const [n, cert] of this.#certs) this.#check(n, cert)
     this.#execute()
@@ -1420,7 +1429,7 @@ export class Replica {
       this.#outbound.broadcast(this.#myVc)
       // Alone in a view change, this replica's requests would reach nobody else: the others order them.
       if (this.#outstanding.size > 0) this.#outbound.broadcast({ t: 'req', x: this.#oldestOutstanding() })
-      for (const d of this.#wanted) this.#outbound.broadcast({ t: 'fb', r: this.self, d })
+      for (const d of this.#fetchingBatches) this.#outbound.broadcast({ t: 'fb', r: this.self, d })
       if (this.#lastNv?.v === this.#view && this.#isPrimary()) this.#outbound.broadcast({ ...this.#lastNv, r: this.self })
       this.#armResend()
     }, this.#cfg.resendViewChangeMs)

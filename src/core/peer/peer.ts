@@ -47,6 +47,7 @@ import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
 import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 import { SyncClient } from './sync-client.js'
+import { ChainFollower, type ChainSource } from './chain-follower.js'
 import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
 
 /**
@@ -96,6 +97,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #chats = new Set<Promise<void>>()
   readonly #book: AddressBook
   readonly #sync: SyncClient
+  /** Keeps a non-validator's chain: announced blocks, catch-ups (chain-follower.ts). */
+  readonly #follower: ChainFollower
   readonly #heights = new Map<string, number>()
   readonly #metrics = new PeerMetrics()
   readonly #dialAborts = new Set<AbortController>()
@@ -117,9 +120,6 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   #sweepTimer: TimerHandle | undefined
   #discoveryTimer: TimerHandle | undefined
   #unsubscribeLedger: (() => void) | undefined
-  #followChain: Promise<void> = Promise.resolve()
-  /** Follow work queued or running on #followChain; the discovery tick retries a catch-up only when there is none. */
-  #following = 0
   #nonce = 0
   #keyPair: KeyPair | undefined
   readonly #ownAddresses: string[]
@@ -149,6 +149,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#registry = new PeerRegistry(config.id, this.#limits)
     this.#book = new AddressBook(this.#limits.maxKnownAddresses)
     this.#sync = new SyncClient(this.#clock, this.#limits.syncTimeoutMs)
+    this.#follower = new ChainFollower(this.#ledger, this.#log, (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal))
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
     this.#ownAddresses = address === '' ? [] : [address]
     for (const alias of config.identity?.aliases ?? []) {
@@ -460,15 +461,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
    * waiting for the next SYNC_BLOCK_ADDED to reveal the gap (a reloaded tab starts at genesis).
    */
   #catchUpFrom(link: Link, height: number): void {
-    if (this.role === 'validator' || link.remote?.type !== EndpointType.VALIDATOR || height <= this.#ledger.height()) return
-    this.#queueFollow(
-      async () => {
-        for (const block of await this.#fetchRange(link.remoteId, this.#ledger.height(), height - 1)) {
-          if (block.number === this.#ledger.height()) this.#ledger.applyBlock(block)
-        }
-      },
-      (err) => this.#log.warn('could not catch up', { remotePeer: link.label, height, error: describeError(err) }),
-    )
+    if (this.role === 'validator' || link.remote?.type !== EndpointType.VALIDATOR) return
+    this.#follower.catchUp({ id: link.remoteId, label: link.label }, height)
   }
 
   /**
@@ -478,25 +472,12 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
    * the linked validator that claimed the greatest height above its own.
    */
   #retryCatchUp(): void {
-    if (this.role === 'validator' || this.#following > 0) return
-    let best: Link | undefined
-    let bestHeight = this.#ledger.height()
+    if (this.role === 'validator') return
+    const claims: [ChainSource, number][] = []
     for (const link of this.#registry.values()) {
-      const height = this.#heights.get(link.remoteId) ?? 0
-      if (link.remote?.type === EndpointType.VALIDATOR && height > bestHeight) [best, bestHeight] = [link, height]
+      if (link.remote?.type === EndpointType.VALIDATOR) claims.push([{ id: link.remoteId, label: link.label }, this.#heights.get(link.remoteId) ?? 0])
     }
-    if (best !== undefined) this.#catchUpFrom(best, bestHeight)
-  }
-
-  /** Runs `work` after every earlier follow step (one block source at a time), reporting its failure with `failed`. */
-  #queueFollow(work: () => Promise<void>, failed: (err: unknown) => void): void {
-    this.#following++
-    this.#followChain = this.#followChain
-      .then(work)
-      .catch(failed)
-      .finally(() => {
-        this.#following--
-      })
+    this.#follower.retry(claims)
   }
 
   #markConnected(entry: AddressEntry): void {
@@ -572,37 +553,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   #blockAdded(block: Block, from: Link): void {
     // Validators get blocks from their consenter; only non-validators follow SYNC_BLOCK_ADDED.
     if (this.role === 'validator') return
-    this.#queueFollow(
-      () => this.#follow(block, from),
-      (err) => this.#log.warn('could not apply announced block', { remotePeer: from.label, number: block.number, error: describeError(err) }),
-    )
-  }
-
-  async #follow(block: Block, from: Link): Promise<void> {
-    const height = this.#ledger.height()
-    if (block.number < height) return
-    if (block.number > height) {
-      for (const missing of await this.#fetchRange(from.remoteId, height, block.number - 1)) {
-        if (missing.number === this.#ledger.height()) this.#ledger.applyBlock(missing)
-      }
-    }
-    if (block.number === this.#ledger.height()) this.#ledger.applyBlock(block)
-  }
-
-  /** Blocks start..end from one peer, in as many requests as its per-answer cap needs. */
-  async #fetchRange(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
-    const out: Block[] = []
-    let next = start
-    while (next <= end) {
-      const blocks = await this.#fetchBlocks(peerId, next, end, signal)
-      if (blocks.length === 0) break
-      for (const block of blocks) {
-        if (block.number !== next) return out
-        out.push(block)
-        next++
-      }
-    }
-    return out
+    this.#follower.follow(block, { id: from.remoteId, label: from.label })
   }
 
   #fetchBlocks(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
@@ -865,7 +816,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       ledger: this.#ledger,
       sync: {
         peerHeights: () => this.#heights,
-        fetchBlocks: (peerId, start, end, options) => this.#fetchRange(peerId, start, end, options?.signal),
+        fetchBlocks: (peerId, start, end, options) => this.#follower.fetchRange(peerId, start, end, options?.signal),
       },
       clock: this.#clock,
       log: this.#log,

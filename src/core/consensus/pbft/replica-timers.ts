@@ -1,6 +1,6 @@
 /**
  * A replica's timers, by name, on the Stack's clock: one way to arm, test and clear each, and one
- * call that clears them all at stop. A timer counts as not armed from the moment it fires, so its
+ * call that clears them all at stop (after which none starts). A timer counts as not armed from the moment it fires, so its
  * work may arm it again.
  *
  * Why names rather than a field per timer: the replica has eleven timers, and with a field each
@@ -8,7 +8,7 @@
  *
  *   const timers = new ReplicaTimers(() => stack.clock, (fn) => outbound.input(fn))
  *   if (!timers.armed('batch')) timers.start('batch', () => cutBatch(), 100)
- *   timers.clearAll()
+ *   timers.stop()
  */
 import type { Clock, TimerHandle } from '../../util/clock.js'
 
@@ -40,6 +40,7 @@ export class ReplicaTimers {
   readonly #clock: () => Clock
   readonly #run: (fn: () => void) => void
   readonly #handles = new Map<ReplicaTimer, TimerHandle>()
+  #stopped = false
 
   /**
    * `clock` gives the clock to use at each call (the Stack's, read each time as the replica always
@@ -51,9 +52,10 @@ export class ReplicaTimers {
     this.#run = run
   }
 
-  /** Arms `name` to run `fn` in `ms`, replacing the armed one if any. */
+  /** Arms `name` to run `fn` in `ms`, replacing the armed one if any; nothing once stopped. */
   start(name: ReplicaTimer, fn: () => void, ms: number): void {
     this.clear(name)
+    if (this.#stopped) return
     this.#handles.set(
       name,
       this.#clock().setTimeout(() => {
@@ -74,7 +76,9 @@ export class ReplicaTimers {
     this.#handles.delete(name)
   }
 
-  clearAll(): void {
+  /** Clears every timer; none starts from now on (the replica stopped). */
+  stop(): void {
+    this.#stopped = true
     const clock = this.#clock()
     for (const handle of this.#handles.values()) clock.clearTimeout(handle)
     this.#handles.clear()

@@ -72,6 +72,7 @@ import {
 } from './messages.js'
 import { PbftOutbound } from './outbound.js'
 import { ReplicaTimers } from './replica-timers.js'
+import { RequestForwarder } from './request-forwarder.js'
 import { transferState, type TransferTarget } from './state-transfer.js'
 import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
 
@@ -170,11 +171,8 @@ export class Replica {
   readonly #outstanding = new Map<string, Transaction>()
   /** The primary's requests not yet in a batch of this view. */
   readonly #queue = new Map<string, Transaction>()
-  #forward: Transaction[] = []
-  /** Requests whose forward found no link to the primary, retried every forwardRetryMs. */
-  readonly #unsent = new Map<string, Transaction>()
-  /** Logged once per stretch without a link to the primary. */
-  #unsentLogged = false
+  /** How this replica's accepted requests reach the primary (request-forwarder.ts). */
+  readonly #forwarder: RequestForwarder
 
   /** Checkpoint votes within the window: n -> replica -> digest. */
   readonly #checkpoints = new Map<number, Map<number, string>>()
@@ -248,6 +246,17 @@ export class Replica {
     this.#log = stack.log.child({ replica: self })
     this.#outbound = new PbftOutbound(stack, config.validators, this.#log)
     this.#timers = new ReplicaTimers(() => stack.clock, (fn) => this.#outbound.input(fn))
+    this.#forwarder = new RequestForwarder({
+      outbound: this.#outbound,
+      timers: this.#timers,
+      log: this.#log,
+      validators: config.validators,
+      self,
+      batchSize: config.batchSize,
+      forwardRetryMs: config.forwardRetryMs,
+      primary: () => (this.#active ? this.#primary(this.#view) : undefined),
+      waitsFor: (txid) => this.#outstanding.has(txid),
+    })
   }
 
   /**
@@ -353,7 +362,7 @@ export class Replica {
   stop(): void {
     this.#stopped = true
     this.#abort.abort()
-    this.#timers.clearAll()
+    this.#timers.stop()
     this.#outbound.stop()
   }
 
@@ -373,7 +382,7 @@ export class Replica {
       lastExec: this.#lastExec,
       seqNo: this.#seqNo,
       outstanding: this.#outstanding.size,
-      unsent: this.#unsent.size,
+      unsent: this.#forwarder.unsent,
       transferring: this.#transferring,
     }
   }
@@ -402,14 +411,7 @@ export class Replica {
       this.#afterRequests()
       return
     }
-    this.#forward.push(tx)
-    if (this.#forward.length >= this.#cfg.batchSize) this.#flushForward()
-    else if (!this.#timers.armed('forward')) {
-      // Requests submitted in one tick leave in one message.
-      this.#timers.start('forward', () => {
-        this.#flushForward()
-      }, 0)
-    }
+    this.#forwarder.add(tx)
     this.#afterRequests()
   }
 
@@ -519,52 +521,6 @@ export class Replica {
   #afterRequests(): void {
     if (!this.#timers.armed('request')) this.#armRequestTimer()
     this.#tryCut(true)
-  }
-
-  #flushForward(): void {
-    this.#timers.clear('forward')
-    if (this.#forward.length === 0) return
-    const x = this.#forward
-    this.#forward = []
-    this.#toPrimary(x)
-  }
-
-  /**
-   * Sends requests to the primary; during a view change to every replica, because this replica
-   * may be alone in its view and the primary that orders them then is another one.
-   */
-  #toPrimary(x: Transaction[]): void {
-    const primary = this.#primary(this.#view)
-    if (!this.#active) this.#outbound.broadcast({ t: 'req', x })
-    else if (primary !== this.self && !this.#outbound.unicast({ t: 'req', x }, primary)) this.#keepUnsent(x, primary)
-  }
-
-  /**
-   * A forward that found no link to the primary is kept and tried again every forwardRetryMs
-   * (never dropped: the client was told 202), to whoever is primary then; the request timer
-   * re-sends it to every replica too if it waits requestTimeoutMs.
-   */
-  #keepUnsent(x: readonly Transaction[], primary: number): void {
-    if (!this.#unsentLogged) this.#log.info('pbft forward waits for a link to the primary', { primary: this.#cfg.validators[primary], requests: x.length })
-    this.#unsentLogged = true
-    for (let i = 0; i < x.length; i++) this.#unsent.set(x[i]!.txid, x[i]!)
-    if (this.#timers.armed('unsent') || this.#stopped) return
-    this.#timers.start('unsent', () => {
-      // Taken out first: what fails again is kept anew.
-      const pending = [...this.#unsent.values()]
-      this.#unsent.clear()
-      let x: Transaction[] = []
-      for (const tx of pending) {
-        if (!this.#outstanding.has(tx.txid)) continue
-        x.push(tx)
-        if (x.length >= this.#cfg.batchSize) {
-          this.#toPrimary(x)
-          x = []
-        }
-      }
-      if (x.length > 0) this.#toPrimary(x)
-      if (this.#unsent.size === 0) this.#unsentLogged = false
-    }, this.#cfg.forwardRetryMs)
   }
 
   /** Up to a batch of the requests this replica waits for, oldest first. */
@@ -1305,16 +1261,7 @@ export class Replica {
       for (const [txid, tx] of this.#outstanding) if (!reproposed.has(txid)) this.#queue.set(txid, tx)
     } else {
       // The new primary may never have heard of what this replica holds (it went to the old one).
-      let x: Transaction[] = []
-      for (const [txid, tx] of this.#outstanding) {
-        if (reproposed.has(txid)) continue
-        x.push(tx)
-        if (x.length >= this.#cfg.batchSize) {
-          this.#toPrimary(x)
-          x = []
-        }
-      }
-      if (x.length > 0) this.#toPrimary(x)
+      this.#forwarder.sendAll([...this.#outstanding.values()].filter((tx) => !reproposed.has(tx.txid)))
     }
     if (this.#outstanding.size > 0) this.#armRequestTimer()
     this.#sawPrePrepare()
@@ -1381,7 +1328,7 @@ export class Replica {
       this.#sendViewChange()
       return
     } else {
-      this.#toPrimary(this.#oldestOutstanding())
+      this.#forwarder.send(this.#oldestOutstanding())
     }
     this.#armRequestTimer()
   }

@@ -41,15 +41,16 @@ describe('replica timers', () => {
     expect(ticks).toBe(3)
   })
 
-  it('clears every timer at once', () => {
+  it('clears every timer at stop, and starts none after', () => {
     const clock = new ManualClock()
     const timers = new ReplicaTimers(() => clock, (fn) => fn())
     let fired = 0
     for (const name of ['batch', 'request', 'viewChange', 'nullRequest', 'headProbe'] as const) timers.start(name, () => fired++, 10)
-    timers.clearAll()
+    timers.stop()
+    timers.start('unsent', () => fired++, 10)
     clock.advance(100)
     expect(fired).toBe(0)
     expect(clock.pending).toBe(0)
-    expect(timers.armed('batch')).toBe(false)
+    expect([timers.armed('batch'), timers.armed('unsent')]).toEqual([false, false])
   })
 })

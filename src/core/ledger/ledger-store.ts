@@ -351,9 +351,9 @@ class LevelLedgerStore implements LedgerStore {
       ops.push({ type: 'put', key: META_TXIDS, value: encoder.encode(JSON.stringify({ buckets: this.#txidBuckets, below: last + 1, generations: this.#txidGenerationsQueued })) })
       // Queued behind the blocks it covers (the ledger hands a generation over only after they
       // committed), so the index never names a block the store lacks. Not forced to disk on its
-      // own: a lost index write is written again after the next load.
-      // Told synchronously as the write completes, so by the time flushed() resolves the ledger
-      // has let the generation go.
+      // own: a lost index write is written again after the next load. The ledger is told
+      // synchronously as the write completes, so by the time flushed() resolves it has let the
+      // generation go.
       if (this.#failure !== undefined) return
       this.#enqueueWith(ops, 0, false, {
         resolve: () => {

@@ -54,6 +54,8 @@ export const MAX_TXID_SET_SHARDS = 2 ** 16
 export const MAX_TXID_SET_VALUE = 2 ** 32 - 1
 /** Arena units before an ID's code units: its length and its value, two units each. */
 const HEADER_UNITS = 4
+/** Code units turned into a string per String.fromCharCode call when forEach rebuilds an ID. */
+const FROM_CHAR_CODE_SLICE = 4096
 
 export interface TxidSetOptions {
   /** Number of shards, a power of two (default TXID_SET_SHARDS). */
@@ -209,7 +211,7 @@ export class TxidSet {
         const start = offset + HEADER_UNITS
         let txid = ''
         // In slices: String.fromCharCode takes its units as arguments, and a call has a bounded stack.
-        for (let i = 0; i < n; i += 4096) txid += String.fromCharCode(...arena.subarray(start + i, start + Math.min(n, i + 4096)))
+        for (let i = 0; i < n; i += FROM_CHAR_CODE_SLICE) txid += String.fromCharCode(...arena.subarray(start + i, start + Math.min(n, i + FROM_CHAR_CODE_SLICE)))
         visit(txid, arena[offset + 2]! + arena[offset + 3]! * 0x10000)
         offset = start + n
       }

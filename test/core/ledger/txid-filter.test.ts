@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { checkTxidFilterBytes, TXID_FILTER_BYTES, TxidFilter } from '../../../src/core/ledger/txid-filter.js'
+import { seededRandom } from '../../support/seeded-random.js'
 import { testSeed } from '../../support/test-seed.js'
 
 describe('txid filter', () => {
   it('never misses an ID it was given, and rarely claims one it was not', () => {
-    const seed = testSeed('txid-filter')
-    let x = seed
-    const random = (): string => {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0
-      return `r-${x.toString(36)}`
-    }
+    const next = seededRandom(testSeed('txid-filter'))
+    const random = (): string => `r-${Math.floor(next() * 2 ** 32).toString(36)}`
     // 16 KiB for 10,000 IDs: 13 bits an ID, about 0.5% false positives expected.
     const filter = new TxidFilter(16 * 1024)
     const added = [...Array.from({ length: 5000 }, (_, i) => `client-${i}`), ...Array.from({ length: 5000 }, random), '', 'é', '🎉'.repeat(9)]

@@ -1,7 +1,7 @@
 /**
  * A replica's timers, by name, on the Stack's clock: one way to arm, test and clear each, and one
- * call that clears them all at stop (after which none starts). A timer counts as not armed from the moment it fires, so its
- * work may arm it again.
+ * call that clears them all at stop (after which none starts). A timer counts as not armed from
+ * the moment it fires, so its work may arm it again.
  *
  * Why names rather than a field per timer: the replica has eleven timers, and with a field each
  * they were armed, tested and cleared in three different ways, and stop() had to list every one.

@@ -320,7 +320,7 @@ export class Replica {
    * answer a lagging replica once per that period, see #helpLagging), ask for their heads.
    */
   #armHeadProbe(): void {
-    if (this.#timers.armed('headProbe') || this.#stopped) return
+    if (this.#timers.armed('headProbe')) return
     this.#timers.start('headProbe', () => {
       const d = this.#ownCheckpoints.get(this.#h)
       if (!this.#transferring && d !== undefined) {
@@ -1370,7 +1370,6 @@ export class Replica {
   }
 
   #armResend(): void {
-    this.#timers.clear('resend')
     this.#timers.start('resend', () => {
       if (this.#active || this.#myVc === undefined) return
       this.#outbound.broadcast(this.#myVc)

@@ -8,6 +8,9 @@
  *   npm run sim -- --seeds 200 --from 5000 seeds 5000..5199
  *   npm run sim -- --seeds 300 --null-requests 0.5
  *                                          null requests on in about half of the seeds' plans
+ *   npm run sim -- --seeds 300 --crash-all 1
+ *                                          every seed also crashes all replicas at once; they
+ *                                          restart from storage that lost its unflushed tail
  *
  * Exit code 1 when any seed fails.
  */
@@ -52,13 +55,14 @@ async function main(): Promise<void> {
     for (let s = from; s < from + count; s++) seeds.push(s)
   }
   const nullRequests = fraction('null-requests')
+  const crashAll = fraction('crash-all')
   const started = Date.now()
   const failed: SimResult[] = []
   let worst = 0
   let withNulls = 0
   let worstDetection: { ms: number; seed: number; bound: number } | undefined
   for (const seed of seeds) {
-    const result = await runPbftSim({ seed, fullTrace: single !== undefined, nullRequests })
+    const result = await runPbftSim({ seed, fullTrace: single !== undefined, nullRequests, crashAll })
     if (result.livenessMs !== undefined) worst = Math.max(worst, result.livenessMs)
     if (result.plan.nullRequestMs > 0) {
       withNulls++

@@ -13,6 +13,14 @@
  * phase that an honest replica accepted, unless that replica crashed after accepting it (pending
  * requests live in memory only).
  *
+ * A crash of every replica (`crashAll`, a fraction of seeds' plans, or `plan.crashAll`) restarts
+ * each from durable storage that loses its unflushed tail, as a machine losing its write cache
+ * does: the ledger keeps the blocks stored SIM_STORE_DELAY_MS after they committed, and the
+ * consensus log (memory-consensus-log.ts) the records made durable, each flush taking
+ * SIM_LOG_FLUSH_MS. Replicas come back one by one. No block may then differ from one committed
+ * before the crash (a fork: a commit a client was told of, undone), and the probes must commit.
+ * `promiseLog: false` runs the same without the log, which is how the check was seen to fail.
+ *
  * Null requests (PBFT's nullRequestMs) are off unless a plan turns them on: `nullRequests` (a
  * fraction of seeds) or `plan.nullRequestMs`. With them on, no honest block may come from a null
  * request (one block per non-null sequence number), and `primaryRecoveredMs` reports how long after
@@ -24,6 +32,7 @@
  *   if (!result.ok) console.log(result.violation, result.trace.join('\n'))
  */
 import type { BroadcastTarget, NetworkInfo, PeerInfo, Stack } from '../core/consensus/consenter.js'
+import { createMemoryConsensusLog, type MemoryConsensusLog } from '../core/consensus/memory-consensus-log.js'
 import { createPbftConsenter, type PbftConsenter } from '../core/consensus/pbft/pbft-consenter.js'
 import { decodePbftMessage, encodePbftMessage, type PbftMessage } from '../core/consensus/pbft/messages.js'
 import { batchDigest } from '../core/consensus/pbft/batch.js'
@@ -59,6 +68,10 @@ export interface SimOptions {
   fullTrace?: boolean
   /** Fraction of seeds (0..1) whose plan turns null requests on (default 0); see planFor. */
   nullRequests?: number
+  /** Fraction of seeds (0..1) whose plan crashes every replica at once (default 0); see planFor. */
+  crashAll?: number
+  /** Whether replicas keep a consensus log (default true; it matters only across a crash of all). */
+  promiseLog?: boolean
   /** Overrides of the seed's fault plan. */
   plan?: Partial<FaultPlan>
 }
@@ -73,6 +86,8 @@ export interface FaultPlan {
   partition: { groups: number[][]; at: number; healAt: number } | null
   /** PBFT nullRequestMs of every replica; 0 = off. */
   nullRequestMs: number
+  /** Every replica crashes at `at` and restarts from its durable storage from `restartAt` on, one by one. */
+  crashAll: { at: number; restartAt: number } | null
 }
 
 export interface SimResult {
@@ -108,12 +123,18 @@ const MODES: ByzantineMode[] = ['equivocate', 'wrong-digest', 'wrong-id', 'silen
 
 /** The shortest and longest nullRequestMs a plan picks when it turns null requests on. */
 export const SIM_NULL_REQUEST_MS: readonly [number, number] = [200, 3000]
+/** Virtual ms from a block's commit until its ledger store holds it (crash-all plans): a slow disk, so crashes lose tails. */
+export const SIM_STORE_DELAY_MS = 40
+/** Virtual ms a consensus log flush takes (crash-all plans); sends wait for it. */
+export const SIM_LOG_FLUSH_MS = 1
+/** Virtual ms between the restarts of replicas after a crash of all. */
+export const SIM_RESTART_STAGGER_MS = 300
 
 /**
  * The fault plan a seed stands for. `nullRequests` is the fraction of seeds whose plan turns null
  * requests on; it is drawn last, so the other faults of a seed do not depend on it.
  */
-export function planFor(seed: number, n: number, faultMs: number, nullRequests = 0): FaultPlan {
+export function planFor(seed: number, n: number, faultMs: number, nullRequests = 0, crashAllFraction = 0): FaultPlan {
   const rnd = seededRandom(seed ^ 0x5eed)
   const pick = (k: number) => Math.floor(rnd() * k)
   const dropP = rnd() < 0.5 ? rnd() * 0.05 : 0
@@ -146,7 +167,13 @@ export function planFor(seed: number, n: number, faultMs: number, nullRequests =
   }
   const [lo, hi] = SIM_NULL_REQUEST_MS
   const nullRequestMs = rnd() < nullRequests ? lo + Math.floor(rnd() * (hi - lo)) : 0
-  return { dropP, duplicateP, reorderP, spikeP, byzantine, crash, partition, nullRequestMs }
+  // Drawn after everything else, so the other faults of a seed do not depend on it.
+  let crashAll: FaultPlan['crashAll'] = null
+  if (rnd() < crashAllFraction) {
+    const at = 2000 + Math.floor(rnd() * (faultMs / 2))
+    crashAll = { at, restartAt: at + 500 + Math.floor(rnd() * 2000) }
+  }
+  return { dropP, duplicateP, reorderP, spikeP, byzantine, crash, partition, nullRequestMs, crashAll }
 }
 
 interface SimNode {
@@ -157,6 +184,10 @@ interface SimNode {
   crashed: boolean
   epoch: number
   honest: boolean
+  /** The consensus log (crash-all plans with promiseLog). */
+  consensusLog: MemoryConsensusLog | undefined
+  /** Blocks the ledger store holds (crash-all plans): what a restart finds. */
+  stored: number
 }
 
 class SimStack implements Stack {
@@ -167,10 +198,13 @@ class SimStack implements Stack {
   readonly #sim: PbftSim
   readonly #id: string
 
-  constructor(sim: PbftSim, id: string, ledger: Ledger) {
+  readonly consensusLog: MemoryConsensusLog | undefined
+
+  constructor(sim: PbftSim, id: string, ledger: Ledger, consensusLog: MemoryConsensusLog | undefined) {
     this.#sim = sim
     this.#id = id
     this.ledger = ledger
+    if (consensusLog !== undefined) this.consensusLog = consensusLog
     this.clock = sim.scheduler
     this.log = sim.fullTrace ? traceLogger((line) => sim.note(line), { peer: id }) : silentLogger
     this.sync = {
@@ -221,6 +255,8 @@ class PbftSim {
   violation: string | undefined
   events = 0
   readonly #opts: Required<Omit<SimOptions, 'plan'>>
+  /** Whether replicas have durable storage (a crash-all plan). */
+  readonly #durable: boolean
   primaryRecoveredMs: number | undefined
   readonly plan: FaultPlan
   readonly #rnd: () => number
@@ -249,8 +285,11 @@ class PbftSim {
       batchSize: options.batchSize ?? 8,
       fullTrace: options.fullTrace ?? false,
       nullRequests: options.nullRequests ?? 0,
+      crashAll: options.crashAll ?? 0,
+      promiseLog: options.promiseLog ?? true,
     }
-    this.plan = { ...planFor(options.seed, this.#opts.n, this.#opts.faultMs, this.#opts.nullRequests), ...options.plan }
+    this.plan = { ...planFor(options.seed, this.#opts.n, this.#opts.faultMs, this.#opts.nullRequests, this.#opts.crashAll), ...options.plan }
+    this.#durable = this.plan.crashAll !== null
     this.#rnd = seededRandom(options.seed)
     this.#validators = [...Array(this.#opts.n).keys()].map((i) => `vp${i}`)
     for (let i = 0; i < this.#opts.n; i++) {
@@ -263,18 +302,30 @@ class PbftSim {
     return this.nodes.find((n) => n.id === id)
   }
 
-  #makeNode(index: number, epoch: number): SimNode {
+  #makeNode(index: number, epoch: number, from?: SimNode): SimNode {
     const id = this.#validators[index] as string
     const ledger = createMemoryLedger()
-    const stack = new SimStack(this, id, ledger)
+    // What survived: the stored blocks, and the consensus log's durable records.
+    if (from !== undefined) for (const block of from.ledger.getBlocks(1, from.stored - 1, Number.MAX_SAFE_INTEGER)) ledger.applyBlock(structuredClone(block))
+    const defer = (flush: () => void) => this.scheduler.at(this.scheduler.now() + SIM_LOG_FLUSH_MS, flush)
+    let consensusLog: MemoryConsensusLog | undefined
+    if (this.#durable && this.#opts.promiseLog) consensusLog = from?.consensusLog?.afterCrash({ defer }) ?? createMemoryConsensusLog({ defer })
+    const stack = new SimStack(this, id, ledger, consensusLog)
     const consenter = createPbftConsenter(stack, {
       validators: this.#validators,
       batchSize: this.#opts.batchSize,
       nullRequestMs: this.plan.nullRequestMs,
     })
     const honest = this.plan.byzantine?.replica !== index
-    const node: SimNode = { index, id, ledger, consenter, crashed: false, epoch, honest }
+    const node: SimNode = { index, id, ledger, consenter, crashed: false, epoch, honest, consensusLog, stored: ledger.height() }
     if (honest) ledger.onBlock((block, hash) => this.#checkBlock(node, block, hash))
+    if (this.#durable) {
+      ledger.onBlock((block) => {
+        this.scheduler.at(this.scheduler.now() + SIM_STORE_DELAY_MS, () => {
+          if (!node.crashed) node.stored = Math.max(node.stored, block.number + 1)
+        })
+      })
+    }
     return node
   }
 
@@ -410,7 +461,7 @@ class PbftSim {
   async run(): Promise<SimResult> {
     const { faultMs, txs, probes, livenessBoundMs } = this.#opts
     const s = this.scheduler
-    const { crash, partition } = this.plan
+    const { crash, partition, crashAll } = this.plan
     for (const node of this.nodes) node.consenter.start()
     this.#note(`plan ${JSON.stringify(this.plan)}`)
     for (let i = 0; i < txs; i++) {
@@ -421,12 +472,20 @@ class PbftSim {
         const node = live[Math.floor(pick * live.length)]
         if (node === undefined) return
         this.submit(node, `tx${i}`)
-        if (crash === null || crash.replica !== node.index || crash.at < s.now()) this.#accepted.push({ txid: `tx${i}`, node: node.index, at: s.now() })
+        // Pending requests live in memory only here: a crash of their acceptor may lose them.
+        const lost = (crash !== null && crash.replica === node.index && crash.at >= s.now()) || (crashAll !== null && crashAll.restartAt >= s.now())
+        if (!lost) this.#accepted.push({ txid: `tx${i}`, node: node.index, at: s.now() })
       })
     }
     if (crash !== null) {
       s.at(crash.at, () => this.#crash(crash.replica))
       s.at(crash.restartAt, () => this.#restart(crash.replica))
+    }
+    if (crashAll !== null) {
+      s.at(crashAll.at, () => {
+        for (const node of this.nodes) this.#crash(node.index)
+      })
+      for (let i = 0; i < this.nodes.length; i++) s.at(crashAll.restartAt + i * SIM_RESTART_STAGGER_MS, () => this.#restart(i))
     }
     if (partition !== null) {
       s.at(partition.at, () => {
@@ -531,10 +590,10 @@ class PbftSim {
   #restart(index: number): void {
     const old = this.nodes[index] as SimNode
     if (!old.crashed) return
-    const node = this.#makeNode(index, old.epoch + 1)
+    const node = this.#makeNode(index, old.epoch + 1, this.#durable ? old : undefined)
     this.nodes[index] = node
     node.consenter.start()
-    this.#note(`restart ${node.id} with an empty ledger`)
+    this.#note(this.#durable ? `restart ${node.id} at height ${node.ledger.height()} (of ${old.ledger.height()}) with ${node.consensusLog?.loaded.length ?? 0} log records` : `restart ${node.id} with an empty ledger`)
   }
 }
 
@@ -549,8 +608,8 @@ function describe(env: Envelope): string {
   if (env.type !== MessageType.CONSENSUS) return `type ${env.type}`
   try {
     return describeMessage(decodePbftMessage(env.payload))
-  } catch {
-    return 'undecodable'
+  } catch (err) {
+    return `undecodable ${String(err)}`
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Envelope } from '../wire/envelope.js'
 import type { Block, PeerEndpoint, PeerRole } from '../wire/payload-types.js'
 import type { Ledger } from '../ledger/ledger.js'
+import type { ConsensusLog } from './consensus-log.js'
 import type { Clock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 
@@ -62,6 +63,11 @@ export interface Stack {
   ledger: Ledger
   /** State transfer hooks. */
   sync: SyncHooks
+  /**
+   * Where the consenter keeps what it must not contradict after a restart (consensus-log.ts):
+   * a durable peer lends one, an in-memory peer none (its promises die with it, as its chain does).
+   */
+  consensusLog?: ConsensusLog
   clock: Clock
   log: Logger
 }

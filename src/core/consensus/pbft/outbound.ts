@@ -7,29 +7,49 @@
  * engine, which at small batch sizes cost more than the messages themselves. A unicast first
  * sends what waits, so each link keeps the order the replica sent in.
  *
- *   const out = new PbftOutbound(stack, config.validators, log)
- *   out.input(() => { out.broadcast(prepare); out.broadcast(commit) })  // one bundle
+ * With a consensus log (../consensus-log.ts), what an input promises (promises.ts: its
+ * pre-prepares, prepares, commits, view changes and new views, and what `record` adds) is
+ * appended as one group, and the input's messages leave only once that group is durable: a
+ * replica never sends a promise a crash could make it forget. Later sends, unicasts included,
+ * queue behind, so each link still keeps the order. One append per input, not per message, is
+ * what keeps the log's cost near the cost of writing the bytes.
+ *
+ *   const out = new PbftOutbound(stack, config.validators, log, consensusLog)
+ *   out.input(() => { out.broadcast(prepare); out.broadcast(commit) })  // one bundle, logged first
  */
 import { describeError } from '../../errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
+import type { ConsensusLog } from '../consensus-log.js'
 import { MessageType } from '../../wire/message-type.js'
 import type { Stack } from '../consenter.js'
 import { PBFT_MAX_BUNDLE_BYTES, PBFT_MAX_BUNDLE_MESSAGES, encodeBundle, encodePbftMessage, type PbftMessage } from './messages.js'
+import { isPromise } from './promises.js'
+
+/** Sends of one input waiting for its records to be durable (and for every group before it). */
+interface HeldGroup {
+  waiting: boolean
+  sends: (() => void)[]
+}
 
 export class PbftOutbound {
   readonly #stack: Stack
   readonly #validators: readonly string[]
   readonly #log: Logger
+  readonly #promises: ConsensusLog | undefined
   /** Inputs being handled, nested; broadcasts wait in #out until none is. */
   #depth = 0
-  #out: PbftMessage[] = []
+  /** This input's messages, in order; `send` false for what is only logged (record). */
+  #out: { msg: PbftMessage; send: boolean }[] = []
+  /** Groups whose sends wait for the log, oldest first. */
+  #held: HeldGroup[] = []
   #stopped = false
 
-  constructor(stack: Stack, validators: readonly string[], log: Logger) {
+  constructor(stack: Stack, validators: readonly string[], log: Logger, promises?: ConsensusLog) {
     this.#stack = stack
     this.#validators = validators
     this.#log = log
+    this.#promises = promises
   }
 
   /** Runs `fn` as one input: what it broadcasts leaves when the outermost input is done. */
@@ -51,17 +71,106 @@ export class PbftOutbound {
     if (--this.#depth === 0) this.flush()
   }
 
-  /** To every validator: now, or when the input being handled is done. */
+  /** To every validator: now, or when the input being handled is done (and its promises are durable). */
   broadcast(msg: PbftMessage): void {
-    this.#out.push(msg)
+    this.#out.push({ msg, send: true })
     if (this.#depth === 0) this.flush()
   }
 
-  /** To replica `to` at once, after what waits. False when it could not be sent (no link to it). */
+  /** Whether a consensus log keeps this replica's promises. */
+  get logging(): boolean {
+    return this.#promises !== undefined
+  }
+
+  /** Logs `msg` with this input's promises without sending it (a pre-prepare accepted, a stable checkpoint). */
+  record(msg: PbftMessage): void {
+    if (this.#promises === undefined) return
+    this.#out.push({ msg, send: false })
+    if (this.#depth === 0) this.flush()
+  }
+
+  /**
+   * Opens a new log segment labelled `label` with `snapshot` and lets segments below `dropBelow`
+   * go (consensus-log.ts). Called at a stable checkpoint.
+   */
+  rotate(label: number, snapshot: readonly PbftMessage[], dropBelow: number): void {
+    if (this.#promises === undefined || this.#stopped) return
+    this.#promises.rotate(label, snapshot.map(encodePbftMessage), dropBelow)
+  }
+
+  /**
+   * To replica `to`, after what waits. False when it could not be sent (no link to it); when it
+   * waits behind promises being logged, whether a link to it is up now. Never logged: a replica
+   * unicasts only what it logged when it first broadcast it (its view change) or what binds it
+   * to nothing (view status, checkpoints, batches asked for, requests).
+   */
   unicast(msg: PbftMessage, to: number): boolean {
     this.flush()
+    const id = this.#validators[to] as string
+    const envelope = this.#envelope(encodePbftMessage(msg))
+    if (this.#held.length > 0) {
+      this.#held.push({ waiting: false, sends: [() => this.#unicastNow(envelope, id, to)] })
+      return this.#stack.getNetworkHandles().some((e) => e.id === id)
+    }
+    return this.#unicastNow(envelope, id, to)
+  }
+
+  /** Sends what waits (once what it promises is logged). */
+  flush(): void {
+    const out = this.#out
+    if (out.length === 0) return
+    this.#out = []
+    if (this.#stopped) return
+    const promises = this.#promises
+    if (promises === undefined) {
+      if (out.length === 1) {
+        this.#stack.broadcast(this.#envelope(encodePbftMessage(out[0]!.msg)), 'validator')
+        return
+      }
+      this.#sendParts(out.map((o) => encodePbftMessage(o.msg)))
+      return
+    }
+    const records: Uint8Array[] = []
+    const parts: Uint8Array[] = []
+    for (const { msg, send } of out) {
+      const part = encodePbftMessage(msg)
+      if (!send || isPromise(msg)) records.push(part)
+      if (send) parts.push(part)
+    }
+    if (records.length === 0 && this.#held.length === 0) {
+      this.#sendParts(parts)
+      return
+    }
+    const group: HeldGroup = { waiting: records.length > 0, sends: parts.length === 0 ? [] : [() => this.#sendParts(parts)] }
+    this.#held.push(group)
+    if (records.length > 0) {
+      promises.append(records, () => {
+        group.waiting = false
+        this.#drain()
+      })
+    }
+    this.#drain()
+  }
+
+  /** Nothing is sent from now on. */
+  stop(): void {
+    this.#stopped = true
+    this.#out = []
+    this.#held = []
+  }
+
+  #drain(): void {
+    while (this.#held.length > 0 && !this.#held[0]!.waiting) {
+      const group = this.#held.shift()!
+      if (this.#stopped) return
+      for (const send of group.sends) send()
+    }
+  }
+
+  #unicastNow(envelope: Envelope, id: string, to: number): boolean {
+    if (this.#stopped) return false
     try {
-      this.#stack.unicast(this.#envelope(encodePbftMessage(msg)), this.#validators[to] as string)
+      this.#stack.unicast(envelope, id)
       return true
     } catch (err) {
       this.#log.debug('pbft unicast failed', { to, error: describeError(err) })
@@ -69,39 +178,29 @@ export class PbftOutbound {
     }
   }
 
-  /** Sends what waits. */
-  flush(): void {
-    const out = this.#out
-    if (out.length === 0) return
-    this.#out = []
-    if (this.#stopped) return
-    if (out.length === 1) {
-      this.#stack.broadcast(this.#envelope(encodePbftMessage(out[0] as PbftMessage)), 'validator')
+  /** Sends encoded messages: one as itself, several as bundles. */
+  #sendParts(parts: readonly Uint8Array[]): void {
+    if (parts.length === 0) return
+    if (parts.length === 1) {
+      this.#broadcastPayload(parts[0]!)
       return
     }
-    let parts: Uint8Array[] = []
+    let bundle: Uint8Array[] = []
     let bytes = 0
-    for (const msg of out) {
-      const part = encodePbftMessage(msg)
-      if (parts.length > 0 && (parts.length >= PBFT_MAX_BUNDLE_MESSAGES || bytes + part.byteLength > PBFT_MAX_BUNDLE_BYTES)) {
-        this.#sendParts(parts)
-        parts = []
+    for (const part of parts) {
+      if (bundle.length > 0 && (bundle.length >= PBFT_MAX_BUNDLE_MESSAGES || bytes + part.byteLength > PBFT_MAX_BUNDLE_BYTES)) {
+        this.#broadcastPayload(bundle.length === 1 ? bundle[0]! : encodeBundle(bundle))
+        bundle = []
         bytes = 0
       }
-      parts.push(part)
+      bundle.push(part)
       bytes += part.byteLength
     }
-    this.#sendParts(parts)
+    this.#broadcastPayload(bundle.length === 1 ? bundle[0]! : encodeBundle(bundle))
   }
 
-  /** Nothing is sent from now on. */
-  stop(): void {
-    this.#stopped = true
-    this.#out = []
-  }
-
-  #sendParts(parts: readonly Uint8Array[]): void {
-    this.#stack.broadcast(this.#envelope(parts.length === 1 ? (parts[0] as Uint8Array) : encodeBundle(parts)), 'validator')
+  #broadcastPayload(payload: Uint8Array): void {
+    this.#stack.broadcast(this.#envelope(payload), 'validator')
   }
 
   #envelope(payload: Uint8Array): Envelope {

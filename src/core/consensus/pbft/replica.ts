@@ -71,6 +71,7 @@ import {
   type ViewStatusMsg,
 } from './messages.js'
 import { PbftOutbound } from './outbound.js'
+import { restorePromises } from './promises.js'
 import { ReplicaTimers } from './replica-timers.js'
 import { RequestForwarder } from './request-forwarder.js'
 import { transferState, type TransferTarget } from './state-transfer.js'
@@ -137,6 +138,12 @@ interface Follow {
 
 /** Batches a follower keeps per sequence number at most (default 4): more means an equivocating primary. */
 export const PBFT_MAX_FOLLOW_BATCHES = 4
+/**
+ * Blocks below the head a restart looks through for the head hashes its consensus log recorded
+ * (default 1,024): the log keeps about a window (L sequence numbers) of them, and a stored chain
+ * loses at most its unwritten tail.
+ */
+export const PBFT_RESTORE_SCAN_BLOCKS = 1024
 /** Views a replica keeps another replica's view changes for at most (default 4). */
 export const PBFT_MAX_VC_VIEWS_PER_REPLICA = 4
 
@@ -191,6 +198,8 @@ export class Replica {
   readonly #vcViews = new Map<number, number[]>()
   /** The view change this replica sent last (resent every resendViewChangeMs until a new view). */
   #myVc: ViewChangeMsg | undefined
+  /** The one it sent before, for a replica still collecting view changes for that view (#onViewChange). */
+  #previousVc: ViewChangeMsg | undefined
   /** The latest new view each replica sent us (the primary's, or one relayed to help us join), for views >= ours. */
   readonly #nvFrom = new Map<number, NewViewMsg>()
   /** The highest view each other replica was seen active in, when above ours (see #sawView). */
@@ -244,7 +253,7 @@ export class Replica {
     this.self = self
     this.#L = logSize(config)
     this.#log = stack.log.child({ replica: self })
-    this.#outbound = new PbftOutbound(stack, config.validators, this.#log)
+    this.#outbound = new PbftOutbound(stack, config.validators, this.#log, stack.consensusLog)
     this.#timers = new ReplicaTimers(() => stack.clock, (fn) => this.#outbound.input(fn))
     this.#forwarder = new RequestForwarder({
       outbound: this.#outbound,
@@ -260,11 +269,11 @@ export class Replica {
   }
 
   /**
-   * Picks up where the ledger is. A validator's ledger holds only genesis here (ledgers live in
-   * memory and validators take blocks from their consenter only), so this starts at sequence 0.
-   * A longer ledger is taken as having executed one sequence number per block (no null request
-   * among them); if that is wrong, the checkpoints of the others move this replica by state
-   * transfer, which is anchored on hashes.
+   * Picks up where the ledger and the consensus log are. A stored ledger is taken as having
+   * executed one sequence number per block (no null request among them); if that is wrong, the
+   * checkpoints of the others move this replica by state transfer, which is anchored on hashes.
+   * The log's promises (promises.ts) put it back in its view with its votes, which it sends again:
+   * replicas that restarted with it rebuild their quorums from them, the others ignore duplicates.
    */
   start(): void {
     const { ledger } = this.#stack
@@ -272,10 +281,97 @@ export class Replica {
     this.#h = this.#lastExec - (this.#lastExec % this.#cfg.k)
     this.#seqNo = this.#lastExec
     this.#ownCheckpoints.set(this.#h, toHex(ledger.blockHash(this.#h)!))
+    const loaded = this.#stack.consensusLog?.loaded ?? []
+    if (loaded.length > 0) this.#outbound.input(() => this.#restore(loaded, this.#stack.consensusLog?.loadedLabel ?? 0))
     this.#sawPrePrepare()
     this.#armNullTimer()
     this.#armLagProbe()
     this.#announceView()
+  }
+
+  /**
+   * Finds the sequence number the stored chain ends at: the highest one logged as executed whose
+   * head hash is one of the top blocks' (a lost ledger tail moves it back), plus one per block
+   * stored after it. The low watermark is the last stable checkpoint (the log's newest segment is
+   * labelled with it), or the highest multiple of K below it on this chain when the ledger lost
+   * it: never a checkpoint of this replica alone, whose votes above it others may still need.
+   * Without a match (a log from before this ledger) it stays one sequence number per block.
+   */
+  #placeOnLedger(executed: ReadonlyMap<number, string>, stable: number): void {
+    const { ledger } = this.#stack
+    const top = ledger.height() - 1
+    const blockOf = new Map<string, number>()
+    for (let b = top; b >= 0 && top - b <= PBFT_RESTORE_SCAN_BLOCKS; b--) blockOf.set(toHex(ledger.blockHash(b)!), b)
+    // Sequence number 0 is genesis, executed by no one.
+    const seqs = [...executed, [0, toHex(ledger.blockHash(0)!)] as const].sort((a, b) => b[0] - a[0])
+    const match = seqs.find(([, d]) => blockOf.has(d))
+    if (match === undefined) return
+    this.#lastExec = match[0] + (top - blockOf.get(match[1])!)
+    this.#seqNo = Math.max(this.#seqNo, this.#lastExec)
+    const checkpoint = seqs.find(([n, d]) => n % this.#cfg.k === 0 && n <= Math.min(stable, this.#lastExec) && blockOf.has(d))
+    if (checkpoint === undefined) return
+    this.#ownCheckpoints.clear()
+    this.#h = checkpoint[0]
+    // The checkpoints executed above it go in this replica's view changes, as they would have
+    // without the restart: replicas whose stable checkpoints differ agree on a new view through them.
+    for (const [n, d] of seqs) {
+      if (n % this.#cfg.k === 0 && n >= this.#h && n <= this.#lastExec && blockOf.has(d)) this.#ownCheckpoints.set(n, d)
+    }
+  }
+
+  /** Takes back the promises a consensus log holds, and repeats those not yet executed. */
+  #restore(records: readonly Uint8Array[], stable: number): void {
+    const r = restorePromises(records, this.self, (v) => this.#primary(v))
+    if (r.undecodable > 0) this.#log.warn('pbft consensus log: records that do not decode were skipped', { skipped: r.undecodable })
+    this.#placeOnLedger(r.executed, stable)
+    // Votes above the checkpoint are kept, executed ones included: until a stable checkpoint covers
+    // them, a view change must carry them in P and Q, or the next view could fill them with others.
+    this.#view = r.view
+    this.#active = r.active
+    for (const [d, batch] of r.batches) this.#batches.set(d, batch)
+    for (const [n, e] of r.pset) if (n > this.#h) this.#pset.set(n, e)
+    for (const [key, e] of r.qset) if (e.n > this.#h) this.#qset.set(key, e)
+    if (r.viewChange !== undefined) {
+      this.#myVc = r.viewChange
+      this.#previousVc = r.previousViewChange
+      if (r.viewChange.v === this.#view) this.#storeVc(r.viewChange, this.self)
+    }
+    this.#lastNv = r.newView
+    const primary = this.#isPrimary()
+    const repeat: PbftMessage[] = []
+    for (const [n, c] of [...r.certs].sort((a, b) => a[0] - b[0])) {
+      if (!this.#inWindow(n)) continue
+      const cert = this.#cert(this.#view, n)
+      cert.digest = c.digest
+      // null is a null request's batch, not a missing one.
+      cert.batch = c.batch !== undefined ? c.batch : this.#batches.get(c.digest)
+      // Votes are sent again executed or not: replicas that lost their tail may need them to
+      // commit what this one executed. A batch goes again only while it is not executed.
+      const open = n > this.#lastExec
+      if (cert.batch === undefined && open && !this.#fetchingBatches.has(c.digest)) {
+        this.#fetchingBatches.add(c.digest)
+        repeat.push({ t: 'fb', r: this.self, d: c.digest })
+      }
+      if (c.prepared && primary && cert.batch !== undefined && open) repeat.push({ t: 'pp', v: this.#view, n, r: this.self, b: cert.batch })
+      if (c.prepared && !primary) {
+        cert.prepares.set(this.self, c.digest)
+        repeat.push({ t: 'p', v: this.#view, n, r: this.self, d: c.digest })
+      }
+      if (c.committed) {
+        cert.prepared = true
+        cert.sentCommit = true
+        cert.commits.set(this.self, c.digest)
+        repeat.push({ t: 'c', v: this.#view, n, r: this.self, d: c.digest })
+      }
+      if (n > this.#seqNo) this.#seqNo = n
+    }
+    if (r.seqNo > this.#seqNo) this.#seqNo = r.seqNo
+    this.#log.info('pbft promises restored from the consensus log', { view: this.#view, active: this.#active, h: this.#h, lastExec: this.#lastExec, votes: this.#certs.size })
+    for (const msg of repeat) this.#outbound.broadcast(msg)
+    if (!this.#active && this.#myVc?.v === this.#view) {
+      this.#outbound.broadcast(this.#myVc)
+      this.#armResend()
+    }
   }
 
   /**
@@ -649,6 +745,9 @@ export class Replica {
     cert.batch = msg.b
     if (msg.b !== null) this.#batches.set(d, msg.b)
     if (msg.n > this.#seqNo) this.#seqNo = msg.n
+    // The batch is logged with the prepare: after a crash of every replica, one that prepared must
+    // still hold what it prepared, or the next view could re-propose a digest nobody can serve.
+    this.#outbound.record(msg)
     cert.prepares.set(this.self, d)
     this.#outbound.broadcast({ t: 'p', v: msg.v, n: msg.n, r: this.self, d })
     this.#check(msg.n, cert)
@@ -764,8 +863,11 @@ export class Replica {
     }
     this.#lastExec = n
     this.stats.executed++
+    const executed = this.#outbound.logging ? toHex(ledger.headHash()) : undefined
+    // Logged, not sent: how a restart places its sequence numbers on its stored chain (promises.ts).
+    if (executed !== undefined) this.#outbound.record({ t: 'ck', n, r: this.self, d: executed })
     if (n % this.#cfg.k === 0) {
-      const d = toHex(ledger.headHash())
+      const d = executed ?? toHex(ledger.headHash())
       this.#ownCheckpoints.set(n, d)
       this.#outbound.broadcast({ t: 'ck', n, r: this.self, d })
       this.#onCheckpoint({ t: 'ck', n, r: this.self, d }, this.self)
@@ -885,7 +987,24 @@ export class Replica {
     for (const e of this.#qset.values()) live.add(e.d)
     for (const d of this.#batches.keys()) if (!live.has(d)) this.#batches.delete(d)
     if (this.#seqNo < n) this.#seqNo = n
+    this.#rotateLog()
     this.#tryCut()
+  }
+
+  /**
+   * A stable checkpoint starts a new segment of the consensus log. The snapshot opening it holds
+   * what older segments alone would hold: the checkpoint itself, the view change and the new view
+   * this replica is bound by. Votes need no copy: one for n was logged in a segment labelled
+   * above n - L, and segments go only once labelled at or below h - L (consensus-log.ts).
+   */
+  #rotateLog(): void {
+    const d = this.#ownCheckpoints.get(this.#h)
+    if (d === undefined) return
+    const snapshot: PbftMessage[] = [{ t: 'ck', n: this.#h, r: this.self, d }]
+    if (this.#previousVc !== undefined) snapshot.push(this.#previousVc)
+    if (this.#myVc !== undefined) snapshot.push(this.#myVc)
+    if (this.#lastNv !== undefined) snapshot.push(this.#lastNv)
+    this.#outbound.rotate(this.#h, snapshot, this.#h - this.#L + 1)
   }
 
   // ---- state transfer ----
@@ -924,6 +1043,7 @@ export class Replica {
           this.stats.transfers++
           // The ledger now holds the state after sequence number target.n (block numbers say nothing).
           this.#lastExec = target.n
+          this.#outbound.record({ t: 'ck', n: target.n, r: this.self, d: target.d })
           if (target.n % this.#cfg.k === 0) {
             this.#ownCheckpoints.set(target.n, target.d)
             this.#moveWatermarks(target.n)
@@ -988,6 +1108,7 @@ export class Replica {
     const P: SeqDigestView[] = [...this.#pset].map(([n, e]) => [n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0])
     const Q: SeqDigestView[] = [...this.#qset.values()].map((e) => [e.n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
     const vc: ViewChangeMsg = { t: 'vc', v: this.#view, r: this.self, h: this.#h, C, P, Q }
+    this.#previousVc = this.#myVc
     this.#myVc = vc
     this.#storeVc(vc, this.self)
     this.#log.info('pbft view change', { view: this.#view })
@@ -1004,7 +1125,13 @@ export class Replica {
       this.#helpBehind(from)
       return
     }
-    if (msg.v < this.#view) return
+    if (msg.v < this.#view) {
+      // A replica still collecting view changes for a view this replica left without a new view
+      // (its timer ran out) may lack ours for it, lost to a crash or a drop: without it, and with
+      // fewer than f+1 replicas in the later view, it could wait forever.
+      if (this.#previousVc?.v === msg.v) this.#sendOnce(this.#previousVc, from)
+      return
+    }
     const wellFormed =
       msg.P.every(([n]) => n > msg.h && n <= msg.h + this.#L) && msg.Q.every(([n]) => n > msg.h && n <= msg.h + this.#L)
     if (!wellFormed) {
@@ -1024,6 +1151,15 @@ export class Replica {
       return
     }
     this.#onVcQuorum()
+  }
+
+  /** Unicasts `msg` to a replica at most once per resendViewChangeMs (shared with #helpBehind). */
+  #sendOnce(msg: PbftMessage, to: number): void {
+    if (to < 0 || to === this.self) return
+    const now = this.#stack.clock.now()
+    if (now - (this.#viewHelpSentAt.get(to) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
+    this.#viewHelpSentAt.set(to, now)
+    this.#outbound.unicast(msg, to)
   }
 
   /**
@@ -1217,6 +1353,8 @@ export class Replica {
     this.#active = true
     this.#pendingNv = undefined
     this.#lastNv = nv
+    // Installed: a restart must come back active in this view, not in the view change before it.
+    this.#outbound.record(nv)
     this.#fetchingBatches.clear()
     this.#timers.clear('viewChange')
     this.#timers.clear('resend')

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Stack } from '../../../../src/core/consensus/consenter.js'
 import { decodePbftMessage, type PbftMessage } from '../../../../src/core/consensus/pbft/messages.js'
 import { PbftOutbound } from '../../../../src/core/consensus/pbft/outbound.js'
+import { createMemoryConsensusLog } from '../../../../src/core/consensus/memory-consensus-log.js'
 import { ManualClock } from '../../../../src/core/util/clock.js'
 import { silentLogger } from '../../../../src/core/util/logger.js'
 import type { Envelope } from '../../../../src/core/wire/envelope.js'
@@ -24,6 +25,7 @@ function recordingStack(): { stack: Stack; sent: { to: string; msg: PbftMessage 
       if (peerId === 'vp9') throw new Error('no link')
       record(peerId, envelope)
     },
+    getNetworkHandles: () => [{ id: 'vp0' }, { id: 'vp1' }],
   }
   return { stack: stack as unknown as Stack, sent }
 }
@@ -76,5 +78,70 @@ describe('pbft outbound', () => {
     out.leave()
     out.broadcast(prepare(2))
     expect(sent).toEqual([])
+  })
+})
+
+describe('pbft outbound with a consensus log', () => {
+  const checkpoint: PbftMessage = { t: 'ck', n: 10, r: 1, d: 'cd'.repeat(32) }
+  const request: PbftMessage = { t: 'req', x: [{ txid: 't1', payload: 'p', timestamp: 1, origin: 'vp1' }] }
+
+  /** A log whose flushes run when the test says. */
+  function manualLog() {
+    const flushes: (() => void)[] = []
+    const log = createMemoryConsensusLog({ defer: (flush) => flushes.push(flush) })
+    return { log, flush: () => flushes.splice(0).forEach((f) => f()) }
+  }
+
+  it('sends an input\'s promises only once they are durable, and logs the bytes it sends', () => {
+    const { stack, sent } = recordingStack()
+    const { log, flush } = manualLog()
+    const out = new PbftOutbound(stack, ['vp0', 'vp1'], silentLogger, log)
+    out.input(() => {
+      out.broadcast(prepare(1))
+      out.record(checkpoint)
+    })
+    expect(sent).toEqual([])
+    expect(log.segments()).toEqual([])
+    flush()
+    expect(sent).toEqual([{ to: 'all validators', msg: prepare(1) }])
+    // What was recorded is logged, not sent.
+    expect(log.segments()[0]!.records.map((r) => decodePbftMessage(r))).toEqual([prepare(1), checkpoint])
+  })
+
+  it('keeps each link\'s order: what follows waits behind promises being logged, unicasts included', () => {
+    const { stack, sent } = recordingStack()
+    const { log, flush } = manualLog()
+    const out = new PbftOutbound(stack, ['vp0', 'vp1'], silentLogger, log)
+    out.broadcast(prepare(1))
+    // Not a promise, so not logged: it still waits behind the prepare.
+    out.broadcast(request)
+    expect(out.unicast(prepare(2), 1)).toBe(true)
+    expect(sent).toEqual([])
+    flush()
+    expect(sent.map((s) => s.msg)).toEqual([prepare(1), request, prepare(2)])
+    // A unicast is never logged: a replica unicasts only what it logged when it first sent it
+    // (its view change) or what binds it to nothing.
+    expect(log.segments()[0]!.records.map((r) => decodePbftMessage(r))).toEqual([prepare(1)])
+  })
+
+  it('sends what promises nothing at once when nothing waits', () => {
+    const { stack, sent } = recordingStack()
+    const { log } = manualLog()
+    const out = new PbftOutbound(stack, ['vp0', 'vp1'], silentLogger, log)
+    out.broadcast(request)
+    expect(sent.map((s) => s.msg)).toEqual([request])
+    expect(log.segments()).toEqual([])
+  })
+
+  it('sends nothing a crash would make it forget: stopped before the flush, nothing leaves', () => {
+    const { stack, sent } = recordingStack()
+    const { log, flush } = manualLog()
+    const out = new PbftOutbound(stack, ['vp0', 'vp1'], silentLogger, log)
+    out.broadcast(prepare(1))
+    const restarted = log.afterCrash()
+    out.stop()
+    flush()
+    expect(sent).toEqual([])
+    expect(restarted.loaded).toEqual([])
   })
 })

@@ -154,6 +154,8 @@ async function listen(): Promise<void> {
   const argv = ['--id', args.id, '--port', '0', '--role', args.role, '--consensus', 'pbft', '--log-level', 'error']
   argv.push('--consensus-options', JSON.stringify(args.consensusOptions))
   if (args.dataDir !== undefined) argv.push('--data-dir', args.dataDir)
+  // What each --fsync policy costs the durable case: BENCH_FSYNC=never|checkpoint|block (default block).
+  if (args.dataDir !== undefined && process.env.BENCH_FSYNC !== undefined) argv.push('--fsync', process.env.BENCH_FSYNC)
   const config = resolveConfig({ argv })
   node = await startNodePeer({ ...config, limits: { ...config.limits, ...args.limits } })
   if (args.role === 'non-validator') {

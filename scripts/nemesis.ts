@@ -15,7 +15,7 @@ const USAGE = `Usage: npm run nemesis -- --seed <int> --minutes <m> [--validator
   --minutes     length of the faulty period, may be fractional (default 1)
   --validators  PBFT validators, at least 4 (default ${NEMESIS_DEFAULT_VALIDATORS})
   --rate        transactions per second offered (default ${NEMESIS_DEFAULT_RATE})
-  --kill-all    also kill -9 every validator at once (a known open gap: see README "Durability")
+  --kill-all    also kill -9 every validator at once (safe with PBFT's consensus log: README "Durability")
 `
 
 function number(text: string | undefined, name: string, fallback: number, integer: boolean): number {

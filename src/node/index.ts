@@ -18,12 +18,14 @@ import type { PeerNodeConfig } from './config.js'
 import { createNodeLogger } from './logger.js'
 import { createPeerServer } from './server.js'
 import { openNodeLedger } from './level-ledger.js'
+import { CONSENSUS_LOG_DIR_NAME, openFileConsensusLog, type FileConsensusLog } from './file-consensus-log.js'
 import { networkLabel } from '../core/ledger/network-label.js'
 import type { PeerServer } from './server.js'
 import { createNodeConnector } from './ws-connector.js'
 import { installNativeSha256 } from './native-hash.js'
 import { installNativeUtf8 } from './native-utf8.js'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { KeyPair } from '../core/identity/key-pair.js'
 import { parseMembership, type Membership } from '../core/identity/membership.js'
 import { loadOrCreateKey } from './key-store.js'
@@ -182,6 +184,11 @@ export {
   type PeerInfo,
   type Stack,
   type SyncHooks,
+  type ConsensusLog,
+  createMemoryConsensusLog,
+  type MemoryConsensusLog,
+  type MemoryConsensusLogOptions,
+  type MemorySegment,
   builtinConsenters,
   consenterNames,
   createConsenter,
@@ -329,6 +336,13 @@ export { createNodeConnector } from './ws-connector.js'
 export { installNativeSha256 } from './native-hash.js'
 export { installNativeUtf8 } from './native-utf8.js'
 export { loadOrCreateKey, keygen, keyFilePath, KEY_FILE_NAME, type LoadedKey, type KeygenResult } from './key-store.js'
+export {
+  CONSENSUS_LOG_DIR_NAME,
+  ConsensusLogError,
+  openFileConsensusLog,
+  type FileConsensusLog,
+  type FileConsensusLogOptions,
+} from './file-consensus-log.js'
 export { localChatAddresses } from './local-addresses.js'
 export { defaultDataDir, defaultDataRoot } from './config.js'
 
@@ -424,6 +438,24 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
     config.ledger === 'level' && config.dataDir !== undefined
       ? await openNodeLedger({ dataDir: config.dataDir, network: networkLabel(config.consensus, config.consensusOptions), fsync: config.fsync, log })
       : undefined
+  // Beside the ledger, with its fsync policy: what the consenter promised (PBFT's votes), written
+  // before each message it sends (file-consensus-log.ts).
+  let consensusLog: FileConsensusLog | undefined
+  if (durable !== undefined && config.dataDir !== undefined) {
+    try {
+      consensusLog = await openFileConsensusLog({ dir: join(config.dataDir, CONSENSUS_LOG_DIR_NAME), fsync: config.fsync, log })
+    } catch (err) {
+      await durable.store.close()
+      throw err
+    }
+  }
+  const closeDurable = async (): Promise<void> => {
+    try {
+      await consensusLog?.close()
+    } finally {
+      await durable?.store.close()
+    }
+  }
   const late = latePeer(config.id, config.role)
   const server = createPeerServer({
     ...(tls === undefined ? {} : { tls }),
@@ -443,7 +475,7 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
   try {
     ;({ port } = await server.start())
   } catch (err) {
-    await durable?.store.close()
+    await closeDurable()
     throw err
   }
   // With port 0 the default address could only be known now.
@@ -468,12 +500,13 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
       },
       log,
       ...(durable === undefined ? {} : { ledger: durable.ledger, pending: durable.store }),
+      ...(consensusLog === undefined ? {} : { consensusLog }),
     })
     late.bind(peer)
     await peer.start()
   } catch (err) {
     await server.stop()
-    await durable?.store.close()
+    await closeDurable()
     throw err
   }
   let stopped: Promise<void> | undefined
@@ -486,7 +519,7 @@ export async function startNodePeer(config: PeerNodeConfig, options: StartNodePe
           await server.stop()
         } finally {
           // Last: what the peer committed while stopping is written before the store closes.
-          await durable?.store.close()
+          await closeDurable()
         }
       }
     })()

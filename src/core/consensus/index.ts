@@ -14,5 +14,7 @@ export type {
   SyncHooks,
 } from './consenter.js'
 export { builtinConsenters, consenterNames, createConsenter, registerConsenter } from './registry.js'
+export type { ConsensusLog } from './consensus-log.js'
+export { createMemoryConsensusLog, type MemoryConsensusLog, type MemoryConsensusLogOptions, type MemorySegment } from './memory-consensus-log.js'
 export * from './noops/index.js'
 export * from './pbft/index.js'

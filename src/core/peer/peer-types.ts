@@ -1,6 +1,7 @@
 import type { BroadcastTarget, ConsenterOptions, PeerInfo } from '../consensus/consenter.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { PendingStore } from '../ledger/pending-store.js'
+import type { ConsensusLog } from '../consensus/consensus-log.js'
 import type { Clock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 import type { Envelope } from '../wire/envelope.js'
@@ -35,6 +36,12 @@ export interface PeerConfig {
    * Without it a transaction accepted just before a crash of this peer is lost.
    */
   pending?: PendingStore
+  /**
+   * Where the consenter keeps what it must not contradict after a restart (PBFT's view and votes,
+   * consensus-log.ts). A durable peer passes one with its ledger; without it a validator that
+   * restarts has forgotten what it voted, which is safe only while at most f crash at once.
+   */
+  consensusLog?: ConsensusLog
   clock?: Clock
   log?: Logger
 }

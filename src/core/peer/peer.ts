@@ -814,6 +814,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         return key === undefined ? false : verifySignature(key, data, signature)
       },
       ledger: this.#ledger,
+      ...(this.#config.consensusLog === undefined ? {} : { consensusLog: this.#config.consensusLog }),
       sync: {
         peerHeights: () => this.#heights,
         fetchBlocks: (peerId, start, end, options) => this.#follower.fetchRange(peerId, start, end, options?.signal),

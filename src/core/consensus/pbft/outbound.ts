@@ -26,6 +26,14 @@ import type { Stack } from '../consenter.js'
 import { PBFT_MAX_BUNDLE_BYTES, PBFT_MAX_BUNDLE_MESSAGES, encodeBundle, encodePbftMessage, type PbftMessage } from './messages.js'
 import { isPromise } from './promises.js'
 
+/**
+ * Inputs whose sends may wait for the consensus log at most (default 4,096). A log that confirms
+ * nothing (a failed disk: consensus-log.ts never calls back after a failed write) would otherwise
+ * hold every later message in memory for good; past this the replica goes mute, as it would with
+ * a dead disk, and says so once.
+ */
+export const PBFT_MAX_HELD_INPUTS = 4096
+
 /** Sends of one input waiting for its records to be durable (and for every group before it). */
 interface HeldGroup {
   waiting: boolean
@@ -143,6 +151,11 @@ export class PbftOutbound {
     }
     const group: HeldGroup = { waiting: records.length > 0, sends: parts.length === 0 ? [] : [() => this.#sendParts(parts)] }
     this.#held.push(group)
+    if (this.#held.length > PBFT_MAX_HELD_INPUTS) {
+      this.#log.error('pbft consensus log confirms no write; this replica sends nothing more', { waiting: this.#held.length })
+      this.stop()
+      return
+    }
     if (records.length > 0) {
       promises.append(records, () => {
         group.waiting = false

@@ -269,11 +269,13 @@ export class Replica {
   }
 
   /**
-   * Picks up where the ledger and the consensus log are. A stored ledger is taken as having
-   * executed one sequence number per block (no null request among them); if that is wrong, the
-   * checkpoints of the others move this replica by state transfer, which is anchored on hashes.
-   * The log's promises (promises.ts) put it back in its view with its votes, which it sends again:
-   * replicas that restarted with it rebuild their quorums from them, the others ignore duplicates.
+   * Picks up where the ledger and the consensus log are. The log's promises (promises.ts) put it
+   * back in its view with its votes, which it sends again: replicas that restarted with it rebuild
+   * their quorums from them, the others ignore duplicates; its records of what was executed place
+   * the stored chain's end on a sequence number (#placeOnLedger). Without a log, a stored ledger
+   * is taken as having executed one sequence number per block (no null request among them); if
+   * that is wrong, the checkpoints of the others move this replica by state transfer, which is
+   * anchored on hashes.
    */
   start(): void {
     const { ledger } = this.#stack
@@ -319,7 +321,7 @@ export class Replica {
     }
   }
 
-  /** Takes back the promises a consensus log holds, and repeats those not yet executed. */
+  /** Takes back the promises a consensus log holds, and sends its votes above the checkpoint again. */
   #restore(records: readonly Uint8Array[], stable: number): void {
     const r = restorePromises(records, this.self, (v) => this.#primary(v))
     if (r.undecodable > 0) this.#log.warn('pbft consensus log: records that do not decode were skipped', { skipped: r.undecodable })
@@ -1153,7 +1155,7 @@ export class Replica {
     this.#onVcQuorum()
   }
 
-  /** Unicasts `msg` to a replica at most once per resendViewChangeMs (shared with #helpBehind). */
+  /** Unicasts `msg` to a replica at most once per resendViewChangeMs (the limit #helpBehind keeps too, in #viewHelpSentAt). */
   #sendOnce(msg: PbftMessage, to: number): void {
     if (to < 0 || to === this.self) return
     const now = this.#stack.clock.now()

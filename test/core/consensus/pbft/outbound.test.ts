@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Stack } from '../../../../src/core/consensus/consenter.js'
 import { decodePbftMessage, type PbftMessage } from '../../../../src/core/consensus/pbft/messages.js'
-import { PbftOutbound } from '../../../../src/core/consensus/pbft/outbound.js'
+import { PBFT_MAX_HELD_INPUTS, PbftOutbound } from '../../../../src/core/consensus/pbft/outbound.js'
 import { createMemoryConsensusLog } from '../../../../src/core/consensus/memory-consensus-log.js'
 import { ManualClock } from '../../../../src/core/util/clock.js'
 import { silentLogger } from '../../../../src/core/util/logger.js'
@@ -143,5 +143,17 @@ describe('pbft outbound with a consensus log', () => {
     flush()
     expect(sent).toEqual([])
     expect(restarted.loaded).toEqual([])
+  })
+
+  it('goes mute, and says so, when the log confirms nothing for PBFT_MAX_HELD_INPUTS inputs', () => {
+    const { stack, sent } = recordingStack()
+    const { log, flush } = manualLog()
+    const errors: string[] = []
+    const out = new PbftOutbound(stack, ['vp0', 'vp1'], { ...silentLogger, error: (msg: string) => void errors.push(msg) }, log)
+    for (let i = 0; i <= PBFT_MAX_HELD_INPUTS; i++) out.broadcast(prepare(i + 1))
+    expect(errors).toEqual(['pbft consensus log confirms no write; this replica sends nothing more'])
+    flush()
+    out.broadcast(request)
+    expect(sent).toEqual([])
   })
 })

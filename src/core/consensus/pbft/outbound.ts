@@ -131,10 +131,6 @@ export class PbftOutbound {
     if (this.#stopped) return
     const promises = this.#promises
     if (promises === undefined) {
-      if (out.length === 1) {
-        this.#stack.broadcast(this.#envelope(encodePbftMessage(out[0]!.msg)), 'validator')
-        return
-      }
       this.#sendParts(out.map((o) => encodePbftMessage(o.msg)))
       return
     }

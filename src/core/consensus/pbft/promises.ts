@@ -142,9 +142,9 @@ export function restorePromises(records: readonly Uint8Array[], self: number, pr
       seqNo = Math.max(seqNo, n)
     }
   }
-  for (const vc of viewChange === undefined ? [] : [viewChange]) {
-    for (const [n, d, v] of vc.P) addP(n, d, v)
-    for (const [n, d, v] of vc.Q) addQ(n, d, v)
+  if (viewChange !== undefined) {
+    for (const [n, d, v] of viewChange.P) addP(n, d, v)
+    for (const [n, d, v] of viewChange.Q) addQ(n, d, v)
   }
   for (const msg of msgs) {
     if (msg.t !== 'pp' && msg.t !== 'p' && msg.t !== 'c') continue

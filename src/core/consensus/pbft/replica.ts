@@ -41,7 +41,8 @@
  * and so does one that gets a view change for an earlier view than its own. f+1 replicas seen
  * voting in later views also make a replica ask (a view change for that view). f+1 replicas sending
  * the same new view vouch for it: it is installed without the view changes behind it, so a
- * replica restarted in view 0 (which lost its own earlier view changes) votes again at once.
+ * replica restarted without a consensus log (in view 0, its own earlier view changes lost) votes
+ * again at once. With a log, a restart comes back in its own view with its votes (promises.ts).
  *
  * Output: what one input (a message or a bundle of them, a client request, a timer) makes this
  * replica broadcast leaves when the input is done, a lone message as itself and several as
@@ -198,8 +199,6 @@ export class Replica {
   readonly #vcViews = new Map<number, number[]>()
   /** The view change this replica sent last (resent every resendViewChangeMs until a new view). */
   #myVc: ViewChangeMsg | undefined
-  /** The one it sent before, for a replica still collecting view changes for that view (#onViewChange). */
-  #previousVc: ViewChangeMsg | undefined
   /** The latest new view each replica sent us (the primary's, or one relayed to help us join), for views >= ours. */
   readonly #nvFrom = new Map<number, NewViewMsg>()
   /** The highest view each other replica was seen active in, when above ours (see #sawView). */
@@ -335,8 +334,9 @@ export class Replica {
     for (const [key, e] of r.qset) if (e.n > this.#h) this.#qset.set(key, e)
     if (r.viewChange !== undefined) {
       this.#myVc = r.viewChange
-      this.#previousVc = r.previousViewChange
-      if (r.viewChange.v === this.#view) this.#storeVc(r.viewChange, this.self)
+      // As before the restart: its own view changes are in #vcs until a new view is installed.
+      if (r.previousViewChange !== undefined) this.#storeVc(r.previousViewChange, this.self)
+      this.#storeVc(r.viewChange, this.self)
     }
     this.#lastNv = r.newView
     const primary = this.#isPrimary()
@@ -350,10 +350,7 @@ export class Replica {
       // Votes are sent again executed or not: replicas that lost their tail may need them to
       // commit what this one executed. A batch goes again only while it is not executed.
       const open = n > this.#lastExec
-      if (cert.batch === undefined && open && !this.#fetchingBatches.has(c.digest)) {
-        this.#fetchingBatches.add(c.digest)
-        repeat.push({ t: 'fb', r: this.self, d: c.digest })
-      }
+      if (cert.batch === undefined && open) this.#fetchBatch(c.digest)
       if (c.prepared && primary && cert.batch !== undefined && open) repeat.push({ t: 'pp', v: this.#view, n, r: this.self, b: cert.batch })
       if (c.prepared && !primary) {
         cert.prepares.set(this.self, c.digest)
@@ -378,7 +375,8 @@ export class Replica {
 
   /**
    * Tells each validator linked since the last call which view this replica is active in (vs).
-   * A restarted replica starts in view 0 however far the others went: one that is in a later view
+   * A replica restarted without a consensus log starts in view 0 however far the others went, and
+   * one with a log may have missed view changes while down: one that is in a later view
    * answers with its view change and new view (#helpBehind), and this replica joins that view at
    * once instead of following the chain without a vote. Called at start and every
    * resendViewChangeMs (links come up after start); the others announce their view to it too.
@@ -834,12 +832,16 @@ export class Replica {
       const d = key.slice(key.indexOf(':') + 1)
       if (entry.batches.has(d)) return entry.batches.get(d) as PbftBatch | null
       // Decided, but the pre-prepare never reached us: the batch can be fetched by digest.
-      if (d !== NULL_DIGEST && !this.#fetchingBatches.has(d)) {
-        this.#fetchingBatches.add(d)
-        this.#outbound.broadcast({ t: 'fb', r: this.self, d })
-      }
+      if (d !== NULL_DIGEST) this.#fetchBatch(d)
     }
     return undefined
+  }
+
+  /** Asks every replica for the batch with digest d (fb), once until its answer (rb) comes. */
+  #fetchBatch(d: string): void {
+    if (this.#fetchingBatches.has(d)) return
+    this.#fetchingBatches.add(d)
+    this.#outbound.broadcast({ t: 'fb', r: this.self, d })
   }
 
   /** Executes sequence number n: a block for a batch, nothing for a null request; then the checkpoint. */
@@ -946,10 +948,7 @@ export class Replica {
    * our latest checkpoint and head, to transfer from; at most once per resendViewChangeMs each.
    */
   #helpLagging(h: number, from: number): void {
-    if (this.#lastExec <= h || this.#transferring) return
-    const now = this.#stack.clock.now()
-    if (now - (this.#headHelpSentAt.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
-    this.#headHelpSentAt.set(from, now)
+    if (this.#lastExec <= h || this.#transferring || !this.#mayHelp(this.#headHelpSentAt, from)) return
     const cp = this.#lastExec - (this.#lastExec % this.#cfg.k)
     const cpD = this.#ownCheckpoints.get(cp)
     if (cp > h && cp < this.#lastExec && cpD !== undefined) this.#outbound.unicast({ t: 'ck', n: cp, r: this.self, d: cpD }, from)
@@ -1003,7 +1002,8 @@ export class Replica {
     const d = this.#ownCheckpoints.get(this.#h)
     if (d === undefined) return
     const snapshot: PbftMessage[] = [{ t: 'ck', n: this.#h, r: this.self, d }]
-    if (this.#previousVc !== undefined) snapshot.push(this.#previousVc)
+    // Its own view changes still held (the earlier ones answer replicas collecting for those views).
+    for (const v of this.#vcViews.get(this.self) ?? []) if (v !== this.#myVc?.v) snapshot.push(this.#vcs.get(v)!.get(this.self)!)
     if (this.#myVc !== undefined) snapshot.push(this.#myVc)
     if (this.#lastNv !== undefined) snapshot.push(this.#lastNv)
     this.#outbound.rotate(this.#h, snapshot, this.#h - this.#L + 1)
@@ -1110,7 +1110,6 @@ export class Replica {
     const P: SeqDigestView[] = [...this.#pset].map(([n, e]) => [n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0])
     const Q: SeqDigestView[] = [...this.#qset.values()].map((e) => [e.n, e.d, e.v] as SeqDigestView).sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
     const vc: ViewChangeMsg = { t: 'vc', v: this.#view, r: this.self, h: this.#h, C, P, Q }
-    this.#previousVc = this.#myVc
     this.#myVc = vc
     this.#storeVc(vc, this.self)
     this.#log.info('pbft view change', { view: this.#view })
@@ -1131,7 +1130,8 @@ export class Replica {
       // A replica still collecting view changes for a view this replica left without a new view
       // (its timer ran out) may lack ours for it, lost to a crash or a drop: without it, and with
       // fewer than f+1 replicas in the later view, it could wait forever.
-      if (this.#previousVc?.v === msg.v) this.#sendOnce(this.#previousVc, from)
+      const mine = this.#vcs.get(msg.v)?.get(this.self)
+      if (mine !== undefined && this.#mayHelp(this.#viewHelpSentAt, from)) this.#outbound.unicast(mine, from)
       return
     }
     const wellFormed =
@@ -1155,13 +1155,16 @@ export class Replica {
     this.#onVcQuorum()
   }
 
-  /** Unicasts `msg` to a replica at most once per resendViewChangeMs (the limit #helpBehind keeps too, in #viewHelpSentAt). */
-  #sendOnce(msg: PbftMessage, to: number): void {
-    if (to < 0 || to === this.self) return
+  /**
+   * Whether replica `to` may be sent help now, and if so stamps it in `sentAt`: help goes at most
+   * once per resendViewChangeMs per replica, or two replicas helping each other would echo forever.
+   */
+  #mayHelp(sentAt: Map<number, number>, to: number): boolean {
+    if (to < 0 || to === this.self) return false
     const now = this.#stack.clock.now()
-    if (now - (this.#viewHelpSentAt.get(to) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
-    this.#viewHelpSentAt.set(to, now)
-    this.#outbound.unicast(msg, to)
+    if (now - (sentAt.get(to) ?? -Infinity) < this.#cfg.resendViewChangeMs) return false
+    sentAt.set(to, now)
+    return true
   }
 
   /**
@@ -1171,10 +1174,7 @@ export class Replica {
    * period per replica, or two active replicas would echo forever.
    */
   #helpBehind(from: number): void {
-    if (!this.#active || from < 0 || from === this.self || this.#view === 0) return
-    const now = this.#stack.clock.now()
-    if (now - (this.#viewHelpSentAt.get(from) ?? -Infinity) < this.#cfg.resendViewChangeMs) return
-    this.#viewHelpSentAt.set(from, now)
+    if (!this.#active || this.#view === 0 || !this.#mayHelp(this.#viewHelpSentAt, from)) return
     if (this.#myVc?.v === this.#view) this.#outbound.unicast(this.#myVc, from)
     if (this.#lastNv?.v === this.#view) this.#outbound.unicast({ ...this.#lastNv, r: this.self }, from)
   }
@@ -1309,9 +1309,7 @@ export class Replica {
       // batches still held by others come by fetch, the rest by state transfer.
       const { nv, by } = vouched
       for (const [n, d] of nv.X) {
-        if (d === NULL_DIGEST || n <= this.#h || n <= nv.k[0] || this.#batches.has(d) || this.#fetchingBatches.has(d)) continue
-        this.#fetchingBatches.add(d)
-        this.#outbound.broadcast({ t: 'fb', r: this.self, d })
+        if (d !== NULL_DIGEST && n > this.#h && n > nv.k[0] && !this.#batches.has(d)) this.#fetchBatch(d)
       }
       this.#install(nv, by)
       return
@@ -1340,10 +1338,7 @@ export class Replica {
     for (const [n, d] of X) {
       if (d === NULL_DIGEST || n <= this.#h || n <= k[0] || this.#batches.has(d)) continue
       missing = true
-      if (!this.#fetchingBatches.has(d)) {
-        this.#fetchingBatches.add(d)
-        this.#outbound.broadcast({ t: 'fb', r: this.self, d })
-      }
+      this.#fetchBatch(d)
     }
     if (missing) return
     const [cpN, cpD] = nv.k

@@ -320,4 +320,31 @@ describe('pbft consenter on a fake network', () => {
     const consenter = createConsenter('PBFT', net.addPeer('vp0'), { validators })
     expect(consenter.name).toBe('pbft')
   })
+
+  it('sends its view change for a view it left to a replica still collecting for that view, once per resend period', async () => {
+    const n = await setup({ viewChangeTimeoutMs: 500, resendViewChangeMs: 2000 })
+    // vp3 alone is driven: what it sends is recorded and goes nowhere, and what it gets is made here.
+    const fromVp3: { to: string; msg: ReturnType<typeof decodePbftMessage> }[] = []
+    n.filter = (m) => {
+      if (m.from !== 'vp3') return true
+      if (m.envelope.type === MessageType.CONSENSUS) fromVp3.push({ to: m.to, msg: decodePbftMessage(m.envelope.payload) })
+      return false
+    }
+    const vc = (v: number, r: number) => ({ type: MessageType.CONSENSUS, payload: encodePbftMessage({ t: 'vc', v, r, h: 0, C: [], P: [], Q: [] }) })
+    // f+1 = 2 replicas ask for view 1: vp3 joins; with its own, 2f+1 view changes and no new view.
+    n.enqueue({ from: 'vp0', to: 'vp3', envelope: vc(1, 0) })
+    n.enqueue({ from: 'vp1', to: 'vp3', envelope: vc(1, 1) })
+    await n.advance(10)
+    expect(pbft(n, 'vp3').status()).toMatchObject({ view: 1, active: false })
+    // Its view-change timer runs out: it moves to view 2.
+    await n.advance(600)
+    expect(pbft(n, 'vp3').status()).toMatchObject({ view: 2, active: false })
+    const sentBefore = fromVp3.length
+    // vp2, still collecting view changes for view 1, sends its own twice.
+    n.enqueue({ from: 'vp2', to: 'vp3', envelope: vc(1, 2) })
+    n.enqueue({ from: 'vp2', to: 'vp3', envelope: vc(1, 2) })
+    await n.advance(10)
+    const answers = fromVp3.slice(sentBefore).filter((s) => s.to === 'vp2' && s.msg.t === 'vc')
+    expect(answers.map((s) => s.msg)).toEqual([{ t: 'vc', v: 1, r: 3, h: 0, C: expect.any(Array), P: [], Q: [] }])
+  })
 })

@@ -1,7 +1,7 @@
 /**
  * The PBFT plugin (batch mode): client requests in through `recvMsg`, ordered by Castro-Liskov
  * PBFT among the configured validators, executed as one block per sequence number. See replica.ts
- * for the protocol and pbft-consenter.ts for what is accepted from whom.
+ * (and the parts it names) for the protocol and pbft-consenter.ts for what is accepted from whom.
  */
 export * from './config.js'
 export { NULL_DIGEST, batchDigest, type PbftBatch } from './batch.js'

@@ -33,8 +33,8 @@ export type ReplicaTimer =
   | 'unsent'
   /** Asking for heads after a state transfer (resendViewChangeMs). */
   | 'headProbe'
-  /** Looking again at f+1 checkpoints ahead before transferring (batchTimeoutMs). */
-  | 'lag'
+  /** Looking again at f+1 checkpoints ahead of what was executed before transferring (batchTimeoutMs). */
+  | 'lagRecheck'
 
 export class ReplicaTimers {
   readonly #clock: () => Clock

@@ -48,7 +48,8 @@ export class PbftOutbound {
   /** Inputs being handled, nested; broadcasts wait in #out until none is. */
   #depth = 0
   /** This input's messages, in order; `send` false for what is only logged (record). */
-  #out: { msg: PbftMessage; send: boolean }[] = []
+  /** What this input sends (`send`) and logs (`log`). */
+  #out: { msg: PbftMessage; send: boolean; log: boolean }[] = []
   /** Groups whose sends wait for the log, oldest first. */
   #held: HeldGroup[] = []
   #stopped = false
@@ -81,7 +82,17 @@ export class PbftOutbound {
 
   /** To every validator: now, or when the input being handled is done (and its promises are durable). */
   broadcast(msg: PbftMessage): void {
-    this.#out.push({ msg, send: true })
+    this.#out.push({ msg, send: true, log: isPromise(msg) })
+    if (this.#depth === 0) this.flush()
+  }
+
+  /**
+   * To every validator again, not logged again: a message this replica already logged when it
+   * first sent it and that the log still holds (its view change, resent until a new view; the new
+   * view it sent as primary). Each rotation's snapshot carries them, so a resend adds no record.
+   */
+  resend(msg: PbftMessage): void {
+    this.#out.push({ msg, send: true, log: false })
     if (this.#depth === 0) this.flush()
   }
 
@@ -93,7 +104,7 @@ export class PbftOutbound {
   /** Logs `msg` with this input's promises without sending it (a pre-prepare accepted, a stable checkpoint). */
   record(msg: PbftMessage): void {
     if (this.#promises === undefined) return
-    this.#out.push({ msg, send: false })
+    this.#out.push({ msg, send: false, log: true })
     if (this.#depth === 0) this.flush()
   }
 
@@ -136,9 +147,9 @@ export class PbftOutbound {
     }
     const records: Uint8Array[] = []
     const parts: Uint8Array[] = []
-    for (const { msg, send } of out) {
+    for (const { msg, send, log } of out) {
       const part = encodePbftMessage(msg)
-      if (!send || isPromise(msg)) records.push(part)
+      if (log) records.push(part)
       if (send) parts.push(part)
     }
     if (records.length === 0 && this.#held.length === 0) {

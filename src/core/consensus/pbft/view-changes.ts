@@ -420,11 +420,11 @@ export class ViewChanges implements ViewChangesPart {
     const core = this.#core
     core.timers.start('resend', () => {
       if (core.active || this.#myVc === undefined) return
-      core.outbound.broadcast(this.#myVc)
+      core.outbound.resend(this.#myVc)
       // Alone in a view change, this replica's requests would reach nobody else: the others order them.
       if (core.outstanding.size > 0) core.outbound.broadcast({ t: 'req', x: core.normal.oldestOutstanding() })
       for (const d of core.fetchingBatches) core.outbound.broadcast({ t: 'fb', r: core.self, d })
-      if (this.#lastNv?.v === core.view && core.isPrimary()) core.outbound.broadcast({ ...this.#lastNv, r: core.self })
+      if (this.#lastNv?.v === core.view && core.isPrimary()) core.outbound.resend({ ...this.#lastNv, r: core.self })
       this.#armResend()
     }, core.cfg.resendViewChangeMs)
   }
@@ -455,7 +455,7 @@ export class ViewChanges implements ViewChangesPart {
   resumeAfterRestore(): void {
     const core = this.#core
     if (!core.active && this.#myVc?.v === core.view) {
-      core.outbound.broadcast(this.#myVc)
+      core.outbound.resend(this.#myVc)
       this.#armResend()
     }
   }

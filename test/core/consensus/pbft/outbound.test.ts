@@ -124,6 +124,20 @@ describe('pbft outbound with a consensus log', () => {
     expect(log.segments()[0]!.records.map((r) => decodePbftMessage(r))).toEqual([prepare(1)])
   })
 
+  it('resends a message it logged before without logging it again, and keeps it in order behind what waits', () => {
+    const { stack, sent } = recordingStack()
+    const { log, flush } = manualLog()
+    const out = new PbftOutbound(stack, ['vp0', 'vp1'], silentLogger, log)
+    const viewChange: PbftMessage = { t: 'vc', v: 1, r: 1, h: 0, C: [[0, 'cd'.repeat(32)]], P: [], Q: [] }
+    out.broadcast(viewChange)
+    out.resend(viewChange)
+    flush()
+    expect(sent.map((s) => s.msg)).toEqual([viewChange, viewChange])
+    out.resend(viewChange)
+    expect(sent.map((s) => s.msg)).toEqual([viewChange, viewChange, viewChange])
+    expect(log.segments()[0]!.records.map((r) => decodePbftMessage(r))).toEqual([viewChange])
+  })
+
   it('sends what promises nothing at once when nothing waits', () => {
     const { stack, sent } = recordingStack()
     const { log } = manualLog()

@@ -13,17 +13,17 @@
  */
 import { describeError } from '../errors.js'
 import type { Ledger } from '../ledger/ledger.js'
+import { pageBlocks, type FetchBlocks } from '../ledger/page-blocks.js'
 import type { Logger } from '../util/logger.js'
 import type { Block } from '../wire/payload-types.js'
+
+export type { FetchBlocks } from '../ledger/page-blocks.js'
 
 /** A linked peer blocks come from: its ID (for requests) and a label (for logs). */
 export interface ChainSource {
   id: string
   label: string
 }
-
-/** One SYNC_GET_BLOCKS round trip: blocks start..end, as many as the peer's answer holds (maybe fewer). */
-export type FetchBlocks = (peerId: string, start: number, end: number, signal?: AbortSignal) => Promise<Block[]>
 
 export class ChainFollower {
   readonly #ledger: Ledger
@@ -81,19 +81,10 @@ export class ChainFollower {
     if (best !== undefined) this.catchUp(best, bestHeight)
   }
 
-  /** Blocks start..end from one peer, in as many requests as its per-answer cap needs; stops at a gap or an empty answer. */
+  /** Blocks start..end from one peer, in as many requests as its per-answer cap needs; stops at a gap or an empty answer (page-blocks.ts). */
   async fetchRange(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
     const out: Block[] = []
-    let next = start
-    while (next <= end) {
-      const blocks = await this.#fetchBlocks(peerId, next, end, signal)
-      if (blocks.length === 0) break
-      for (const block of blocks) {
-        if (block.number !== next) return out
-        out.push(block)
-        next++
-      }
-    }
+    for await (const run of pageBlocks(this.#fetchBlocks, peerId, start, end, { signal })) for (const block of run.blocks) out.push(block)
     return out
   }
 

@@ -34,6 +34,7 @@
 import { LedgerError, PeerNotFoundError, describeError } from '../../errors.js'
 import { compareCodePoints } from '../../ledger/state-machine.js'
 import { transactionProblem } from '../../ledger/block-hash.js'
+import { pageBlocks, type FetchBlocks } from '../../ledger/page-blocks.js'
 import type { TimerHandle } from '../../util/clock.js'
 import type { Logger } from '../../util/logger.js'
 import type { Envelope } from '../../wire/envelope.js'
@@ -465,32 +466,45 @@ class NoopsConsenterImpl implements NoopsConsenter {
   /**
    * Fetches and applies blocks from one peer until the ledger reaches `height`; with Infinity (a
    * probe), until an answer brings nothing new, NOOPS_PROBE_BLOCKS asked at a time. False when it
-   * stops short of `height`.
+   * stops short of `height`. The paging is page-blocks.ts'; the policy here: an answer that applied
+   * something is followed by another request from the new head, even when it broke off (a gap, a
+   * block the ledger refused); one that applied nothing, or failed, ends it.
    */
   async #fetchUpTo(peerId: string, height: number): Promise<boolean> {
     const { ledger } = this.#stack
-    while (ledger.height() < height) {
-      if (this.#state !== 'running') return false
-      const from = ledger.height()
-      const end = Number.isFinite(height) ? height - 1 : from + NOOPS_PROBE_BLOCKS - 1
-      let blocks: Block[]
-      try {
-        blocks = await this.#stack.sync.fetchBlocks(peerId, from, end, { signal: this.#abort.signal })
-      } catch (err) {
+    const probe = !Number.isFinite(height)
+    // A failed request is logged and ends the paging as an empty answer would.
+    const fetch: FetchBlocks = (peer, start, end, signal) =>
+      this.#stack.sync.fetchBlocks(peer, start, end, { signal }).catch((err: unknown) => {
         // A probe's failure says nothing is known to be missing: a tick's worth of noise, not a warning.
-        this.#log[Number.isFinite(height) ? 'warn' : 'debug']('fetching blocks failed', { remotePeer: peerId, start: from, end, error: describeError(err) })
-        return false
-      }
+        this.#log[probe ? 'debug' : 'warn']('fetching blocks failed', { remotePeer: peer, start, end, error: describeError(err) })
+        return []
+      })
+    for (let again = true; again && ledger.height() < height; ) {
+      again = false
       if (this.#state !== 'running') return false
-      let progressed = false
-      for (const block of blocks) {
-        if (block.number < ledger.height()) continue
-        if (block.number > ledger.height() || !this.#apply(block, peerId)) break
-        progressed = true
+      const blocksPerCall = probe ? NOOPS_PROBE_BLOCKS : undefined
+      for await (const run of pageBlocks(fetch, peerId, ledger.height(), probe ? height : height - 1, { signal: this.#abort.signal, blocksPerCall })) {
+        if (this.#state !== 'running' || !this.#applyRun(run.blocks, peerId)) return false
+        // The pager asks next for the block after the run: when the head is elsewhere (a block was
+        // refused) or the answer broke off, ask again from the head instead.
+        again = run.broken || ledger.height() !== (run.blocks[0] as Block).number + run.blocks.length
+        if (again) break
       }
-      if (!progressed) return false
     }
-    return true
+    return ledger.height() >= height
+  }
+
+  /** Applies what continues the ledger's head, in order (blocks below it are skipped); stops at a gap or a refused block. Whether any was applied. */
+  #applyRun(blocks: readonly Block[], source: string): boolean {
+    const { ledger } = this.#stack
+    let progressed = false
+    for (const block of blocks) {
+      if (block.number < ledger.height()) continue
+      if (block.number > ledger.height() || !this.#apply(block, source)) break
+      progressed = true
+    }
+    return progressed
   }
 
   #learnHeight(peerId: string, height: number): void {

@@ -18,7 +18,8 @@
  *   const applied = await transferState(stack, { n: 30, d }, ['vp1', 'vp2'], signal)
  */
 import { LedgerError, describeError } from '../../errors.js'
-import { bytesEqual, toHex } from '../../util/bytes.js'
+import { pageBlocks } from '../../ledger/page-blocks.js'
+import { toHex } from '../../util/bytes.js'
 import type { Block } from '../../wire/payload-types.js'
 import type { Stack } from '../consenter.js'
 
@@ -65,27 +66,22 @@ export async function transferState(stack: Stack, target: TransferTarget, peers:
 
 /**
  * Blocks from `from` on, each linked to the hash of the one before (our head first), up to the one
- * hashing to the target; undefined when the peer's blocks stop or break the chain before it.
+ * hashing to the target; undefined when the peer's blocks stop or break the chain before it, or
+ * PBFT_MAX_FETCHES_PER_PEER requests did not reach it. The paging and the link checks are
+ * page-blocks.ts'; that a chain counts only once it reaches the target is this file's.
  */
 async function fetchChain(stack: Stack, peer: string, from: number, target: TransferTarget, signal: AbortSignal): Promise<Block[] | undefined> {
+  const { ledger, sync } = stack
   const blocks: Block[] = []
-  let previous = stack.ledger.headHash()
-  for (let calls = 0; from + blocks.length <= target.n && calls < PBFT_MAX_FETCHES_PER_PEER; calls++) {
-    const start = from + blocks.length
-    const got = await stack.sync.fetchBlocks(peer, start, target.n, { signal })
-    if (got.length === 0) return undefined
-    for (const block of got) {
-      if (block.number !== from + blocks.length || !bytesEqual(block.previousBlockHash, previous)) return undefined
-      let hash: Uint8Array
-      try {
-        hash = stack.ledger.hashBlock(block)
-      } catch {
-        return undefined
-      }
-      blocks.push(block)
-      if (toHex(hash) === target.d) return blocks
-      previous = hash
-    }
+  const runs = pageBlocks((id, start, end) => sync.fetchBlocks(id, start, end, { signal }), peer, from, target.n, {
+    signal,
+    maxCalls: PBFT_MAX_FETCHES_PER_PEER,
+    linkFrom: { previous: ledger.headHash(), hashBlock: (block) => ledger.hashBlock(block) },
+  })
+  for await (const run of runs) {
+    const last = run.hashes.findIndex((hash) => toHex(hash) === target.d)
+    if (last >= 0) return blocks.concat(run.blocks.slice(0, last + 1))
+    for (const block of run.blocks) blocks.push(block)
   }
   return undefined
 }

@@ -221,6 +221,35 @@ describe('noops consenter', () => {
     expect(expectSameChain(n, validatorIds(2))).toBe(2)
   })
 
+  it('asks again from its head after a fetched block the ledger refused, and gives the claim up when the next answer applies nothing', async () => {
+    net = new FakeNetwork()
+    // vp0 serves its block 2 with a state hash that re-execution does not give.
+    const served = createMemoryLedger()
+    const forged = (b: Block): Block => (b.number === 2 ? { ...structuredClone(b), stateHash: new Uint8Array(32) } : b)
+    const ledger = new Proxy(served, {
+      get: (target, key) => {
+        if (key === 'getBlocks') return (start: number, end: number, max?: number) => target.getBlocks(start, end, max).map(forged)
+        const value: unknown = Reflect.get(target, key)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    net.attach('vp0', createNoopsConsenter(net.addPeer('vp0', 'validator', { ledger }), { blockSize: 1 }))
+    addNoops(net, 'vp1', 'validator', { blockSize: 1 })
+    await net.start()
+    for (const tx of ['a=1', 'b=1', 'c=1']) net.submit('vp0', tx)
+    await net.flush()
+    expect(served.height()).toBe(4)
+    net.connectAll()
+    await net.advance(DEFAULT_NOOPS_RETRY_MS)
+    expect(net.fetches.filter((f) => f.by === 'vp1')).toEqual([
+      { by: 'vp1', from: 'vp0', start: 1, end: 3, returned: 3 },
+      { by: 'vp1', from: 'vp0', start: 2, end: 3, returned: 2 },
+    ])
+    expect(net.peer('vp1').logged('warn', 'noops block refused by the ledger')).toHaveLength(2)
+    expect(noops(net, 'vp1').status()).toMatchObject({ blocksApplied: 1, rejected: 2 })
+    expect(net.peer('vp1').ledger.height()).toBe(2)
+  })
+
   it('asks the leader on a quiet network when its last block never arrived and no height showed it', async () => {
     const n = await setup({ validators: 2, options: { blockSize: 1 } })
     // The leader's block message to vp1 is lost (vp1's link was not up yet, say); nothing else tells vp1.

@@ -4,7 +4,7 @@
  * the target.
  */
 import { describe, expect, it } from 'vitest'
-import { transferState } from '../../../../src/core/consensus/pbft/state-transfer.js'
+import { PBFT_MAX_FETCHES_PER_PEER, transferState } from '../../../../src/core/consensus/pbft/state-transfer.js'
 import type { Ledger } from '../../../../src/core/ledger/ledger.js'
 import { toHex } from '../../../../src/core/util/bytes.js'
 import { FakeNetwork } from '../../../support/fake-network.js'
@@ -18,8 +18,8 @@ function grow(ledger: Ledger, blocks: number, tag: string): void {
   }
 }
 
-function network(): FakeNetwork {
-  const net = new FakeNetwork()
+function network(maxBlocksPerSync?: number): FakeNetwork {
+  const net = new FakeNetwork(maxBlocksPerSync === undefined ? {} : { maxBlocksPerSync })
   for (const id of ['vp0', 'vp1', 'vp2', 'vp3']) net.addPeer(id)
   net.connectAll()
   return net
@@ -69,5 +69,19 @@ describe('pbft state transfer', () => {
     const applied = await transferState(me, { n: 10, d: 'ab'.repeat(32) }, ['vp1', 'vp2'], new AbortController().signal)
     expect(applied).toBeUndefined()
     expect(me.ledger.height()).toBe(1)
+  })
+
+  it('asks one peer PBFT_MAX_FETCHES_PER_PEER times at most, then tries the next', async () => {
+    const net = network(1)
+    for (const id of ['vp0', 'vp1']) grow(net.peer(id).ledger, PBFT_MAX_FETCHES_PER_PEER + 1, 'same')
+    const me = net.peer('vp3')
+    const far = { n: PBFT_MAX_FETCHES_PER_PEER + 1, d: headOf(net.peer('vp0').ledger) }
+    expect(await transferState(me, far, ['vp0', 'vp1'], new AbortController().signal)).toBeUndefined()
+    expect(net.fetches.map((f) => f.from)).toEqual([...Array<string>(PBFT_MAX_FETCHES_PER_PEER).fill('vp0'), ...Array<string>(PBFT_MAX_FETCHES_PER_PEER).fill('vp1')])
+    expect(me.ledger.height()).toBe(1)
+    // One block nearer, the cap is enough.
+    const near = { n: PBFT_MAX_FETCHES_PER_PEER, d: toHex(net.peer('vp0').ledger.blockHash(PBFT_MAX_FETCHES_PER_PEER)!) }
+    expect(await transferState(me, near, ['vp0'], new AbortController().signal)).toHaveLength(PBFT_MAX_FETCHES_PER_PEER)
+    expect(headOf(me.ledger)).toBe(near.d)
   })
 })

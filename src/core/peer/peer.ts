@@ -1,7 +1,7 @@
 import type { ChatStream, ChatStreamEnd } from '../chat/chat-stream.js'
 import { CloseToken, closeReason } from '../chat/close-reason.js'
 import { handleChat } from '../chat/handle-chat.js'
-import type { BroadcastTarget, Consenter, NetworkInfo, PeerInfo, Stack } from '../consensus/consenter.js'
+import type { BroadcastTarget, Consenter, PeerInfo } from '../consensus/consenter.js'
 import { createConsenter } from '../consensus/registry.js'
 import { createEngine, type Engine } from '../engine/engine.js'
 import { envelopeBytes, type BoundedQueue } from '../engine/bounded-queue.js'
@@ -23,7 +23,7 @@ import type { Ledger } from '../ledger/ledger.js'
 import { createMemoryLedger } from '../ledger/memory-ledger.js'
 import { toHex, randomHex } from '../util/bytes.js'
 import { createHandshake } from '../identity/handshake.js'
-import { generateKeyPair, verifySignature, type KeyPair } from '../identity/key-pair.js'
+import { generateKeyPair, type KeyPair } from '../identity/key-pair.js'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
@@ -48,6 +48,8 @@ import { PeerRegistry } from './peer-registry.js'
 import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 import { SyncClient } from './sync-client.js'
 import { ChainFollower, type ChainSource } from './chain-follower.js'
+import { createConsenterStack } from './consenter-stack.js'
+import { infoOf, linkedPeerInfos, roleToType, typeToRole } from './peer-info.js'
 import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
 
 /**
@@ -62,22 +64,6 @@ export const MAX_TRANSACTION_PAYLOAD_BYTES = 256 * 1024
 export const DEFAULT_CONSENSUS_PLUGIN = 'noops'
 /** Longest accepted peer ID (the rule: wire/peer-id.ts). */
 export { MAX_PEER_ID_LENGTH }
-
-function roleToType(role: PeerRole): PeerEndpoint['type'] {
-  return role === 'validator' ? EndpointType.VALIDATOR : EndpointType.NON_VALIDATOR
-}
-
-function typeToRole(type: number): PeerRole {
-  return type === EndpointType.VALIDATOR ? 'validator' : 'non-validator'
-}
-
-function infoOf(endpoint: PeerEndpoint): PeerInfo {
-  const info: PeerInfo = { id: endpoint.id, address: endpoint.address, role: typeToRole(endpoint.type) }
-  if (endpoint.pkiId !== undefined) info.keyId = toHex(endpoint.pkiId)
-  return info
-}
-
-const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 export function createPeer(config: PeerConfig): Peer {
   return new WspeerPeer(config)
@@ -168,8 +154,24 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const keyPair = this.#config.identity?.keyPair ?? (await generateKeyPair())
     this.#keyPair = keyPair
     this.#self.pkiId = keyPair.keyId
+    const stack = createConsenterStack({
+      self: this.#self,
+      linked: this.#registry,
+      broadcast: (msg, target) => this.broadcast(msg, target),
+      unicast: (msg, peerId) => this.unicast(msg, peerId),
+      keyPair,
+      membership: this.#config.identity?.membership,
+      ledger: this.#ledger,
+      consensusLog: this.#config.consensusLog,
+      sync: {
+        peerHeights: () => this.#heights,
+        fetchBlocks: (peerId, start, end, options) => this.#follower.fetchRange(peerId, start, end, options?.signal),
+      },
+      clock: this.#clock,
+      log: this.#log,
+    })
     // Unknown plugin names fail here, before anything is listening (Fabric silently fell back to noops).
-    const consenter = createConsenter(this.#consensusName, this.#createStack(), this.#config.consensusOptions ?? {})
+    const consenter = createConsenter(this.#consensusName, stack, this.#config.consensusOptions ?? {})
     const engine = createEngine({
       consenter,
       log: this.#log,
@@ -755,12 +757,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   // ---- introspection ----
 
   status(): PeerStatus {
-    const peers = [...this.#registry.values()].map((link) => infoOf(link.remote!)).sort(byId)
     return {
       id: this.id,
       address: this.#self.address,
       role: this.role,
-      peers,
+      peers: linkedPeerInfos(this.#registry.values()),
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
       chain: this.#reportedHead(),
       identity: {
@@ -797,36 +798,6 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       dialsInFlight: this.#dialsInFlight,
       knownAddresses: this.#book.size,
     }
-  }
-
-  // ---- the stack lent to the consenter ----
-
-  #createStack(): Stack {
-    return {
-      broadcast: (msg, target) => this.broadcast(msg, target),
-      unicast: (msg, peerId) => this.unicast(msg, peerId),
-      getNetworkInfo: () => this.#networkInfo(),
-      getNetworkHandles: () => [...this.#registry.values()].map((link) => link.remote!),
-      sign: (data) => this.#keyPair!.sign(data),
-      // A peer's key is the one its handshake proved (or, for a member not linked now, the membership's).
-      verify: async (peerId, signature, data) => {
-        const key = this.#registry.get(peerId)?.remotePublicKey ?? this.#config.identity?.membership?.get(peerId)?.publicKey
-        return key === undefined ? false : verifySignature(key, data, signature)
-      },
-      ledger: this.#ledger,
-      ...(this.#config.consensusLog === undefined ? {} : { consensusLog: this.#config.consensusLog }),
-      sync: {
-        peerHeights: () => this.#heights,
-        fetchBlocks: (peerId, start, end, options) => this.#follower.fetchRange(peerId, start, end, options?.signal),
-      },
-      clock: this.#clock,
-      log: this.#log,
-    }
-  }
-
-  #networkInfo(): NetworkInfo {
-    const peers = [...this.#registry.values()].map((link) => infoOf(link.remote!)).sort(byId)
-    return { self: infoOf(this.#self), validators: peers.filter((p) => p.role === 'validator'), peers }
   }
 
   // ---- helpers ----

@@ -24,7 +24,7 @@ import { createMemoryLedger } from '../ledger/memory-ledger.js'
 import { toHex, randomHex } from '../util/bytes.js'
 import { createHandshake } from '../identity/handshake.js'
 import { generateKeyPair, type KeyPair } from '../identity/key-pair.js'
-import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
+import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
 import type { Envelope } from '../wire/envelope.js'
@@ -40,7 +40,7 @@ import {
   type PeerRole,
   type Transaction,
 } from '../wire/payload-types.js'
-import { AddressBook, normalizeChatAddress, redialDelay, type AddressEntry } from './address-book.js'
+import { normalizeChatAddress } from './address-book.js'
 import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from './limits.js'
 import { Link } from '../handlers/link.js'
 import { PeerMetrics } from './peer-metrics.js'
@@ -49,6 +49,8 @@ import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStat
 import { SyncClient } from './sync-client.js'
 import { ChainFollower, type ChainSource } from './chain-follower.js'
 import { createConsenterStack } from './consenter-stack.js'
+import { Discovery } from './discovery.js'
+import { Keepalive } from './keepalive.js'
 import { infoOf, linkedPeerInfos, roleToType, typeToRole } from './peer-info.js'
 import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
 
@@ -81,16 +83,15 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #registry: PeerRegistry<Link>
   readonly #links = new Set<Link>()
   readonly #chats = new Set<Promise<void>>()
-  readonly #book: AddressBook
+  readonly #discovery: Discovery
+  readonly #keepalive: Keepalive<Link>
   readonly #sync: SyncClient
   /** Keeps a non-validator's chain: announced blocks, catch-ups (chain-follower.ts). */
   readonly #follower: ChainFollower
   readonly #heights = new Map<string, number>()
   readonly #metrics = new PeerMetrics()
-  readonly #dialAborts = new Set<AbortController>()
   readonly #consensusName: string
   readonly #handlerContext: HandlerContext
-  #dialsInFlight = 0
   #engine: Engine | undefined
   #consenter: Consenter | undefined
   #localQueue: BoundedQueue | undefined
@@ -103,10 +104,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #queuedIds = new Set<string>()
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   #startedAt = 0
-  #sweepTimer: TimerHandle | undefined
-  #discoveryTimer: TimerHandle | undefined
   #unsubscribeLedger: (() => void) | undefined
-  #nonce = 0
   #keyPair: KeyPair | undefined
   readonly #ownAddresses: string[]
 
@@ -133,7 +131,30 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#ledger = config.ledger ?? createMemoryLedger()
     this.#self = { id: config.id, address, type: roleToType(config.role) }
     this.#registry = new PeerRegistry(config.id, this.#limits)
-    this.#book = new AddressBook(this.#limits.maxKnownAddresses)
+    const running = (): boolean => this.#state === 'running'
+    const send = (link: Link, envelope: Envelope): boolean => this.#trySend(link, envelope)
+    this.#discovery = new Discovery({
+      self: this.#self,
+      limits: this.#limits,
+      clock: this.#clock,
+      log: this.#log,
+      linked: this.#registry,
+      metrics: this.#metrics,
+      canDial: config.connect !== undefined,
+      running,
+      dial: (address, signal) => this.chatWithPeer(address, { signal }),
+      send,
+      onPeriod: () => this.#retryCatchUp(),
+    })
+    this.#keepalive = new Keepalive({
+      limits: this.#limits,
+      clock: this.#clock,
+      log: this.#log,
+      links: () => this.#links,
+      send,
+      running,
+      afterSweep: () => this.#discovery.dialDue(),
+    })
     this.#sync = new SyncClient(this.#clock, this.#limits.syncTimeoutMs)
     this.#follower = new ChainFollower(this.#ledger, this.#log, (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal))
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
@@ -207,17 +228,9 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#state = 'running'
     this.#startedAt = this.#clock.now()
     this.#resubmitPending()
-    for (const raw of this.#config.bootstrap ?? []) {
-      const address = normalizeChatAddress(raw)
-      if (address === undefined) {
-        this.#log.warn('ignoring bootstrap address that is not a ws:// URL', { address: raw })
-        continue
-      }
-      if (address !== this.#self.address) this.#book.add(address)
-    }
-    this.#scheduleSweep()
-    this.#scheduleDiscovery()
-    this.#dialDue()
+    this.#discovery.addBootstrap(this.#config.bootstrap ?? [])
+    this.#keepalive.start()
+    this.#discovery.start()
     this.#log.info('peer started', { address: this.#self.address, role: this.role, consensus: consenter.name, keyId: keyPair.keyIdHex })
     if (this.#config.identity?.membership === undefined && this.role === 'validator') {
       this.#log.warn(
@@ -236,9 +249,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (this.#state === 'stopped' || this.#state === 'stopping') return
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
-    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer)
-    if (this.#discoveryTimer !== undefined) this.#clock.clearTimeout(this.#discoveryTimer)
-    for (const controller of this.#dialAborts) controller.abort()
+    this.#keepalive.stop()
+    this.#discovery.stop()
     for (const link of this.#links) link.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
     await Promise.allSettled([...this.#chats])
     this.#sync.close(new AbortError('peer stopped'))
@@ -254,17 +266,10 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const normalized = normalizeChatAddress(address)
     if (normalized === undefined) throw new ConfigError(`not a ws:// or wss:// chat URL: ${JSON.stringify(address)}`)
     this.#assertRunning()
-    this.#book.add(normalized)
+    this.#discovery.remember(normalized)
     const connect = this.#config.connect
     if (connect === undefined) throw new ConfigError('this peer has no connector: pass `connect` in its config to dial others')
-    this.#dialsInFlight++
-    let counted = true
-    const settleDial = (): void => {
-      if (counted) {
-        counted = false
-        this.#dialsInFlight--
-      }
-    }
+    const settleDial = this.#discovery.countDial()
     let stream: ChatStream
     try {
       stream = await connect(normalized, { maxFrameBytes: this.#limits.maxFrameBytes, ...(options.signal ? { signal: options.signal } : {}) })
@@ -389,8 +394,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       mayConsent: (link) => this.#mayConsent(link),
       register: (link, chain) => this.#register(link, chain),
       linkEnded: (link, end) => this.#linkEnded(link, end),
-      peersFor: (link) => this.#peersFor(link),
-      learnPeers: (peers, from) => this.#learnPeers(peers, from),
+      peersFor: (link) => this.#discovery.peersFor(link),
+      learnPeers: (peers, from) => this.#discovery.learnPeers(peers, from),
       recordHeight: (peerId, height) => {
         if (peerId !== '' && Number.isSafeInteger(height)) this.#heights.set(peerId, height)
       },
@@ -429,15 +434,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     })
     link.queue.onDrained = () => link.stream.resumeReading?.()
     const remote = link.remote!
-    if (link.dialedAddress !== undefined) {
-      const entry = this.#book.add(link.dialedAddress, remote.id)
-      if (entry !== undefined) this.#markConnected(entry)
-    }
-    const announced = normalizeChatAddress(remote.address)
-    if (announced !== undefined && announced !== link.dialedAddress) {
-      const entry = this.#book.add(announced, remote.id)
-      if (entry !== undefined) this.#markConnected(entry)
-    }
+    this.#discovery.linkRegistered(link)
     if (evicted !== undefined) {
       this.#log.info('follower link closed to make room for a validator', { remotePeer: evicted.remoteId, validator: remote.id })
       const reason = 'room made for a validator; followers may link to another peer'
@@ -482,74 +479,21 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#follower.retry(claims)
   }
 
-  #markConnected(entry: AddressEntry): void {
-    entry.connected = true
-    entry.failures = 0
-    entry.nextDialAt = 0
-  }
-
   #linkEnded(link: Link, end: ChatStreamEnd | undefined): void {
     // Closing lets the fan drain what the queue still holds, then drop it.
     link.queue?.close()
     const code = end?.code ?? CloseCode.ABNORMAL
     const reason = end?.reason ?? ''
-    if (this.#registry.deregister(link)) {
+    const wasRegistered = this.#registry.deregister(link)
+    if (wasRegistered) {
       const remote = link.remote!
       this.#sync.failPeer(remote.id, new TransportError(`link to ${remote.id} ended`))
       this.#heights.delete(remote.id)
       this.#log.info('peer disconnected', { remotePeer: remote.id, code, reason })
       this.dispatchTyped('peer-disconnected', { ...infoOf(remote), code, reason })
-      // Both the address we dialed and the one it announced become due for a redial.
-      for (const address of [link.dialedAddress, normalizeChatAddress(remote.address)]) {
-        const entry = address === undefined ? undefined : this.#book.get(address)
-        if (entry !== undefined) this.#scheduleRedial(entry, 1)
-      }
-    } else if (link.dialedAddress !== undefined && (link.remote === undefined || !this.#registry.has(link.remote.id))) {
-      // A dial that never became a registered link (refused, handshake failed): back off.
-      const entry = this.#book.get(link.dialedAddress)
-      if (entry !== undefined) this.#scheduleRedial(entry, entry.failures + 1)
     }
-  }
-
-  #scheduleRedial(entry: AddressEntry, failures: number): void {
-    entry.connected = false
-    entry.failures = failures
-    entry.nextDialAt = this.#clock.now() + redialDelay(failures, this.#limits.redialBaseMs, this.#limits.redialMaxMs)
-  }
-
-  #peersFor(link: Link): PeerEndpoint[] {
-    const out: PeerEndpoint[] = []
-    for (const other of this.#registry.values()) {
-      if (other === link || other.remote === undefined || other.remote.address === '') continue
-      out.push(other.remote)
-      if (out.length >= this.#limits.maxPeersList) break
-    }
-    return out
-  }
-
-  #learnPeers(peers: readonly unknown[], from: Link): void {
-    let taken = 0
-    let dropped = 0
-    for (const raw of peers) {
-      if (taken >= this.#limits.maxPeersList) {
-        dropped += peers.length - taken - dropped
-        break
-      }
-      taken++
-      const entry = raw as Partial<PeerEndpoint> | null
-      const address = normalizeChatAddress(entry?.address)
-      const id = typeof entry?.id === 'string' ? entry.id : undefined
-      if (address === undefined || id === undefined || id === this.id || address === this.#self.address) {
-        dropped++
-        continue
-      }
-      if (this.#book.add(address, id) === undefined) dropped++
-    }
-    if (dropped > 0) {
-      this.#metrics.peersListEntriesDropped += dropped
-      this.#log.debug('dropped DISC_PEERS entries', { remotePeer: from.label, dropped, listed: peers.length })
-    }
-    this.#dialDue()
+    // Its addresses become due for a redial (a dial that never registered backs off).
+    this.#discovery.linkEnded(link, wasRegistered)
   }
 
   #blockAdded(block: Block, from: Link): void {
@@ -567,81 +511,6 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         signal,
       )
       .then((answer) => answer.blocks)
-  }
-
-  // ---- timers: handshake and keepalive sweep, redials, discovery ----
-
-  #sweepPeriod(): number {
-    return Math.max(10, Math.min(1000, Math.floor(this.#limits.keepaliveIntervalMs / 2), Math.floor(this.#limits.handshakeTimeoutMs / 2)))
-  }
-
-  #scheduleSweep(): void {
-    this.#sweepTimer = this.#clock.setTimeout(() => {
-      if (this.#state !== 'running') return
-      this.#sweep()
-      this.#scheduleSweep()
-    }, this.#sweepPeriod())
-  }
-
-  #sweep(): void {
-    const now = this.#clock.now()
-    for (const link of this.#links) {
-      if (link.stream.closed) continue
-      // A link still in its handshake is timed out by the handshake itself (1008).
-      if (link.state === 'created') continue
-      if (now - link.lastReceivedAt >= this.#limits.keepaliveTimeoutMs) {
-        this.#log.info('closing silent link', { remotePeer: link.label, silentMs: now - link.lastReceivedAt })
-        link.close(CloseCode.KEEPALIVE_TIMEOUT, closeReason(CloseToken.KEEPALIVE_TIMEOUT, `nothing received for ${now - link.lastReceivedAt} ms`))
-      } else if (now - link.lastSentAt >= this.#limits.keepaliveIntervalMs) {
-        this.#trySend(link, makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: ++this.#nonce }))
-      }
-    }
-    this.#dialDue()
-  }
-
-  #scheduleDiscovery(): void {
-    this.#discoveryTimer = this.#clock.setTimeout(() => {
-      if (this.#state !== 'running') return
-      const ask = makeEnvelope(MessageType.DISC_GET_PEERS, {})
-      for (const link of this.#registry.values()) this.#trySend(link, ask)
-      this.#retryCatchUp()
-      this.#scheduleDiscovery()
-    }, this.#limits.discoveryPeriodMs)
-  }
-
-  #dialDue(): void {
-    if (this.#state !== 'running' || this.#config.connect === undefined) return
-    for (const entry of this.#book.due(this.#clock.now())) {
-      if (this.#dialsInFlight >= this.#limits.maxDialsInFlight) return
-      if (this.#registry.size + this.#dialsInFlight >= this.#limits.maxPeers) return
-      if (this.#registry.outbound + this.#dialsInFlight >= this.#limits.maxOutboundPeers) return
-      if (entry.address === this.#self.address || entry.id === this.id) continue
-      if (entry.id !== undefined && this.#registry.has(entry.id)) {
-        entry.connected = true
-        continue
-      }
-      this.#dial(entry)
-    }
-  }
-
-  #dial(entry: AddressEntry): void {
-    entry.dialing = true
-    const controller = new AbortController()
-    this.#dialAborts.add(controller)
-    this.chatWithPeer(entry.address, { signal: controller.signal })
-      .catch((err: unknown) => {
-        const transportEnd = err instanceof TransportError && err.remoteCloseCode === CloseCode.DUPLICATE_LINK
-        if (this.#state === 'running' && !transportEnd) {
-          this.#log.debug('dial failed', { address: entry.address, error: describeError(err) })
-        }
-        if (!entry.connected && !(entry.id !== undefined && this.#registry.has(entry.id))) {
-          this.#scheduleRedial(entry, entry.failures + 1)
-        }
-      })
-      .finally(() => {
-        entry.dialing = false
-        this.#dialAborts.delete(controller)
-      })
   }
 
   // ---- sending ----
@@ -795,8 +664,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       blocksCommitted: m.blocksCommitted,
       transactionsCommitted: m.transactionsCommitted,
       connections: this.#registry.size,
-      dialsInFlight: this.#dialsInFlight,
-      knownAddresses: this.#book.size,
+      dialsInFlight: this.#discovery.dialsInFlight,
+      knownAddresses: this.#discovery.knownAddresses,
     }
   }
 

@@ -12,7 +12,6 @@ import {
   DuplicateLinkError,
   PeerNotFoundError,
   StreamClosedError,
-  TransportError,
   WspeerError,
   describeError,
 } from '../errors.js'
@@ -35,7 +34,6 @@ import {
   ResponseStatus,
   type Block,
   type BlockchainInfo,
-  type BlocksPayload,
   type PeerEndpoint,
   type PeerRole,
   type Transaction,
@@ -46,8 +44,7 @@ import { Link } from '../handlers/link.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
 import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
-import { SyncClient } from './sync-client.js'
-import { ChainFollower, type ChainSource } from './chain-follower.js'
+import { BlockSync } from './block-sync.js'
 import { createConsenterStack } from './consenter-stack.js'
 import { Discovery } from './discovery.js'
 import { Keepalive } from './keepalive.js'
@@ -85,10 +82,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #chats = new Set<Promise<void>>()
   readonly #discovery: Discovery
   readonly #keepalive: Keepalive<Link>
-  readonly #sync: SyncClient
-  /** Keeps a non-validator's chain: announced blocks, catch-ups (chain-follower.ts). */
-  readonly #follower: ChainFollower
-  readonly #heights = new Map<string, number>()
+  readonly #blockSync: BlockSync
   readonly #metrics = new PeerMetrics()
   readonly #consensusName: string
   readonly #handlerContext: HandlerContext
@@ -144,7 +138,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       running,
       dial: (address, signal) => this.chatWithPeer(address, { signal }),
       send,
-      onPeriod: () => this.#retryCatchUp(),
+      onPeriod: () => this.#blockSync.retryCatchUp(),
     })
     this.#keepalive = new Keepalive({
       limits: this.#limits,
@@ -155,8 +149,15 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       running,
       afterSweep: () => this.#discovery.dialDue(),
     })
-    this.#sync = new SyncClient(this.#clock, this.#limits.syncTimeoutMs)
-    this.#follower = new ChainFollower(this.#ledger, this.#log, (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal))
+    this.#blockSync = new BlockSync({
+      role: config.role,
+      ledger: this.#ledger,
+      log: this.#log,
+      clock: this.#clock,
+      syncTimeoutMs: this.#limits.syncTimeoutMs,
+      linked: this.#registry,
+      unicast: (msg, peerId) => this.unicast(msg, peerId),
+    })
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
     this.#ownAddresses = address === '' ? [] : [address]
     for (const alias of config.identity?.aliases ?? []) {
@@ -184,10 +185,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       membership: this.#config.identity?.membership,
       ledger: this.#ledger,
       consensusLog: this.#config.consensusLog,
-      sync: {
-        peerHeights: () => this.#heights,
-        fetchBlocks: (peerId, start, end, options) => this.#follower.fetchRange(peerId, start, end, options?.signal),
-      },
+      sync: this.#blockSync.stackSync,
       clock: this.#clock,
       log: this.#log,
     })
@@ -253,7 +251,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#discovery.stop()
     for (const link of this.#links) link.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
     await Promise.allSettled([...this.#chats])
-    this.#sync.close(new AbortError('peer stopped'))
+    this.#blockSync.close()
     if (wasRunning) await this.#engine?.stop()
     this.#unsubscribeLedger?.()
     this.#state = 'stopped'
@@ -396,20 +394,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       linkEnded: (link, end) => this.#linkEnded(link, end),
       peersFor: (link) => this.#discovery.peersFor(link),
       learnPeers: (peers, from) => this.#discovery.learnPeers(peers, from),
-      recordHeight: (peerId, height) => {
-        if (peerId !== '' && Number.isSafeInteger(height)) this.#heights.set(peerId, height)
-      },
-      blockAdded: (block, from) => this.#blockAdded(block, from),
+      recordHeight: (peerId, height) => this.#blockSync.recordHeight(peerId, height),
+      blockAdded: (block, from) => this.#blockSync.blockAdded(block, from),
       refusedByPeer: (from, refusal) => {
         const inReplyTo = refusal.inReplyTo === undefined ? undefined : messageTypeName(refusal.inReplyTo)
         this.#log.warn('peer refused a message', { remotePeer: from.label, code: refusal.code, remoteError: refusal.message, inReplyTo })
         this.dispatchTyped('refused-by-peer', { peer: from.label, code: refusal.code, message: refusal.message, inReplyTo })
       },
-      resolveRequest: (requestId, type, payload, from) => {
-        if (!this.#sync.resolve(requestId, type, from.remoteId, payload)) {
-          this.#log.debug('unsolicited sync answer dropped', { remotePeer: from.label, type: messageTypeName(type), requestId })
-        }
-      },
+      resolveRequest: (requestId, type, payload, from) => this.#blockSync.resolveRequest(requestId, type, payload, from),
     }
   }
 
@@ -426,7 +418,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
     const { replaced, evicted } = this.#registry.register(link)
     link.onRegistered?.()
-    this.#heights.set(link.remoteId, chain.height)
+    this.#blockSync.linkRegistered(link.remoteId, chain.height)
     link.queue = this.#engine!.openQueue({
       name: link.remoteId,
       maxMessages: this.#limits.queueMaxMessages,
@@ -452,31 +444,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.#log.info('peer connected', { remotePeer: remote.id, address: remote.address, initiated: link.initiated })
       this.dispatchTyped('peer-connected', infoOf(remote))
     }
-    this.#catchUpFrom(link, chain.height)
-  }
-
-  /**
-   * A non-validator that meets a validator with a longer chain catches up at once, instead of
-   * waiting for the next SYNC_BLOCK_ADDED to reveal the gap (a reloaded tab starts at genesis).
-   */
-  #catchUpFrom(link: Link, height: number): void {
-    if (this.role === 'validator' || link.remote?.type !== EndpointType.VALIDATOR) return
-    this.#follower.catchUp({ id: link.remoteId, label: link.label }, height)
-  }
-
-  /**
-   * A follower whose fetch failed (an answer that timed out, a link that dropped mid-answer) would
-   * wait for the next SYNC_BLOCK_ADDED to show its gap again, which never comes on a network with
-   * nothing more to commit. Each discovery tick, with no follow work pending, it catches up from
-   * the linked validator that claimed the greatest height above its own.
-   */
-  #retryCatchUp(): void {
-    if (this.role === 'validator') return
-    const claims: [ChainSource, number][] = []
-    for (const link of this.#registry.values()) {
-      if (link.remote?.type === EndpointType.VALIDATOR) claims.push([{ id: link.remoteId, label: link.label }, this.#heights.get(link.remoteId) ?? 0])
-    }
-    this.#follower.retry(claims)
+    this.#blockSync.catchUpFrom(link, chain.height)
   }
 
   #linkEnded(link: Link, end: ChatStreamEnd | undefined): void {
@@ -487,30 +455,12 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const wasRegistered = this.#registry.deregister(link)
     if (wasRegistered) {
       const remote = link.remote!
-      this.#sync.failPeer(remote.id, new TransportError(`link to ${remote.id} ended`))
-      this.#heights.delete(remote.id)
+      this.#blockSync.linkEnded(remote.id)
       this.#log.info('peer disconnected', { remotePeer: remote.id, code, reason })
       this.dispatchTyped('peer-disconnected', { ...infoOf(remote), code, reason })
     }
     // Its addresses become due for a redial (a dial that never registered backs off).
     this.#discovery.linkEnded(link, wasRegistered)
-  }
-
-  #blockAdded(block: Block, from: Link): void {
-    // Validators get blocks from their consenter; only non-validators follow SYNC_BLOCK_ADDED.
-    if (this.role === 'validator') return
-    this.#follower.follow(block, { id: from.remoteId, label: from.label })
-  }
-
-  #fetchBlocks(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
-    return this.#sync
-      .request<BlocksPayload>(
-        peerId,
-        MessageType.SYNC_BLOCKS,
-        (requestId) => this.unicast(makeEnvelope(MessageType.SYNC_GET_BLOCKS, { requestId, start, end }), peerId),
-        signal,
-      )
-      .then((answer) => answer.blocks)
   }
 
   // ---- sending ----

@@ -4,7 +4,6 @@ import { handleChat } from '../chat/handle-chat.js'
 import type { BroadcastTarget, Consenter, PeerInfo } from '../consensus/consenter.js'
 import { createConsenter } from '../consensus/registry.js'
 import { createEngine, type Engine } from '../engine/engine.js'
-import { envelopeBytes, type BoundedQueue } from '../engine/bounded-queue.js'
 import {
   AbortError,
   CloseCode,
@@ -20,15 +19,15 @@ import type { HandlerContext } from '../handlers/handler-context.js'
 import { PeerHandler } from '../handlers/peer-handler.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { createMemoryLedger } from '../ledger/memory-ledger.js'
-import { toHex, randomHex } from '../util/bytes.js'
+import { toHex } from '../util/bytes.js'
 import { createHandshake } from '../identity/handshake.js'
 import { generateKeyPair, type KeyPair } from '../identity/key-pair.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
 import type { Envelope } from '../wire/envelope.js'
-import { MessageType, messageTypeName } from '../wire/message-type.js'
-import { makeEnvelope, makeResponse } from '../wire/payloads.js'
+import { messageTypeName } from '../wire/message-type.js'
+import { makeResponse } from '../wire/payloads.js'
 import {
   EndpointType,
   ResponseStatus,
@@ -36,7 +35,6 @@ import {
   type BlockchainInfo,
   type PeerEndpoint,
   type PeerRole,
-  type Transaction,
 } from '../wire/payload-types.js'
 import { normalizeChatAddress } from './address-book.js'
 import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from './limits.js'
@@ -48,6 +46,8 @@ import { BlockSync } from './block-sync.js'
 import { createConsenterStack } from './consenter-stack.js'
 import { Discovery } from './discovery.js'
 import { Keepalive } from './keepalive.js'
+import { LocalTransactions, MAX_TRANSACTION_PAYLOAD_BYTES } from './local-transactions.js'
+import { ReportedChain } from './reported-chain.js'
 import { infoOf, linkedPeerInfos, roleToType, typeToRole } from './peer-info.js'
 import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
 
@@ -57,8 +57,8 @@ import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
  * consenter a Stack. One engine per peer, so several peers can share a process or a page.
  */
 
-/** Largest transaction payload a client may submit, in UTF-8 bytes. */
-export const MAX_TRANSACTION_PAYLOAD_BYTES = 256 * 1024
+/** Largest transaction payload a client may submit, in UTF-8 bytes (local-transactions.ts). */
+export { MAX_TRANSACTION_PAYLOAD_BYTES }
 /** Default consenter plugin. */
 export const DEFAULT_CONSENSUS_PLUGIN = 'noops'
 /** Longest accepted peer ID (the rule: wire/peer-id.ts). */
@@ -83,19 +83,13 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #discovery: Discovery
   readonly #keepalive: Keepalive<Link>
   readonly #blockSync: BlockSync
+  readonly #local: LocalTransactions
+  readonly #reported: ReportedChain
   readonly #metrics = new PeerMetrics()
   readonly #consensusName: string
   readonly #handlerContext: HandlerContext
   #engine: Engine | undefined
   #consenter: Consenter | undefined
-  #localQueue: BoundedQueue | undefined
-  /**
-   * Transactions submitted here that the consenter has not taken yet (still in the local queue),
-   * by envelope and by txid: the consenter cannot say "pending" for them, yet they are. Bounded
-   * by the local queue's bound.
-   */
-  readonly #queuedTxids = new Map<Envelope, string>()
-  readonly #queuedIds = new Set<string>()
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   #startedAt = 0
   #unsubscribeLedger: (() => void) | undefined
@@ -158,6 +152,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       linked: this.#registry,
       unicast: (msg, peerId) => this.unicast(msg, peerId),
     })
+    this.#local = new LocalTransactions({ origin: config.id, clock: this.#clock, log: this.#log, pending: config.pending })
+    this.#reported = new ReportedChain(this.#ledger, config.pending)
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
     this.#ownAddresses = address === '' ? [] : [address]
     for (const alias of config.identity?.aliases ?? []) {
@@ -196,24 +192,20 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       log: this.#log,
       fanQuantumBytes: this.#limits.fanQuantumBytes,
       // After the consenter took it, a submitted transaction is the consenter's to report.
-      onHandled: (msg) => {
-        if (this.#queuedTxids.size === 0) return
-        const txid = this.#queuedTxids.get(msg.envelope)
-        if (txid === undefined) return
-        this.#queuedTxids.delete(msg.envelope)
-        this.#queuedIds.delete(txid)
-      },
+      onHandled: (msg) => this.#local.taken(msg.envelope),
       onConsenterError: (err, msg) => {
         this.#emitError(err, `consenter failed on ${messageTypeName(msg.envelope.type)} from ${msg.sender}`)
       },
     })
     this.#consenter = consenter
     this.#engine = engine
-    this.#localQueue = engine.openQueue({
-      name: this.id,
-      maxMessages: this.#limits.localQueueMaxMessages,
-      maxBytes: this.#limits.queueMaxBytes,
-    })
+    this.#local.open(
+      engine.openQueue({
+        name: this.id,
+        maxMessages: this.#limits.localQueueMaxMessages,
+        maxBytes: this.#limits.queueMaxBytes,
+      }),
+    )
     // A chain loaded from a store counts from what it holds, so the totals say what the chain has.
     this.#metrics.blocksCommitted = this.#ledger.height() - 1
     this.#metrics.transactionsCommitted = this.#ledger.transactionCount()
@@ -225,7 +217,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     await engine.start()
     this.#state = 'running'
     this.#startedAt = this.#clock.now()
-    this.#resubmitPending()
+    this.#local.resubmitPending()
     this.#discovery.addBootstrap(this.#config.bootstrap ?? [])
     this.#keepalive.start()
     this.#discovery.start()
@@ -490,81 +482,28 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     link.send(msg, this.#clock.now())
   }
 
-  // ---- transactions ----
+  // ---- transactions and the chain ----
 
   async submit(payload: string, options: { signal?: AbortSignal } = {}): Promise<{ txid: string }> {
     if (options.signal?.aborted) throw new AbortError()
     this.#assertRunning()
-    if (typeof payload !== 'string') throw new TypeError('transaction payload must be a string')
-    const size = new TextEncoder().encode(payload).byteLength
-    if (size > MAX_TRANSACTION_PAYLOAD_BYTES) {
-      throw new WspeerError('ERR_PAYLOAD_TOO_LARGE', `transaction payload of ${size} bytes exceeds ${MAX_TRANSACTION_PAYLOAD_BYTES}`)
-    }
-    const tx: Transaction = { txid: randomHex(16), payload, timestamp: this.#clock.now(), origin: this.id }
-    this.#enqueueTransaction(tx)
+    const tx = this.#local.accept(payload)
     // Queued first, so the consenter never waits on the disk; acknowledged only once stored, so a
     // crash after the answer cannot lose it (start() submits it again).
     await this.#config.pending?.add(tx)
     return { txid: tx.txid }
   }
 
-  /** Hands a transaction of this peer's to the consenter through the local queue (throws QueueFullError when full). */
-  #enqueueTransaction(tx: Transaction): void {
-    const envelope = makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp)
-    this.#localQueue!.push({ envelope, sender: this.id, bytes: envelopeBytes(envelope) })
-    this.#queuedTxids.set(envelope, tx.txid)
-    this.#queuedIds.add(tx.txid)
-  }
-
-  /**
-   * The head this peer reports: the newest block written to its store (all of them without one).
-   * A block committed in memory but not yet written could be gone after a crash, so reporting it
-   * would let a client see a head that later changes.
-   */
-  #reportedHead(): { height: number; headHash: string } {
-    const height = this.#reportedHeight()
-    const hash = height === this.#ledger.height() ? this.#ledger.headHash() : this.#ledger.blockHash(height - 1)!
-    return { height, headHash: toHex(hash) }
-  }
-
-  /** Blocks this peer reports: those written to its store (all of them without one). */
-  #reportedHeight(): number {
-    return Math.min(this.#ledger.height(), this.#config.pending?.storedHeight() ?? Number.POSITIVE_INFINITY)
-  }
-
-  /** Submits again what a previous run acknowledged and no block has committed yet. */
-  #resubmitPending(): void {
-    let resubmitted = 0
-    for (const tx of this.#config.pending?.pending() ?? []) {
-      try {
-        this.#enqueueTransaction(tx)
-        resubmitted++
-      } catch (err) {
-        this.#log.warn('pending transaction not resubmitted; the local queue is full', { txid: tx.txid, error: describeError(err) })
-      }
-    }
-    if (resubmitted > 0) this.#log.info('resubmitted transactions acknowledged before the last stop', { count: resubmitted })
-  }
-
   transactionStatus(txid: string): TransactionStatus {
-    const place = this.#ledger.locateTransaction(txid)
-    if (place !== undefined && place.block < this.#reportedHeight()) return { status: 'committed', block: place.block, index: place.index }
-    // Committed in memory but not yet written: a crash now would lose the block here (the others
-    // or a resubmission bring it back), so it is not yet reported committed.
-    if (place !== undefined) return { status: 'pending' }
-    if (this.#queuedIds.has(txid) || this.#consenter?.isPending?.(txid) === true) return { status: 'pending' }
-    return { status: 'unknown' }
+    return this.#reported.transactionStatus(txid, (id) => this.#local.has(id) || this.#consenter?.isPending?.(id) === true)
   }
 
   chainInfo(): ChainInfo {
-    const head = this.#reportedHead()
-    return { ...head, stateHash: toHex(this.#ledger.getBlock(head.height - 1)!.stateHash) }
+    return this.#reported.chainInfo()
   }
 
   block(number: number): { block: Block; hash: string } | undefined {
-    if (!Number.isSafeInteger(number) || number < 0 || number >= this.#reportedHeight()) return undefined
-    const block = this.#ledger.getBlock(number)
-    return block === undefined ? undefined : { block, hash: toHex(this.#ledger.blockHash(number)!) }
+    return this.#reported.block(number)
   }
 
   state(key: string): string | undefined {
@@ -582,7 +521,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       role: this.role,
       peers: linkedPeerInfos(this.#registry.values()),
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
-      chain: this.#reportedHead(),
+      chain: this.#reported.head(),
       identity: {
         keyId: this.#keyPair?.keyIdHex ?? '',
         mode: this.#config.identity?.membership === undefined ? 'open' : 'closed',

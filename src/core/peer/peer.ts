@@ -1,6 +1,5 @@
 import type { ChatStream, ChatStreamEnd } from '../chat/chat-stream.js'
 import { CloseToken, closeReason } from '../chat/close-reason.js'
-import { handleChat } from '../chat/handle-chat.js'
 import type { BroadcastTarget, Consenter, PeerInfo } from '../consensus/consenter.js'
 import { createConsenter } from '../consensus/registry.js'
 import { createEngine, type Engine } from '../engine/engine.js'
@@ -14,47 +13,58 @@ import {
   WspeerError,
   describeError,
 } from '../errors.js'
-import { ConsensusHandler } from '../handlers/consensus-handler.js'
 import type { HandlerContext } from '../handlers/handler-context.js'
-import { PeerHandler } from '../handlers/peer-handler.js'
+import type { Link } from '../handlers/link.js'
+import { generateKeyPair } from '../identity/key-pair.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { createMemoryLedger } from '../ledger/memory-ledger.js'
 import { toHex } from '../util/bytes.js'
-import { createHandshake } from '../identity/handshake.js'
-import { generateKeyPair, type KeyPair } from '../identity/key-pair.js'
 import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
 import type { Envelope } from '../wire/envelope.js'
 import { messageTypeName } from '../wire/message-type.js'
 import { makeResponse } from '../wire/payloads.js'
-import {
-  EndpointType,
-  ResponseStatus,
-  type Block,
-  type BlockchainInfo,
-  type PeerEndpoint,
-  type PeerRole,
-} from '../wire/payload-types.js'
+import { ResponseStatus, type Block, type BlockchainInfo, type PeerEndpoint, type PeerRole } from '../wire/payload-types.js'
+import { MAX_PEER_ID_LENGTH } from '../wire/peer-id.js'
 import { normalizeChatAddress } from './address-book.js'
-import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from './limits.js'
-import { Link } from '../handlers/link.js'
-import { PeerMetrics } from './peer-metrics.js'
-import { PeerRegistry } from './peer-registry.js'
-import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 import { BlockSync } from './block-sync.js'
+import { ChatRunner } from './chat-runner.js'
 import { createConsenterStack } from './consenter-stack.js'
 import { Discovery } from './discovery.js'
 import { Keepalive } from './keepalive.js'
+import { SYNC_ANSWER_HEADROOM_BYTES, type PeerLimits } from './limits.js'
 import { LocalTransactions, MAX_TRANSACTION_PAYLOAD_BYTES } from './local-transactions.js'
-import { ReportedChain } from './reported-chain.js'
 import { infoOf, linkedPeerInfos, roleToType, typeToRole } from './peer-info.js'
-import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
+import { checkPeerConfig } from './peer-config.js'
+import { PeerIdentity } from './peer-identity.js'
+import { PeerMetrics } from './peer-metrics.js'
+import { PeerRegistry } from './peer-registry.js'
+import { ReportedChain } from './reported-chain.js'
+import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 
 /**
- * The peer: it owns the links (dialed with chatWithPeer, or accepted with acceptStream), runs
- * handleChat on each, keeps the registry, discovery, keepalive and block sync, and lends its
- * consenter a Stack. One engine per peer, so several peers can share a process or a page.
+ * The peer: its lifecycle (start, stop), its public API, and the wiring of its parts. It keeps the
+ * registry of established links (peer-registry.ts) and the engine, and says what happens, in which
+ * order, when a link registers or ends (#register, #linkEnded): its queue, the parts that must
+ * hear of it, the events. One engine per peer, so several peers can share a process or a page.
+ * The parts own their state and know nothing of one another; what one needs of another comes
+ * through this file:
+ *
+ *   peer-config.ts         the config's checks (ID, role, addresses, limits)
+ *   peer-identity.ts       key pair, own addresses, membership: handshakes and CONSENSUS admission
+ *   chat-runner.ts         every link's chat (handleChat with this peer's handlers and counters)
+ *   discovery.ts           the address book, dials and redials, DISC_GET_PEERS / DISC_PEERS
+ *   keepalive.ts           PINGs on idle links, 4003 for silent ones
+ *   block-sync.ts          heights peers claim, sync requests, a non-validator's chain following
+ *   local-transactions.ts  submitted transactions until the consenter takes them
+ *   reported-chain.ts      the stored head it reports, blocks, where a transaction stands
+ *   consenter-stack.ts     the Stack lent to the consenter
+ *
+ *   const peer = createPeer({ id: 'vp0', role: 'validator', address: 'ws://localhost:7051/chat', connect })
+ *   await peer.start()
+ *   peer.on('block-committed', ({ block }) => console.log(block.number))
+ *   await peer.stop()
  */
 
 /** Largest transaction payload a client may submit, in UTF-8 bytes (local-transactions.ts). */
@@ -77,9 +87,9 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #ledger: Ledger
   readonly #self: PeerEndpoint
   readonly #config: PeerConfig
+  readonly #identity: PeerIdentity
   readonly #registry: PeerRegistry<Link>
-  readonly #links = new Set<Link>()
-  readonly #chats = new Set<Promise<void>>()
+  readonly #chats: ChatRunner
   readonly #discovery: Discovery
   readonly #keepalive: Keepalive<Link>
   readonly #blockSync: BlockSync
@@ -87,38 +97,31 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #reported: ReportedChain
   readonly #metrics = new PeerMetrics()
   readonly #consensusName: string
-  readonly #handlerContext: HandlerContext
   #engine: Engine | undefined
   #consenter: Consenter | undefined
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   #startedAt = 0
   #unsubscribeLedger: (() => void) | undefined
-  #keyPair: KeyPair | undefined
-  readonly #ownAddresses: string[]
 
   constructor(config: PeerConfig) {
     super()
-    if (!isPeerId(config.id)) {
-      throw new ConfigError(`peer id must be ${PEER_ID_RULE}, got ${JSON.stringify(config.id)}`)
-    }
-    if (config.role !== 'validator' && config.role !== 'non-validator') {
-      throw new ConfigError(`role must be "validator" or "non-validator", got ${JSON.stringify(config.role)}`)
-    }
-    let address = ''
-    if (config.address !== undefined && config.address !== '') {
-      const normalized = normalizeChatAddress(config.address)
-      if (normalized === undefined) throw new ConfigError(`address must be a ws:// or wss:// URL, got ${JSON.stringify(config.address)}`)
-      address = normalized
-    }
+    const { address, ownAddresses, limits } = checkPeerConfig(config)
     this.id = config.id
     this.role = config.role
     this.#config = config
-    this.#limits = resolvePeerLimits(config.limits)
+    this.#limits = limits
     this.#clock = config.clock ?? systemClock
     this.#log = (config.log ?? silentLogger).child({ peer: config.id })
     this.#ledger = config.ledger ?? createMemoryLedger()
     this.#self = { id: config.id, address, type: roleToType(config.role) }
     this.#registry = new PeerRegistry(config.id, this.#limits)
+    this.#identity = new PeerIdentity({
+      self: this.#self,
+      config: config.identity,
+      ownAddresses,
+      clock: this.#clock,
+      handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    })
     const running = (): boolean => this.#state === 'running'
     const send = (link: Link, envelope: Envelope): boolean => this.#trySend(link, envelope)
     this.#discovery = new Discovery({
@@ -138,7 +141,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       limits: this.#limits,
       clock: this.#clock,
       log: this.#log,
-      links: () => this.#links,
+      links: () => this.#chats.links,
       send,
       running,
       afterSweep: () => this.#discovery.dialDue(),
@@ -153,15 +156,17 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       unicast: (msg, peerId) => this.unicast(msg, peerId),
     })
     this.#local = new LocalTransactions({ origin: config.id, clock: this.#clock, log: this.#log, pending: config.pending })
-    this.#reported = new ReportedChain(this.#ledger, config.pending)
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
-    this.#ownAddresses = address === '' ? [] : [address]
-    for (const alias of config.identity?.aliases ?? []) {
-      const normalized = normalizeChatAddress(alias)
-      if (normalized === undefined) throw new ConfigError(`alias must be a ws:// or wss:// URL, got ${JSON.stringify(alias)}`)
-      if (!this.#ownAddresses.includes(normalized)) this.#ownAddresses.push(normalized)
-    }
-    this.#handlerContext = this.#createHandlerContext()
+    this.#reported = new ReportedChain(this.#ledger, config.pending)
+    this.#chats = new ChatRunner({
+      limits: this.#limits,
+      clock: this.#clock,
+      log: this.#log,
+      metrics: this.#metrics,
+      handlerContext: this.#createHandlerContext(),
+      running,
+      onRejected: (detail) => this.dispatchTyped('message-rejected', detail),
+    })
   }
 
   // ---- lifecycle ----
@@ -170,15 +175,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (options.signal?.aborted) throw new AbortError()
     if (this.#state !== 'new') throw new WspeerError('ERR_LIFECYCLE', `peer ${this.id} was already started`)
     const keyPair = this.#config.identity?.keyPair ?? (await generateKeyPair())
-    this.#keyPair = keyPair
-    this.#self.pkiId = keyPair.keyId
+    this.#identity.adopt(keyPair)
     const stack = createConsenterStack({
       self: this.#self,
       linked: this.#registry,
       broadcast: (msg, target) => this.broadcast(msg, target),
       unicast: (msg, peerId) => this.unicast(msg, peerId),
       keyPair,
-      membership: this.#config.identity?.membership,
+      membership: this.#identity.membership,
       ledger: this.#ledger,
       consensusLog: this.#config.consensusLog,
       sync: this.#blockSync.stackSync,
@@ -222,17 +226,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#keepalive.start()
     this.#discovery.start()
     this.#log.info('peer started', { address: this.#self.address, role: this.role, consensus: consenter.name, keyId: keyPair.keyIdHex })
-    if (this.#config.identity?.membership === undefined && this.role === 'validator') {
-      this.#log.warn(
-        'OPEN DEVELOPMENT MODE: no membership configured, so any key may claim any peer ID and any peer calling itself a validator may send CONSENSUS. Give a membership file on networks you do not fully trust (SECURITY.md).',
-      )
-    } else if (this.#config.identity?.membership === undefined) {
-      // A non-validator (every browser tab) orders nothing; shouting open mode in a closed
-      // network's tab read as if the network were open. What it does lack is said plainly.
-      this.#log.info(
-        'no membership: this non-validator orders nothing, and takes any key for any peer ID, so it cannot tell the validators it follows from impostors; give it the membership where that matters (SECURITY.md)',
-      )
-    }
+    this.#identity.logMode(this.role, this.#log)
   }
 
   async stop(): Promise<void> {
@@ -241,8 +235,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#state = 'stopping'
     this.#keepalive.stop()
     this.#discovery.stop()
-    for (const link of this.#links) link.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
-    await Promise.allSettled([...this.#chats])
+    await this.#chats.closeAll(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
     this.#blockSync.close()
     if (wasRunning) await this.#engine?.stop()
     this.#unsubscribeLedger?.()
@@ -272,11 +265,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       stream.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
       throw new AbortError('peer stopped while dialing')
     }
-    const link = this.#newLink(stream, true, normalized)
+    const link = this.#chats.newLink(stream, true, normalized)
     // A dial is in flight until its HELLO exchange registers the link (or the chat ends).
     link.onRegistered = settleDial
     try {
-      await this.#runChat(link)
+      await this.#chats.run(link)
     } finally {
       settleDial()
     }
@@ -287,73 +280,10 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       stream.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer not running'))
       return Promise.resolve()
     }
-    const link = this.#newLink(stream, false, undefined)
+    const link = this.#chats.newLink(stream, false, undefined)
     const onEstablished = options.onEstablished
     if (onEstablished !== undefined) link.onRegistered = () => onEstablished(infoOf(link.remote!))
-    return this.#runChat(link)
-  }
-
-  #newLink(stream: ChatStream, initiated: boolean, dialedAddress: string | undefined): Link {
-    return new Link({
-      stream,
-      initiated,
-      ...(dialedAddress === undefined ? {} : { dialedAddress }),
-      now: this.#clock.now(),
-      outbox: {
-        maxFrameBytes: this.#limits.maxFrameBytes,
-        maxEnvelopesPerFrame: this.#limits.maxEnvelopesPerFrame,
-        targetFrameBytes: this.#limits.targetFrameBytes,
-        sendBufferCapBytes: this.#limits.sendBufferCapBytes,
-        onFrameSent: (envelopes) => this.#metrics.countSent(envelopes),
-        onOverflow: (error) => this.#log.warn('closing link: remote is not reading', { remote: stream.remote, error: error.message }),
-      },
-    })
-  }
-
-  async #runChat(link: Link): Promise<void> {
-    this.#links.add(link)
-    const chat = handleChat(link.stream, link.initiated, {
-      createHandler: () => new ConsensusHandler(new PeerHandler(link, this.#handlerContext)),
-      codecLimits: { maxFrameBytes: this.#limits.maxFrameBytes, maxEnvelopesPerFrame: this.#limits.maxEnvelopesPerFrame },
-      maxDecodeErrors: this.#limits.maxDecodeErrors,
-      onFrame: () => {
-        this.#metrics.framesReceived++
-        link.lastReceivedAt = this.#clock.now()
-      },
-      onEnvelope: (envelope) => this.#metrics.countReceived(envelope),
-      onError: (error, envelope) => {
-        if (error.code === 'ERR_DECODE' || error.code === 'ERR_FRAME_TOO_LARGE') this.#metrics.decodeErrors++
-        else this.#metrics.handlerErrors++
-        if (error.code === 'ERR_QUEUE_FULL') this.#metrics.queueRejectsTotal++
-        this.dispatchTyped('message-rejected', {
-          peer: link.label,
-          type: envelope === undefined ? 'FRAME' : messageTypeName(envelope.type),
-          code: error.code,
-          message: error.message,
-        })
-        this.#log.debug('message refused', { remotePeer: link.label, code: error.code, error: error.message })
-      },
-    })
-    const tracked = chat.then(
-      () => undefined,
-      () => undefined,
-    )
-    this.#chats.add(tracked)
-    try {
-      await chat
-    } catch (err) {
-      // Losing the duplicate-link tie-break is the policy working, not a failure of this chat.
-      if (err instanceof DuplicateLinkError) {
-        this.#log.debug('duplicate link closed', { remotePeer: link.label, serial: link.serial })
-        return
-      }
-      // A link cut short by stop() (say, in the middle of its handshake) ends with the stop, not in failure.
-      if (this.#state !== 'running') return
-      throw err
-    } finally {
-      this.#chats.delete(tracked)
-      this.#links.delete(link)
-    }
+    return this.#chats.run(link)
   }
 
   // ---- what handlers need ----
@@ -370,18 +300,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       },
       now: () => this.#clock.now(),
       chainInfo: () => this.#ledger.info(),
-      createHandshake: (link) =>
-        createHandshake({
-          role: link.initiated ? 'dialer' : 'acceptor',
-          self: this.#self,
-          keyPair: this.#keyPair!,
-          ...(link.dialedAddress === undefined ? {} : { dialedAddress: link.dialedAddress }),
-          ownAddresses: this.#ownAddresses,
-          ...(this.#config.identity?.membership === undefined ? {} : { membership: this.#config.identity.membership }),
-          clock: this.#clock,
-          timeoutMs: this.#limits.handshakeTimeoutMs,
-        }),
-      mayConsent: (link) => this.#mayConsent(link),
+      createHandshake: (link) => this.#identity.createHandshake(link),
+      mayConsent: (link) => this.#identity.mayConsent(link),
       register: (link, chain) => this.#register(link, chain),
       linkEnded: (link, end) => this.#linkEnded(link, end),
       peersFor: (link) => this.#discovery.peersFor(link),
@@ -397,15 +317,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
   }
 
-  #mayConsent(link: Link): boolean {
-    const remote = link.remote
-    if (remote === undefined) return false
-    const membership = this.#config.identity?.membership
-    // The handshake already bound a member's ID to its key, so membership by ID is membership by key.
-    if (membership !== undefined) return membership.get(remote.id) !== undefined
-    return remote.type === EndpointType.VALIDATOR
-  }
-
+  /** A link's handshake succeeded: it joins the registry, gets its queue, and every part hears of it. */
   #register(link: Link, chain: BlockchainInfo): void {
     if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
     const { replaced, evicted } = this.#registry.register(link)
@@ -522,11 +434,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       peers: linkedPeerInfos(this.#registry.values()),
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
       chain: this.#reported.head(),
-      identity: {
-        keyId: this.#keyPair?.keyIdHex ?? '',
-        mode: this.#config.identity?.membership === undefined ? 'open' : 'closed',
-        members: this.#config.identity?.membership?.members.length ?? 0,
-      },
+      identity: this.#identity.status(),
       queues: this.#queueStatus(),
       queueLimits: { maxMessages: this.#limits.queueMaxMessages, maxBytes: this.#limits.queueMaxBytes },
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,

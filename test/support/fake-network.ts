@@ -84,7 +84,8 @@ import { seededRandom } from '../../src/sim/seeded-random.js'
 
 export { seededRandom }
 
-function recordingLogger(records: LogRecord[], bound: LogFields = {}): Logger {
+/** A Logger that appends every call to `records`, with the fields its children bind. */
+export function recordingLogger(records: LogRecord[], bound: LogFields = {}): Logger {
   const at = (level: LogLevel) => (msg: string, fields?: LogFields) => {
     records.push({ level, msg, fields: { ...bound, ...fields } })
   }

@@ -1,10 +1,8 @@
 import type { ChatStream, ChatStreamEnd } from '../chat/chat-stream.js'
 import { CloseToken, closeReason } from '../chat/close-reason.js'
-import { handleChat } from '../chat/handle-chat.js'
-import type { BroadcastTarget, Consenter, NetworkInfo, PeerInfo, Stack } from '../consensus/consenter.js'
+import type { BroadcastTarget, Consenter, PeerInfo } from '../consensus/consenter.js'
 import { createConsenter } from '../consensus/registry.js'
 import { createEngine, type Engine } from '../engine/engine.js'
-import { envelopeBytes, type BoundedQueue } from '../engine/bounded-queue.js'
 import {
   AbortError,
   CloseCode,
@@ -12,72 +10,69 @@ import {
   DuplicateLinkError,
   PeerNotFoundError,
   StreamClosedError,
-  TransportError,
   WspeerError,
   describeError,
 } from '../errors.js'
-import { ConsensusHandler } from '../handlers/consensus-handler.js'
 import type { HandlerContext } from '../handlers/handler-context.js'
-import { PeerHandler } from '../handlers/peer-handler.js'
+import type { Link } from '../handlers/link.js'
+import { generateKeyPair } from '../identity/key-pair.js'
 import type { Ledger } from '../ledger/ledger.js'
 import { createMemoryLedger } from '../ledger/memory-ledger.js'
-import { toHex, randomHex } from '../util/bytes.js'
-import { createHandshake } from '../identity/handshake.js'
-import { generateKeyPair, verifySignature, type KeyPair } from '../identity/key-pair.js'
-import { systemClock, type Clock, type TimerHandle } from '../util/clock.js'
+import { toHex } from '../util/bytes.js'
+import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
 import type { Envelope } from '../wire/envelope.js'
-import { MessageType, messageTypeName } from '../wire/message-type.js'
-import { makeEnvelope, makeResponse } from '../wire/payloads.js'
-import {
-  EndpointType,
-  ResponseStatus,
-  type Block,
-  type BlockchainInfo,
-  type BlocksPayload,
-  type PeerEndpoint,
-  type PeerRole,
-  type Transaction,
-} from '../wire/payload-types.js'
-import { AddressBook, normalizeChatAddress, redialDelay, type AddressEntry } from './address-book.js'
-import { SYNC_ANSWER_HEADROOM_BYTES, resolvePeerLimits, type PeerLimits } from './limits.js'
-import { Link } from '../handlers/link.js'
+import { messageTypeName } from '../wire/message-type.js'
+import { makeResponse } from '../wire/payloads.js'
+import { ResponseStatus, type Block, type BlockchainInfo, type PeerEndpoint, type PeerRole } from '../wire/payload-types.js'
+import { MAX_PEER_ID_LENGTH } from '../wire/peer-id.js'
+import { normalizeChatAddress } from './address-book.js'
+import { BlockSync } from './block-sync.js'
+import { ChatRunner } from './chat-runner.js'
+import { createConsenterStack } from './consenter-stack.js'
+import { Discovery } from './discovery.js'
+import { Keepalive } from './keepalive.js'
+import { SYNC_ANSWER_HEADROOM_BYTES, type PeerLimits } from './limits.js'
+import { LocalTransactions, MAX_TRANSACTION_PAYLOAD_BYTES } from './local-transactions.js'
+import { infoOf, linkedPeerInfos, roleToType, typeToRole } from './peer-info.js'
+import { checkPeerConfig } from './peer-config.js'
+import { PeerIdentity } from './peer-identity.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
+import { ReportedChain } from './reported-chain.js'
 import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
-import { SyncClient } from './sync-client.js'
-import { ChainFollower, type ChainSource } from './chain-follower.js'
-import { MAX_PEER_ID_LENGTH, PEER_ID_RULE, isPeerId } from '../wire/peer-id.js'
 
 /**
- * The peer: it owns the links (dialed with chatWithPeer, or accepted with acceptStream), runs
- * handleChat on each, keeps the registry, discovery, keepalive and block sync, and lends its
- * consenter a Stack. One engine per peer, so several peers can share a process or a page.
+ * The peer: its lifecycle (start, stop), its public API, and the wiring of its parts. It keeps the
+ * registry of established links (peer-registry.ts) and the engine, and says what happens, in which
+ * order, when a link registers or ends (#register, #linkEnded): its queue, the parts that must
+ * hear of it, the events. One engine per peer, so several peers can share a process or a page.
+ * The parts own their state and know nothing of one another; what one needs of another comes
+ * through this file:
+ *
+ *   peer-config.ts         the config's checks (ID, role, addresses, limits)
+ *   peer-identity.ts       key pair, own addresses, membership: handshakes and CONSENSUS admission
+ *   chat-runner.ts         every link's chat (handleChat with this peer's handlers and counters)
+ *   discovery.ts           the address book, dials and redials, DISC_GET_PEERS / DISC_PEERS
+ *   keepalive.ts           PINGs on idle links, 4003 for silent ones
+ *   block-sync.ts          heights peers claim, sync requests, a non-validator's chain following
+ *   local-transactions.ts  submitted transactions until the consenter takes them
+ *   reported-chain.ts      the stored head it reports, blocks, where a transaction stands
+ *   consenter-stack.ts     the Stack lent to the consenter
+ *
+ *   const peer = createPeer({ id: 'vp0', role: 'validator', address: 'ws://localhost:7051/chat', connect })
+ *   await peer.start()
+ *   peer.on('block-committed', ({ block }) => console.log(block.number))
+ *   await peer.stop()
  */
 
-/** Largest transaction payload a client may submit, in UTF-8 bytes. */
-export const MAX_TRANSACTION_PAYLOAD_BYTES = 256 * 1024
+/** Largest transaction payload a client may submit, in UTF-8 bytes (local-transactions.ts). */
+export { MAX_TRANSACTION_PAYLOAD_BYTES }
 /** Default consenter plugin. */
 export const DEFAULT_CONSENSUS_PLUGIN = 'noops'
 /** Longest accepted peer ID (the rule: wire/peer-id.ts). */
 export { MAX_PEER_ID_LENGTH }
-
-function roleToType(role: PeerRole): PeerEndpoint['type'] {
-  return role === 'validator' ? EndpointType.VALIDATOR : EndpointType.NON_VALIDATOR
-}
-
-function typeToRole(type: number): PeerRole {
-  return type === EndpointType.VALIDATOR ? 'validator' : 'non-validator'
-}
-
-function infoOf(endpoint: PeerEndpoint): PeerInfo {
-  const info: PeerInfo = { id: endpoint.id, address: endpoint.address, role: typeToRole(endpoint.type) }
-  if (endpoint.pkiId !== undefined) info.keyId = toHex(endpoint.pkiId)
-  return info
-}
-
-const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 export function createPeer(config: PeerConfig): Peer {
   return new WspeerPeer(config)
@@ -92,72 +87,86 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #ledger: Ledger
   readonly #self: PeerEndpoint
   readonly #config: PeerConfig
+  readonly #identity: PeerIdentity
   readonly #registry: PeerRegistry<Link>
-  readonly #links = new Set<Link>()
-  readonly #chats = new Set<Promise<void>>()
-  readonly #book: AddressBook
-  readonly #sync: SyncClient
-  /** Keeps a non-validator's chain: announced blocks, catch-ups (chain-follower.ts). */
-  readonly #follower: ChainFollower
-  readonly #heights = new Map<string, number>()
+  readonly #chats: ChatRunner
+  readonly #discovery: Discovery
+  readonly #keepalive: Keepalive<Link>
+  readonly #blockSync: BlockSync
+  readonly #local: LocalTransactions
+  readonly #reported: ReportedChain
   readonly #metrics = new PeerMetrics()
-  readonly #dialAborts = new Set<AbortController>()
   readonly #consensusName: string
-  readonly #handlerContext: HandlerContext
-  #dialsInFlight = 0
   #engine: Engine | undefined
   #consenter: Consenter | undefined
-  #localQueue: BoundedQueue | undefined
-  /**
-   * Transactions submitted here that the consenter has not taken yet (still in the local queue),
-   * by envelope and by txid: the consenter cannot say "pending" for them, yet they are. Bounded
-   * by the local queue's bound.
-   */
-  readonly #queuedTxids = new Map<Envelope, string>()
-  readonly #queuedIds = new Set<string>()
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   #startedAt = 0
-  #sweepTimer: TimerHandle | undefined
-  #discoveryTimer: TimerHandle | undefined
   #unsubscribeLedger: (() => void) | undefined
-  #nonce = 0
-  #keyPair: KeyPair | undefined
-  readonly #ownAddresses: string[]
 
   constructor(config: PeerConfig) {
     super()
-    if (!isPeerId(config.id)) {
-      throw new ConfigError(`peer id must be ${PEER_ID_RULE}, got ${JSON.stringify(config.id)}`)
-    }
-    if (config.role !== 'validator' && config.role !== 'non-validator') {
-      throw new ConfigError(`role must be "validator" or "non-validator", got ${JSON.stringify(config.role)}`)
-    }
-    let address = ''
-    if (config.address !== undefined && config.address !== '') {
-      const normalized = normalizeChatAddress(config.address)
-      if (normalized === undefined) throw new ConfigError(`address must be a ws:// or wss:// URL, got ${JSON.stringify(config.address)}`)
-      address = normalized
-    }
+    const { address, ownAddresses, limits } = checkPeerConfig(config)
     this.id = config.id
     this.role = config.role
     this.#config = config
-    this.#limits = resolvePeerLimits(config.limits)
+    this.#limits = limits
     this.#clock = config.clock ?? systemClock
     this.#log = (config.log ?? silentLogger).child({ peer: config.id })
     this.#ledger = config.ledger ?? createMemoryLedger()
     this.#self = { id: config.id, address, type: roleToType(config.role) }
     this.#registry = new PeerRegistry(config.id, this.#limits)
-    this.#book = new AddressBook(this.#limits.maxKnownAddresses)
-    this.#sync = new SyncClient(this.#clock, this.#limits.syncTimeoutMs)
-    this.#follower = new ChainFollower(this.#ledger, this.#log, (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal))
+    this.#identity = new PeerIdentity({
+      self: this.#self,
+      config: config.identity,
+      ownAddresses,
+      clock: this.#clock,
+      handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    })
+    const running = (): boolean => this.#state === 'running'
+    const send = (link: Link, envelope: Envelope): boolean => this.#trySend(link, envelope)
+    this.#discovery = new Discovery({
+      self: this.#self,
+      limits: this.#limits,
+      clock: this.#clock,
+      log: this.#log,
+      linked: this.#registry,
+      metrics: this.#metrics,
+      canDial: config.connect !== undefined,
+      running,
+      dial: (address, signal) => this.chatWithPeer(address, { signal }),
+      send,
+      onPeriod: () => this.#blockSync.retryCatchUp(),
+    })
+    this.#keepalive = new Keepalive({
+      limits: this.#limits,
+      clock: this.#clock,
+      log: this.#log,
+      links: () => this.#chats.links,
+      send,
+      running,
+      afterSweep: () => this.#discovery.dialDue(),
+    })
+    this.#blockSync = new BlockSync({
+      role: config.role,
+      ledger: this.#ledger,
+      log: this.#log,
+      clock: this.#clock,
+      syncTimeoutMs: this.#limits.syncTimeoutMs,
+      linked: this.#registry,
+      unicast: (msg, peerId) => this.unicast(msg, peerId),
+    })
+    this.#local = new LocalTransactions({ origin: config.id, clock: this.#clock, log: this.#log, pending: config.pending })
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
-    this.#ownAddresses = address === '' ? [] : [address]
-    for (const alias of config.identity?.aliases ?? []) {
-      const normalized = normalizeChatAddress(alias)
-      if (normalized === undefined) throw new ConfigError(`alias must be a ws:// or wss:// URL, got ${JSON.stringify(alias)}`)
-      if (!this.#ownAddresses.includes(normalized)) this.#ownAddresses.push(normalized)
-    }
-    this.#handlerContext = this.#createHandlerContext()
+    this.#reported = new ReportedChain(this.#ledger, config.pending)
+    this.#chats = new ChatRunner({
+      limits: this.#limits,
+      clock: this.#clock,
+      log: this.#log,
+      metrics: this.#metrics,
+      handlerContext: this.#createHandlerContext(),
+      running,
+      onRejected: (detail) => this.dispatchTyped('message-rejected', detail),
+    })
   }
 
   // ---- lifecycle ----
@@ -166,33 +175,41 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     if (options.signal?.aborted) throw new AbortError()
     if (this.#state !== 'new') throw new WspeerError('ERR_LIFECYCLE', `peer ${this.id} was already started`)
     const keyPair = this.#config.identity?.keyPair ?? (await generateKeyPair())
-    this.#keyPair = keyPair
-    this.#self.pkiId = keyPair.keyId
+    this.#identity.adopt(keyPair)
+    const stack = createConsenterStack({
+      self: this.#self,
+      linked: this.#registry,
+      broadcast: (msg, target) => this.broadcast(msg, target),
+      unicast: (msg, peerId) => this.unicast(msg, peerId),
+      keyPair,
+      membership: this.#identity.membership,
+      ledger: this.#ledger,
+      consensusLog: this.#config.consensusLog,
+      sync: this.#blockSync.stackSync,
+      clock: this.#clock,
+      log: this.#log,
+    })
     // Unknown plugin names fail here, before anything is listening (Fabric silently fell back to noops).
-    const consenter = createConsenter(this.#consensusName, this.#createStack(), this.#config.consensusOptions ?? {})
+    const consenter = createConsenter(this.#consensusName, stack, this.#config.consensusOptions ?? {})
     const engine = createEngine({
       consenter,
       log: this.#log,
       fanQuantumBytes: this.#limits.fanQuantumBytes,
       // After the consenter took it, a submitted transaction is the consenter's to report.
-      onHandled: (msg) => {
-        if (this.#queuedTxids.size === 0) return
-        const txid = this.#queuedTxids.get(msg.envelope)
-        if (txid === undefined) return
-        this.#queuedTxids.delete(msg.envelope)
-        this.#queuedIds.delete(txid)
-      },
+      onHandled: (msg) => this.#local.taken(msg.envelope),
       onConsenterError: (err, msg) => {
         this.#emitError(err, `consenter failed on ${messageTypeName(msg.envelope.type)} from ${msg.sender}`)
       },
     })
     this.#consenter = consenter
     this.#engine = engine
-    this.#localQueue = engine.openQueue({
-      name: this.id,
-      maxMessages: this.#limits.localQueueMaxMessages,
-      maxBytes: this.#limits.queueMaxBytes,
-    })
+    this.#local.open(
+      engine.openQueue({
+        name: this.id,
+        maxMessages: this.#limits.localQueueMaxMessages,
+        maxBytes: this.#limits.queueMaxBytes,
+      }),
+    )
     // A chain loaded from a store counts from what it holds, so the totals say what the chain has.
     this.#metrics.blocksCommitted = this.#ledger.height() - 1
     this.#metrics.transactionsCommitted = this.#ledger.transactionCount()
@@ -204,42 +221,22 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     await engine.start()
     this.#state = 'running'
     this.#startedAt = this.#clock.now()
-    this.#resubmitPending()
-    for (const raw of this.#config.bootstrap ?? []) {
-      const address = normalizeChatAddress(raw)
-      if (address === undefined) {
-        this.#log.warn('ignoring bootstrap address that is not a ws:// URL', { address: raw })
-        continue
-      }
-      if (address !== this.#self.address) this.#book.add(address)
-    }
-    this.#scheduleSweep()
-    this.#scheduleDiscovery()
-    this.#dialDue()
+    this.#local.resubmitPending()
+    this.#discovery.addBootstrap(this.#config.bootstrap ?? [])
+    this.#keepalive.start()
+    this.#discovery.start()
     this.#log.info('peer started', { address: this.#self.address, role: this.role, consensus: consenter.name, keyId: keyPair.keyIdHex })
-    if (this.#config.identity?.membership === undefined && this.role === 'validator') {
-      this.#log.warn(
-        'OPEN DEVELOPMENT MODE: no membership configured, so any key may claim any peer ID and any peer calling itself a validator may send CONSENSUS. Give a membership file on networks you do not fully trust (SECURITY.md).',
-      )
-    } else if (this.#config.identity?.membership === undefined) {
-      // A non-validator (every browser tab) orders nothing; shouting open mode in a closed
-      // network's tab read as if the network were open. What it does lack is said plainly.
-      this.#log.info(
-        'no membership: this non-validator orders nothing, and takes any key for any peer ID, so it cannot tell the validators it follows from impostors; give it the membership where that matters (SECURITY.md)',
-      )
-    }
+    this.#identity.logMode(this.role, this.#log)
   }
 
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return
     const wasRunning = this.#state === 'running'
     this.#state = 'stopping'
-    if (this.#sweepTimer !== undefined) this.#clock.clearTimeout(this.#sweepTimer)
-    if (this.#discoveryTimer !== undefined) this.#clock.clearTimeout(this.#discoveryTimer)
-    for (const controller of this.#dialAborts) controller.abort()
-    for (const link of this.#links) link.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
-    await Promise.allSettled([...this.#chats])
-    this.#sync.close(new AbortError('peer stopped'))
+    this.#keepalive.stop()
+    this.#discovery.stop()
+    await this.#chats.closeAll(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
+    this.#blockSync.close()
     if (wasRunning) await this.#engine?.stop()
     this.#unsubscribeLedger?.()
     this.#state = 'stopped'
@@ -252,17 +249,10 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const normalized = normalizeChatAddress(address)
     if (normalized === undefined) throw new ConfigError(`not a ws:// or wss:// chat URL: ${JSON.stringify(address)}`)
     this.#assertRunning()
-    this.#book.add(normalized)
+    this.#discovery.remember(normalized)
     const connect = this.#config.connect
     if (connect === undefined) throw new ConfigError('this peer has no connector: pass `connect` in its config to dial others')
-    this.#dialsInFlight++
-    let counted = true
-    const settleDial = (): void => {
-      if (counted) {
-        counted = false
-        this.#dialsInFlight--
-      }
-    }
+    const settleDial = this.#discovery.countDial()
     let stream: ChatStream
     try {
       stream = await connect(normalized, { maxFrameBytes: this.#limits.maxFrameBytes, ...(options.signal ? { signal: options.signal } : {}) })
@@ -275,11 +265,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       stream.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
       throw new AbortError('peer stopped while dialing')
     }
-    const link = this.#newLink(stream, true, normalized)
+    const link = this.#chats.newLink(stream, true, normalized)
     // A dial is in flight until its HELLO exchange registers the link (or the chat ends).
     link.onRegistered = settleDial
     try {
-      await this.#runChat(link)
+      await this.#chats.run(link)
     } finally {
       settleDial()
     }
@@ -290,73 +280,10 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       stream.close(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer not running'))
       return Promise.resolve()
     }
-    const link = this.#newLink(stream, false, undefined)
+    const link = this.#chats.newLink(stream, false, undefined)
     const onEstablished = options.onEstablished
     if (onEstablished !== undefined) link.onRegistered = () => onEstablished(infoOf(link.remote!))
-    return this.#runChat(link)
-  }
-
-  #newLink(stream: ChatStream, initiated: boolean, dialedAddress: string | undefined): Link {
-    return new Link({
-      stream,
-      initiated,
-      ...(dialedAddress === undefined ? {} : { dialedAddress }),
-      now: this.#clock.now(),
-      outbox: {
-        maxFrameBytes: this.#limits.maxFrameBytes,
-        maxEnvelopesPerFrame: this.#limits.maxEnvelopesPerFrame,
-        targetFrameBytes: this.#limits.targetFrameBytes,
-        sendBufferCapBytes: this.#limits.sendBufferCapBytes,
-        onFrameSent: (envelopes) => this.#metrics.countSent(envelopes),
-        onOverflow: (error) => this.#log.warn('closing link: remote is not reading', { remote: stream.remote, error: error.message }),
-      },
-    })
-  }
-
-  async #runChat(link: Link): Promise<void> {
-    this.#links.add(link)
-    const chat = handleChat(link.stream, link.initiated, {
-      createHandler: () => new ConsensusHandler(new PeerHandler(link, this.#handlerContext)),
-      codecLimits: { maxFrameBytes: this.#limits.maxFrameBytes, maxEnvelopesPerFrame: this.#limits.maxEnvelopesPerFrame },
-      maxDecodeErrors: this.#limits.maxDecodeErrors,
-      onFrame: () => {
-        this.#metrics.framesReceived++
-        link.lastReceivedAt = this.#clock.now()
-      },
-      onEnvelope: (envelope) => this.#metrics.countReceived(envelope),
-      onError: (error, envelope) => {
-        if (error.code === 'ERR_DECODE' || error.code === 'ERR_FRAME_TOO_LARGE') this.#metrics.decodeErrors++
-        else this.#metrics.handlerErrors++
-        if (error.code === 'ERR_QUEUE_FULL') this.#metrics.queueRejectsTotal++
-        this.dispatchTyped('message-rejected', {
-          peer: link.label,
-          type: envelope === undefined ? 'FRAME' : messageTypeName(envelope.type),
-          code: error.code,
-          message: error.message,
-        })
-        this.#log.debug('message refused', { remotePeer: link.label, code: error.code, error: error.message })
-      },
-    })
-    const tracked = chat.then(
-      () => undefined,
-      () => undefined,
-    )
-    this.#chats.add(tracked)
-    try {
-      await chat
-    } catch (err) {
-      // Losing the duplicate-link tie-break is the policy working, not a failure of this chat.
-      if (err instanceof DuplicateLinkError) {
-        this.#log.debug('duplicate link closed', { remotePeer: link.label, serial: link.serial })
-        return
-      }
-      // A link cut short by stop() (say, in the middle of its handshake) ends with the stop, not in failure.
-      if (this.#state !== 'running') return
-      throw err
-    } finally {
-      this.#chats.delete(tracked)
-      this.#links.delete(link)
-    }
+    return this.#chats.run(link)
   }
 
   // ---- what handlers need ----
@@ -373,53 +300,29 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       },
       now: () => this.#clock.now(),
       chainInfo: () => this.#ledger.info(),
-      createHandshake: (link) =>
-        createHandshake({
-          role: link.initiated ? 'dialer' : 'acceptor',
-          self: this.#self,
-          keyPair: this.#keyPair!,
-          ...(link.dialedAddress === undefined ? {} : { dialedAddress: link.dialedAddress }),
-          ownAddresses: this.#ownAddresses,
-          ...(this.#config.identity?.membership === undefined ? {} : { membership: this.#config.identity.membership }),
-          clock: this.#clock,
-          timeoutMs: this.#limits.handshakeTimeoutMs,
-        }),
-      mayConsent: (link) => this.#mayConsent(link),
+      createHandshake: (link) => this.#identity.createHandshake(link),
+      mayConsent: (link) => this.#identity.mayConsent(link),
       register: (link, chain) => this.#register(link, chain),
       linkEnded: (link, end) => this.#linkEnded(link, end),
-      peersFor: (link) => this.#peersFor(link),
-      learnPeers: (peers, from) => this.#learnPeers(peers, from),
-      recordHeight: (peerId, height) => {
-        if (peerId !== '' && Number.isSafeInteger(height)) this.#heights.set(peerId, height)
-      },
-      blockAdded: (block, from) => this.#blockAdded(block, from),
+      peersFor: (link) => this.#discovery.peersFor(link),
+      learnPeers: (peers, from) => this.#discovery.learnPeers(peers, from),
+      recordHeight: (peerId, height) => this.#blockSync.recordHeight(peerId, height),
+      blockAdded: (block, from) => this.#blockSync.blockAdded(block, from),
       refusedByPeer: (from, refusal) => {
         const inReplyTo = refusal.inReplyTo === undefined ? undefined : messageTypeName(refusal.inReplyTo)
         this.#log.warn('peer refused a message', { remotePeer: from.label, code: refusal.code, remoteError: refusal.message, inReplyTo })
         this.dispatchTyped('refused-by-peer', { peer: from.label, code: refusal.code, message: refusal.message, inReplyTo })
       },
-      resolveRequest: (requestId, type, payload, from) => {
-        if (!this.#sync.resolve(requestId, type, from.remoteId, payload)) {
-          this.#log.debug('unsolicited sync answer dropped', { remotePeer: from.label, type: messageTypeName(type), requestId })
-        }
-      },
+      resolveRequest: (requestId, type, payload, from) => this.#blockSync.resolveRequest(requestId, type, payload, from),
     }
   }
 
-  #mayConsent(link: Link): boolean {
-    const remote = link.remote
-    if (remote === undefined) return false
-    const membership = this.#config.identity?.membership
-    // The handshake already bound a member's ID to its key, so membership by ID is membership by key.
-    if (membership !== undefined) return membership.get(remote.id) !== undefined
-    return remote.type === EndpointType.VALIDATOR
-  }
-
+  /** A link's handshake succeeded: it joins the registry, gets its queue, and every part hears of it. */
   #register(link: Link, chain: BlockchainInfo): void {
     if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
     const { replaced, evicted } = this.#registry.register(link)
     link.onRegistered?.()
-    this.#heights.set(link.remoteId, chain.height)
+    this.#blockSync.linkRegistered(link.remoteId, chain.height)
     link.queue = this.#engine!.openQueue({
       name: link.remoteId,
       maxMessages: this.#limits.queueMaxMessages,
@@ -427,15 +330,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     })
     link.queue.onDrained = () => link.stream.resumeReading?.()
     const remote = link.remote!
-    if (link.dialedAddress !== undefined) {
-      const entry = this.#book.add(link.dialedAddress, remote.id)
-      if (entry !== undefined) this.#markConnected(entry)
-    }
-    const announced = normalizeChatAddress(remote.address)
-    if (announced !== undefined && announced !== link.dialedAddress) {
-      const entry = this.#book.add(announced, remote.id)
-      if (entry !== undefined) this.#markConnected(entry)
-    }
+    this.#discovery.linkRegistered(link)
     if (evicted !== undefined) {
       this.#log.info('follower link closed to make room for a validator', { remotePeer: evicted.remoteId, validator: remote.id })
       const reason = 'room made for a validator; followers may link to another peer'
@@ -453,37 +348,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.#log.info('peer connected', { remotePeer: remote.id, address: remote.address, initiated: link.initiated })
       this.dispatchTyped('peer-connected', infoOf(remote))
     }
-    this.#catchUpFrom(link, chain.height)
-  }
-
-  /**
-   * A non-validator that meets a validator with a longer chain catches up at once, instead of
-   * waiting for the next SYNC_BLOCK_ADDED to reveal the gap (a reloaded tab starts at genesis).
-   */
-  #catchUpFrom(link: Link, height: number): void {
-    if (this.role === 'validator' || link.remote?.type !== EndpointType.VALIDATOR) return
-    this.#follower.catchUp({ id: link.remoteId, label: link.label }, height)
-  }
-
-  /**
-   * A follower whose fetch failed (an answer that timed out, a link that dropped mid-answer) would
-   * wait for the next SYNC_BLOCK_ADDED to show its gap again, which never comes on a network with
-   * nothing more to commit. Each discovery tick, with no follow work pending, it catches up from
-   * the linked validator that claimed the greatest height above its own.
-   */
-  #retryCatchUp(): void {
-    if (this.role === 'validator') return
-    const claims: [ChainSource, number][] = []
-    for (const link of this.#registry.values()) {
-      if (link.remote?.type === EndpointType.VALIDATOR) claims.push([{ id: link.remoteId, label: link.label }, this.#heights.get(link.remoteId) ?? 0])
-    }
-    this.#follower.retry(claims)
-  }
-
-  #markConnected(entry: AddressEntry): void {
-    entry.connected = true
-    entry.failures = 0
-    entry.nextDialAt = 0
+    this.#blockSync.catchUpFrom(link, chain.height)
   }
 
   #linkEnded(link: Link, end: ChatStreamEnd | undefined): void {
@@ -491,155 +356,15 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     link.queue?.close()
     const code = end?.code ?? CloseCode.ABNORMAL
     const reason = end?.reason ?? ''
-    if (this.#registry.deregister(link)) {
+    const wasRegistered = this.#registry.deregister(link)
+    if (wasRegistered) {
       const remote = link.remote!
-      this.#sync.failPeer(remote.id, new TransportError(`link to ${remote.id} ended`))
-      this.#heights.delete(remote.id)
+      this.#blockSync.linkEnded(remote.id)
       this.#log.info('peer disconnected', { remotePeer: remote.id, code, reason })
       this.dispatchTyped('peer-disconnected', { ...infoOf(remote), code, reason })
-      // Both the address we dialed and the one it announced become due for a redial.
-      for (const address of [link.dialedAddress, normalizeChatAddress(remote.address)]) {
-        const entry = address === undefined ? undefined : this.#book.get(address)
-        if (entry !== undefined) this.#scheduleRedial(entry, 1)
-      }
-    } else if (link.dialedAddress !== undefined && (link.remote === undefined || !this.#registry.has(link.remote.id))) {
-      // A dial that never became a registered link (refused, handshake failed): back off.
-      const entry = this.#book.get(link.dialedAddress)
-      if (entry !== undefined) this.#scheduleRedial(entry, entry.failures + 1)
     }
-  }
-
-  #scheduleRedial(entry: AddressEntry, failures: number): void {
-    entry.connected = false
-    entry.failures = failures
-    entry.nextDialAt = this.#clock.now() + redialDelay(failures, this.#limits.redialBaseMs, this.#limits.redialMaxMs)
-  }
-
-  #peersFor(link: Link): PeerEndpoint[] {
-    const out: PeerEndpoint[] = []
-    for (const other of this.#registry.values()) {
-      if (other === link || other.remote === undefined || other.remote.address === '') continue
-      out.push(other.remote)
-      if (out.length >= this.#limits.maxPeersList) break
-    }
-    return out
-  }
-
-  #learnPeers(peers: readonly unknown[], from: Link): void {
-    let taken = 0
-    let dropped = 0
-    for (const raw of peers) {
-      if (taken >= this.#limits.maxPeersList) {
-        dropped += peers.length - taken - dropped
-        break
-      }
-      taken++
-      const entry = raw as Partial<PeerEndpoint> | null
-      const address = normalizeChatAddress(entry?.address)
-      const id = typeof entry?.id === 'string' ? entry.id : undefined
-      if (address === undefined || id === undefined || id === this.id || address === this.#self.address) {
-        dropped++
-        continue
-      }
-      if (this.#book.add(address, id) === undefined) dropped++
-    }
-    if (dropped > 0) {
-      this.#metrics.peersListEntriesDropped += dropped
-      this.#log.debug('dropped DISC_PEERS entries', { remotePeer: from.label, dropped, listed: peers.length })
-    }
-    this.#dialDue()
-  }
-
-  #blockAdded(block: Block, from: Link): void {
-    // Validators get blocks from their consenter; only non-validators follow SYNC_BLOCK_ADDED.
-    if (this.role === 'validator') return
-    this.#follower.follow(block, { id: from.remoteId, label: from.label })
-  }
-
-  #fetchBlocks(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
-    return this.#sync
-      .request<BlocksPayload>(
-        peerId,
-        MessageType.SYNC_BLOCKS,
-        (requestId) => this.unicast(makeEnvelope(MessageType.SYNC_GET_BLOCKS, { requestId, start, end }), peerId),
-        signal,
-      )
-      .then((answer) => answer.blocks)
-  }
-
-  // ---- timers: handshake and keepalive sweep, redials, discovery ----
-
-  #sweepPeriod(): number {
-    return Math.max(10, Math.min(1000, Math.floor(this.#limits.keepaliveIntervalMs / 2), Math.floor(this.#limits.handshakeTimeoutMs / 2)))
-  }
-
-  #scheduleSweep(): void {
-    this.#sweepTimer = this.#clock.setTimeout(() => {
-      if (this.#state !== 'running') return
-      this.#sweep()
-      this.#scheduleSweep()
-    }, this.#sweepPeriod())
-  }
-
-  #sweep(): void {
-    const now = this.#clock.now()
-    for (const link of this.#links) {
-      if (link.stream.closed) continue
-      // A link still in its handshake is timed out by the handshake itself (1008).
-      if (link.state === 'created') continue
-      if (now - link.lastReceivedAt >= this.#limits.keepaliveTimeoutMs) {
-        this.#log.info('closing silent link', { remotePeer: link.label, silentMs: now - link.lastReceivedAt })
-        link.close(CloseCode.KEEPALIVE_TIMEOUT, closeReason(CloseToken.KEEPALIVE_TIMEOUT, `nothing received for ${now - link.lastReceivedAt} ms`))
-      } else if (now - link.lastSentAt >= this.#limits.keepaliveIntervalMs) {
-        this.#trySend(link, makeEnvelope(MessageType.KEEPALIVE_PING, { nonce: ++this.#nonce }))
-      }
-    }
-    this.#dialDue()
-  }
-
-  #scheduleDiscovery(): void {
-    this.#discoveryTimer = this.#clock.setTimeout(() => {
-      if (this.#state !== 'running') return
-      const ask = makeEnvelope(MessageType.DISC_GET_PEERS, {})
-      for (const link of this.#registry.values()) this.#trySend(link, ask)
-      this.#retryCatchUp()
-      this.#scheduleDiscovery()
-    }, this.#limits.discoveryPeriodMs)
-  }
-
-  #dialDue(): void {
-    if (this.#state !== 'running' || this.#config.connect === undefined) return
-    for (const entry of this.#book.due(this.#clock.now())) {
-      if (this.#dialsInFlight >= this.#limits.maxDialsInFlight) return
-      if (this.#registry.size + this.#dialsInFlight >= this.#limits.maxPeers) return
-      if (this.#registry.outbound + this.#dialsInFlight >= this.#limits.maxOutboundPeers) return
-      if (entry.address === this.#self.address || entry.id === this.id) continue
-      if (entry.id !== undefined && this.#registry.has(entry.id)) {
-        entry.connected = true
-        continue
-      }
-      this.#dial(entry)
-    }
-  }
-
-  #dial(entry: AddressEntry): void {
-    entry.dialing = true
-    const controller = new AbortController()
-    this.#dialAborts.add(controller)
-    this.chatWithPeer(entry.address, { signal: controller.signal })
-      .catch((err: unknown) => {
-        const transportEnd = err instanceof TransportError && err.remoteCloseCode === CloseCode.DUPLICATE_LINK
-        if (this.#state === 'running' && !transportEnd) {
-          this.#log.debug('dial failed', { address: entry.address, error: describeError(err) })
-        }
-        if (!entry.connected && !(entry.id !== undefined && this.#registry.has(entry.id))) {
-          this.#scheduleRedial(entry, entry.failures + 1)
-        }
-      })
-      .finally(() => {
-        entry.dialing = false
-        this.#dialAborts.delete(controller)
-      })
+    // Its addresses become due for a redial (a dial that never registered backs off).
+    this.#discovery.linkEnded(link, wasRegistered)
   }
 
   // ---- sending ----
@@ -669,81 +394,28 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     link.send(msg, this.#clock.now())
   }
 
-  // ---- transactions ----
+  // ---- transactions and the chain ----
 
   async submit(payload: string, options: { signal?: AbortSignal } = {}): Promise<{ txid: string }> {
     if (options.signal?.aborted) throw new AbortError()
     this.#assertRunning()
-    if (typeof payload !== 'string') throw new TypeError('transaction payload must be a string')
-    const size = new TextEncoder().encode(payload).byteLength
-    if (size > MAX_TRANSACTION_PAYLOAD_BYTES) {
-      throw new WspeerError('ERR_PAYLOAD_TOO_LARGE', `transaction payload of ${size} bytes exceeds ${MAX_TRANSACTION_PAYLOAD_BYTES}`)
-    }
-    const tx: Transaction = { txid: randomHex(16), payload, timestamp: this.#clock.now(), origin: this.id }
-    this.#enqueueTransaction(tx)
+    const tx = this.#local.accept(payload)
     // Queued first, so the consenter never waits on the disk; acknowledged only once stored, so a
     // crash after the answer cannot lose it (start() submits it again).
     await this.#config.pending?.add(tx)
     return { txid: tx.txid }
   }
 
-  /** Hands a transaction of this peer's to the consenter through the local queue (throws QueueFullError when full). */
-  #enqueueTransaction(tx: Transaction): void {
-    const envelope = makeEnvelope(MessageType.CHAIN_TRANSACTION, tx, tx.timestamp)
-    this.#localQueue!.push({ envelope, sender: this.id, bytes: envelopeBytes(envelope) })
-    this.#queuedTxids.set(envelope, tx.txid)
-    this.#queuedIds.add(tx.txid)
-  }
-
-  /**
-   * The head this peer reports: the newest block written to its store (all of them without one).
-   * A block committed in memory but not yet written could be gone after a crash, so reporting it
-   * would let a client see a head that later changes.
-   */
-  #reportedHead(): { height: number; headHash: string } {
-    const height = this.#reportedHeight()
-    const hash = height === this.#ledger.height() ? this.#ledger.headHash() : this.#ledger.blockHash(height - 1)!
-    return { height, headHash: toHex(hash) }
-  }
-
-  /** Blocks this peer reports: those written to its store (all of them without one). */
-  #reportedHeight(): number {
-    return Math.min(this.#ledger.height(), this.#config.pending?.storedHeight() ?? Number.POSITIVE_INFINITY)
-  }
-
-  /** Submits again what a previous run acknowledged and no block has committed yet. */
-  #resubmitPending(): void {
-    let resubmitted = 0
-    for (const tx of this.#config.pending?.pending() ?? []) {
-      try {
-        this.#enqueueTransaction(tx)
-        resubmitted++
-      } catch (err) {
-        this.#log.warn('pending transaction not resubmitted; the local queue is full', { txid: tx.txid, error: describeError(err) })
-      }
-    }
-    if (resubmitted > 0) this.#log.info('resubmitted transactions acknowledged before the last stop', { count: resubmitted })
-  }
-
   transactionStatus(txid: string): TransactionStatus {
-    const place = this.#ledger.locateTransaction(txid)
-    if (place !== undefined && place.block < this.#reportedHeight()) return { status: 'committed', block: place.block, index: place.index }
-    // Committed in memory but not yet written: a crash now would lose the block here (the others
-    // or a resubmission bring it back), so it is not yet reported committed.
-    if (place !== undefined) return { status: 'pending' }
-    if (this.#queuedIds.has(txid) || this.#consenter?.isPending?.(txid) === true) return { status: 'pending' }
-    return { status: 'unknown' }
+    return this.#reported.transactionStatus(txid, (id) => this.#local.has(id) || this.#consenter?.isPending?.(id) === true)
   }
 
   chainInfo(): ChainInfo {
-    const head = this.#reportedHead()
-    return { ...head, stateHash: toHex(this.#ledger.getBlock(head.height - 1)!.stateHash) }
+    return this.#reported.chainInfo()
   }
 
   block(number: number): { block: Block; hash: string } | undefined {
-    if (!Number.isSafeInteger(number) || number < 0 || number >= this.#reportedHeight()) return undefined
-    const block = this.#ledger.getBlock(number)
-    return block === undefined ? undefined : { block, hash: toHex(this.#ledger.blockHash(number)!) }
+    return this.#reported.block(number)
   }
 
   state(key: string): string | undefined {
@@ -755,19 +427,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   // ---- introspection ----
 
   status(): PeerStatus {
-    const peers = [...this.#registry.values()].map((link) => infoOf(link.remote!)).sort(byId)
     return {
       id: this.id,
       address: this.#self.address,
       role: this.role,
-      peers,
+      peers: linkedPeerInfos(this.#registry.values()),
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
-      chain: this.#reportedHead(),
-      identity: {
-        keyId: this.#keyPair?.keyIdHex ?? '',
-        mode: this.#config.identity?.membership === undefined ? 'open' : 'closed',
-        members: this.#config.identity?.membership?.members.length ?? 0,
-      },
+      chain: this.#reported.head(),
+      identity: this.#identity.status(),
       queues: this.#queueStatus(),
       queueLimits: { maxMessages: this.#limits.queueMaxMessages, maxBytes: this.#limits.queueMaxBytes },
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
@@ -794,39 +461,9 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       blocksCommitted: m.blocksCommitted,
       transactionsCommitted: m.transactionsCommitted,
       connections: this.#registry.size,
-      dialsInFlight: this.#dialsInFlight,
-      knownAddresses: this.#book.size,
+      dialsInFlight: this.#discovery.dialsInFlight,
+      knownAddresses: this.#discovery.knownAddresses,
     }
-  }
-
-  // ---- the stack lent to the consenter ----
-
-  #createStack(): Stack {
-    return {
-      broadcast: (msg, target) => this.broadcast(msg, target),
-      unicast: (msg, peerId) => this.unicast(msg, peerId),
-      getNetworkInfo: () => this.#networkInfo(),
-      getNetworkHandles: () => [...this.#registry.values()].map((link) => link.remote!),
-      sign: (data) => this.#keyPair!.sign(data),
-      // A peer's key is the one its handshake proved (or, for a member not linked now, the membership's).
-      verify: async (peerId, signature, data) => {
-        const key = this.#registry.get(peerId)?.remotePublicKey ?? this.#config.identity?.membership?.get(peerId)?.publicKey
-        return key === undefined ? false : verifySignature(key, data, signature)
-      },
-      ledger: this.#ledger,
-      ...(this.#config.consensusLog === undefined ? {} : { consensusLog: this.#config.consensusLog }),
-      sync: {
-        peerHeights: () => this.#heights,
-        fetchBlocks: (peerId, start, end, options) => this.#follower.fetchRange(peerId, start, end, options?.signal),
-      },
-      clock: this.#clock,
-      log: this.#log,
-    }
-  }
-
-  #networkInfo(): NetworkInfo {
-    const peers = [...this.#registry.values()].map((link) => infoOf(link.remote!)).sort(byId)
-    return { self: infoOf(this.#self), validators: peers.filter((p) => p.role === 'validator'), peers }
   }
 
   // ---- helpers ----

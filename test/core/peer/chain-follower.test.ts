@@ -4,17 +4,7 @@ import type { Ledger } from '../../../src/core/ledger/ledger.js'
 import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
 import type { LogFields, Logger } from '../../../src/core/util/logger.js'
 import { toHex } from '../../../src/core/util/bytes.js'
-
-/** A validator's chain of `blocks` blocks, one transaction each. */
-function sourceChain(blocks: number): Ledger {
-  const ledger = createMemoryLedger()
-  for (let i = 1; i <= blocks; i++) {
-    ledger.beginTxBatch(`b${i}`)
-    ledger.execTxs(`b${i}`, [{ txid: `t${i}`, payload: `k${i}=v`, timestamp: i, origin: 'vp0' }])
-    ledger.commitTxBatch(`b${i}`, { timestamp: i, proposer: 'vp0' })
-  }
-  return ledger
-}
+import { sourceChain } from '../../support/chains.js'
 
 function warnings(): { log: Logger; warned: { msg: string; fields: LogFields | undefined }[] } {
   const warned: { msg: string; fields: LogFields | undefined }[] = []

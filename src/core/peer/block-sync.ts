@@ -1,0 +1,134 @@
+/**
+ * The peer's side of block sync, between its links and its chain: the chain heights linked peers
+ * claim (in HELLO, then in each SYNC_BLOCK_ADDED), the SYNC_GET_BLOCKS requests this peer sends and
+ * the answers that settle them (sync-client.ts pairs them by request id), and, on a non-validator,
+ * the ChainFollower (chain-follower.ts) that applies announced blocks and catches up. A validator
+ * gets its blocks from its consenter; for it this unit only keeps the heights and the requests its
+ * consenter's state transfer makes through the Stack (`stackSync`).
+ *
+ * In: links registered (with their HELLO height) and ended, SYNC_BLOCK_ADDED, sync answers, the
+ * discovery period. Out: SYNC_GET_BLOCKS through `unicast`, blocks applied to the ledger.
+ *
+ *   const sync = new BlockSync({ role, ledger, log, clock, syncTimeoutMs, linked: registry, unicast })
+ *   sync.linkRegistered(link.remoteId, hello.height)   // then, once the link is announced:
+ *   sync.catchUpFrom(link, hello.height)               // a follower meeting a longer chain fetches it
+ *   sync.blockAdded(block, link)                       // SYNC_BLOCK_ADDED
+ *   createConsenterStack({ ..., sync: sync.stackSync })   // the consenter's state transfer
+ *   sync.close()                                       // stop: every request fails
+ */
+import type { SyncHooks } from '../consensus/consenter.js'
+import { AbortError, TransportError } from '../errors.js'
+import type { Link } from '../handlers/link.js'
+import type { Ledger } from '../ledger/ledger.js'
+import type { Clock } from '../util/clock.js'
+import type { Logger } from '../util/logger.js'
+import type { Envelope } from '../wire/envelope.js'
+import { MessageType, messageTypeName } from '../wire/message-type.js'
+import { makeEnvelope } from '../wire/payloads.js'
+import { EndpointType, type Block, type BlocksPayload, type PeerRole } from '../wire/payload-types.js'
+import { ChainFollower, type ChainSource } from './chain-follower.js'
+import { SyncClient } from './sync-client.js'
+
+export interface BlockSyncOptions {
+  /** This peer's role: only a non-validator follows announced blocks and catches up by itself. */
+  role: PeerRole
+  ledger: Ledger
+  log: Logger
+  clock: Clock
+  /** How long a request waits for its answer. */
+  syncTimeoutMs: number
+  /** The registered links (the peer's PeerRegistry), read for the follower's retry. */
+  linked: { values(): Iterable<Link> }
+  /** Sends to one linked peer; throws PeerNotFoundError when it is not linked (the peer's unicast). */
+  unicast(envelope: Envelope, peerId: string): void
+}
+
+export class BlockSync {
+  readonly #o: BlockSyncOptions
+  readonly #client: SyncClient
+  /** Keeps a non-validator's chain: announced blocks, catch-ups (chain-follower.ts). */
+  readonly #follower: ChainFollower
+  /** Chain heights linked peers last claimed, by peer ID. */
+  readonly #heights = new Map<string, number>()
+
+  constructor(options: BlockSyncOptions) {
+    this.#o = options
+    this.#client = new SyncClient(options.clock, options.syncTimeoutMs)
+    this.#follower = new ChainFollower(options.ledger, options.log, (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal))
+  }
+
+  /** What the consenter's Stack offers for state transfer: the heights, and ranges fetched page by page. */
+  readonly stackSync: SyncHooks = {
+    peerHeights: () => this.#heights,
+    fetchBlocks: (peerId, start, end, options) => this.#follower.fetchRange(peerId, start, end, options?.signal),
+  }
+
+  /** A link registered, with the chain height its HELLO claimed. */
+  linkRegistered(peerId: string, height: number): void {
+    this.#heights.set(peerId, height)
+  }
+
+  /**
+   * A non-validator that meets a validator with a longer chain catches up at once, instead of
+   * waiting for the next SYNC_BLOCK_ADDED to reveal the gap (a reloaded tab starts at genesis).
+   */
+  catchUpFrom(link: Link, height: number): void {
+    if (this.#o.role === 'validator' || link.remote?.type !== EndpointType.VALIDATOR) return
+    this.#follower.catchUp({ id: link.remoteId, label: link.label }, height)
+  }
+
+  /** A linked peer told its height after HELLO (SYNC_BLOCK_ADDED). */
+  recordHeight(peerId: string, height: number): void {
+    if (peerId !== '' && Number.isSafeInteger(height)) this.#heights.set(peerId, height)
+  }
+
+  /** SYNC_BLOCK_ADDED. Validators get blocks from their consenter; only non-validators follow it. */
+  blockAdded(block: Block, from: Link): void {
+    if (this.#o.role === 'validator') return
+    this.#follower.follow(block, { id: from.remoteId, label: from.label })
+  }
+
+  /** An answer to a request (SYNC_BLOCKS, ...); one no request from that peer awaits is dropped. */
+  resolveRequest(requestId: number, type: number, payload: unknown, from: Link): void {
+    if (!this.#client.resolve(requestId, type, from.remoteId, payload)) {
+      this.#o.log.debug('unsolicited sync answer dropped', { remotePeer: from.label, type: messageTypeName(type), requestId })
+    }
+  }
+
+  /** A registered link ended: its requests fail, its height is forgotten. */
+  linkEnded(peerId: string): void {
+    this.#client.failPeer(peerId, new TransportError(`link to ${peerId} ended`))
+    this.#heights.delete(peerId)
+  }
+
+  /**
+   * A follower whose fetch failed (an answer that timed out, a link that dropped mid-answer) would
+   * wait for the next SYNC_BLOCK_ADDED to show its gap again, which never comes on a network with
+   * nothing more to commit. Each discovery period, with no follow work pending, it catches up from
+   * the linked validator that claimed the greatest height above its own.
+   */
+  retryCatchUp(): void {
+    if (this.#o.role === 'validator') return
+    const claims: [ChainSource, number][] = []
+    for (const link of this.#o.linked.values()) {
+      if (link.remote?.type === EndpointType.VALIDATOR) claims.push([{ id: link.remoteId, label: link.label }, this.#heights.get(link.remoteId) ?? 0])
+    }
+    this.#follower.retry(claims)
+  }
+
+  /** Fails every request (the peer stops). */
+  close(): void {
+    this.#client.close(new AbortError('peer stopped'))
+  }
+
+  #fetchBlocks(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {
+    return this.#client
+      .request<BlocksPayload>(
+        peerId,
+        MessageType.SYNC_BLOCKS,
+        (requestId) => this.#o.unicast(makeEnvelope(MessageType.SYNC_GET_BLOCKS, { requestId, start, end }), peerId),
+        signal,
+      )
+      .then((answer) => answer.blocks)
+  }
+}

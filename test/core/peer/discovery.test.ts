@@ -1,0 +1,178 @@
+import { describe, expect, it, vi } from 'vitest'
+import { TransportError } from '../../../src/core/errors.js'
+import type { Link } from '../../../src/core/handlers/link.js'
+import { Discovery, type DiscoveryLimits, type LinkedPeers } from '../../../src/core/peer/discovery.js'
+import { ManualClock } from '../../../src/core/util/clock.js'
+import { MessageType } from '../../../src/core/wire/message-type.js'
+import { EndpointType, type PeerEndpoint } from '../../../src/core/wire/payload-types.js'
+import { recordingLogger, type LogRecord } from '../../support/fake-network.js'
+import { linkTo } from '../../support/fake-link.js'
+
+const SELF = { id: 'vp0', address: 'ws://vp0/chat' }
+const at = (id: string): string => `ws://${id}/chat`
+const endpoint = (id: string, address = at(id)): PeerEndpoint => ({ id, address, type: EndpointType.VALIDATOR })
+
+/** The registry as discovery reads it. */
+class Linked implements LinkedPeers {
+  readonly links = new Map<string, Link>()
+  get size(): number {
+    return this.links.size
+  }
+  get outbound(): number {
+    return [...this.links.values()].filter((link) => link.initiated).length
+  }
+  has(peerId: string): boolean {
+    return this.links.has(peerId)
+  }
+  values(): Iterable<Link> {
+    return this.links.values()
+  }
+  add(link: Link): Link {
+    this.links.set(link.remoteId, link)
+    return link
+  }
+}
+
+const LIMITS: DiscoveryLimits = {
+  maxDialsInFlight: 2,
+  maxPeers: 10,
+  maxOutboundPeers: 5,
+  maxPeersList: 3,
+  maxKnownAddresses: 100,
+  discoveryPeriodMs: 1000,
+  redialBaseMs: 100,
+  redialMaxMs: 1000,
+}
+
+/** A discovery whose dials wait until the test fails or ends them; like chatWithPeer, each counts itself. */
+function discoveryOver(limits: Partial<DiscoveryLimits> = {}) {
+  const clock = new ManualClock()
+  const logs: LogRecord[] = []
+  const linked = new Linked()
+  const metrics = { peersListEntriesDropped: 0 }
+  const dials: string[] = []
+  const pending = new Map<string, { fail: (err: Error) => void; signal: AbortSignal }>()
+  const sent: { to: string; type: number }[] = []
+  let periods = 0
+  const discovery: Discovery = new Discovery({
+    self: SELF,
+    limits: { ...LIMITS, ...limits },
+    clock,
+    log: recordingLogger(logs),
+    linked,
+    metrics,
+    canDial: true,
+    running: () => true,
+    dial: (address, signal) => {
+      dials.push(address)
+      const settle = discovery.countDial()
+      return new Promise<void>((_resolve, reject) => {
+        pending.set(address, { fail: reject, signal })
+      }).finally(settle)
+    },
+    send: (link, envelope) => {
+      sent.push({ to: link.remoteId, type: envelope.type })
+      return true
+    },
+    onPeriod: () => periods++,
+  })
+  return { clock, logs, linked, metrics, dials, pending, sent, discovery, periods: () => periods }
+}
+
+describe('discovery', () => {
+  it('dials the bootstrap addresses, at most maxDialsInFlight at once, never its own or a bad one', async () => {
+    const d = discoveryOver()
+    d.discovery.addBootstrap([SELF.address, at('vp1'), 'http://vp2/chat', at('vp3'), at('vp4')])
+    expect(d.discovery.knownAddresses).toBe(3)
+    expect(d.logs.filter((r) => r.msg === 'ignoring bootstrap address that is not a ws:// URL').map((r) => r.fields)).toEqual([{ address: 'http://vp2/chat' }])
+    d.discovery.start()
+    expect(d.dials).toEqual([at('vp1'), at('vp3')])
+    expect(d.discovery.dialsInFlight).toBe(2)
+    // A failed dial frees its slot and backs off; the next due address takes the slot.
+    d.pending.get(at('vp1'))!.fail(new TransportError('connection refused'))
+    await vi.waitFor(() => expect(d.discovery.dialsInFlight).toBe(1), { timeout: 1000, interval: 1 })
+    d.discovery.dialDue()
+    expect(d.dials).toEqual([at('vp1'), at('vp3'), at('vp4')])
+  })
+
+  it('redials a failed address only after its backoff (half to all of redialBaseMs after one failure)', async () => {
+    const d = discoveryOver({ maxDialsInFlight: 1 })
+    d.discovery.addBootstrap([at('vp1')])
+    d.discovery.start()
+    d.pending.get(at('vp1'))!.fail(new TransportError('connection refused'))
+    await vi.waitFor(() => expect(d.discovery.dialsInFlight).toBe(0), { timeout: 1000, interval: 1 })
+    d.clock.advance(49)
+    d.discovery.dialDue()
+    expect(d.dials).toEqual([at('vp1')])
+    d.clock.advance(51)
+    d.discovery.dialDue()
+    expect(d.dials).toEqual([at('vp1'), at('vp1')])
+  })
+
+  it('dials nothing past the peer or outbound caps, nor a peer already linked', () => {
+    const d = discoveryOver({ maxOutboundPeers: 1 })
+    d.linked.add(linkTo(endpoint('vp1'), at('vp1')))
+    d.discovery.addBootstrap([at('vp2')])
+    d.discovery.start()
+    expect(d.dials).toEqual([])
+
+    const e = discoveryOver()
+    e.linked.add(linkTo(endpoint('vp1')))
+    e.discovery.learnPeers([endpoint('vp1', 'ws://vp1-alias/chat')], linkTo(endpoint('vp9')))
+    expect(e.dials).toEqual([])
+  })
+
+  it('drops itself and bad entries of a DISC_PEERS list, and what lies past maxPeersList; counts them, then dials', () => {
+    const d = discoveryOver()
+    const from = linkTo(endpoint('vp9'))
+    d.discovery.learnPeers([endpoint('vp1'), endpoint(SELF.id, at('elsewhere')), { id: 'vp2', address: 'not a url' }], from)
+    expect(d.metrics.peersListEntriesDropped).toBe(2)
+    expect(d.logs.filter((r) => r.msg === 'dropped DISC_PEERS entries').map((r) => r.fields)).toEqual([{ remotePeer: 'vp9', dropped: 2, listed: 3 }])
+    expect(d.discovery.knownAddresses).toBe(1)
+    expect(d.dials).toEqual([at('vp1')])
+
+    const e = discoveryOver()
+    e.discovery.learnPeers(['vp1', 'vp2', 'vp3', 'vp4', 'vp5'].map((id) => endpoint(id)), from)
+    expect(e.metrics.peersListEntriesDropped).toBe(2)
+    expect(e.discovery.knownAddresses).toBe(3)
+  })
+
+  it('answers DISC_GET_PEERS with linked peers that have an address, never the asker, at most maxPeersList', () => {
+    const d = discoveryOver()
+    const asker = d.linked.add(linkTo(endpoint('vp1')))
+    d.linked.add(linkTo(endpoint('tab', '')))
+    for (const id of ['vp2', 'vp3', 'vp4', 'vp5']) d.linked.add(linkTo(endpoint(id)))
+    expect(d.discovery.peersFor(asker).map((p) => p.id)).toEqual(['vp2', 'vp3', 'vp4'])
+  })
+
+  it('marks a registered link\'s dialed and announced addresses connected, and makes both due again when it ends', () => {
+    const d = discoveryOver()
+    const link = linkTo(endpoint('vp1', 'ws://vp1.example/chat'), at('vp1'))
+    d.discovery.linkRegistered(link)
+    expect(d.discovery.knownAddresses).toBe(2)
+    d.discovery.start()
+    expect(d.dials).toEqual([])
+    d.discovery.linkEnded(link, true)
+    d.clock.advance(100)
+    d.discovery.dialDue()
+    expect(d.dials).toEqual([at('vp1'), 'ws://vp1.example/chat'])
+  })
+
+  it('asks every linked peer for its peers each period, then runs onPeriod; stop ends the period and aborts dials', () => {
+    const d = discoveryOver()
+    d.linked.add(linkTo(endpoint('vp1')))
+    d.linked.add(linkTo(endpoint('vp2')))
+    d.discovery.addBootstrap([at('vp3')])
+    d.discovery.start()
+    d.clock.advance(1000)
+    expect(d.sent).toEqual([
+      { to: 'vp1', type: MessageType.DISC_GET_PEERS },
+      { to: 'vp2', type: MessageType.DISC_GET_PEERS },
+    ])
+    expect(d.periods()).toBe(1)
+    d.discovery.stop()
+    expect(d.pending.get(at('vp3'))!.signal.aborted).toBe(true)
+    d.clock.advance(5000)
+    expect(d.periods()).toBe(1)
+  })
+})

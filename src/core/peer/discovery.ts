@@ -197,7 +197,7 @@ export class Discovery {
     let dropped = 0
     for (const raw of peers) {
       if (taken >= limits.maxPeersList) {
-        dropped += peers.length - taken - dropped
+        dropped += peers.length - taken
         break
       }
       taken++

@@ -135,6 +135,12 @@ describe('discovery', () => {
     e.discovery.learnPeers(['vp1', 'vp2', 'vp3', 'vp4', 'vp5'].map((id) => endpoint(id)), from)
     expect(e.metrics.peersListEntriesDropped).toBe(2)
     expect(e.discovery.knownAddresses).toBe(3)
+
+    // A bad entry inside the cap and two past it: three dropped, not two.
+    const f = discoveryOver()
+    f.discovery.learnPeers([{ id: 'vp0', address: 'not a url' }, ...['vp1', 'vp2', 'vp3', 'vp4'].map((id) => endpoint(id))], from)
+    expect(f.metrics.peersListEntriesDropped).toBe(3)
+    expect(f.discovery.knownAddresses).toBe(2)
   })
 
   it('answers DISC_GET_PEERS with linked peers that have an address, never the asker, at most maxPeersList', () => {

@@ -30,6 +30,7 @@ import type { CodecLimits } from './codec-limits.js'
 import type { Envelope } from './envelope.js'
 import { scanMsgpack } from './msgpack-scan.js'
 import type { ScanLimits } from './msgpack-scan.js'
+import { TRUNCATED, readArrayHeaderAt, readValue } from './msgpack-reader.js'
 
 /** Bytes of a frame's array header at most (array 32); a frame is this plus its envelopes. */
 export const FRAME_HEADER_MAX_BYTES = 5
@@ -70,42 +71,21 @@ export function decodeFrame(frame: Uint8Array, limits?: Partial<CodecLimits>): E
   const lim = resolveCodecLimits(limits)
   if (frame.byteLength > lim.maxFrameBytes) throw new FrameTooLargeError(frame.byteLength, lim.maxFrameBytes)
   // Refuse a wrong top level or an envelope count over the cap before anything is allocated.
-  const count = arrayHeaderCount(frame)
-  if (count === TRUNCATED_HEADER) throw new DecodeError('frame: truncated msgpack: the array header is cut off')
-  if (count < 0) throw new DecodeError(frame.byteLength === 0 ? 'frame: empty' : 'frame: top level is not a msgpack array')
+  const headerEnd = readArrayHeaderAt(frame, 0)
+  if (headerEnd === TRUNCATED && frame.byteLength > 0) throw new DecodeError('frame: truncated msgpack: the array header is cut off')
+  if (headerEnd < 0) throw new DecodeError(frame.byteLength === 0 ? 'frame: empty' : 'frame: top level is not a msgpack array')
+  const count = readValue
   if (count === 0) throw new DecodeError('frame: holds no envelope')
   if (count > lim.maxEnvelopesPerFrame) {
     throw new DecodeError(`frame: ${count} envelopes exceed the limit of ${lim.maxEnvelopesPerFrame}`)
   }
-  const fast = decodeCanonicalFrame(frame, count, frameHeaderBytes(frame), lim)
+  const fast = decodeCanonicalFrame(frame, count, headerEnd, lim)
   if (fast !== undefined) return fast
   const decoded = unpackUntrusted(frame, lim, 'frame')
   if (!Array.isArray(decoded)) throw new DecodeError('frame: top level is not a msgpack array')
   const envelopes = new Array<Envelope>(decoded.length)
   for (let i = 0; i < decoded.length; i++) envelopes[i] = checkEnvelope(decoded[i], i)
   return envelopes
-}
-
-/** Bytes of the array header at the start of a frame arrayHeaderCount accepted. */
-function frameHeaderBytes(frame: Uint8Array): number {
-  const b = frame[0] as number
-  return b === 0xdc ? 3 : b === 0xdd ? 5 : 1
-}
-
-const NOT_AN_ARRAY = -1
-const TRUNCATED_HEADER = -2
-
-/** Element count of a msgpack array header at the start of `bytes`, or NOT_AN_ARRAY / TRUNCATED_HEADER. */
-function arrayHeaderCount(bytes: Uint8Array): number {
-  const b = bytes[0]
-  if (b === undefined) return NOT_AN_ARRAY
-  if (b >= 0x90 && b <= 0x9f) return b & 0x0f
-  if ((b === 0xdc && bytes.length < 3) || (b === 0xdd && bytes.length < 5)) return TRUNCATED_HEADER
-  if (b === 0xdc) return ((bytes[1] as number) << 8) | (bytes[2] as number)
-  if (b === 0xdd) {
-    return (bytes[1] as number) * 0x1000000 + (((bytes[2] as number) << 16) | ((bytes[3] as number) << 8) | (bytes[4] as number))
-  }
-  return NOT_AN_ARRAY
 }
 
 /**

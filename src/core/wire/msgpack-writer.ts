@@ -14,6 +14,14 @@ import { utf8Write } from '../util/utf8.js'
 import { writeHex } from '../util/hex.js'
 
 const TWO_32 = 2 ** 32
+
+/** An ASCII string of at most 31 characters as a msgpack fixstr (map keys written or matched as bytes). */
+export function asciiFixstr(text: string): Uint8Array {
+  const out = new Uint8Array(1 + text.length)
+  out[0] = 0xa0 | text.length
+  for (let i = 0; i < text.length; i++) out[i + 1] = text.charCodeAt(i)
+  return out
+}
 /** The buffer a writer starts with and keeps between messages (default 64 KiB). */
 export const MSGPACK_WRITER_KEPT_BYTES = 64 * 1024
 /**

@@ -1,12 +1,12 @@
 /**
  * decodeFrame's fast path: a frame laid out as encodeFrame writes it (an array of maps whose keys
  * come as `type`, `timestamp`?, `payload`, `signature`?, bins for the bytes, and integers in any
- * number format that holds a non-negative safe one, as msgpack-reader.ts reads them) is read
- * here by hand, with no structural scan, no general decoder and no intermediate objects.
- * Anything else, well-formed or not, gives undefined and goes through the full path (codec.ts),
- * which decides and words every refusal; so what this accepts is a subset of what the full path
- * accepts, decoded to the same envelopes (frame-fast-path.test.ts compares it with a generic
- * msgpack decoder on random frames).
+ * number format that holds a non-negative safe one, as msgpack-reader.ts reads them: encodeFrame
+ * writes those of 2^32 and more as float 64) is read here by hand, with no structural scan, no
+ * general decoder and no intermediate objects. Anything else, well-formed or not, gives undefined
+ * and goes through the full path (codec.ts), which decides and words every refusal; so what this
+ * accepts is a subset of what the full path accepts, decoded to the same envelopes
+ * (frame-fast-path.test.ts compares it with a generic msgpack decoder on random frames).
  *
  * Why: every message on every link passes here. At PBFT batch 1 the scan plus msgpackr plus the
  * shape check cost a validator about 6% of its CPU.

@@ -60,7 +60,7 @@ export function int64At(b: Uint8Array, p: number, signed: boolean): number {
   return (signed ? high | 0 : high) * TWO_32 + u32(b, p + 4)
 }
 
-// Floats are how msgpackr and wspeer's payloads write integers of 2^32 and more (timestamps):
+// Floats are how msgpackr and wspeer write integers of 2^32 and more (every envelope's timestamp):
 // their bytes go through one scratch Float64Array, which costs less than a DataView.
 const float64 = new Float64Array(1)
 const float64Bytes = new Uint8Array(float64.buffer)

@@ -155,8 +155,13 @@ export type PbftMessage =
 // One writer for every message: encoding is synchronous and never re-entered.
 const writer = new MsgpackWriter()
 
+/**
+ * A transaction inside a PBFT message is short-keyed like the rest of it: i txid, y payload,
+ * s timestamp, o origin (PROTOCOL.md 11.4). CHAIN_TRANSACTION and block payloads spell the keys
+ * out (wire/payload-writer.ts, PROTOCOL.md 6), so the two layouts are two protocols' and share no
+ * writer; changing either is a wire change.
+ */
 function writeTx(w: MsgpackWriter, tx: Transaction): void {
-  // Transactions on the wire are short-keyed too: i txid, y payload, s timestamp, o origin.
   w.map(4)
   w.key('i')
   w.str(tx.txid)

@@ -11,8 +11,9 @@
  * than `maxDepth`, more than `maxContainers` arrays plus maps, 64-bit integers outside the safe
  * integer range, truncated input and trailing bytes after the one top-level value.
  *
- * Error messages name the offence and a byte offset, never decoded content. Sized headers (8 to 64
- * bits) are parsed by msgpack-reader.ts's token readers, as everywhere else in wspeer.
+ * Error messages name the offence and a byte offset, never decoded content. Multi-byte length
+ * headers and 64-bit integers are read by msgpack-reader.ts's token readers, as everywhere else in
+ * wspeer.
  */
 import { DecodeError } from '../errors.js'
 import { TRUNCATED, int64At, readArrayHeaderAt, readBinHeaderAt, readMapHeaderAt, readStrHeaderAt, readValue } from './msgpack-reader.js'

@@ -80,9 +80,9 @@ function explain(indent: number, label: string): void {
     } else if (n > 0) {
       emit(take(n), indent + 2, `${n} bytes`)
     }
-  } else if (b === 0xcf) {
-    const value = new DataView(frame.buffer, frame.byteOffset + pos + 1, 8).getBigUint64(0)
-    emit(take(9), indent, `${label}uint 64: ${value}`)
+  } else if (b === 0xcb) {
+    const value = new DataView(frame.buffer, frame.byteOffset + pos + 1, 8).getFloat64(0)
+    emit(take(9), indent, `${label}float 64: ${value}`)
   } else {
     throw new Error(`protocol-example: byte 0x${b.toString(16)} is not handled`)
   }

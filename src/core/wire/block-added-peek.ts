@@ -6,14 +6,15 @@
  *
  * wspeer's encoder writes the payload as `{block: {number, ...}}` with `number` first, so the
  * bytes start: a one-entry map, the string "block", a map header, the string "number", an
- * unsigned integer. Anything else (another key order, another encoder, a number written as a
- * float, as msgpackr writes those of 2^32 and more) gives undefined, and the payload is decoded
- * and checked as usual. Nothing here trusts the rest of the payload: a caller uses the number
- * only to leave alone a block it already holds.
+ * integer (in any format that holds a non-negative safe one, float 64 included). Anything else
+ * (another key order, another encoder) gives undefined, and the payload is decoded and checked as
+ * usual. Nothing here trusts the rest of the payload: a caller uses the number only to leave
+ * alone a block it already holds.
  *
  *   peekAnnouncedBlockNumber(encodePayload(MessageType.SYNC_BLOCK_ADDED, { block }))  // block.number
  */
-import { NO_MATCH, asciiFixstr, matchBytes, readUintAt, readValue } from './msgpack-at.js'
+import { NO_MATCH, matchBytes, readMapHeaderAt, readUintAt, readValue } from './msgpack-reader.js'
+import { asciiFixstr } from './msgpack-writer.js'
 
 /** A one-entry map, then the fixstr "block". */
 const PAYLOAD_PREFIX = new Uint8Array([0x81, ...asciiFixstr('block')])
@@ -21,12 +22,9 @@ const NUMBER_KEY = asciiFixstr('number')
 
 export function peekAnnouncedBlockNumber(payload: Uint8Array): number | undefined {
   let pos = matchBytes(payload, 0, PAYLOAD_PREFIX)
-  if (pos === NO_MATCH) return undefined
-  const header = payload[pos++]
-  // fixmap or map16: the count is checked by the full decode, when there is one.
-  if (header === 0xde) pos += 2
-  else if (header === undefined || header < 0x80 || header > 0x8f) return undefined
+  // The block's entry count is checked by the full decode, when there is one.
+  if (pos === NO_MATCH || (pos = readMapHeaderAt(payload, pos)) < 0) return undefined
   pos = matchBytes(payload, pos, NUMBER_KEY)
-  if (pos === NO_MATCH || readUintAt(payload, pos) === NO_MATCH) return undefined
+  if (pos === NO_MATCH || readUintAt(payload, pos) < 0) return undefined
   return readValue
 }

@@ -17,7 +17,7 @@ export const DEFAULT_MAX_BLOCK_BYTES = 512 * 1024
 
 /**
  * msgpack bytes one transaction adds beyond its strings: a map header, four keys, three string
- * headers of up to 5 bytes and a uint64 timestamp come to 55; rounded up.
+ * headers of up to 5 bytes and a 9-byte timestamp come to 55; rounded up.
  */
 export const BLOCK_TX_OVERHEAD_BYTES = 64
 /** msgpack bytes of a block beyond its transactions and proposer: keys, two hashes of up to 64 bytes, numbers, headers. */

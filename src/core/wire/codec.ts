@@ -14,9 +14,11 @@
  * (frame-fast-path.ts), which gives the same envelopes and leaves everything else to the layers.
  * Every failure is one DecodeError whose message never quotes decoded content.
  *
- * Encoding is hand-written too: the envelope has a fixed shape, so writing its bytes straight into
- * one exactly sized buffer is several times faster than a general encoder and needs no copy of
- * each envelope to drop absent optional fields. The tests check its output against msgpackr's.
+ * Encoding is hand-written too, with msgpack-writer.ts's tokens: the envelope has a fixed shape, so
+ * writing its bytes straight into one exactly sized buffer is several times faster than a general
+ * encoder and needs no copy of each envelope to drop absent optional fields. The bytes are
+ * msgpackr's for the same envelope (integers of 2^32 and more, millisecond timestamps among them,
+ * as float 64), which the tests check.
  */
 import type { Unpackr as UnpackrType } from 'msgpackr'
 // @ts-expect-error -- this entry ships without declarations; it exports the same Unpackr class.
@@ -30,6 +32,8 @@ import type { CodecLimits } from './codec-limits.js'
 import type { Envelope } from './envelope.js'
 import { scanMsgpack } from './msgpack-scan.js'
 import type { ScanLimits } from './msgpack-scan.js'
+import { TRUNCATED, readArrayHeaderAt, readValue } from './msgpack-reader.js'
+import { binHeaderBytes, containerHeaderBytes, uintBytes, writeArrayHeaderAt, writeBinAt, writeMapHeaderAt, writeUintAt } from './msgpack-writer.js'
 
 /** Bytes of a frame's array header at most (array 32); a frame is this plus its envelopes. */
 export const FRAME_HEADER_MAX_BYTES = 5
@@ -70,42 +74,21 @@ export function decodeFrame(frame: Uint8Array, limits?: Partial<CodecLimits>): E
   const lim = resolveCodecLimits(limits)
   if (frame.byteLength > lim.maxFrameBytes) throw new FrameTooLargeError(frame.byteLength, lim.maxFrameBytes)
   // Refuse a wrong top level or an envelope count over the cap before anything is allocated.
-  const count = arrayHeaderCount(frame)
-  if (count === TRUNCATED_HEADER) throw new DecodeError('frame: truncated msgpack: the array header is cut off')
-  if (count < 0) throw new DecodeError(frame.byteLength === 0 ? 'frame: empty' : 'frame: top level is not a msgpack array')
+  const headerEnd = readArrayHeaderAt(frame, 0)
+  if (headerEnd === TRUNCATED && frame.byteLength > 0) throw new DecodeError('frame: truncated msgpack: the array header is cut off')
+  if (headerEnd < 0) throw new DecodeError(frame.byteLength === 0 ? 'frame: empty' : 'frame: top level is not a msgpack array')
+  const count = readValue
   if (count === 0) throw new DecodeError('frame: holds no envelope')
   if (count > lim.maxEnvelopesPerFrame) {
     throw new DecodeError(`frame: ${count} envelopes exceed the limit of ${lim.maxEnvelopesPerFrame}`)
   }
-  const fast = decodeCanonicalFrame(frame, count, frameHeaderBytes(frame), lim)
+  const fast = decodeCanonicalFrame(frame, count, headerEnd, lim)
   if (fast !== undefined) return fast
   const decoded = unpackUntrusted(frame, lim, 'frame')
   if (!Array.isArray(decoded)) throw new DecodeError('frame: top level is not a msgpack array')
   const envelopes = new Array<Envelope>(decoded.length)
   for (let i = 0; i < decoded.length; i++) envelopes[i] = checkEnvelope(decoded[i], i)
   return envelopes
-}
-
-/** Bytes of the array header at the start of a frame arrayHeaderCount accepted. */
-function frameHeaderBytes(frame: Uint8Array): number {
-  const b = frame[0] as number
-  return b === 0xdc ? 3 : b === 0xdd ? 5 : 1
-}
-
-const NOT_AN_ARRAY = -1
-const TRUNCATED_HEADER = -2
-
-/** Element count of a msgpack array header at the start of `bytes`, or NOT_AN_ARRAY / TRUNCATED_HEADER. */
-function arrayHeaderCount(bytes: Uint8Array): number {
-  const b = bytes[0]
-  if (b === undefined) return NOT_AN_ARRAY
-  if (b >= 0x90 && b <= 0x9f) return b & 0x0f
-  if ((b === 0xdc && bytes.length < 3) || (b === 0xdd && bytes.length < 5)) return TRUNCATED_HEADER
-  if (b === 0xdc) return ((bytes[1] as number) << 8) | (bytes[2] as number)
-  if (b === 0xdd) {
-    return (bytes[1] as number) * 0x1000000 + (((bytes[2] as number) << 16) | ((bytes[3] as number) << 8) | (bytes[4] as number))
-  }
-  return NOT_AN_ARRAY
 }
 
 /**
@@ -170,28 +153,15 @@ function envelopeError(index: number, what: string): DecodeError {
   return new DecodeError(`frame: envelope ${index} ${what}`)
 }
 
-function uintSize(n: number): number {
-  if (n < 0x80) return 1
-  if (n < 0x100) return 2
-  if (n < 0x10000) return 3
-  if (n < 0x100000000) return 5
-  return 9
-}
-
-function binHeaderSize(length: number): number {
-  if (length < 0x100) return 2
-  if (length < 0x10000) return 3
-  return 5
-}
-
 /**
  * Encoded size of one envelope in bytes (exact for valid envelopes, so also an upper bound). A
  * frame of envelopes e1..en is at most FRAME_HEADER_MAX_BYTES plus the sum of their sizes.
  */
 export function envelopeWireSize(env: Envelope): number {
-  let size = 1 + KEY_TYPE.length + uintSize(env.type) + KEY_PAYLOAD.length + binHeaderSize(env.payload.byteLength) + env.payload.byteLength
-  if (env.timestamp !== undefined) size += KEY_TIMESTAMP.length + uintSize(env.timestamp)
-  if (env.signature !== undefined) size += KEY_SIGNATURE.length + binHeaderSize(env.signature.byteLength) + env.signature.byteLength
+  // 1: the envelope's fixmap header.
+  let size = 1 + KEY_TYPE.length + uintBytes(env.type) + KEY_PAYLOAD.length + binHeaderBytes(env.payload.byteLength) + env.payload.byteLength
+  if (env.timestamp !== undefined) size += KEY_TIMESTAMP.length + uintBytes(env.timestamp)
+  if (env.signature !== undefined) size += KEY_SIGNATURE.length + binHeaderBytes(env.signature.byteLength) + env.signature.byteLength
   return size
 }
 
@@ -203,40 +173,30 @@ export function envelopeWireSize(env: Envelope): number {
 export function encodeFrame(envelopes: readonly Envelope[]): Uint8Array {
   const count = envelopes.length
   if (count === 0) throw new RangeError('encodeFrame: a frame holds at least one envelope')
-  let size = count < 0x10 ? 1 : count < 0x10000 ? 3 : 5
+  let size = containerHeaderBytes(count)
   for (let i = 0; i < count; i++) {
     const env = envelopes[i] as Envelope
     checkOutgoing(env, i)
     size += envelopeWireSize(env)
   }
   const out = new Uint8Array(size)
-  let pos = 0
-  if (count < 0x10) {
-    out[pos++] = 0x90 | count
-  } else if (count < 0x10000) {
-    out[pos++] = 0xdc
-    out[pos++] = count >>> 8
-    out[pos++] = count & 0xff
-  } else {
-    out[pos++] = 0xdd
-    pos = writeU32(out, pos, count)
-  }
+  let pos = writeArrayHeaderAt(out, 0, count)
   for (let i = 0; i < count; i++) {
     const env = envelopes[i] as Envelope
     const hasTimestamp = env.timestamp !== undefined
     const hasSignature = env.signature !== undefined
-    out[pos++] = 0x82 + (hasTimestamp ? 1 : 0) + (hasSignature ? 1 : 0)
+    pos = writeMapHeaderAt(out, pos, 2 + (hasTimestamp ? 1 : 0) + (hasSignature ? 1 : 0))
     out.set(KEY_TYPE, pos)
-    pos = writeUint(out, pos + KEY_TYPE.length, env.type)
+    pos = writeUintAt(out, pos + KEY_TYPE.length, env.type)
     if (hasTimestamp) {
       out.set(KEY_TIMESTAMP, pos)
-      pos = writeUint(out, pos + KEY_TIMESTAMP.length, env.timestamp as number)
+      pos = writeUintAt(out, pos + KEY_TIMESTAMP.length, env.timestamp as number)
     }
     out.set(KEY_PAYLOAD, pos)
-    pos = writeBin(out, pos + KEY_PAYLOAD.length, env.payload)
+    pos = writeBinAt(out, pos + KEY_PAYLOAD.length, env.payload)
     if (hasSignature) {
       out.set(KEY_SIGNATURE, pos)
-      pos = writeBin(out, pos + KEY_SIGNATURE.length, env.signature as Uint8Array)
+      pos = writeBinAt(out, pos + KEY_SIGNATURE.length, env.signature as Uint8Array)
     }
   }
   return out
@@ -254,56 +214,4 @@ function checkOutgoing(env: Envelope, index: number): void {
       throw new RangeError(`encodeFrame: envelope ${index} signature is longer than ${DEFAULT_MAX_SIGNATURE_BYTES} bytes`)
     }
   }
-}
-
-function writeU32(out: Uint8Array, pos: number, n: number): number {
-  out[pos] = n >>> 24
-  out[pos + 1] = (n >>> 16) & 0xff
-  out[pos + 2] = (n >>> 8) & 0xff
-  out[pos + 3] = n & 0xff
-  return pos + 4
-}
-
-/** Writes a non-negative safe integer in its shortest msgpack form, as msgpackr does. */
-function writeUint(out: Uint8Array, pos: number, n: number): number {
-  if (n < 0x80) {
-    out[pos] = n
-    return pos + 1
-  }
-  if (n < 0x100) {
-    out[pos] = 0xcc
-    out[pos + 1] = n
-    return pos + 2
-  }
-  if (n < 0x10000) {
-    out[pos] = 0xcd
-    out[pos + 1] = n >>> 8
-    out[pos + 2] = n & 0xff
-    return pos + 3
-  }
-  if (n < 0x100000000) {
-    out[pos] = 0xce
-    return writeU32(out, pos + 1, n)
-  }
-  out[pos] = 0xcf
-  const high = Math.floor(n / 0x100000000)
-  writeU32(out, pos + 1, high)
-  return writeU32(out, pos + 5, n - high * 0x100000000)
-}
-
-function writeBin(out: Uint8Array, pos: number, bytes: Uint8Array): number {
-  const length = bytes.byteLength
-  if (length < 0x100) {
-    out[pos++] = 0xc4
-    out[pos++] = length
-  } else if (length < 0x10000) {
-    out[pos++] = 0xc5
-    out[pos++] = length >>> 8
-    out[pos++] = length & 0xff
-  } else {
-    out[pos++] = 0xc6
-    pos = writeU32(out, pos, length)
-  }
-  out.set(bytes, pos)
-  return pos + length
 }

@@ -11,10 +11,12 @@
  * than `maxDepth`, more than `maxContainers` arrays plus maps, 64-bit integers outside the safe
  * integer range, truncated input and trailing bytes after the one top-level value.
  *
- * Error messages name the offence and a byte offset, never decoded content.
+ * Error messages name the offence and a byte offset, never decoded content. Multi-byte length
+ * headers and 64-bit integers are read by msgpack-reader.ts's token readers, as everywhere else in
+ * wspeer.
  */
 import { DecodeError } from '../errors.js'
-import { SAFE_HIGH_WORD_LIMIT } from './msgpack-at.js'
+import { TRUNCATED, int64At, readArrayHeaderAt, readBinHeaderAt, readMapHeaderAt, readStrHeaderAt, readValue } from './msgpack-reader.js'
 
 export interface ScanLimits {
   maxDepth: number
@@ -52,8 +54,9 @@ export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {
     let items = -1 // elements of a container that follows
     let map = false
 
-    if (b <= 0x7f) {
-      // positive fixint
+    // The one-byte fix forms, most tokens, are decoded in place; sized headers by the shared readers.
+    if (b <= 0x7f || b >= 0xe0) {
+      // positive or negative fixint
     } else if (b <= 0x8f) {
       items = (b & 0x0f) * 2
       map = true
@@ -61,8 +64,19 @@ export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {
       items = b & 0x0f
     } else if (b <= 0xbf) {
       dataLength = b & 0x1f
-    } else if (b >= 0xe0) {
-      // negative fixint
+    } else if (b === 0xde || b === 0xdf) {
+      pos = readMapHeaderAt(bytes, at)
+      items = readValue * 2
+      map = true
+    } else if (b === 0xdc || b === 0xdd) {
+      pos = readArrayHeaderAt(bytes, at)
+      items = readValue
+    } else if (b >= 0xd9 && b <= 0xdb) {
+      pos = readStrHeaderAt(bytes, at)
+      dataLength = readValue
+    } else if (b >= 0xc4 && b <= 0xc6) {
+      pos = readBinHeaderAt(bytes, at)
+      dataLength = readValue
     } else {
       switch (b) {
         case 0xc0: // nil
@@ -71,24 +85,6 @@ export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {
           break
         case 0xc1:
           throw new DecodeError(`invalid msgpack byte 0xc1 at byte ${at}`)
-        case 0xc4: // bin 8
-        case 0xd9: // str 8
-          need(bytes, pos, 1, at)
-          dataLength = bytes[pos] as number
-          pos += 1
-          break
-        case 0xc5: // bin 16
-        case 0xda: // str 16
-          need(bytes, pos, 2, at)
-          dataLength = readU16(bytes, pos)
-          pos += 2
-          break
-        case 0xc6: // bin 32
-        case 0xdb: // str 32
-          need(bytes, pos, 4, at)
-          dataLength = readU32(bytes, pos)
-          pos += 4
-          break
         case 0xc7:
         case 0xc8:
         case 0xc9:
@@ -98,12 +94,6 @@ export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {
         case 0xd7:
         case 0xd8:
           throw new DecodeError(`msgpack extension types are not accepted (byte ${at})`)
-        case 0xca: // float 32
-          dataLength = 4
-          break
-        case 0xcb: // float 64
-          dataLength = 8
-          break
         case 0xcc: // uint 8
         case 0xd0: // int 8
           dataLength = 1
@@ -112,50 +102,25 @@ export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {
         case 0xd1: // int 16
           dataLength = 2
           break
+        case 0xca: // float 32
         case 0xce: // uint 32
         case 0xd2: // int 32
           dataLength = 4
           break
-        case 0xcf: // uint 64
-          need(bytes, pos, 8, at)
-          if (readU32(bytes, pos) >= SAFE_HIGH_WORD_LIMIT) throw unsafeInteger(at)
+        case 0xcb: // float 64
           dataLength = 8
           break
-        case 0xd3: {
-          // int 64
-          need(bytes, pos, 8, at)
-          const high = readU32(bytes, pos) | 0
-          const low = readU32(bytes, pos + 4)
-          // -(2^53 - 1) is the smallest safe integer: high word -2^21 is safe only with a non-zero low word.
-          const safe = high >= 0 ? high < SAFE_HIGH_WORD_LIMIT : high > -SAFE_HIGH_WORD_LIMIT || (high === -SAFE_HIGH_WORD_LIMIT && low !== 0)
-          if (!safe) throw unsafeInteger(at)
+        default:
+          // uint 64 (0xcf), int 64 (0xd3)
+          if (8 > end - pos) throw cutOff(at)
+          if (!Number.isSafeInteger(int64At(bytes, pos, b === 0xd3))) {
+            throw new DecodeError(`64-bit integer at byte ${at} is outside the safe integer range (|n| < 2^53)`)
+          }
           dataLength = 8
-          break
-        }
-        case 0xdc: // array 16
-          need(bytes, pos, 2, at)
-          items = readU16(bytes, pos)
-          pos += 2
-          break
-        case 0xdd: // array 32
-          need(bytes, pos, 4, at)
-          items = readU32(bytes, pos)
-          pos += 4
-          break
-        case 0xde: // map 16
-          need(bytes, pos, 2, at)
-          items = readU16(bytes, pos) * 2
-          pos += 2
-          map = true
-          break
-        case 0xdf: // map 32
-          need(bytes, pos, 4, at)
-          items = readU32(bytes, pos) * 2
-          pos += 4
-          map = true
-          break
       }
     }
+    // Only a sized header can be cut off here: the tag itself is within the bytes.
+    if (pos === TRUNCATED) throw cutOff(at)
 
     if (keyPosition && !(b >= 0xa0 && b <= 0xbf) && b !== 0xd9 && b !== 0xda && b !== 0xdb) {
       throw new DecodeError(`map key at byte ${at} is not a string`)
@@ -186,21 +151,6 @@ export function scanMsgpack(bytes: Uint8Array, limits: ScanLimits): void {
   if (pos !== end) throw new DecodeError(`trailing bytes: one msgpack value ends at byte ${pos} of ${end}`)
 }
 
-function need(bytes: Uint8Array, pos: number, count: number, at: number): void {
-  if (count > bytes.length - pos) throw new DecodeError(`truncated msgpack: header at byte ${at} is cut off`)
-}
-
-function readU16(bytes: Uint8Array, pos: number): number {
-  return ((bytes[pos] as number) << 8) | (bytes[pos + 1] as number)
-}
-
-function readU32(bytes: Uint8Array, pos: number): number {
-  return (
-    (bytes[pos] as number) * 0x1000000 +
-    (((bytes[pos + 1] as number) << 16) | ((bytes[pos + 2] as number) << 8) | (bytes[pos + 3] as number))
-  )
-}
-
-function unsafeInteger(at: number): DecodeError {
-  return new DecodeError(`64-bit integer at byte ${at} is outside the safe integer range (|n| < 2^53)`)
+function cutOff(at: number): DecodeError {
+  return new DecodeError(`truncated msgpack: header at byte ${at} is cut off`)
 }

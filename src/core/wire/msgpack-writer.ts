@@ -1,11 +1,19 @@
 /**
- * The msgpack writer for the hot path (PBFT messages, and the transaction and block payloads of
- * payload-writer.ts): the few types they use, written straight into one reused
- * buffer, with the same bytes msgpackr (`useRecords: false`, `variableMapSize: true`) gives for
- * the same values: the smallest header, integers of 2^32 and more as float64 (msgpackr's choice),
- * digests as bin written from their hex. `finish()` copies out exactly the bytes written.
+ * wspeer's one msgpack writer, for the values it writes by hand: frames (codec.ts), PBFT messages
+ * (consensus/pbft/messages.ts) and the payloads every transaction pays for (payload-writer.ts).
+ * A general encoder (msgpackr) looks up every object's keys and dispatches on every value's type;
+ * these fixed shapes need neither, and written by hand they cost a fraction of it.
  *
- * In: values, one call each. Out: a fresh Uint8Array per message.
+ * Every form is the one msgpackr (`useRecords: false`, `variableMapSize: true`, as payloads.ts
+ * configures it) writes for the same value, so one test of the bytes covers all of wspeer's
+ * output (msgpack-writer.test.ts, seeded): the shortest header, and a number outside 32 bits as a
+ * float 64, as msgpackr writes every integer of 2^32 and more (it never writes uint 64 for a
+ * number). Integers up to 2^53 are exact in a float 64, and every reader takes any number format.
+ *
+ * Two levels over the same header writers:
+ * - write*At: one token into a caller's buffer at a position, returning the position after it, for
+ *   an encoder that sizes its output exactly first (the *Bytes functions) and allocates once;
+ * - MsgpackWriter: a cursor over one reused buffer, for messages whose size is not known ahead.
  *
  *   const w = new MsgpackWriter(); w.map(2); w.key('t'); w.str('p'); w.key('n'); w.uint(3)
  *   const bytes = w.finish()
@@ -14,6 +22,135 @@ import { utf8Write } from '../util/utf8.js'
 import { writeHex } from '../util/hex.js'
 
 const TWO_32 = 2 ** 32
+
+// ---- sizes ----
+
+/** Bytes writeUintAt takes for a non-negative safe integer. */
+export function uintBytes(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < TWO_32 ? 5 : 9
+}
+
+/** Bytes of a str header for `length` UTF-8 bytes. */
+export function strHeaderBytes(length: number): number {
+  return length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5
+}
+
+/** Bytes of a bin header for `length` bytes. */
+export function binHeaderBytes(length: number): number {
+  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5
+}
+
+/** Bytes of an array or map header for `count` elements or entries. */
+export function containerHeaderBytes(count: number): number {
+  return count < 16 ? 1 : count < 0x10000 ? 3 : 5
+}
+
+// ---- tokens at a position ----
+// Uint8Array stores keep the low 8 bits of what they are given, so no byte below is masked.
+
+// One small function per header width, so each call site's common case inlines.
+
+function tag8(out: Uint8Array, pos: number, tag: number, n: number): number {
+  out[pos] = tag
+  out[pos + 1] = n
+  return pos + 2
+}
+
+function tag16(out: Uint8Array, pos: number, tag: number, n: number): number {
+  out[pos] = tag
+  out[pos + 1] = n >>> 8
+  out[pos + 2] = n
+  return pos + 3
+}
+
+function tag32(out: Uint8Array, pos: number, tag: number, n: number): number {
+  out[pos] = tag
+  out[pos + 1] = n >>> 24
+  out[pos + 2] = n >>> 16
+  out[pos + 3] = n >>> 8
+  out[pos + 4] = n
+  return pos + 5
+}
+
+const float64 = new Float64Array(1)
+const float64Bytes = new Uint8Array(float64.buffer)
+/** Index of a double's most significant byte in memory: 7 where the platform is little-endian. */
+const HIGH = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 7 : 0
+
+/** A non-negative safe integer in its shortest form (float 64 from 2^32 on, as msgpackr writes it). */
+export function writeUintAt(out: Uint8Array, pos: number, n: number): number {
+  if (n < 0x80) {
+    out[pos] = n
+    return pos + 1
+  }
+  if (n < 0x100) return tag8(out, pos, 0xcc, n)
+  if (n < 0x10000) return tag16(out, pos, 0xcd, n)
+  if (n < TWO_32) return tag32(out, pos, 0xce, n)
+  out[pos] = 0xcb
+  // Through a one-element Float64Array, its bytes copied high first: about as fast as a DataView
+  // over `out` (which an exactly sized buffer does not have), several times faster than a
+  // DataView over a scratch buffer, or than building the bits by arithmetic (Math.pow).
+  float64[0] = n
+  const b = float64Bytes
+  out[pos + 1] = b[HIGH] as number
+  out[pos + 2] = b[HIGH ^ 1] as number
+  out[pos + 3] = b[HIGH ^ 2] as number
+  out[pos + 4] = b[HIGH ^ 3] as number
+  out[pos + 5] = b[HIGH ^ 4] as number
+  out[pos + 6] = b[HIGH ^ 5] as number
+  out[pos + 7] = b[HIGH ^ 6] as number
+  out[pos + 8] = b[HIGH ^ 7] as number
+  return pos + 9
+}
+
+/** The header of a str of `length` UTF-8 bytes. */
+export function writeStrHeaderAt(out: Uint8Array, pos: number, length: number): number {
+  if (length < 32) {
+    out[pos] = 0xa0 | length
+    return pos + 1
+  }
+  return length < 0x100 ? tag8(out, pos, 0xd9, length) : length < 0x10000 ? tag16(out, pos, 0xda, length) : tag32(out, pos, 0xdb, length)
+}
+
+/** The header of a bin of `length` bytes. */
+export function writeBinHeaderAt(out: Uint8Array, pos: number, length: number): number {
+  return length < 0x100 ? tag8(out, pos, 0xc4, length) : length < 0x10000 ? tag16(out, pos, 0xc5, length) : tag32(out, pos, 0xc6, length)
+}
+
+/** A bin header and the bytes. */
+export function writeBinAt(out: Uint8Array, pos: number, bytes: Uint8Array): number {
+  const start = writeBinHeaderAt(out, pos, bytes.byteLength)
+  out.set(bytes, start)
+  return start + bytes.byteLength
+}
+
+/** An array header (`fix` 0x90, `first` sized tag 0xdc) or a map header (0x80, 0xde). */
+function containerHeader(out: Uint8Array, pos: number, count: number, fix: number, first: number): number {
+  if (count < 16) {
+    out[pos] = fix | count
+    return pos + 1
+  }
+  return count < 0x10000 ? tag16(out, pos, first, count) : tag32(out, pos, first + 1, count)
+}
+
+export function writeArrayHeaderAt(out: Uint8Array, pos: number, count: number): number {
+  return containerHeader(out, pos, count, 0x90, 0xdc)
+}
+
+export function writeMapHeaderAt(out: Uint8Array, pos: number, entries: number): number {
+  return containerHeader(out, pos, entries, 0x80, 0xde)
+}
+
+/** An ASCII string of at most 31 characters as a msgpack fixstr (map keys written or matched as bytes). */
+export function asciiFixstr(text: string): Uint8Array {
+  const out = new Uint8Array(1 + text.length)
+  writeStrHeaderAt(out, 0, text.length)
+  for (let i = 0; i < text.length; i++) out[i + 1] = text.charCodeAt(i)
+  return out
+}
+
+// ---- the cursor ----
+
 /** The buffer a writer starts with and keeps between messages (default 64 KiB). */
 export const MSGPACK_WRITER_KEPT_BYTES = 64 * 1024
 /**
@@ -23,9 +160,9 @@ export const MSGPACK_WRITER_KEPT_BYTES = 64 * 1024
  */
 const SHORT_STRING = 32
 
+/** Writes values one call each into one reused buffer; `finish()` copies out exactly the bytes written. */
 export class MsgpackWriter {
   #buf = new Uint8Array(MSGPACK_WRITER_KEPT_BYTES)
-  #view = new DataView(this.#buf.buffer)
   #pos = 0
   /** Where the message being written starts; what lies before it was handed out by finishShared. */
   #messageStart = 0
@@ -37,7 +174,6 @@ export class MsgpackWriter {
     const next = new Uint8Array(Math.max(MSGPACK_WRITER_KEPT_BYTES, 2 * (length + bytes)))
     next.set(this.#buf.subarray(this.#messageStart, this.#pos))
     this.#buf = next
-    this.#view = new DataView(next.buffer)
     this.#pos = length
     this.#messageStart = 0
   }
@@ -49,7 +185,6 @@ export class MsgpackWriter {
     // A huge message (a request list, a batch) must not pin its buffer for the life of the peer.
     if (this.#buf.length > MSGPACK_WRITER_KEPT_BYTES) {
       this.#buf = new Uint8Array(MSGPACK_WRITER_KEPT_BYTES)
-      this.#view = new DataView(this.#buf.buffer)
       this.#pos = this.#messageStart = 0
     }
     return out
@@ -74,26 +209,14 @@ export class MsgpackWriter {
     this.#pos = this.#messageStart
   }
 
-  #header(count: number, fix: number, b16: number): void {
-    this.#room(5)
-    if (count < 16) this.#buf[this.#pos++] = fix | count
-    else if (count < 0x10000) {
-      this.#buf[this.#pos] = b16
-      this.#view.setUint16(this.#pos + 1, count)
-      this.#pos += 3
-    } else {
-      this.#buf[this.#pos] = b16 + 1
-      this.#view.setUint32(this.#pos + 1, count)
-      this.#pos += 5
-    }
-  }
-
   map(entries: number): void {
-    this.#header(entries, 0x80, 0xde)
+    this.#room(5)
+    this.#pos = writeMapHeaderAt(this.#buf, this.#pos, entries)
   }
 
   array(length: number): void {
-    this.#header(length, 0x90, 0xdc)
+    this.#room(5)
+    this.#pos = writeArrayHeaderAt(this.#buf, this.#pos, length)
   }
 
   nil(): void {
@@ -104,24 +227,7 @@ export class MsgpackWriter {
   /** A non-negative safe integer. */
   uint(value: number): void {
     this.#room(9)
-    const buf = this.#buf
-    if (value < 0x80) buf[this.#pos++] = value
-    else if (value < 0x100) {
-      buf[this.#pos++] = 0xcc
-      buf[this.#pos++] = value
-    } else if (value < 0x10000) {
-      buf[this.#pos] = 0xcd
-      this.#view.setUint16(this.#pos + 1, value)
-      this.#pos += 3
-    } else if (value < TWO_32) {
-      buf[this.#pos] = 0xce
-      this.#view.setUint32(this.#pos + 1, value)
-      this.#pos += 5
-    } else {
-      buf[this.#pos] = 0xcb
-      this.#view.setFloat64(this.#pos + 1, value)
-      this.#pos += 9
-    }
+    this.#pos = writeUintAt(this.#buf, this.#pos, value)
   }
 
   /** A one-letter map key. */
@@ -144,55 +250,27 @@ export class MsgpackWriter {
         buf[start + 1 + i] = c
       }
       if (i === length) {
-        buf[start] = 0xa0 | length
-        this.#pos = start + 1 + length
+        this.#pos = writeStrHeaderAt(buf, start, length) + length
         return
       }
     }
     // UTF-8 takes at most 3 bytes per UTF-16 code unit: reserve the header that bound needs, then
     // move the bytes down if the real length needs a shorter one.
     const most = length * 3
-    const reserved = most < 32 ? 1 : most < 0x100 ? 2 : most < 0x10000 ? 3 : 5
+    const reserved = strHeaderBytes(most)
     this.#room(reserved + most)
-    const start = this.#pos
-    const written = utf8Write(this.#buf, text, start + reserved)
-    const needed = written < 32 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5
-    if (needed < reserved) this.#buf.copyWithin(start + needed, start + reserved, start + reserved + written)
     const buf = this.#buf
-    if (needed === 1) buf[start] = 0xa0 | written
-    else if (needed === 2) {
-      buf[start] = 0xd9
-      buf[start + 1] = written
-    } else if (needed === 3) {
-      buf[start] = 0xda
-      this.#view.setUint16(start + 1, written)
-    } else {
-      buf[start] = 0xdb
-      this.#view.setUint32(start + 1, written)
-    }
-    this.#pos = start + needed + written
+    const start = this.#pos
+    const written = utf8Write(buf, text, start + reserved)
+    const needed = strHeaderBytes(written)
+    if (needed < reserved) buf.copyWithin(start + needed, start + reserved, start + reserved + written)
+    this.#pos = writeStrHeaderAt(buf, start, written) + written
   }
 
   /** Bytes as a bin. */
   bin(bytes: Uint8Array): void {
-    const length = bytes.byteLength
-    this.#room(5 + length)
-    const buf = this.#buf
-    if (length < 0x100) {
-      buf[this.#pos] = 0xc4
-      buf[this.#pos + 1] = length
-      this.#pos += 2
-    } else if (length < 0x10000) {
-      buf[this.#pos] = 0xc5
-      this.#view.setUint16(this.#pos + 1, length)
-      this.#pos += 3
-    } else {
-      buf[this.#pos] = 0xc6
-      this.#view.setUint32(this.#pos + 1, length)
-      this.#pos += 5
-    }
-    buf.set(bytes, this.#pos)
-    this.#pos += length
+    this.#room(5 + bytes.byteLength)
+    this.#pos = writeBinAt(this.#buf, this.#pos, bytes)
   }
 
   /** A digest given as hex ('' = 0 bytes), as a bin. Throws TypeError when it is not hex. */
@@ -200,9 +278,8 @@ export class MsgpackWriter {
     const length = hex.length / 2
     if (!(length < 0x100)) throw new TypeError('digest too long')
     this.#room(2 + length)
-    this.#buf[this.#pos] = 0xc4
-    this.#buf[this.#pos + 1] = length
-    if (writeHex(hex, this.#buf, this.#pos + 2) !== length) throw new TypeError('digest is not hex')
-    this.#pos += 2 + length
+    const start = writeBinHeaderAt(this.#buf, this.#pos, length)
+    if (writeHex(hex, this.#buf, start) !== length) throw new TypeError('digest is not hex')
+    this.#pos = start + length
   }
 }

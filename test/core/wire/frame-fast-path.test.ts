@@ -64,12 +64,18 @@ describe('decodeCanonicalFrame', () => {
     const reordered = packr.pack([{ payload: new Uint8Array([1]), type: 21 }])
     expect(fast(reordered, 1)).toBeUndefined()
     expect(decodeFrame(reordered)).toEqual([{ type: 21, payload: new Uint8Array([1]) }])
-    // A signed-integer type (the full path accepts non-negative ones) is not the canonical layout.
+    // A type in a signed-integer format is read as the full path reads it; a negative or
+    // fractional one is left to the full path, which refuses it.
     const signed = packr.pack([{ type: 21, payload: new Uint8Array([1]) }])
     signed[signed.indexOf(21)] = 0xd0
     const withSigned = new Uint8Array([...signed.subarray(0, signed.indexOf(0xd0) + 1), 21, ...signed.subarray(signed.indexOf(0xd0) + 1)])
-    expect(fast(withSigned, 1)).toBeUndefined()
+    expect(fast(withSigned, 1)).toEqual([{ type: 21, payload: new Uint8Array([1]) }])
     expect(decodeFrame(withSigned)).toEqual([{ type: 21, payload: new Uint8Array([1]) }])
+    for (const type of [-1, 1.5]) {
+      const bad = packr.pack([{ type, payload: new Uint8Array([1]) }])
+      expect(fast(bad, 1)).toBeUndefined()
+      expect(() => decodeFrame(bad)).toThrow(/"type" is not a non-negative safe integer/)
+    }
     const frame = encodeFrame([{ type: 21, timestamp: 9, payload: new Uint8Array(300).fill(7), signature: new Uint8Array(64) }])
     for (let cut = 1; cut < frame.length; cut++) {
       expect(fast(frame.subarray(0, cut), 1)).toBeUndefined()

@@ -107,3 +107,41 @@ export const frameOf = (...entries: [number[], number[]][]): Uint8Array =>
 /** The entries of a minimal valid envelope: type 1, payload bin [0x80]. */
 export const TYPE_ENTRY: [number[], number[]] = [fixstr('type'), [0x01]]
 export const PAYLOAD_ENTRY: [number[], number[]] = [fixstr('payload'), bin8([0x80])]
+
+// ---- random msgpack values, for comparing wspeer's writer and reader with msgpackr ----
+
+type Prng = ReturnType<typeof createPrng>
+
+/** Where msgpack's integer and length forms change (and where a float 64 stops being exact). */
+const BOUNDARIES = [0x80, 0x100, 0x10000, 2 ** 32, 2 ** 53]
+
+/** A non-negative integer near a format boundary (2^32 and 2^53 among them) or of a random bit length up to 53. */
+export function randomUint(prng: Prng): number {
+  if (prng.next() < 0.5) {
+    const near = BOUNDARIES[prng.int(BOUNDARIES.length)] as number
+    return Math.max(0, near - 3 + prng.int(6))
+  }
+  const bits = prng.int(54)
+  const high = bits > 32 ? prng.int(2 ** (bits - 32)) : 0
+  return high * 2 ** 32 + prng.int(2 ** Math.min(bits, 32))
+}
+
+/** A length or element count near a header boundary (fixstr/fixarray, 8, 16 and 32 bits) or small. */
+export function randomLength(prng: Prng): number {
+  if (prng.next() < 0.3) return prng.int(40)
+  const near = [16, 32, 0x100, 0x10000][prng.int(4)] as number
+  return near - 2 + prng.int(4)
+}
+
+const NON_ASCII = ['é', '€', '😀', 'ß', '\u0800']
+
+/** A string of `length` UTF-16 units, ASCII or with some 2-, 3- and 4-byte characters (no lone surrogates). */
+export function randomText(prng: Prng, length: number): string {
+  const ascii = prng.next() < 0.5
+  let text = ''
+  while (text.length < length) {
+    const c = !ascii && prng.next() < 0.2 ? (NON_ASCII[prng.int(NON_ASCII.length)] as string) : String.fromCharCode(0x20 + prng.int(95))
+    text += text.length + c.length <= length ? c : 'x'
+  }
+  return text
+}

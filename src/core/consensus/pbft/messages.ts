@@ -25,12 +25,12 @@
  * bundle, a request, a timer) made it broadcast at once; a peer that knows no bundles would refuse
  * them, so versions without them cannot take part with this one.
  *
- * In: bytes from any peer, read in one pass by a strict msgpack reader (msgpack-reader.ts) that
+ * In: bytes from any peer, read in one pass by a strict msgpack reader (wire/msgpack-reader.ts) that
  * knows these shapes: exact key sets, types, size caps (checked before anything is allocated),
  * 32-byte digests (0 for a null request where allowed). Transactions come out well-formed (the
  * ledger's `transactionProblem` holds for them). Anything else throws DecodeError, whose message
  * names the field and never quotes received content. Key order on the wire is free. Out: msgpack
- * maps (msgpack-writer.ts), byte for byte what msgpackr encodes for the same wire objects. `r` must
+ * maps (wire/msgpack-writer.ts), byte for byte what msgpackr encodes for the same wire objects. `r` must
  * equal the authenticated sender's replica index; the consenter checks that, not this module.
  *
  *   const bytes = encodePbftMessage({ t: 'p', v: 0, n: 1, r: 2, d })
@@ -41,7 +41,7 @@ import { DEFAULT_CODEC_LIMITS, MAX_ID_BYTES, MAX_TX_PAYLOAD_BYTES, MAX_TXS_PER_B
 import type { Transaction } from '../../wire/payload-types.js'
 import type { PbftBatch } from './batch.js'
 import { PBFT_MAX_REPLICAS } from './config.js'
-import { MsgpackReader, ReadError } from './msgpack-reader.js'
+import { MsgpackReader, ReadError } from '../../wire/msgpack-reader.js'
 import { MsgpackWriter } from '../../wire/msgpack-writer.js'
 
 /** Messages in one bundle at most (default 1024). */
@@ -155,8 +155,13 @@ export type PbftMessage =
 // One writer for every message: encoding is synchronous and never re-entered.
 const writer = new MsgpackWriter()
 
+/**
+ * A transaction inside a PBFT message is short-keyed like the rest of it: i txid, y payload,
+ * s timestamp, o origin (PROTOCOL.md 11.4). CHAIN_TRANSACTION and block payloads spell the keys
+ * out (wire/payload-writer.ts, PROTOCOL.md 6), so the two layouts are two protocols' and share no
+ * writer; changing either is a wire change.
+ */
 function writeTx(w: MsgpackWriter, tx: Transaction): void {
-  // Transactions on the wire are short-keyed too: i txid, y payload, s timestamp, o origin.
   w.map(4)
   w.key('i')
   w.str(tx.txid)

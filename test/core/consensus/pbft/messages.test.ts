@@ -1,7 +1,7 @@
 /**
- * The hand-written PBFT codec (msgpack-reader.ts, msgpack-writer.ts, messages.ts): the bytes stay
- * what msgpackr gave for the same wire objects, any key order and integer encoding is read, and
- * hostile bytes end in DecodeError only, quoting nothing received.
+ * The hand-written PBFT codec (wire/msgpack-reader.ts, wire/msgpack-writer.ts, messages.ts): the
+ * bytes stay what msgpackr gave for the same wire objects, any key order and integer encoding is
+ * read, and hostile bytes end in DecodeError only, quoting nothing received.
  */
 import { Packr } from 'msgpackr'
 import { describe, expect, it } from 'vitest'

@@ -17,6 +17,13 @@ import type { PbftMessage, CheckpointMsg } from './messages.js'
 import { HelpLimiter, type CheckpointsPart, type ReplicaCore } from './replica-core.js'
 import type { TransferTarget } from './state-transfer.js'
 
+/**
+ * Claims of checkpoints above the window kept per replica at most, on average (default 4): a
+ * replica behind collects f+1 matching ones, and a byzantine one announcing endless others pushes
+ * out only the lowest.
+ */
+export const PBFT_MAX_AHEAD_CLAIMS_PER_REPLICA = 4
+
 export class Checkpoints implements CheckpointsPart {
   readonly #core: ReplicaCore
   /** Checkpoint votes within the window: n -> replica -> digest. */
@@ -94,7 +101,7 @@ export class Checkpoints implements CheckpointsPart {
     let entry = this.#votesAbove.get(key)
     if (entry === undefined) {
       // Bounded: each replica keeps at most a few claims here; the oldest go first.
-      if (this.#votesAbove.size >= 4 * core.cfg.n) {
+      if (this.#votesAbove.size >= PBFT_MAX_AHEAD_CLAIMS_PER_REPLICA * core.cfg.n) {
         let lowest: string | undefined
         let lowN = Infinity
         for (const [k, e] of this.#votesAbove) if (e.n < lowN) [lowest, lowN] = [k, e.n]

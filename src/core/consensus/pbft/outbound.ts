@@ -47,8 +47,7 @@ export class PbftOutbound {
   readonly #promises: ConsensusLog | undefined
   /** Inputs being handled, nested; broadcasts wait in #out until none is. */
   #depth = 0
-  /** This input's messages, in order; `send` false for what is only logged (record). */
-  /** What this input sends (`send`) and logs (`log`). */
+  /** This input's messages, in order: what it sends (`send`) and what it logs (`log`). */
   #out: { msg: PbftMessage; send: boolean; log: boolean }[] = []
   /** Groups whose sends wait for the log, oldest first. */
   #held: HeldGroup[] = []
@@ -82,7 +81,7 @@ export class PbftOutbound {
 
   /** To every validator: now, or when the input being handled is done (and its promises are durable). */
   broadcast(msg: PbftMessage): void {
-    this.#out.push({ msg, send: true, log: isPromise(msg) })
+    this.#out.push({ msg, send: true, log: this.#promises !== undefined && isPromise(msg) })
     if (this.#depth === 0) this.flush()
   }
 

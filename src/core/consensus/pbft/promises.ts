@@ -22,6 +22,7 @@
  */
 import { NULL_DIGEST, batchDigest, type PbftBatch } from './batch.js'
 import { decodePbftMessage, type NewViewMsg, type PbftMessage, type PrePrepareMsg, type ViewChangeMsg } from './messages.js'
+import { addPrePrepared, addPrepared, type PrePreparedSet, type PreparedSet } from './view-change.js'
 
 /** Whether a message this replica sends binds it (is logged before it leaves). */
 export function isPromise(msg: PbftMessage): boolean {
@@ -119,17 +120,8 @@ export function restorePromises(records: readonly Uint8Array[], self: number, pr
   const newView = newViews.get(view)
   const active = view === 0 || newView !== undefined || voted.has(view)
   const certs = new Map<number, RestoredCert>()
-  const pset = new Map<number, { d: string; v: number }>()
-  const qset = new Map<string, { n: number; d: string; v: number }>()
-  const addQ = (n: number, d: string, v: number) => {
-    const key = `${n}:${d}`
-    const old = qset.get(key)
-    if (old === undefined || old.v < v) qset.set(key, { n, d, v })
-  }
-  const addP = (n: number, d: string, v: number) => {
-    const old = pset.get(n)
-    if (old === undefined || old.v <= v) pset.set(n, { d, v })
-  }
+  const pset: PreparedSet = new Map()
+  const qset: PrePreparedSet = new Map()
   const certOf = (n: number, d: string): RestoredCert => {
     let cert = certs.get(n)
     if (cert === undefined) certs.set(n, (cert = { digest: d, batch: d === NULL_DIGEST ? null : batches.get(d), prepared: false, committed: false }))
@@ -143,8 +135,8 @@ export function restorePromises(records: readonly Uint8Array[], self: number, pr
     }
   }
   if (viewChange !== undefined) {
-    for (const [n, d, v] of viewChange.P) addP(n, d, v)
-    for (const [n, d, v] of viewChange.Q) addQ(n, d, v)
+    for (const [n, d, v] of viewChange.P) addPrepared(pset, n, d, v)
+    for (const [n, d, v] of viewChange.Q) addPrePrepared(qset, n, d, v)
   }
   for (const msg of msgs) {
     if (msg.t !== 'pp' && msg.t !== 'p' && msg.t !== 'c') continue
@@ -162,8 +154,8 @@ export function restorePromises(records: readonly Uint8Array[], self: number, pr
       if (msg.t === 'c') cert.committed = true
       seqNo = Math.max(seqNo, msg.n)
     } else if (msg.v < view || !active) {
-      addQ(msg.n, d, msg.v)
-      if (msg.t === 'c') addP(msg.n, d, msg.v)
+      addPrePrepared(qset, msg.n, d, msg.v)
+      if (msg.t === 'c') addPrepared(pset, msg.n, d, msg.v)
     }
   }
   return {

@@ -24,6 +24,7 @@ import type { RestoredPromises } from './promises.js'
 import { ReplicaTimers } from './replica-timers.js'
 import { RequestForwarder } from './request-forwarder.js'
 import type { TransferTarget } from './state-transfer.js'
+import type { PrePreparedSet, PreparedSet } from './view-change.js'
 
 export interface ReplicaStats {
   /** Sequence numbers executed here, null requests included (they commit no block). */
@@ -177,10 +178,10 @@ export class ReplicaCore {
   readonly outstanding = new Map<string, Transaction>()
   /** Checkpoints this replica holds (executed or transferred), h included. */
   readonly ownCheckpoints = new Map<number, string>()
-  /** Prepared certificates from past views, by n. */
-  readonly pset = new Map<number, { d: string; v: number }>()
-  /** Pre-prepared (n, d) from past views, with the highest view. */
-  readonly qset = new Map<string, { n: number; d: string; v: number }>()
+  /** Prepared certificates from past views, by n (view-change.ts `addPrepared`). */
+  readonly pset: PreparedSet = new Map()
+  /** Pre-prepared (n, d) from past views, with the highest view (view-change.ts `addPrePrepared`). */
+  readonly qset: PrePreparedSet = new Map()
   /** Digests of batches asked for by digest (fb), whose rb answer is awaited. */
   readonly fetchingBatches = new Set<string>()
 

@@ -99,3 +99,21 @@ export function assignSequenceNumbers(vcs: readonly ViewChangeMsg[], h: number, 
   }
   return out
 }
+
+/** Prepared certificates of past views, by n: the latest (digest, view) (a view change's P). */
+export type PreparedSet = Map<number, { d: string; v: number }>
+/** Pre-prepared (n, d) of past views, by "n:d", with the highest view (a view change's Q). */
+export type PrePreparedSet = Map<string, { n: number; d: string; v: number }>
+
+/** Records that (n, d) prepared in view v: P keeps the latest view per n (a later one replaces it). */
+export function addPrepared(pset: PreparedSet, n: number, d: string, v: number): void {
+  const old = pset.get(n)
+  if (old === undefined || old.v <= v) pset.set(n, { d, v })
+}
+
+/** Records that (n, d) was pre-prepared in view v: Q keeps the highest view per (n, d). */
+export function addPrePrepared(qset: PrePreparedSet, n: number, d: string, v: number): void {
+  const key = `${n}:${d}`
+  const old = qset.get(key)
+  if (old === undefined || old.v < v) qset.set(key, { n, d, v })
+}

@@ -26,7 +26,7 @@ import { PBFT_MAX_EARLY_MESSAGES, PBFT_MAX_VIEW_CHANGE_BACKOFF } from './config.
 import type { CommitMsg, NewViewMsg, PbftMessage, PrePrepareMsg, PrepareMsg, SeqDigest, SeqDigestView, ViewChangeMsg, ViewStatusMsg } from './messages.js'
 import type { RestoredPromises } from './promises.js'
 import { HelpLimiter, type ReplicaCore, type ViewChangesPart } from './replica-core.js'
-import { assignSequenceNumbers, selectCheckpoint } from './view-change.js'
+import { addPrePrepared, addPrepared, assignSequenceNumbers, selectCheckpoint } from './view-change.js'
 
 /** Views a replica keeps another replica's view changes for at most (default 4). */
 export const PBFT_MAX_VC_VIEWS_PER_REPLICA = 4
@@ -84,13 +84,8 @@ export class ViewChanges implements ViewChangesPart {
     // What this view prepared or pre-prepared joins P and Q before the log is dropped.
     for (const [n, cert] of core.certs) {
       if (cert.digest === undefined || n <= core.h) continue
-      if (cert.prepared) {
-        const old = core.pset.get(n)
-        if (old === undefined || old.v <= cert.view) core.pset.set(n, { d: cert.digest, v: cert.view })
-      }
-      const key = `${n}:${cert.digest}`
-      const old = core.qset.get(key)
-      if (old === undefined || old.v < cert.view) core.qset.set(key, { n, d: cert.digest, v: cert.view })
+      if (cert.prepared) addPrepared(core.pset, n, cert.digest, cert.view)
+      addPrePrepared(core.qset, n, cert.digest, cert.view)
     }
     core.view++
     core.active = false

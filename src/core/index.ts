@@ -137,6 +137,7 @@ export {
   type PeerEvents,
   type PeerIdentityConfig,
   type PeerStatus,
+  type FollowerStatus,
   type QueueStatus,
   DEFAULT_PEER_LIMITS,
   resolvePeerLimits,
@@ -166,6 +167,8 @@ export {
   DEFAULT_REDIAL_MAX_MS,
   DEFAULT_SEND_BUFFER_CAP_BYTES,
   DEFAULT_SYNC_TIMEOUT_MS,
+  DEFAULT_COMMIT_PROOF_EVERY_BLOCKS,
+  DEFAULT_COMMIT_PROOF_IDLE_MS,
   DEFAULT_TARGET_FRAME_BYTES,
 } from './peer/index.js'
 

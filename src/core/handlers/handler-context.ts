@@ -1,7 +1,7 @@
 import type { Link } from './link.js'
 import type { Logger } from '../util/logger.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
-import type { Block, BlockchainInfo, PeerEndpoint } from '../wire/payload-types.js'
+import type { Block, BlockchainInfo, CommitProofPayload, PeerEndpoint } from '../wire/payload-types.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { Handshake } from '../identity/handshake.js'
 import type { AnswerBudget } from './sync-answers.js'
@@ -38,6 +38,8 @@ export interface HandlerContext {
   recordHeight(peerId: string, height: number): void
   /** SYNC_BLOCK_ADDED from a link. */
   blockAdded(block: Block, from: Link): void
+  /** SYNC_COMMIT_PROOF from a link: validators' signatures over a committed block. */
+  commitProof(proof: CommitProofPayload, from: Link): Promise<void>
   /** A RESPONSE(FAILURE) from the remote: it refused something we sent. */
   refusedByPeer(from: Link, refusal: { code: string; message: string; inReplyTo: number | undefined }): void
   /** An answer to one of our requests (SYNC_BLOCKS, SYNC_STATE_SNAPSHOT, SYNC_STATE_DELTAS). */

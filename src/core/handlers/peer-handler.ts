@@ -127,7 +127,7 @@ export class PeerHandler implements ChatHandler {
         return this.#ctx.resolveRequest(payload.requestId, envelope.type, payload, this.link)
       }
       case MessageType.SYNC_BLOCK_ADDED: {
-        // f+1 validators announce each block: a copy of one this peer holds is not decoded past its number.
+        // Every validator and relay linked announces each block: a copy of one this peer holds is not decoded past its number.
         const announced = peekAnnouncedBlockNumber(envelope.payload)
         if (announced !== undefined && announced < this.#ctx.ledger.height()) {
           this.#ctx.recordHeight(this.link.remoteId, announced + 1)
@@ -137,6 +137,8 @@ export class PeerHandler implements ChatHandler {
         this.#ctx.recordHeight(this.link.remoteId, block.number + 1)
         return this.#ctx.blockAdded(block, this.link)
       }
+      case MessageType.SYNC_COMMIT_PROOF:
+        return this.#ctx.commitProof(decodePayload(MessageType.SYNC_COMMIT_PROOF, envelope.payload), this.link)
       case MessageType.RESPONSE: {
         const response = decodePayload(MessageType.RESPONSE, envelope.payload)
         if (response.status !== ResponseStatus.SUCCESS) {

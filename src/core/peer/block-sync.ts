@@ -6,8 +6,15 @@
  * gets its blocks from its consenter; for it this unit only keeps the heights and the requests its
  * consenter's state transfer makes through the Stack (`stackSync`).
  *
- * In: links registered (with their HELLO height) and ended, SYNC_BLOCK_ADDED, sync answers, the
- * discovery period. Out: SYNC_GET_BLOCKS through `unicast`, blocks applied to the ledger.
+ * A non-validator with a membership takes a block only with validators' proof (SYNC_COMMIT_PROOF,
+ * collected in commit-proofs.ts; the follower checks the hash chain up to it). It also relays: each
+ * block it applies and each proof it completes go on to its own followers (`toFollowers`: the
+ * non-validators that dialed it), so validators serve a few followers and the rest are served by
+ * those. Duplicates die at each receiver, which drops a block below its height unread.
+ *
+ * In: links registered (with their HELLO height) and ended, SYNC_BLOCK_ADDED, SYNC_COMMIT_PROOF,
+ * sync answers, the discovery period. Out: SYNC_GET_BLOCKS through `unicast`, blocks applied to
+ * the ledger, relayed blocks and proofs.
  *
  *   const sync = new BlockSync({ role, ledger, log, clock, syncTimeoutMs, linked: registry, unicast })
  *   sync.linkRegistered(link.remoteId, hello.height)   // then, once the link is announced:
@@ -19,14 +26,17 @@
 import type { SyncHooks } from '../consensus/consenter.js'
 import { AbortError, TransportError } from '../errors.js'
 import type { Link } from '../handlers/link.js'
+import type { Membership } from '../identity/membership.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { Clock } from '../util/clock.js'
 import type { Logger } from '../util/logger.js'
 import type { Envelope } from '../wire/envelope.js'
 import { MessageType, messageTypeName } from '../wire/message-type.js'
 import { makeEnvelope } from '../wire/payloads.js'
-import { EndpointType, type Block, type BlocksPayload, type PeerRole } from '../wire/payload-types.js'
+import { EndpointType, type Block, type BlocksPayload, type CommitProofPayload, type PeerRole } from '../wire/payload-types.js'
 import { ChainFollower, type ChainSource } from './chain-follower.js'
+import { CommitProofs, type ProvenBlock } from './commit-proofs.js'
+import type { FollowerStatus } from './peer-types.js'
 import { SyncClient } from './sync-client.js'
 
 export interface BlockSyncOptions {
@@ -41,6 +51,10 @@ export interface BlockSyncOptions {
   linked: { values(): Iterable<Link> }
   /** Sends to one linked peer; throws PeerNotFoundError when it is not linked (the peer's unicast). */
   unicast(envelope: Envelope, peerId: string): void
+  /** The validators whose signatures prove blocks; without it a follower trusts announcements (open mode). */
+  membership?: Membership
+  /** Sends to the followers this peer serves (a relay's: the non-validators that dialed it), best effort. */
+  toFollowers?: (envelope: Envelope) => void
 }
 
 export class BlockSync {
@@ -50,11 +64,57 @@ export class BlockSync {
   readonly #follower: ChainFollower
   /** Chain heights linked peers last claimed, by peer ID. */
   readonly #heights = new Map<string, number>()
+  /** A verifying follower's validators' signatures (with a membership, on a non-validator). */
+  readonly #proofs: CommitProofs | undefined
+  #unsubscribeRelay: (() => void) | undefined
+  /** The newest proof passed on to this relay's followers (its block is applied here). */
+  #relayed: ProvenBlock | undefined
 
   constructor(options: BlockSyncOptions) {
     this.#o = options
     this.#client = new SyncClient(options.clock, options.syncTimeoutMs)
-    this.#follower = new ChainFollower(options.ledger, options.log, (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal))
+    const follows = options.role !== 'validator'
+    this.#follower = new ChainFollower({
+      ledger: options.ledger,
+      log: options.log,
+      fetchBlocks: (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal),
+      verifying: options.membership !== undefined,
+    })
+    if (follows && options.membership !== undefined) {
+      this.#proofs = new CommitProofs({
+        membership: options.membership,
+        height: () => options.ledger.height(),
+        onProven: (proven, source) => this.#proven(proven, source),
+      })
+    }
+    const toFollowers = options.toFollowers
+    if (follows && toFollowers !== undefined) {
+      // A proof goes on only with its block applied here, so a follower that asks for the blocks below it gets them.
+      this.#unsubscribeRelay = options.ledger.onBlock((block) => {
+        toFollowers(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, options.clock.now()))
+        const latest = this.#proofs?.latest
+        if (latest !== undefined && latest.number === block.number) {
+          this.#relayed = latest
+          toFollowers(this.#proofEnvelope(latest))
+        }
+      })
+    }
+  }
+
+  /** How this follower takes blocks: verifying or not, the latest proof, what it refused. */
+  followerStatus(): FollowerStatus {
+    const latest = this.#proofs?.latest
+    return {
+      verifying: this.#proofs !== undefined,
+      ...(latest === undefined ? {} : { proof: { number: latest.number, signers: latest.signatures.map((s) => s.signer) } }),
+      refusedSignatures: this.#proofs?.refused ?? 0,
+      refusedBlocks: this.#follower.refused,
+    }
+  }
+
+  /** What a new follower of this relay is sent first: the latest proof, so it can climb to it at once. */
+  greetingForFollower(): Envelope | undefined {
+    return this.#relayed === undefined ? undefined : this.#proofEnvelope(this.#relayed)
   }
 
   /** What the consenter's Stack offers for state transfer: the heights, and ranges fetched page by page. */
@@ -88,6 +148,18 @@ export class BlockSync {
     this.#follower.follow(block, { id: from.remoteId, label: from.label })
   }
 
+  /**
+   * SYNC_COMMIT_PROOF. Validators and open-mode followers have no use for it. A bad signature is
+   * counted and logged, never applied; the link stays (a relay may pass on what it was given).
+   */
+  async commitProof(payload: CommitProofPayload, from: Link): Promise<void> {
+    if (this.#proofs === undefined) return
+    const outcome = await this.#proofs.add(payload, from.remoteId)
+    if (outcome === 'refused') {
+      this.#o.log.warn('refused a commit proof: a signature is not a validator\'s', { remotePeer: from.label, number: payload.number })
+    }
+  }
+
   /** An answer to a request (SYNC_BLOCKS, ...); one no request from that peer awaits is dropped. */
   resolveRequest(requestId: number, type: number, payload: unknown, from: Link): void {
     if (!this.#client.resolve(requestId, type, from.remoteId, payload)) {
@@ -118,7 +190,17 @@ export class BlockSync {
 
   /** Fails every request (the peer stops). */
   close(): void {
+    this.#unsubscribeRelay?.()
     this.#client.close(new AbortError('peer stopped'))
+  }
+
+  #proven(proven: ProvenBlock, sourceId: string): void {
+    const link = [...this.#o.linked.values()].find((l) => l.remoteId === sourceId)
+    this.#follower.proven(proven.number, proven.blockHash, { id: sourceId, label: link?.label ?? sourceId })
+  }
+
+  #proofEnvelope(proven: ProvenBlock): Envelope {
+    return makeEnvelope(MessageType.SYNC_COMMIT_PROOF, { number: proven.number, blockHash: proven.blockHash, signatures: proven.signatures }, this.#o.clock.now())
   }
 
   #fetchBlocks(peerId: string, start: number, end: number, signal?: AbortSignal): Promise<Block[]> {

@@ -70,6 +70,13 @@ export const DEFAULT_MAX_SYNC_ANSWER_BYTES = 768 * 1024
 export const SYNC_ANSWER_HEADROOM_BYTES = 4096
 /** Time to wait for a SYNC_BLOCKS answer. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 5000
+/**
+ * A validator signs every this-many-th block it commits for its followers (16): one signature,
+ * and one verification per follower, covers that many blocks through the hash chain.
+ */
+export const DEFAULT_COMMIT_PROOF_EVERY_BLOCKS = 16
+/** A validator also signs its head once no block followed for this long (50 ms), so the last blocks before a pause are proven. */
+export const DEFAULT_COMMIT_PROOF_IDLE_MS = 50
 
 export interface PeerLimits {
   maxFrameBytes: number
@@ -98,6 +105,8 @@ export interface PeerLimits {
   maxBlocksPerSync: number
   maxSyncAnswerBytes: number
   syncTimeoutMs: number
+  commitProofEveryBlocks: number
+  commitProofIdleMs: number
 }
 
 export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
@@ -127,6 +136,8 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   maxBlocksPerSync: DEFAULT_MAX_BLOCKS_PER_SYNC,
   maxSyncAnswerBytes: DEFAULT_MAX_SYNC_ANSWER_BYTES,
   syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
+  commitProofEveryBlocks: DEFAULT_COMMIT_PROOF_EVERY_BLOCKS,
+  commitProofIdleMs: DEFAULT_COMMIT_PROOF_IDLE_MS,
 })
 
 /**

@@ -85,6 +85,20 @@ export interface PeerStatus {
   /** The bound of each link's consensus queue (limits queueMaxMessages, queueMaxBytes): what a flood must pass. */
   queueLimits: { maxMessages: number; maxBytes: number }
   uptimeMs: number
+  /** A non-validator's view of how it follows the chain; absent on validators. */
+  follower?: FollowerStatus
+}
+
+/** How a follower takes blocks (PROTOCOL.md 11.6). */
+export interface FollowerStatus {
+  /** Whether blocks need validators' signatures (a membership is known); false in open mode. */
+  verifying: boolean
+  /** The highest block validators' signatures proved, and who signed it; absent before the first proof. */
+  proof?: { number: number; signers: string[] }
+  /** Signatures refused (not a member's, or not valid), over the peer's life. */
+  refusedSignatures: number
+  /** Blocks refused because they did not lead to the proven block, over the peer's life. */
+  refusedBlocks: number
 }
 
 export interface QueueStatus {

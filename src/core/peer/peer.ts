@@ -38,6 +38,7 @@ import { LocalTransactions, MAX_TRANSACTION_PAYLOAD_BYTES } from './local-transa
 import { infoOf, linkedPeerInfos, roleToType, typeToRole } from './peer-info.js'
 import { checkPeerConfig } from './peer-config.js'
 import { PeerIdentity } from './peer-identity.js'
+import { CommitAttester } from './commit-attester.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
 import { ReportedChain } from './reported-chain.js'
@@ -98,6 +99,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly #metrics = new PeerMetrics()
   readonly #consensusName: string
   #engine: Engine | undefined
+  /** A validator's signatures for its followers (with a membership that lists it). */
+  #attester: CommitAttester | undefined
   #consenter: Consenter | undefined
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
   #startedAt = 0
@@ -154,6 +157,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       syncTimeoutMs: this.#limits.syncTimeoutMs,
       linked: this.#registry,
       unicast: (msg, peerId) => this.unicast(msg, peerId),
+      ...(this.#identity.membership === undefined ? {} : { membership: this.#identity.membership }),
+      toFollowers: (msg) => this.#toFollowers(msg),
     })
     this.#local = new LocalTransactions({ origin: config.id, clock: this.#clock, log: this.#log, pending: config.pending })
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
@@ -219,6 +224,19 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.dispatchTyped('block-committed', { block, hash: toHex(hash) })
     })
     await engine.start()
+    if (this.role === 'validator' && this.#identity.membership?.get(this.id) !== undefined) {
+      this.#attester = new CommitAttester({
+        keyPair,
+        signer: this.id,
+        ledger: this.#ledger,
+        clock: this.#clock,
+        log: this.#log,
+        everyBlocks: this.#limits.commitProofEveryBlocks,
+        idleMs: this.#limits.commitProofIdleMs,
+        send: (msg) => this.#toFollowers(msg),
+      })
+      this.#attester.start()
+    }
     this.#state = 'running'
     this.#startedAt = this.#clock.now()
     this.#local.resubmitPending()
@@ -237,6 +255,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#discovery.stop()
     await this.#chats.closeAll(CloseCode.GOING_AWAY, closeReason(CloseToken.STOPPING, 'peer stopping'))
     this.#blockSync.close()
+    this.#attester?.stop()
     if (wasRunning) await this.#engine?.stop()
     this.#unsubscribeLedger?.()
     this.#state = 'stopped'
@@ -308,6 +327,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       learnPeers: (peers, from) => this.#discovery.learnPeers(peers, from),
       recordHeight: (peerId, height) => this.#blockSync.recordHeight(peerId, height),
       blockAdded: (block, from) => this.#blockSync.blockAdded(block, from),
+      commitProof: (proof, from) => this.#blockSync.commitProof(proof, from),
       refusedByPeer: (from, refusal) => {
         const inReplyTo = refusal.inReplyTo === undefined ? undefined : messageTypeName(refusal.inReplyTo)
         this.#log.warn('peer refused a message', { remotePeer: from.label, code: refusal.code, remoteError: refusal.message, inReplyTo })
@@ -349,6 +369,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.dispatchTyped('peer-connected', infoOf(remote))
     }
     this.#blockSync.catchUpFrom(link, chain.height)
+    if (this.#servesFollower(link)) {
+      // A new follower learns at once how far it can climb (it would otherwise wait for the next proof).
+      const greeting = this.role === 'validator' ? this.#attester?.latest : this.#blockSync.greetingForFollower()
+      if (greeting !== undefined) this.#trySend(link, greeting)
+    }
   }
 
   #linkEnded(link: Link, end: ChatStreamEnd | undefined): void {
@@ -386,6 +411,19 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       if (this.#trySend(link, msg)) sent++
     }
     return sent
+  }
+
+  /**
+   * The followers this peer serves blocks and proofs to: a validator's non-validator links, a
+   * non-validator's links from the non-validators that dialed it (so relays form a tree, not a
+   * loop of pairs relaying to each other both ways).
+   */
+  #servesFollower(link: Link): boolean {
+    return link.remote !== undefined && !link.remoteIsValidator && (this.role === 'validator' || !link.initiated)
+  }
+
+  #toFollowers(msg: Envelope): void {
+    for (const link of this.#registry.values()) if (this.#servesFollower(link)) this.#trySend(link, msg)
   }
 
   unicast(msg: Envelope, peerId: string): void {
@@ -438,6 +476,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       queues: this.#queueStatus(),
       queueLimits: { maxMessages: this.#limits.queueMaxMessages, maxBytes: this.#limits.queueMaxBytes },
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
+      ...(this.role === 'validator' ? {} : { follower: this.#blockSync.followerStatus() }),
     }
   }
 

@@ -73,6 +73,10 @@ export const MAX_TX_PAYLOAD_BYTES = 256 * 1024
 export const MAX_HASH_BYTES = 64
 /** PeerEndpoint.pkiId: bin of at most 256 bytes (room for a DER public key). */
 export const MAX_PKI_ID_BYTES = 256
+/** Signatures in one SYNC_COMMIT_PROOF: one per member at most (identity/membership.ts MAX_MEMBERS is 1024). */
+export const MAX_PROOF_SIGNATURES = 1024
+/** An Ed25519 signature: exactly 64 bytes. */
+export const SIGNATURE_WIRE_BYTES = 64
 /** Entries in one DISC_PEERS list accepted by the schema; the peer keeps fewer (DEFAULT_MAX_PEERS_LIST). */
 export const MAX_PEERS_PER_MESSAGE = 10_000
 /** Blocks in one SYNC_BLOCKS message. */

@@ -1,7 +1,8 @@
 /**
  * Message type numbers. 0-21 are Hyperledger Fabric v0.6's `Message_Type` values, kept so the
  * wire reads like the original; 30 and 31 are wspeer's application-level keepalive (browsers
- * cannot send WebSocket pings, and a dead socket can stay OPEN there).
+ * cannot send WebSocket pings, and a dead socket can stay OPEN there); 32 carries validators'
+ * signatures over committed blocks, which followers need before they accept a block (PROTOCOL.md 9).
  */
 export const MessageType = {
   UNDEFINED: 0,
@@ -22,6 +23,7 @@ export const MessageType = {
   CONSENSUS: 21,
   KEEPALIVE_PING: 30,
   KEEPALIVE_PONG: 31,
+  SYNC_COMMIT_PROOF: 32,
 } as const
 
 export type MessageTypeName = keyof typeof MessageType

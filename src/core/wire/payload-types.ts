@@ -102,6 +102,24 @@ export interface BlockAddedPayload {
   block: Block
 }
 
+/** One validator's signature over "block `number` has hash `blockHash`" (identity/commit-statement.ts). */
+export interface CommitSignature {
+  /** The validator's peer ID, as the membership lists it. */
+  signer: string
+  /** Ed25519 signature (64 bytes) over the commit statement. */
+  signature: Uint8Array
+}
+
+/**
+ * SYNC_COMMIT_PROOF: validators' signatures that they committed block `number` with hash
+ * `blockHash`. A validator sends its own (one signature); a relay sends the f+1 it verified.
+ */
+export interface CommitProofPayload {
+  number: number
+  blockHash: Uint8Array
+  signatures: CommitSignature[]
+}
+
 /** SYNC_STATE_GET_SNAPSHOT */
 export interface GetSnapshotPayload {
   requestId: number

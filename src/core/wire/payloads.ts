@@ -27,6 +27,8 @@ import {
   MAX_MSG_BYTES,
   MAX_PEERS_PER_MESSAGE,
   MAX_PKI_ID_BYTES,
+  MAX_PROOF_SIGNATURES,
+  SIGNATURE_WIRE_BYTES,
   MAX_STATE_ENTRIES,
   MAX_STATE_KEY_BYTES,
   MAX_STATE_VALUE_BYTES,
@@ -44,6 +46,7 @@ import type {
   BlockAddedPayload,
   BlocksPayload,
   BlockchainInfo,
+  CommitProofPayload,
   DeltasPayload,
   DisconnectPayload,
   GetBlocksPayload,
@@ -77,6 +80,7 @@ export interface PayloadMap {
   [MessageType.RESPONSE]: ResponsePayload
   [MessageType.KEEPALIVE_PING]: KeepalivePayload
   [MessageType.KEEPALIVE_PONG]: KeepalivePayload
+  [MessageType.SYNC_COMMIT_PROOF]: CommitProofPayload
 }
 export type PayloadType = keyof PayloadMap
 
@@ -147,6 +151,10 @@ const block = strictMap({
 const range = strictMap({ requestId: uint, start: uint, end: uint })
 const stateDelta = strictMap({ blockNumber: uint, writes: list(keyValue, MAX_STATE_ENTRIES) })
 const keepalive = strictMap({ nonce: uint })
+const commitSignature = strictMap({
+  signer: id,
+  signature: v.pipe(v.instance(Uint8Array), v.length(SIGNATURE_WIRE_BYTES)),
+})
 
 const SCHEMAS: { readonly [K in PayloadType]: v.GenericSchema<unknown, PayloadMap[K]> } = {
   [MessageType.DISC_HELLO]: strictMap({ peerEndpoint, blockchainInfo, auth: v.optional(v.unknown()) }),
@@ -174,6 +182,11 @@ const SCHEMAS: { readonly [K in PayloadType]: v.GenericSchema<unknown, PayloadMa
   }),
   [MessageType.KEEPALIVE_PING]: keepalive,
   [MessageType.KEEPALIVE_PONG]: keepalive,
+  [MessageType.SYNC_COMMIT_PROOF]: strictMap({
+    number: uint,
+    blockHash: hash,
+    signatures: v.pipe(list(commitSignature, MAX_PROOF_SIGNATURES), v.minLength(1)),
+  }),
 }
 
 // ---- hand-written checks of the hot types ----
@@ -301,6 +314,11 @@ const TO_WIRE: { readonly [K in PayloadType]: (payload: PayloadMap[K]) => unknow
   },
   [MessageType.KEEPALIVE_PING]: keepaliveWire,
   [MessageType.KEEPALIVE_PONG]: keepaliveWire,
+  [MessageType.SYNC_COMMIT_PROOF]: (p) => ({
+    number: p.number,
+    blockHash: p.blockHash,
+    signatures: p.signatures.map((s) => ({ signer: s.signer, signature: s.signature })),
+  }),
 }
 
 /**

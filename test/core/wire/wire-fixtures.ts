@@ -77,6 +77,14 @@ export const SAMPLE_PAYLOADS: { [K in PayloadType]: PayloadMap[K] } = {
   [MessageType.RESPONSE]: { status: ResponseStatus.FAILURE, msg: 'Message channel for vp1 full, rejecting', code: 'ERR_QUEUE_FULL', inReplyTo: 21 },
   [MessageType.KEEPALIVE_PING]: { nonce: 17 },
   [MessageType.KEEPALIVE_PONG]: { nonce: 2 ** 40 },
+  [MessageType.SYNC_COMMIT_PROOF]: {
+    number: 16,
+    blockHash: hash32(0x3c),
+    signatures: [
+      { signer: 'vp0', signature: new Uint8Array(64).fill(7) },
+      { signer: 'vp2', signature: new Uint8Array(64).fill(9) },
+    ],
+  },
 }
 
 export const PAYLOAD_TYPES = Object.keys(SAMPLE_PAYLOADS).map(Number) as PayloadType[]

@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { prepareNetworkIdentity } from '../src/node/network.js'
 
 /** vp0's port; vp<i> listens on E2E_BASE_PORT + i, the control server on E2E_BASE_PORT - 1. */
 export const E2E_BASE_PORT = Number(process.env['WSPEER_E2E_BASE_PORT'] ?? 17151)
@@ -223,6 +224,11 @@ export interface SpecNetworkOptions {
   ports?: readonly number[]
   /** Names the peers' data directories (default: from the first port), so a network can start afresh on the same ports. */
   scope?: string
+  /**
+   * A closed network, as `wspeer network` makes one: keys for vp0..vpN-1 (the IDs must be those)
+   * and a membership file binding them, given to every peer with `--membership`.
+   */
+  closed?: boolean
 }
 
 /**
@@ -240,6 +246,8 @@ export class SpecNetwork {
   readonly #ports = new Map<string, number>()
   readonly #children = new Map<string, ChildProcess>()
   readonly #stderr = new Map<string, string>()
+  /** The membership file of a closed network. */
+  #membership: string | undefined
 
   constructor(options: SpecNetworkOptions) {
     this.ids = options.ids
@@ -269,6 +277,10 @@ export class SpecNetwork {
   async start(): Promise<void> {
     const ports = this.#options.ports ?? (await freePorts(this.ids.length))
     this.ids.forEach((id, i) => this.#ports.set(id, ports[i]!))
+    if (this.#options.closed === true) {
+      // The same directories dataDirArgs names: <root>/<scope>/vp<i>.
+      this.#membership = (await prepareNetworkIdentity(join(E2E_DATA_ROOT, this.#scope()), this.ids.length)).membership
+    }
     this.ids.forEach((id, i) => this.#spawn(id, i))
     await Promise.all(
       this.ids.map((id) =>
@@ -287,8 +299,13 @@ export class SpecNetwork {
     }, SPEC_NETWORK_READY_TIMEOUT_MS)
   }
 
+  #scope(): string {
+    return this.#options.scope ?? `spec-${this.#port(this.ids[0]!)}`
+  }
+
   #spawn(id: string, index: number): void {
-    const args = [BIN, 'start', '--id', id, '--port', String(this.#port(id)), '--role', 'validator', '--log-level', 'warn', ...dataDirArgs(this.#options.scope ?? `spec-${this.#port(this.ids[0]!)}`, id)]
+    const args = [BIN, 'start', '--id', id, '--port', String(this.#port(id)), '--role', 'validator', '--log-level', 'warn', ...dataDirArgs(this.#scope(), id)]
+    if (this.#membership !== undefined) args.push('--membership', this.#membership)
     if (index > 0) args.push('--peers', this.ids.slice(0, index).map((p) => this.chatUrl(p)).join(','))
     args.push(...this.#args(id, index))
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: peerEnv() })

@@ -27,6 +27,7 @@ import { MessageType } from '../core/wire/message-type.js'
 import { makeEnvelope } from '../core/wire/payloads.js'
 import { normalizeChatAddress } from '../core/peer/address-book.js'
 import type { KeyPair } from '../core/identity/key-pair.js'
+import { validateMembership, type Membership } from '../core/identity/membership.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
 import { loadTabKey } from './tab-key-store.js'
 import { openTabLedger, type TabLedgerStorage } from './tab-ledger.js'
@@ -44,6 +45,8 @@ export const TAB_REDIAL_MAX_MS = 5000
 export const MAX_FLOOD_MESSAGES = 20_000
 /** How long a starting tab waits for the Node peer's /chain and /blocks/<n> when it compares its stored chain (3 s). */
 export const SAME_HISTORY_TIMEOUT_MS = 3000
+/** How long a starting tab waits for the Node peer's /membership (3 s). */
+export const MEMBERSHIP_FETCH_TIMEOUT_MS = 3000
 /** Refusals kept for display (200); older ones are dropped, counts are kept. */
 export const MAX_REFUSALS_KEPT = 200
 
@@ -82,6 +85,13 @@ export interface TabPeerOptions {
    * 'memory' (a reload starts at genesis). See tab-ledger.ts.
    */
   ledger?: 'indexeddb' | 'memory'
+  /**
+   * The validator membership the tab verifies blocks against (PROTOCOL.md 11.6): a Membership,
+   * 'fetch' (default: `GET /membership` of the peer at `connect`, which also served the page and
+   * its code, so it is trusted as much; a 404 means the network runs in open mode), or 'none'
+   * (open mode: blocks are taken as linked peers announce them).
+   */
+  membership?: Membership | 'fetch' | 'none'
   /** Where visibility changes come from; `document` when present. */
   visibility?: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>
 }
@@ -150,10 +160,11 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     sameHistory: (ledger) => sameHistory(httpBaseOf(connect)!, ledger, log),
     log,
   })
+  const membership = await tabMembership(options.membership ?? 'fetch', connect, log)
   const peer = createPeer({
     ledger: tabLedger.ledger,
     ...(tabLedger.store === undefined ? {} : { pending: tabLedger.store }),
-    identity: { keyPair: key.keyPair },
+    identity: { keyPair: key.keyPair, ...(membership === undefined ? {} : { membership }) },
     role: options.role ?? 'non-validator',
     address: '',
     connect: connector,
@@ -244,6 +255,22 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
  * two heads must hash the same on both sides. undefined when the peer cannot be asked (kept, and
  * the catch-up says more later).
  */
+/** The membership option resolved: fetched from the Node peer's `/membership` when asked to. */
+async function tabMembership(option: Membership | 'fetch' | 'none', connect: string, log: Logger): Promise<Membership | undefined> {
+  if (option === 'none') return undefined
+  if (option !== 'fetch') return option
+  const base = httpBaseOf(connect)!
+  try {
+    const res = await fetch(`${base}/membership`, { signal: AbortSignal.timeout(MEMBERSHIP_FETCH_TIMEOUT_MS) })
+    if (res.status === 404) return undefined
+    if (!res.ok) throw new Error(`HTTP ${res.status}`)
+    return validateMembership(await res.json(), `${base}/membership`)
+  } catch (err) {
+    log.warn('could not load the membership: blocks will not be verified against validators\' signatures', { base, error: describeError(err) })
+    return undefined
+  }
+}
+
 async function sameHistory(base: string, ledger: Ledger, log: Logger): Promise<boolean | undefined> {
   try {
     const chain = (await (await fetch(`${base}/chain`, { signal: AbortSignal.timeout(SAME_HISTORY_TIMEOUT_MS) })).json()) as { height: number; headHash: string }

@@ -417,6 +417,14 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
     '/metrics': {
       GET: (_req, res) => sendText(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(peer.metrics(), { peer: peer.id }), READ_ONLY_CORS),
     },
+    // The membership a tab verifies blocks against: as trusted as the dashboard code this peer serves it.
+    '/membership': {
+      GET: (_req, res) => {
+        const membership = peer.membership
+        if (membership === undefined) throw new HttpError(404, 'ERR_NO_MEMBERSHIP', 'this peer runs in open development mode: no membership', READ_ONLY_CORS)
+        sendJson(res, 200, { validators: membership.members.map((m) => ({ id: m.id, publicKey: toHex(m.publicKey) })) }, READ_ONLY_CORS)
+      },
+    },
     '/healthz': { GET: (_req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok') },
   }
 

@@ -375,6 +375,9 @@ function latePeer(id: string, role: Peer['role']): { peer: Peer; bind(target: Pe
   const peer: Peer = {
     id,
     role,
+    get membership() {
+      return target?.membership
+    },
     start: (options) => get().start(options),
     stop: () => get().stop(),
     chatWithPeer: (address, options) => get().chatWithPeer(address, options),

@@ -61,6 +61,7 @@ export function createFakePeer(id = 'vp0'): FakePeer {
   const peer: FakePeer = {
     id,
     role: 'validator',
+    membership: undefined,
     accepted: [],
     submitted: [],
     submitImpl: async (payload) => ({ txid: `tx-${peer.submitted.length}-${payload.length}` }),

@@ -162,6 +162,8 @@ export type TransactionStatus =
 export interface Peer {
   readonly id: string
   readonly role: PeerRole
+  /** The validator membership this peer holds to (its keys prove blocks to followers); undefined in open mode. */
+  readonly membership: Membership | undefined
   start(options?: { signal?: AbortSignal }): Promise<void>
   stop(): Promise<void>
   /** Dials a chat URL and runs the chat as initiator; resolves when the chat ends. */

@@ -38,6 +38,7 @@ import { LocalTransactions, MAX_TRANSACTION_PAYLOAD_BYTES } from './local-transa
 import { infoOf, linkedPeerInfos, roleToType, typeToRole } from './peer-info.js'
 import { checkPeerConfig } from './peer-config.js'
 import { PeerIdentity } from './peer-identity.js'
+import type { Membership } from '../identity/membership.js'
 import { CommitAttester } from './commit-attester.js'
 import { PeerMetrics } from './peer-metrics.js'
 import { PeerRegistry } from './peer-registry.js'
@@ -260,6 +261,10 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#unsubscribeLedger?.()
     this.#state = 'stopped'
     this.#log.info('peer stopped')
+  }
+
+  get membership(): Membership | undefined {
+    return this.#identity.membership
   }
 
   // ---- links ----

@@ -48,6 +48,7 @@ export function fakeMetrics(): MetricsSnapshot {
     consenterErrors: 0,
     handlerErrors: 0,
     decodeErrors: 0,
+    announcementsSkipped: 0,
     blocksCommitted: 2,
     transactionsCommitted: 7,
     connections: 1,

@@ -109,6 +109,8 @@ export interface MetricsSnapshot {
   consenterErrors: number
   handlerErrors: number
   decodeErrors: number
+  /** Block announcements not sent to a follower whose link had more than followerBacklogBytes unsent; it pages them instead. */
+  announcementsSkipped: number
   blocksCommitted: number
   transactionsCommitted: number
   connections: number

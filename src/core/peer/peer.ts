@@ -28,6 +28,7 @@ import { makeResponse } from '../wire/payloads.js'
 import { ResponseStatus, type Block, type BlockchainInfo, type PeerEndpoint, type PeerRole } from '../wire/payload-types.js'
 import { MAX_PEER_ID_LENGTH } from '../wire/peer-id.js'
 import { normalizeChatAddress } from './address-book.js'
+import { skipForBacklog } from './best-effort.js'
 import { BlockSync } from './block-sync.js'
 import { ChatRunner } from './chat-runner.js'
 import { createConsenterStack } from './consenter-stack.js'
@@ -60,6 +61,7 @@ import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStat
  *   local-transactions.ts  submitted transactions until the consenter takes them
  *   reported-chain.ts      the stored head it reports, blocks, where a transaction stands
  *   consenter-stack.ts     the Stack lent to the consenter
+ *   best-effort.ts         what broadcast skips for followers that do not keep up
  *
  *   const peer = createPeer({ id: 'vp0', role: 'validator', address: 'ws://localhost:7051/chat', connect })
  *   await peer.start()
@@ -383,6 +385,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     let sent = 0
     for (const link of this.#registry.values()) {
       if (target !== 'all' && typeToRole(link.remote!.type) !== target) continue
+      // A follower that does not keep up pages what it missed instead (best-effort.ts).
+      if (skipForBacklog(link, msg.type, this.#limits.followerBacklogBytes)) {
+        this.#metrics.announcementsSkipped++
+        continue
+      }
       if (this.#trySend(link, msg)) sent++
     }
     return sent
@@ -458,6 +465,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       consenterErrors: this.#engine?.consenterErrors ?? 0,
       handlerErrors: m.handlerErrors,
       decodeErrors: m.decodeErrors,
+      announcementsSkipped: m.announcementsSkipped,
       blocksCommitted: m.blocksCommitted,
       transactionsCommitted: m.transactionsCommitted,
       connections: this.#registry.size,

@@ -33,6 +33,7 @@ export function fakeStatus(id: string): PeerStatus {
     queues: [{ peer: 'vp1', depth: 2, bytes: 100, rejects: 1 }],
     queueLimits: { maxMessages: 1000, maxBytes: 16 * 1024 * 1024 },
     uptimeMs: 1234,
+    lag: { claimedHeight: 3, blocks: 0, ms: null },
   }
 }
 

@@ -30,6 +30,7 @@ import { MAX_PEER_ID_LENGTH } from '../wire/peer-id.js'
 import { normalizeChatAddress } from './address-book.js'
 import { skipForBacklog } from './best-effort.js'
 import { BlockSync } from './block-sync.js'
+import { chainLag } from './chain-lag.js'
 import { ChatRunner } from './chat-runner.js'
 import { createConsenterStack } from './consenter-stack.js'
 import { Discovery } from './discovery.js'
@@ -434,17 +435,21 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   // ---- introspection ----
 
   status(): PeerStatus {
+    const chain = this.#reported.head()
+    // Heights are kept for registered links only (block-sync.ts forgets a link's when it ends).
+    const lag = chainLag(chain.height, this.#blockSync.stackSync.peerHeights().values(), () => this.#reported.block(chain.height - 1)?.block.timestamp, this.#clock.now())
     return {
       id: this.id,
       address: this.#self.address,
       role: this.role,
       peers: linkedPeerInfos(this.#registry.values()),
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
-      chain: this.#reported.head(),
+      chain,
       identity: this.#identity.status(),
       queues: this.#queueStatus(),
       queueLimits: { maxMessages: this.#limits.queueMaxMessages, maxBytes: this.#limits.queueMaxBytes },
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
+      lag,
     }
   }
 

@@ -5,7 +5,8 @@
  */
 import { expect, test } from '@playwright/test'
 import { control } from './network.js'
-import { nodeHeads, nodeStatuses, openTab, tabStatus, type Tab } from './helpers.js'
+import { TAB_MAX_LINKS } from '../src/browser/index.js'
+import { linkedIds, nodeHeads, nodeStatuses, openTab, tabStatus, type Tab } from './helpers.js'
 
 const tabs: Tab[] = []
 test.afterEach(async () => {
@@ -114,4 +115,19 @@ test('a tab proves a non-extractable key kept in IndexedDB: Node peers see its k
   await a.page.waitForFunction(() => window.peer !== undefined, undefined, { timeout: 10_000 })
   expect((await tabStatus(a.page)).identity.keyId).toBe(keyId)
   expect((await tabStatus(other.page)).identity.keyId).not.toBe(keyId)
+})
+
+test('a tab left to its defaults keeps three links, a validator among them, and shows its lag', async ({ browser }) => {
+  // Opened with no ?maxLinks: the cap a real visitor gets (TAB_MAX_LINKS).
+  const tab = await openTab(browser, '/', { linked: [] })
+  tabs.push(tab)
+  await expect.poll(async () => linkedIds(await tabStatus(tab.page)).length, { timeout: 20_000 }).toBe(TAB_MAX_LINKS)
+  // Discovery keeps dialing each period; the tab never holds more.
+  await expect(tab.page.locator('#self-lag')).toHaveAttribute('data-lag', /^\d+$/)
+  const status = await tabStatus(tab.page)
+  expect(linkedIds(status)).toHaveLength(TAB_MAX_LINKS)
+  expect(status.peers.some((p) => p.role === 'validator')).toBe(true)
+  expect(status.lag.blocks).toBeGreaterThanOrEqual(0)
+  await expect.poll(async () => (await tabStatus(tab.page)).lag.blocks, { timeout: 20_000 }).toBe(0)
+  await expect(tab.page.locator('#self-lag')).toContainText('in step at')
 })

@@ -71,8 +71,9 @@ test.afterEach(async () => {
 test('a tab survives WebSocket protocol violations on a link (case 3): the browser fails the link, the tab redials, then works', async ({ browser }) => {
   raw = await startRawServer()
   const server = raw
-  // Served by vp0, but told to dial the raw server first: it knows no other peer yet.
-  const tab = await openTab(browser, `${httpUrl('vp0')}/?connect=${encodeURIComponent(server.url)}`, { linked: [] })
+  // Served by vp0, but told to dial the raw server first: it knows no other peer yet. Room for a
+  // link to every Node peer (it checks each below) beside the raw server it keeps redialing.
+  const tab = await openTab(browser, `${httpUrl('vp0')}/?connect=${encodeURIComponent(server.url)}&maxLinks=${peerIds.length + 1}`, { linked: [] })
   tabs.push(tab)
   // Every violation was sent and the browser dropped each connection; the tab kept redialing.
   await expect.poll(() => server.ends.length, { timeout: 30_000, message: 'the browser failing each violating connection' }).toBeGreaterThanOrEqual(VIOLATIONS.length)

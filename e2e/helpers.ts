@@ -4,7 +4,7 @@
  * blocks a tab commits (recordCommits) to find the one holding a transaction.
  */
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
-import type { PeerStatus } from '../src/browser/index.js'
+import { TAB_MAX_LINKS, type PeerStatus } from '../src/browser/index.js'
 import { fetchStatus, fetchStatusAt, peerIds, type NodeStatus } from './network.js'
 
 export interface Tab {
@@ -22,13 +22,14 @@ export async function openTab(browser: Browser, url = '/', options: { linked?: r
   const errors: Error[] = []
   page.on('pageerror', (err) => errors.push(err))
   await options.before?.(page)
-  await page.goto(url)
+  const want = options.linked ?? peerIds
+  // A tab keeps TAB_MAX_LINKS (3) links; specs that watch its link to every Node peer ask for room.
+  await page.goto(want.length > TAB_MAX_LINKS ? `${url}${url.includes('?') ? '&' : '?'}maxLinks=${want.length}` : url)
   await page.waitForFunction(() => window.peer !== undefined || window.peerError !== undefined, undefined, { timeout: 10_000 })
   const id = await page.evaluate(() => {
     if (window.peer === undefined) throw new Error(`tab peer did not start: ${window.peerError}`)
     return window.peer.id
   })
-  const want = options.linked ?? peerIds
   await expect.poll(async () => linkedIds(await tabStatus(page)), { message: `${id} links to ${want.join(', ')}`, timeout: 20_000 }).toEqual(expect.arrayContaining([...want]))
   return { context, page, id, errors }
 }

@@ -138,7 +138,10 @@ function setBadge(state: string, text: string): void {
 }
 
 async function main(): Promise<void> {
-  const connect = new URLSearchParams(location.search).get('connect') ?? defaultConnect()
+  const params = new URLSearchParams(location.search)
+  const connect = params.get('connect') ?? defaultConnect()
+  // ?maxLinks=N: more (or fewer) links than TAB_MAX_LINKS, e.g. for tests that watch every Node peer's link to the tab.
+  const maxLinks = Number(params.get('maxLinks') ?? NaN)
   const connectInput = $<HTMLInputElement>('#connect-url')
   connectInput.value = connect
   $('#connect-form').addEventListener('submit', (event) => {
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
   const events = $<HTMLOListElement>('#events')
   let tab: TabPeer
   try {
-    tab = await startTabPeer({ connect, membership: await pageMembership(), ...(await networkConsensus(connect)) })
+    tab = await startTabPeer({ connect, membership: await pageMembership(), ...(await networkConsensus(connect)), ...(Number.isSafeInteger(maxLinks) && maxLinks > 0 ? { limits: { maxPeers: maxLinks } } : {}) })
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     window.peerError = message
@@ -289,6 +292,7 @@ async function main(): Promise<void> {
   // When each Node peer was last at the top height: a follower's lag in time, beside its lag in blocks.
   const lastAtTop = new Map<string, number>()
   const netMode = $<HTMLSpanElement>('#net-mode')
+  const selfLag = $<HTMLSpanElement>('#self-lag')
   $<HTMLElement>('#self-id').title = `key id ${peer.status().identity.keyId}${tab.persistentKey ? '' : ' (in-memory key: this origin has no IndexedDB or WebCrypto Ed25519)'}`
   let lastMetrics = peer.metrics()
   let lastOriginFan: number | undefined
@@ -316,6 +320,14 @@ async function main(): Promise<void> {
     if (linked.length > 0) everLinked = true
     if (linked.length > 0) setBadge('online', `${linked.length} link${linked.length === 1 ? '' : 's'}`)
     else setBadge(everLinked ? 'offline' : 'connecting', everLinked ? 'offline, redialing' : 'connecting')
+    // The tab's own lag, as its links tell it (status().lag): a slow tab has announcements skipped
+    // and pages the gap, so this is where a user sees it fall behind and catch up.
+    selfLag.dataset['state'] = st.lag.blocks === 0 ? 'online' : 'connecting'
+    selfLag.dataset['lag'] = String(st.lag.blocks)
+    selfLag.textContent =
+      st.lag.blocks === 0
+        ? `in step at ${st.chain.height}`
+        : `−${st.lag.blocks} block${st.lag.blocks === 1 ? '' : 's'}${st.lag.ms === null ? '' : ` · ${(st.lag.ms / 1000).toFixed(1)} s`}`
     // Open development mode anywhere in the network is worth shouting about (SECURITY.md).
     const identities = fresh.map((s) => s.identity).filter((i) => i !== undefined)
     if (identities.length > 0) {

@@ -151,6 +151,7 @@ export {
   DEFAULT_SYNC_TIMEOUT_MS,
   DEFAULT_COMMIT_PROOF_EVERY_BLOCKS,
   DEFAULT_COMMIT_PROOF_IDLE_MS,
+  DEFAULT_FOLLOWER_BACKLOG_BYTES,
   DEFAULT_TARGET_FRAME_BYTES,
   type BroadcastTarget,
   type Consenter,
@@ -282,7 +283,7 @@ export {
 
 export { createBrowserConnector, createBrowserPeer } from './browser-connector.js'
 
-export { startTabPeer, randomTabId, TAB_DISCOVERY_PERIOD_MS, TAB_REDIAL_MAX_MS, MAX_FLOOD_MESSAGES, MAX_REFUSALS_KEPT, SAME_HISTORY_TIMEOUT_MS, MEMBERSHIP_FETCH_TIMEOUT_MS } from './tab-peer.js'
+export { startTabPeer, randomTabId, tabPeerLimits, TAB_DISCOVERY_PERIOD_MS, TAB_MAX_LINKS, TAB_REDIAL_MAX_MS, MAX_FLOOD_MESSAGES, MAX_REFUSALS_KEPT, SAME_HISTORY_TIMEOUT_MS, MEMBERSHIP_FETCH_TIMEOUT_MS } from './tab-peer.js'
 export type { TabPeer, TabPeerOptions, Refusal, LinkEnd } from './tab-peer.js'
 export { openTabLedger, TAB_LEDGER_DB_PREFIX } from './tab-ledger.js'
 export type { TabLedger, TabLedgerOptions, TabLedgerStorage } from './tab-ledger.js'

@@ -2,8 +2,15 @@
  * A peer for the current browser tab, as the dashboard runs it: a non-validator with a random
  * `tab-<hex>` ID that dials one Node peer's chat URL, learns the rest by discovery, and redials
  * by itself (the core's address book: capped exponential backoff with jitter). When the tab
- * becomes visible again it dials every known address that is not connected at once, because
+ * becomes visible again it dials known addresses that are not connected at once, because
  * browsers throttle timers in hidden tabs and the backoff may have grown meanwhile.
+ *
+ * It keeps at most TAB_MAX_LINKS (3) links, not one to every Node peer (issue #16): a network
+ * serving many tabs would otherwise hold a link, and send every block, from every peer to every
+ * tab. Discovery picks which (discovery.ts): validators first, since only they announce blocks and
+ * take the tab's transactions toward consensus, a slot kept for one while none is linked, and in
+ * random order otherwise, so 50 tabs spread over the peers rather than all taking the same three.
+ * `limits.maxPeers` changes the cap (TabPeerOptions.limits).
  *
  * Its chain is kept in IndexedDB (tab-ledger.ts): a reloaded tab starts at the height it had, after
  * checking against the Node peer's /chain and /blocks/<n> that the stored blocks are still the
@@ -26,6 +33,7 @@ import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import { MessageType } from '../core/wire/message-type.js'
 import { makeEnvelope } from '../core/wire/payloads.js'
 import { normalizeChatAddress } from '../core/peer/address-book.js'
+import { dialOrder } from '../core/peer/discovery.js'
 import type { KeyPair } from '../core/identity/key-pair.js'
 import { validateMembership, type Membership } from '../core/identity/membership.js'
 import type { PeerRole } from '../core/wire/payload-types.js'
@@ -41,6 +49,11 @@ import type { Logger } from '../core/util/logger.js'
 export const TAB_DISCOVERY_PERIOD_MS = 2000
 /** Longest redial backoff of a tab (5 s, instead of 30 s): the tab's user is watching. */
 export const TAB_REDIAL_MAX_MS = 5000
+/**
+ * Links a tab keeps at most (3): enough that one peer going away leaves it following the chain,
+ * few enough that many tabs do not each cost every Node peer a link. `limits.maxPeers` overrides it.
+ */
+export const TAB_MAX_LINKS = 3
 /** Most envelopes one flood() sends (20000). */
 export const MAX_FLOOD_MESSAGES = 20_000
 /** How long a starting tab waits for the Node peer's /chain and /blocks/<n> when it compares its stored chain (3 s). */
@@ -119,6 +132,16 @@ export interface TabPeer {
   stop(): Promise<void>
 }
 
+/**
+ * The limits a tab peer runs with: the tab defaults (TAB_DISCOVERY_PERIOD_MS, TAB_REDIAL_MAX_MS,
+ * TAB_MAX_LINKS as both maxPeers and maxOutboundPeers: a tab only dials), then `overrides`. A
+ * `maxPeers` override is the cap of dialed links too, unless maxOutboundPeers is given.
+ */
+export function tabPeerLimits(overrides: Partial<PeerLimits> = {}): Partial<PeerLimits> {
+  const maxLinks = overrides.maxPeers ?? TAB_MAX_LINKS
+  return { discoveryPeriodMs: TAB_DISCOVERY_PERIOD_MS, redialMaxMs: TAB_REDIAL_MAX_MS, maxPeers: maxLinks, maxOutboundPeers: maxLinks, ...overrides }
+}
+
 /** `tab-` and 6 random hex digits. */
 export function randomTabId(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(3))
@@ -161,6 +184,7 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     log,
   })
   const membership = await tabMembership(options.membership ?? 'fetch', connect, log)
+  const limits = tabPeerLimits(options.limits)
   const peer = createPeer({
     ledger: tabLedger.ledger,
     ...(tabLedger.store === undefined ? {} : { pending: tabLedger.store }),
@@ -172,7 +196,7 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     ...(options.consensus === undefined ? {} : { consensus: options.consensus }),
     ...(options.consensusOptions === undefined ? {} : { consensusOptions: options.consensusOptions }),
     bootstrap: [connect],
-    limits: { discoveryPeriodMs: TAB_DISCOVERY_PERIOD_MS, redialMaxMs: TAB_REDIAL_MAX_MS, ...options.limits },
+    limits,
     log,
   })
   const stopRefusals = peer.on('refused-by-peer', (refusal) => {
@@ -189,18 +213,23 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   }
   if (tabLedger.storage.loadedBlocks > 0) log.info('chain loaded from IndexedDB', { height: tabLedger.ledger.height(), store: tabLedger.storage.name })
 
-  // Every Node address this tab has seen, so a visible-again tab knows whom to dial.
-  const known = new Set<string>([connect])
+  // Every Node address this tab has been linked to, with whether a validator was there, so a
+  // visible-again tab knows whom to dial.
+  const known = new Map<string, boolean | undefined>([[connect, undefined]])
   const unsubscribe = peer.on('peer-connected', (info) => {
     const address = normalizeChatAddress(info.address)
-    if (address !== undefined) known.add(address)
+    if (address !== undefined) known.set(address, info.role === 'validator')
   })
 
+  // Within the cap: only as many as there are free slots, in discovery's order (validators first, random within).
+  const maxLinks = Math.min(limits.maxPeers!, limits.maxOutboundPeers!)
   const kickRedial = (): number => {
-    const connected = new Set(peer.status().peers.map((p) => normalizeChatAddress(p.address)))
+    const { peers } = peer.status()
+    const connected = new Set(peers.map((p) => normalizeChatAddress(p.address)))
+    const room = maxLinks - peers.length - peer.metrics().dialsInFlight
+    const due = [...known].filter(([address]) => !connected.has(address)).map(([address, validator]) => ({ address, validator }))
     let started = 0
-    for (const address of known) {
-      if (connected.has(address)) continue
+    for (const { address } of dialOrder(due, Math.random).slice(0, Math.max(0, room))) {
       started++
       // A failed dial is already rescheduled by the address book; nothing more to do here.
       peer.chatWithPeer(address).catch(() => undefined)

@@ -62,6 +62,7 @@ export function renderPrometheus(snapshot: MetricsSnapshot, labels: { peer: stri
     { name: 'wspeer_consenter_errors_total', type: 'counter', help: 'Errors thrown by the consenter.', samples: one(snapshot.consenterErrors) },
     { name: 'wspeer_handler_errors_total', type: 'counter', help: 'Errors raised by message handlers.', samples: one(snapshot.handlerErrors) },
     { name: 'wspeer_decode_errors_total', type: 'counter', help: 'Frames that could not be decoded.', samples: one(snapshot.decodeErrors) },
+    { name: 'wspeer_announcements_skipped_total', type: 'counter', help: 'Block announcements not sent to followers whose link had too many unsent bytes (they page the blocks instead).', samples: one(snapshot.announcementsSkipped) },
     { name: 'wspeer_blocks_committed_total', type: 'counter', help: 'Blocks in this peer\'s chain: loaded from its store at start, then committed.', samples: one(snapshot.blocksCommitted) },
     { name: 'wspeer_transactions_committed_total', type: 'counter', help: 'Transactions in this peer\'s chain: loaded from its store at start, then committed.', samples: one(snapshot.transactionsCommitted) },
     { name: 'wspeer_connections', type: 'gauge', help: 'Connected peers, inbound and outbound.', samples: one(snapshot.connections) },

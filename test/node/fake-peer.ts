@@ -33,6 +33,7 @@ export function fakeStatus(id: string): PeerStatus {
     queues: [{ peer: 'vp1', depth: 2, bytes: 100, rejects: 1 }],
     queueLimits: { maxMessages: 1000, maxBytes: 16 * 1024 * 1024 },
     uptimeMs: 1234,
+    lag: { claimedHeight: 3, blocks: 0, ms: null },
   }
 }
 
@@ -48,6 +49,7 @@ export function fakeMetrics(): MetricsSnapshot {
     consenterErrors: 0,
     handlerErrors: 0,
     decodeErrors: 0,
+    announcementsSkipped: 0,
     blocksCommitted: 2,
     transactionsCommitted: 7,
     connections: 1,

@@ -45,6 +45,7 @@ const EXPECTED_FAMILIES = [
   'wspeer_consenter_errors_total',
   'wspeer_handler_errors_total',
   'wspeer_decode_errors_total',
+  'wspeer_announcements_skipped_total',
   'wspeer_blocks_committed_total',
   'wspeer_transactions_committed_total',
   'wspeer_connections',
@@ -73,6 +74,7 @@ describe('renderPrometheus', () => {
     expect(value('wspeer_queue_rejects_total', { remote: 'vp1' })).toBe(snapshot.queues[0]!.rejects)
     expect(value('wspeer_queue_rejects_all_total')).toBe(snapshot.queueRejectsTotal)
     expect(value('wspeer_fan_processed_total')).toBe(snapshot.fanProcessed)
+    expect(value('wspeer_announcements_skipped_total')).toBe(snapshot.announcementsSkipped)
     expect(value('wspeer_blocks_committed_total')).toBe(snapshot.blocksCommitted)
     expect(value('wspeer_transactions_committed_total')).toBe(snapshot.transactionsCommitted)
     expect(value('wspeer_connections')).toBe(snapshot.connections)

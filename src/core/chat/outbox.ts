@@ -78,13 +78,22 @@ export class Outbox {
     return this.#pending.length
   }
 
+  /**
+   * Bytes not yet sent: what the transport still buffers plus what waits here for the next flush.
+   * The same sum the send-buffer cap is checked against, so a sender can hold back what is only
+   * worth sending to a remote that keeps up (peer/best-effort.ts) well before the cap closes it.
+   */
+  get backlogBytes(): number {
+    return this.#stream.bufferedAmount + this.#pendingBytes
+  }
+
   send(envelope: Envelope): void {
     if (this.#stream.closed) throw new StreamClosedError()
     const size = envelopeWireSize(envelope)
     if (size + FRAME_HEADER_MAX_BYTES > this.#options.maxFrameBytes) {
       throw new MessageTooLargeError(size + FRAME_HEADER_MAX_BYTES, this.#options.maxFrameBytes)
     }
-    const buffered = this.#stream.bufferedAmount + this.#pendingBytes + size
+    const buffered = this.backlogBytes + size
     if (buffered > this.#options.sendBufferCapBytes) this.#overflow(buffered)
     // Cut before this envelope if adding it would pass the frame limit, after it once the target is reached.
     if (this.#pending.length > 0 && this.#pendingBytes + size + FRAME_HEADER_MAX_BYTES > this.#options.maxFrameBytes) this.flush()
@@ -106,7 +115,7 @@ export class Outbox {
    */
   ensureRoom(): void {
     if (this.#stream.closed) throw new StreamClosedError()
-    const buffered = this.#stream.bufferedAmount + this.#pendingBytes
+    const buffered = this.backlogBytes
     if (buffered >= this.#options.sendBufferCapBytes) this.#overflow(buffered)
   }
 

@@ -56,6 +56,11 @@ export class Link {
     return this.remote?.id ?? this.stream.remote
   }
 
+  /** Bytes queued for the remote and not yet sent (the outbox's and the transport's). */
+  get backlogBytes(): number {
+    return this.outbox.backlogBytes
+  }
+
   send(envelope: Envelope, now: number): void {
     this.outbox.send(envelope)
     this.lastSentAt = now

@@ -11,6 +11,8 @@ export interface AddressEntry {
   address: string
   /** Peer ID, once a HELLO on a link to this address told us. */
   id: string | undefined
+  /** Whether the peer there is a validator, once a HELLO or a DISC_PEERS entry said; undefined until then. */
+  validator: boolean | undefined
   /** Failed dials since the last success. */
   failures: number
   /** When it may be dialed next (clock ms); 0 = now. */
@@ -63,15 +65,19 @@ export class AddressBook {
     return this.#entries.values()
   }
 
-  /** Adds an address if there is room; returns its entry, or undefined when the book is full. */
-  add(address: string, id?: string): AddressEntry | undefined {
+  /**
+   * Adds an address if there is room; returns its entry, or undefined when the book is full. A
+   * role given (`validator`) replaces the one known: the newest word on it wins.
+   */
+  add(address: string, id?: string, validator?: boolean): AddressEntry | undefined {
     let entry = this.#entries.get(address)
     if (entry === undefined) {
       if (this.#entries.size >= this.#max) return undefined
-      entry = { address, id, failures: 0, nextDialAt: 0, connected: false, dialing: false }
+      entry = { address, id, validator, failures: 0, nextDialAt: 0, connected: false, dialing: false }
       this.#entries.set(address, entry)
-    } else if (id !== undefined && entry.id === undefined) {
-      entry.id = id
+    } else {
+      if (id !== undefined && entry.id === undefined) entry.id = id
+      if (validator !== undefined) entry.validator = validator
     }
     return entry
   }

@@ -6,6 +6,12 @@
  * discoveryPeriodMs it asks each linked peer for its peers (DISC_GET_PEERS); it answers the
  * same question from others (peersFor) and learns the lists they send (learnPeers).
  *
+ * Which due addresses it dials first (issue #16, followers at scale): validators before the rest,
+ * and in random order within each, so that many peers with few slots (a tab keeps 3 links) spread
+ * over the network instead of all taking the first addresses of the same lists. Validators first
+ * because only they announce blocks and take a follower's transactions into consensus; and while
+ * no validator is linked or being dialed but one is known, the last free slot is kept for it.
+ *
  * In: bootstrap addresses, addresses dialed by hand, links registered and ended, DISC_PEERS lists.
  * Out: dials (through `dial`, the peer's chatWithPeer), DISC_GET_PEERS, the endpoints a DISC_PEERS
  * answer lists. It reads the registry (how many links, to whom) and never changes it.
@@ -24,7 +30,7 @@ import type { Logger } from '../util/logger.js'
 import type { Envelope } from '../wire/envelope.js'
 import { MessageType } from '../wire/message-type.js'
 import { makeEnvelope } from '../wire/payloads.js'
-import type { PeerEndpoint } from '../wire/payload-types.js'
+import { EndpointType, type PeerEndpoint } from '../wire/payload-types.js'
 import { AddressBook, normalizeChatAddress, redialDelay, type AddressEntry } from './address-book.js'
 import type { PeerLimits } from './limits.js'
 import type { PeerMetrics } from './peer-metrics.js'
@@ -64,6 +70,8 @@ export interface DiscoveryOptions {
   send(link: Link, envelope: Envelope): boolean
   /** Called each period after DISC_GET_PEERS went out (a follower retries its catch-up there). */
   onPeriod(): void
+  /** Uniform in [0, 1), for the order of due addresses; Math.random unless a test seeds it. */
+  random?: () => number
 }
 
 export class Discovery {
@@ -132,33 +140,52 @@ export class Discovery {
     for (const controller of this.#dialAborts) controller.abort()
   }
 
-  /** Dials every due address the limits leave room for. */
+  /**
+   * Dials due addresses while the limits leave room: validators first, in random order within each
+   * kind (dialOrder); the last free slot is kept for a validator while none is linked or dialed
+   * and one is known.
+   */
   dialDue(): void {
     const { limits, linked, self } = this.#o
     if (!this.#o.running() || !this.#o.canDial) return
-    for (const entry of this.#book.due(this.#o.clock.now())) {
+    let reserve = this.#validatorWanted()
+    for (const entry of dialOrder(this.#book.due(this.#o.clock.now()), this.#o.random ?? Math.random)) {
       if (this.#dialsInFlight >= limits.maxDialsInFlight) return
-      if (linked.size + this.#dialsInFlight >= limits.maxPeers) return
-      if (linked.outbound + this.#dialsInFlight >= limits.maxOutboundPeers) return
+      const room = Math.min(limits.maxPeers - linked.size, limits.maxOutboundPeers - linked.outbound) - this.#dialsInFlight
+      if (room <= 0) return
       if (entry.address === self.address || entry.id === self.id) continue
       if (entry.id !== undefined && linked.has(entry.id)) {
         entry.connected = true
         continue
       }
+      if (reserve && room === 1 && entry.validator !== true) continue
       this.#dial(entry)
+      if (entry.validator === true) reserve = false
     }
+  }
+
+  /** Whether no validator is linked or being dialed while one is known: then one slot waits for it. */
+  #validatorWanted(): boolean {
+    for (const link of this.#o.linked.values()) if (link.remoteIsValidator) return false
+    let known = false
+    for (const entry of this.#book.values()) {
+      if (entry.validator !== true || entry.id === this.#o.self.id) continue
+      if (entry.dialing) return false
+      known = true
+    }
+    return known
   }
 
   /** A link registered: the address it was dialed at and the one it announced are connected. */
   linkRegistered(link: Link): void {
     const remote = link.remote!
     if (link.dialedAddress !== undefined) {
-      const entry = this.#book.add(link.dialedAddress, remote.id)
+      const entry = this.#book.add(link.dialedAddress, remote.id, link.remoteIsValidator)
       if (entry !== undefined) this.#markConnected(entry)
     }
     const announced = normalizeChatAddress(remote.address)
     if (announced !== undefined && announced !== link.dialedAddress) {
-      const entry = this.#book.add(announced, remote.id)
+      const entry = this.#book.add(announced, remote.id, link.remoteIsValidator)
       if (entry !== undefined) this.#markConnected(entry)
     }
   }
@@ -208,7 +235,8 @@ export class Discovery {
         dropped++
         continue
       }
-      if (this.#book.add(address, id) === undefined) dropped++
+      const validator = entry?.type === undefined ? undefined : entry.type === EndpointType.VALIDATOR
+      if (this.#book.add(address, id, validator) === undefined) dropped++
     }
     if (dropped > 0) {
       this.#o.metrics.peersListEntriesDropped += dropped
@@ -259,4 +287,20 @@ export class Discovery {
     entry.failures = failures
     entry.nextDialAt = this.#o.clock.now() + redialDelay(failures, this.#o.limits.redialBaseMs, this.#o.limits.redialMaxMs)
   }
+}
+
+/**
+ * The order due addresses are dialed in: known validators, then addresses of unknown role (a
+ * bootstrap address not yet linked), then known non-validators; shuffled within each (Fisher-Yates
+ * with `random`), so peers that learned the same list do not all dial the same few first.
+ */
+export function dialOrder<E extends { validator: boolean | undefined }>(entries: readonly E[], random: () => number): E[] {
+  const shuffled = [...entries]
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!]
+  }
+  const rank = (e: E): number => (e.validator === true ? 0 : e.validator === undefined ? 1 : 2)
+  // Array.prototype.sort is stable, so the shuffle stands within each rank.
+  return shuffled.sort((a, b) => rank(a) - rank(b))
 }

@@ -7,6 +7,7 @@ import { resolveIntegerOptions } from '../util/integer-options.js'
 import { DEFAULT_FAN_QUANTUM_BYTES } from '../engine/message-fan.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../identity/handshake.js'
 import { DEFAULT_MAX_ENVELOPES_PER_FRAME, DEFAULT_MAX_FRAME_BYTES } from '../wire/codec-limits.js'
+import { DEFAULT_FOLLOWER_BACKLOG_BYTES } from './best-effort.js'
 
 /**
  * Largest inbound frame in bytes; bigger frames close the link with 1009. Envelopes coalesced into
@@ -54,6 +55,8 @@ export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5000
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 15_000
 /** Bytes a link may have waiting to be sent before it is closed with 4002 (remote not reading). */
 export const DEFAULT_SEND_BUFFER_CAP_BYTES = 8 * 1024 * 1024
+/** Unsent bytes of a follower's link past which block announcements to it are skipped, not queued (defined in best-effort.ts, beside the rule). */
+export { DEFAULT_FOLLOWER_BACKLOG_BYTES }
 /** Outbound frames are cut at about this size so no frame nears the receiver's limit. */
 export const DEFAULT_TARGET_FRAME_BYTES = 256 * 1024
 /** Undecodable frames a link may send before it is closed with 1007. */
@@ -99,6 +102,8 @@ export interface PeerLimits {
   keepaliveIntervalMs: number
   keepaliveTimeoutMs: number
   sendBufferCapBytes: number
+  /** Unsent bytes on a follower's link past which best-effort envelopes (best-effort.ts) to it are skipped; at or above sendBufferCapBytes, never. */
+  followerBacklogBytes: number
   maxEnvelopesPerFrame: number
   targetFrameBytes: number
   maxDecodeErrors: number
@@ -130,6 +135,7 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   keepaliveIntervalMs: DEFAULT_KEEPALIVE_INTERVAL_MS,
   keepaliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
   sendBufferCapBytes: DEFAULT_SEND_BUFFER_CAP_BYTES,
+  followerBacklogBytes: DEFAULT_FOLLOWER_BACKLOG_BYTES,
   maxEnvelopesPerFrame: DEFAULT_MAX_ENVELOPES_PER_FRAME,
   targetFrameBytes: DEFAULT_TARGET_FRAME_BYTES,
   maxDecodeErrors: DEFAULT_MAX_DECODE_ERRORS,

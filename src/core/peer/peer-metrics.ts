@@ -19,6 +19,8 @@ export class PeerMetrics {
   blocksCommitted = 0
   transactionsCommitted = 0
   peersListEntriesDropped = 0
+  /** Best-effort envelopes (block announcements) not sent to followers whose link had too much unsent (best-effort.ts). */
+  announcementsSkipped = 0
 
   countReceived(envelope: Envelope): void {
     // Unknown numbers share one counter: a sender choosing types must not grow our metrics.

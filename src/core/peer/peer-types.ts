@@ -1,3 +1,4 @@
+import type { ChainLag } from './chain-lag.js'
 import type { BroadcastTarget, ConsenterOptions, PeerInfo } from '../consensus/consenter.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { PendingStore } from '../ledger/pending-store.js'
@@ -85,6 +86,8 @@ export interface PeerStatus {
   /** The bound of each link's consensus queue (limits queueMaxMessages, queueMaxBytes): what a flood must pass. */
   queueLimits: { maxMessages: number; maxBytes: number }
   uptimeMs: number
+  /** How far `chain` trails the highest height a linked peer claimed, in blocks and (when behind) in time (chain-lag.ts). */
+  lag: ChainLag
   /** A non-validator's view of how it follows the chain; absent on validators. */
   follower?: FollowerStatus
 }
@@ -123,6 +126,8 @@ export interface MetricsSnapshot {
   consenterErrors: number
   handlerErrors: number
   decodeErrors: number
+  /** Block announcements not sent to a follower whose link had more than followerBacklogBytes unsent; it pages them instead. */
+  announcementsSkipped: number
   blocksCommitted: number
   transactionsCommitted: number
   connections: number

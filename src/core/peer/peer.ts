@@ -28,7 +28,9 @@ import { makeResponse } from '../wire/payloads.js'
 import { ResponseStatus, type Block, type BlockchainInfo, type PeerEndpoint, type PeerRole } from '../wire/payload-types.js'
 import { MAX_PEER_ID_LENGTH } from '../wire/peer-id.js'
 import { normalizeChatAddress } from './address-book.js'
+import { skipForBacklog } from './best-effort.js'
 import { BlockSync } from './block-sync.js'
+import { chainLag } from './chain-lag.js'
 import { ChatRunner } from './chat-runner.js'
 import { createConsenterStack } from './consenter-stack.js'
 import { Discovery } from './discovery.js'
@@ -62,6 +64,7 @@ import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStat
  *   local-transactions.ts  submitted transactions until the consenter takes them
  *   reported-chain.ts      the stored head it reports, blocks, where a transaction stands
  *   consenter-stack.ts     the Stack lent to the consenter
+ *   best-effort.ts         what broadcast skips for followers that do not keep up
  *
  *   const peer = createPeer({ id: 'vp0', role: 'validator', address: 'ws://localhost:7051/chat', connect })
  *   await peer.start()
@@ -413,9 +416,18 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     let sent = 0
     for (const link of this.#registry.values()) {
       if (target !== 'all' && typeToRole(link.remote!.type) !== target) continue
-      if (this.#trySend(link, msg)) sent++
+      if (this.#sendUnlessBehind(link, msg)) sent++
     }
     return sent
+  }
+
+  /** Sends, except a best-effort envelope to a follower that does not keep up: it pages what it missed instead (best-effort.ts). */
+  #sendUnlessBehind(link: Link, msg: Envelope): boolean {
+    if (skipForBacklog(link, msg.type, this.#limits.followerBacklogBytes)) {
+      this.#metrics.announcementsSkipped++
+      return false
+    }
+    return this.#trySend(link, msg)
   }
 
   /**
@@ -428,7 +440,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   }
 
   #toFollowers(msg: Envelope): void {
-    for (const link of this.#registry.values()) if (this.#servesFollower(link)) this.#trySend(link, msg)
+    for (const link of this.#registry.values()) if (this.#servesFollower(link)) this.#sendUnlessBehind(link, msg)
   }
 
   unicast(msg: Envelope, peerId: string): void {
@@ -470,17 +482,21 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   // ---- introspection ----
 
   status(): PeerStatus {
+    const chain = this.#reported.head()
+    // Heights are kept for registered links only (block-sync.ts forgets a link's when it ends).
+    const lag = chainLag(chain.height, this.#blockSync.stackSync.peerHeights().values(), () => this.#reported.block(chain.height - 1)?.block.timestamp, this.#clock.now())
     return {
       id: this.id,
       address: this.#self.address,
       role: this.role,
       peers: linkedPeerInfos(this.#registry.values()),
       consensus: { ...(this.#consenter?.status?.() ?? {}), plugin: this.#consenter?.name ?? this.#consensusName },
-      chain: this.#reported.head(),
+      chain,
       identity: this.#identity.status(),
       queues: this.#queueStatus(),
       queueLimits: { maxMessages: this.#limits.queueMaxMessages, maxBytes: this.#limits.queueMaxBytes },
       uptimeMs: this.#state === 'new' ? 0 : this.#clock.now() - this.#startedAt,
+      lag,
       ...(this.role === 'validator' ? {} : { follower: this.#blockSync.followerStatus() }),
     }
   }
@@ -502,6 +518,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       consenterErrors: this.#engine?.consenterErrors ?? 0,
       handlerErrors: m.handlerErrors,
       decodeErrors: m.decodeErrors,
+      announcementsSkipped: m.announcementsSkipped,
       blocksCommitted: m.blocksCommitted,
       transactionsCommitted: m.transactionsCommitted,
       connections: this.#registry.size,

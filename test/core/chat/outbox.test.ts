@@ -128,4 +128,17 @@ describe('Outbox', () => {
     expect(stream.closedWith?.code).toBe(4002)
     expect(() => outbox.ensureRoom()).toThrow(StreamClosedError)
   })
+
+  it('reports its backlog: what the transport buffers plus what waits for the next flush', async () => {
+    const stream = recordingStream()
+    const outbox = new Outbox(stream, options())
+    stream.buffered = 1000
+    expect(outbox.backlogBytes).toBe(1000)
+    outbox.send(env(1, 100))
+    outbox.send(env(2, 100))
+    expect(outbox.backlogBytes).toBe(1000 + envelopeWireSize(env(1, 100)) + envelopeWireSize(env(2, 100)))
+    await nextTask()
+    expect(stream.frames).toHaveLength(1)
+    expect(outbox.backlogBytes).toBe(1000)
+  })
 })

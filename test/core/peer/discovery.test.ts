@@ -1,12 +1,14 @@
 import { describe, expect, it, vi } from 'vitest'
 import { TransportError } from '../../../src/core/errors.js'
 import type { Link } from '../../../src/core/handlers/link.js'
-import { Discovery, type DiscoveryLimits, type LinkedPeers } from '../../../src/core/peer/discovery.js'
+import { Discovery, dialOrder, type DiscoveryLimits, type LinkedPeers } from '../../../src/core/peer/discovery.js'
 import { ManualClock } from '../../../src/core/util/clock.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
 import { EndpointType, type PeerEndpoint } from '../../../src/core/wire/payload-types.js'
 import { recordingLogger, type LogRecord } from '../../support/fake-network.js'
 import { linkTo } from '../../support/fake-link.js'
+import { seededRandom } from '../../support/seeded-random.js'
+import { testSeed } from '../../support/test-seed.js'
 
 const SELF = { id: 'vp0', address: 'ws://vp0/chat' }
 const at = (id: string): string => `ws://${id}/chat`
@@ -44,8 +46,14 @@ const LIMITS: DiscoveryLimits = {
   redialMaxMs: 1000,
 }
 
-/** A discovery whose dials wait until the test fails or ends them; like chatWithPeer, each counts itself. */
-function discoveryOver(limits: Partial<DiscoveryLimits> = {}) {
+/** A `random` under which dialOrder keeps the book's order within each rank (every swap is with itself). */
+const KEEP_ORDER = (): number => 1 - Number.EPSILON
+
+/**
+ * A discovery whose dials wait until the test fails or ends them; like chatWithPeer, each counts
+ * itself. Due addresses are dialed in the book's order unless `random` is given.
+ */
+function discoveryOver(limits: Partial<DiscoveryLimits> = {}, random: () => number = KEEP_ORDER) {
   const clock = new ManualClock()
   const logs: LogRecord[] = []
   const linked = new Linked()
@@ -75,6 +83,7 @@ function discoveryOver(limits: Partial<DiscoveryLimits> = {}) {
       return true
     },
     onPeriod: () => periods++,
+    random,
   })
   return { clock, logs, linked, metrics, dials, pending, sent, discovery, periods: () => periods }
 }
@@ -180,5 +189,64 @@ describe('discovery', () => {
     expect(d.pending.get(at('vp3'))!.signal.aborted).toBe(true)
     d.clock.advance(5000)
     expect(d.periods()).toBe(1)
+  })
+})
+
+describe('which due addresses discovery dials first (issue #16: followers at scale)', () => {
+  const entry = (id: string, validator: boolean | undefined) => ({ address: at(id), validator })
+
+  it('orders validators first, then unknown roles, then non-validators, shuffled within each', () => {
+    const seed = testSeed('dialOrder ranks')
+    const random = seededRandom(seed)
+    const entries = [entry('nv0', false), entry('x0', undefined), entry('vp0', true), entry('nv1', false), entry('vp1', true), entry('x1', undefined)]
+    for (let i = 0; i < 20; i++) {
+      const order = dialOrder(entries, random).map((e) => e.validator)
+      expect(order).toEqual([true, true, undefined, undefined, false, false])
+    }
+  })
+
+  it('spreads 50 tabs with 3 slots over 6 validators instead of all taking the same 3', () => {
+    const seed = testSeed('dialOrder spread')
+    const random = seededRandom(seed)
+    const validators = ['vp0', 'vp1', 'vp2', 'vp3', 'vp4', 'vp5'].map((id) => entry(id, true))
+    const picks = new Map<string, number>()
+    const choices = new Set<string>()
+    for (let tab = 0; tab < 50; tab++) {
+      const chosen = dialOrder(validators, random).slice(0, 3).map((e) => e.address)
+      choices.add([...chosen].sort().join(' '))
+      for (const address of chosen) picks.set(address, (picks.get(address) ?? 0) + 1)
+    }
+    // 150 links over 6 peers: 25 each on average; every peer gets some, none nearly all.
+    for (const v of validators) expect(picks.get(v.address) ?? 0, v.address).toBeGreaterThanOrEqual(10)
+    for (const v of validators) expect(picks.get(v.address) ?? 0, v.address).toBeLessThanOrEqual(40)
+    expect(choices.size).toBeGreaterThan(5)
+  })
+
+  it('dials validators first when the cap leaves few slots', () => {
+    const d = discoveryOver({ maxPeers: 3, maxOutboundPeers: 3, maxDialsInFlight: 8, maxPeersList: 10 })
+    const nonValidator = (id: string): PeerEndpoint => ({ id, address: at(id), type: EndpointType.NON_VALIDATOR })
+    d.discovery.start()
+    d.discovery.learnPeers([nonValidator('nv0'), nonValidator('nv1'), nonValidator('nv2'), endpoint('vp1'), endpoint('vp2'), nonValidator('nv3')], linkTo(endpoint('vp9')))
+    expect(d.dials.slice(0, 2).sort()).toEqual([at('vp1'), at('vp2')])
+    expect(d.dials).toHaveLength(3)
+  })
+
+  it('keeps the last free slot for a known validator while none is linked or dialed', async () => {
+    const d = discoveryOver({ maxPeers: 3, maxOutboundPeers: 3, maxDialsInFlight: 8, maxPeersList: 10 })
+    const nonValidator = (id: string): PeerEndpoint => ({ id, address: at(id), type: EndpointType.NON_VALIDATOR })
+    d.linked.add(linkTo(nonValidator('nv0'), at('nv0')))
+    d.linked.add(linkTo(nonValidator('nv1'), at('nv1')))
+    d.discovery.start()
+    // The only validator known fails its dial and backs off; a non-validator is due meanwhile.
+    d.discovery.learnPeers([endpoint('vp1')], linkTo(endpoint('vp9')))
+    expect(d.dials).toEqual([at('vp1')])
+    d.pending.get(at('vp1'))!.fail(new TransportError('connection refused'))
+    await vi.waitFor(() => expect(d.discovery.dialsInFlight).toBe(0), { timeout: 1000, interval: 1 })
+    d.discovery.learnPeers([nonValidator('nv2')], linkTo(endpoint('vp9')))
+    expect(d.dials).toEqual([at('vp1')])
+    // Once its backoff ends the validator takes the slot.
+    d.clock.advance(LIMITS.redialBaseMs)
+    d.discovery.dialDue()
+    expect(d.dials).toEqual([at('vp1'), at('vp1')])
   })
 })

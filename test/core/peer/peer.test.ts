@@ -372,8 +372,11 @@ describe('a follower whose fetch failed', () => {
     const again = decodePayload(MessageType.SYNC_GET_BLOCKS, (await vp1.next({ type: MessageType.SYNC_GET_BLOCKS })).payload)
     expect(again).toMatchObject({ start: 1, end: 1 })
     expect(tab.status().chain.height).toBe(1)
+    // Its status says how far behind it is (no time at genesis: that block has no proposer time).
+    expect(tab.status().lag).toEqual({ claimedHeight: 3, blocks: 2, ms: null })
     vp1.send(makeEnvelope(MessageType.SYNC_BLOCKS, { requestId: again.requestId, blocks: [blocks[0]!] }))
     await vi.waitFor(() => expect(tab.status().chain).toEqual({ height: 3, headHash: toHex(source.headHash()) }), { timeout: 5000, interval: 5 })
+    expect(tab.status().lag).toEqual({ claimedHeight: 3, blocks: 0, ms: null })
   })
 })
 

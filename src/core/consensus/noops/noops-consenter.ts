@@ -17,10 +17,12 @@
  * - CONSENSUS {kind:'tx'}: likewise; a peer that is not the leader in its own view passes it on
  *   once more at most (hops), else holds it for its next housekeeping tick.
  * - CONSENSUS {kind:'block'}: applied when it is the next block; a gap is fetched from the sender
- *   first; stale blocks are ignored; a block the ledger refuses is logged and counted.
+ *   first; stale blocks are ignored; a block the ledger refuses is logged and counted. A block
+ *   applied is announced (SYNC_BLOCK_ADDED) to this validator's non-validator links.
  * Data out: the leader cuts a block at `blockSize` (or `blockMaxBytes`) or `blockWaitMs` after its
  * first pending transaction, commits it through a ledger batch, and broadcasts it as CONSENSUS
- * {kind:'block'} to validators and SYNC_BLOCK_ADDED to non-validators.
+ * {kind:'block'} to validators and SYNC_BLOCK_ADDED to non-validators; every other validator
+ * announces it too once applied, so a follower linked to any validator hears of it.
  *
  * Before leading, a leader catches up: while any peer claims a greater height (stack.sync heights,
  * or heights learned from block messages) it fetches and applies the missing blocks; transactions
@@ -122,6 +124,8 @@ class NoopsConsenterImpl implements NoopsConsenter {
 
   #blocksProposed = 0
   #blocksApplied = 0
+  /** The newest block number this validator announced; its head is announced once when it passes it. */
+  #announced = 0
   #forwarded = 0
   #dropped = 0
   #rejected = 0
@@ -423,9 +427,38 @@ class NoopsConsenterImpl implements NoopsConsenter {
     this.#log.debug('noops block proposed', { block: block.number, txs: block.transactions.length })
     try {
       this.#stack.broadcast(this.#consensusEnvelope({ kind: 'block', block }), 'validator')
-      this.#stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, this.#stack.clock.now()), 'non-validator')
     } catch (err) {
       this.#log.warn('noops block broadcast failed', { block: block.number, error: describeError(err) })
+    }
+    this.#announce(block)
+  }
+
+  /**
+   * Announces this validator's head block if it is newer than the last one announced: after a
+   * block message, a catch-up or a probe, once however many blocks they applied (a follower seeing
+   * a gap pages the rest).
+   */
+  #announceHead(): void {
+    if (!this.#isValidator()) return
+    const head = this.#stack.ledger.height() - 1
+    if (head <= this.#announced) return
+    const block = this.#stack.ledger.getBlock(head)
+    if (block !== undefined) this.#announce(block)
+  }
+
+  /**
+   * SYNC_BLOCK_ADDED to linked non-validators. Every validator announces the blocks it cuts or
+   * takes from the leader (issue #16): a follower (a tab keeps 3 links) may not be linked to the
+   * leader, and would otherwise learn of no block. Copies cost it only a peek at the number.
+   */
+  #announce(block: Block): void {
+    this.#announced = Math.max(this.#announced, block.number)
+    // The handles, not getNetworkInfo: that one hexes every key id and sorts, for every block.
+    if (!this.#stack.getNetworkHandles().some((e) => e.type !== EndpointType.VALIDATOR)) return
+    try {
+      this.#stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, this.#stack.clock.now()), 'non-validator')
+    } catch (err) {
+      this.#log.warn('noops block announcement failed', { block: block.number, error: describeError(err) })
     }
   }
 
@@ -448,6 +481,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
       return
     }
     this.#apply(block, sender)
+    this.#announceHead()
   }
 
   #apply(block: Block, source: string): boolean {
@@ -554,6 +588,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
         this.#log.info('noops catching up', { remotePeer: claim.peer, from: this.#stack.ledger.height(), to: claim.height })
         if (!(await this.#fetchUpTo(claim.peer, claim.height))) this.#claimFailed(claim.peer, claim.height)
       }
+      this.#announceHead()
     })
       .catch((err: unknown) => this.#log.error('noops catch-up failed', { error: describeError(err) }))
       .finally(() => {
@@ -582,6 +617,7 @@ class NoopsConsenterImpl implements NoopsConsenter {
       const from = ledger.height()
       await this.#fetchUpTo(leader, Number.POSITIVE_INFINITY)
       if (ledger.height() > from) this.#log.info('noops caught up from the leader', { remotePeer: leader, from, to: ledger.height() })
+      this.#announceHead()
     })
       .catch((err: unknown) => this.#log.error('probing the leader failed', { remotePeer: leader, error: describeError(err) }))
       .finally(() => {

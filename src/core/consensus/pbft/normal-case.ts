@@ -375,11 +375,12 @@ export class NormalCase implements NormalCasePart {
       core.outbound.broadcast({ t: 'ck', n, r: core.self, d })
       core.checkpoints.onCheckpoint({ t: 'ck', n, r: core.self, d }, core.self)
     }
-    // Replicas 0..f announce blocks (f+1 of them, so f crashed ones are covered): non-validators
-    // decode every copy they get, and N copies of every block cost them N times the work. The same
-    // replicas announce every block, so each link carries them in order and followers need not fetch.
+    // Every replica announces blocks (issue #16): a follower links to a few validators, maybe only
+    // one, and must hear of every block from whichever it has, in order on that link. Copies cost a
+    // follower little: it reads only the number of a block it already holds (wire/block-added-peek.ts).
+    // To a follower that does not keep up the peer drops announcements instead (peer/best-effort.ts).
     // The handles, not getNetworkInfo: that one hexes every key id and sorts, for every block.
-    if (block !== undefined && core.self <= core.cfg.f && core.stack.getNetworkHandles().some((e) => e.type !== EndpointType.VALIDATOR)) {
+    if (block !== undefined && core.stack.getNetworkHandles().some((e) => e.type !== EndpointType.VALIDATOR)) {
       core.stack.broadcast(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, core.stack.clock.now()), 'non-validator')
     }
     return true

@@ -149,22 +149,39 @@ describe('noops consenter', () => {
     expect(expectSameChain(n, validatorIds())).toBe(2)
   })
 
-  it('sends SYNC_BLOCK_ADDED to non-validators, and forwards their transactions to the leader', async () => {
+  it('has every validator send SYNC_BLOCK_ADDED to non-validators, and forwards their transactions to the leader', async () => {
     const n = await setup({ nonValidators: [{ id: 'nv0', consenter: false }, { id: 'nv1', consenter: true }] })
     n.submit('nv1', 'from=client')
     await n.advance(DEFAULT_NOOPS_BLOCK_WAIT_MS)
+    await n.flush()
     const block = n.peer('vp0').ledger.getBlock(1)!
     expect(block.transactions.map((t) => t.origin)).toEqual(['nv1'])
     for (const id of ['nv0', 'nv1']) {
       const added = n.peer(id).inbox.filter((m) => m.envelope.type === MessageType.SYNC_BLOCK_ADDED)
-      expect(added).toHaveLength(1)
+      // The leader first, then each validator once it applied the block (issue #16).
       expect(added[0]!.from).toBe('vp0')
-      const sent = decodePayload(MessageType.SYNC_BLOCK_ADDED, added[0]!.envelope.payload).block
-      expect(toHex(n.peer('vp0').ledger.hashBlock(sent))).toBe(toHex(n.peer('vp0').ledger.headHash()))
+      expect(added.map((m) => m.from).sort()).toEqual(validatorIds())
+      for (const m of added) {
+        const sent = decodePayload(MessageType.SYNC_BLOCK_ADDED, m.envelope.payload).block
+        expect(toHex(n.peer('vp0').ledger.hashBlock(sent))).toBe(toHex(n.peer('vp0').ledger.headHash()))
+      }
     }
     // Validators got the block as CONSENSUS, never as SYNC_BLOCK_ADDED.
     for (const id of validatorIds()) expect(n.peer(id).inbox).toEqual([])
     expectSameChain(n, [...validatorIds(), 'nv0', 'nv1'])
+  })
+
+  it('announces blocks to a non-validator linked only to a validator that does not lead', async () => {
+    const n = await setup({ nonValidators: [{ id: 'nv0', consenter: true }] })
+    for (const id of ['vp0', 'vp1', 'vp2']) n.disconnect('nv0', id)
+    for (let i = 0; i < 3; i++) {
+      n.submit('vp1', `k${i}=${i}`)
+      await n.advance(DEFAULT_NOOPS_BLOCK_WAIT_MS)
+    }
+    await n.flush()
+    const added = n.peer('nv0').inbox.filter((m) => m.envelope.type === MessageType.SYNC_BLOCK_ADDED)
+    expect(added.map((m) => m.from)).toEqual(['vp3', 'vp3', 'vp3'])
+    expect(expectSameChain(n, [...validatorIds(), 'nv0'])).toBe(4)
   })
 
   it('lets a validator that missed blocks fetch the gap before applying the next one', async () => {

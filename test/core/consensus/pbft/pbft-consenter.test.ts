@@ -5,6 +5,7 @@ import { decodePbftMessage, encodePbftMessage } from '../../../../src/core/conse
 import { createConsenter } from '../../../../src/core/consensus/registry.js'
 import { PBFT_MIN_BATCH_MAX_BYTES } from '../../../../src/core/consensus/pbft/config.js'
 import { MessageType } from '../../../../src/core/wire/message-type.js'
+import { decodePayload } from '../../../../src/core/wire/payloads.js'
 import { TimeoutError } from '../../../../src/core/errors.js'
 import { PBFT_TEST_VALIDATORS, expectSameChains, pbftOf, usePbftFakeNetwork } from '../../../support/pbft-fake-network.js'
 import { FakeNetwork } from '../../../support/fake-network.js'
@@ -304,15 +305,29 @@ describe('pbft consenter on a fake network', () => {
     expect(reqs().sort()).toEqual(['vp2>vp1', 'vp2>vp3'])
   })
 
-  it('has f+1 replicas announce each block to non-validators, each in order', async () => {
+  it('has every replica announce each block to non-validators, each in order', async () => {
     const net = await setupWithFollower({ batchSize: 1 })
     const follower = net.peer('nv0')
     for (let i = 0; i < 5; i++) net.submit('vp1', `a${i}=1`)
     await net.advance(2000)
     const announced = net.delivered.filter((m) => m.envelope.type === MessageType.SYNC_BLOCK_ADDED && m.to === 'nv0')
-    expect(new Set(announced.map((m) => m.from))).toEqual(new Set(['vp0', 'vp1']))
-    expect(announced).toHaveLength(2 * 5)
+    expect(new Set(announced.map((m) => m.from))).toEqual(new Set(validators))
+    expect(announced).toHaveLength(validators.length * 5)
+    for (const id of validators) {
+      const numbers = announced.filter((m) => m.from === id).map((m) => decodePayload(MessageType.SYNC_BLOCK_ADDED, m.envelope.payload).block.number)
+      expect(numbers).toEqual([1, 2, 3, 4, 5])
+    }
     expect(follower.ledger.height()).toBe(6)
+  })
+
+  it('announces blocks to a follower linked only to the last replica (above f), which follows them', async () => {
+    const net = await setupWithFollower({ batchSize: 1 })
+    for (const id of ['vp0', 'vp1', 'vp2']) net.disconnect('nv0', id)
+    for (let i = 0; i < 5; i++) net.submit('vp1', `b${i}=1`)
+    await net.advance(2000)
+    const announced = net.delivered.filter((m) => m.envelope.type === MessageType.SYNC_BLOCK_ADDED && m.to === 'nv0')
+    expect(new Set(announced.map((m) => m.from))).toEqual(new Set(['vp3']))
+    expect(net.peer('nv0').ledger.height()).toBe(6)
   })
 
   it('is registered as "pbft"', () => {

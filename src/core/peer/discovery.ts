@@ -6,6 +6,10 @@
  * discoveryPeriodMs it asks each linked peer for its peers (DISC_GET_PEERS); it answers the
  * same question from others (peersFor) and learns the lists they send (learnPeers).
  *
+ * A follower (non-validator) linked to a validator dials no other non-validator: it gets blocks
+ * from the validator, and relays (block-sync.ts) serve only those that dialed them, so links among
+ * followers exist where a follower has no validator (all full: 4005) and needs a relay.
+ *
  * Which due addresses it dials first (issue #16, followers at scale): validators before the rest,
  * and in random order within each, so that many peers with few slots (a tab keeps 3 links) spread
  * over the network instead of all taking the first addresses of the same lists. Validators first
@@ -72,6 +76,12 @@ export interface DiscoveryOptions {
   onPeriod(): void
   /** Uniform in [0, 1), for the order of due addresses; Math.random unless a test seeds it. */
   random?: () => number
+  /**
+   * This peer is a follower (non-validator): it dials known non-validators only while no validator
+   * is linked. A follower linked to a validator needs no relay, and followers that all dialed each
+   * other would each relay every block to every other.
+   */
+  follower?: boolean
 }
 
 export class Discovery {
@@ -149,6 +159,7 @@ export class Discovery {
     const { limits, linked, self } = this.#o
     if (!this.#o.running() || !this.#o.canDial) return
     let reserve = this.#validatorWanted()
+    const relayNeeded = this.#o.follower !== true || !this.#validatorLinked()
     for (const entry of dialOrder(this.#book.due(this.#o.clock.now()), this.#o.random ?? Math.random)) {
       if (this.#dialsInFlight >= limits.maxDialsInFlight) return
       const room = Math.min(limits.maxPeers - linked.size, limits.maxOutboundPeers - linked.outbound) - this.#dialsInFlight
@@ -159,14 +170,20 @@ export class Discovery {
         continue
       }
       if (reserve && room === 1 && entry.validator !== true) continue
+      if (!relayNeeded && entry.validator === false) continue
       this.#dial(entry)
       if (entry.validator === true) reserve = false
     }
   }
 
+  #validatorLinked(): boolean {
+    for (const link of this.#o.linked.values()) if (link.remoteIsValidator) return true
+    return false
+  }
+
   /** Whether no validator is linked or being dialed while one is known: then one slot waits for it. */
   #validatorWanted(): boolean {
-    for (const link of this.#o.linked.values()) if (link.remoteIsValidator) return false
+    if (this.#validatorLinked()) return false
     let known = false
     for (const entry of this.#book.values()) {
       if (entry.validator !== true || entry.id === this.#o.self.id) continue

@@ -143,6 +143,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       dial: (address, signal) => this.chatWithPeer(address, { signal }),
       send,
       onPeriod: () => this.#blockSync.retryCatchUp(),
+      follower: config.role !== 'validator',
     })
     this.#keepalive = new Keepalive({
       limits: this.#limits,

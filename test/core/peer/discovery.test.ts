@@ -53,7 +53,7 @@ const KEEP_ORDER = (): number => 1 - Number.EPSILON
  * A discovery whose dials wait until the test fails or ends them; like chatWithPeer, each counts
  * itself. Due addresses are dialed in the book's order unless `random` is given.
  */
-function discoveryOver(limits: Partial<DiscoveryLimits> = {}, random: () => number = KEEP_ORDER) {
+function discoveryOver(limits: Partial<DiscoveryLimits> = {}, random: () => number = KEEP_ORDER, follower = false) {
   const clock = new ManualClock()
   const logs: LogRecord[] = []
   const linked = new Linked()
@@ -84,6 +84,7 @@ function discoveryOver(limits: Partial<DiscoveryLimits> = {}, random: () => numb
     },
     onPeriod: () => periods++,
     random,
+    follower,
   })
   return { clock, logs, linked, metrics, dials, pending, sent, discovery, periods: () => periods }
 }
@@ -248,5 +249,18 @@ describe('which due addresses discovery dials first (issue #16: followers at sca
     d.clock.advance(LIMITS.redialBaseMs)
     d.discovery.dialDue()
     expect(d.dials).toEqual([at('vp1'), at('vp1')])
+  })
+
+  it('a follower linked to a validator dials no other follower; one without a validator dials them (relays)', () => {
+    const nonValidator = (id: string): PeerEndpoint => ({ id, address: at(id), type: EndpointType.NON_VALIDATOR })
+    const linkedToValidator = discoveryOver({ maxPeers: 8, maxOutboundPeers: 8, maxDialsInFlight: 8, maxPeersList: 10 }, KEEP_ORDER, true)
+    linkedToValidator.linked.add(linkTo(endpoint('vp1'), at('vp1')))
+    linkedToValidator.discovery.start()
+    linkedToValidator.discovery.learnPeers([nonValidator('nv1'), nonValidator('nv2'), endpoint('vp2')], linkTo(endpoint('vp1')))
+    expect(linkedToValidator.dials).toEqual([at('vp2')])
+    const alone = discoveryOver({ maxPeers: 8, maxOutboundPeers: 8, maxDialsInFlight: 8, maxPeersList: 10 }, KEEP_ORDER, true)
+    alone.discovery.start()
+    alone.discovery.learnPeers([nonValidator('nv1'), nonValidator('nv2')], linkTo(nonValidator('nv0')))
+    expect(alone.dials.sort()).toEqual([at('nv1'), at('nv2')])
   })
 })

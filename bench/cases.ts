@@ -8,6 +8,8 @@ import { runFlood } from './flood-case.js'
 import { runPbftCase } from './pbft-case.js'
 import type { BenchCase } from './harness.js'
 import { runTransport } from './transport-case.js'
+import { runFollowersCase } from './followers-case.js'
+import { runValidatorsCase } from './validators-case.js'
 
 
 export const CASES: readonly BenchCase[] = [
@@ -31,4 +33,11 @@ export const CASES: readonly BenchCase[] = [
   { key: 'flood', title: 'flood: 10x the queue bound against one peer', run: (o) => runFlood(o) },
   { key: 'browser', title: 'browser tab peer (Chromium) receiving from a Node peer', run: (o) => runBrowser(o) },
   { key: 'browser.follow', title: 'a tab following a 4-validator PBFT network at 10,000 tx/s', run: (o) => runBrowserFollow(o) },
+  { key: 'followers.node0', title: 'followers: 4 validators at 5,000 tx/s, no Node followers', run: (o) => runFollowersCase('followers.node0', o) },
+  { key: 'followers.node10', title: 'followers: 4 validators at 5,000 tx/s, 10 Node followers', run: (o) => runFollowersCase('followers.node10', o) },
+  { key: 'followers.node30', title: 'followers: 4 validators at 5,000 tx/s, 30 Node followers', run: (o) => runFollowersCase('followers.node30', o) },
+  { key: 'validators.n4', title: 'validators: 4 PBFT validators, batch 100, closed loop', run: (o) => runValidatorsCase('validators.n4', o) },
+  { key: 'validators.n7', title: 'validators: 7 PBFT validators, batch 100, closed loop', run: (o) => runValidatorsCase('validators.n7', o) },
+  { key: 'validators.n16', title: 'validators: 16 PBFT validators, batch 100, closed loop', run: (o) => runValidatorsCase('validators.n16', o) },
+  { key: 'validators.n32', title: 'validators: 32 PBFT validators, batch 100, closed loop', run: (o) => runValidatorsCase('validators.n32', o) },
 ]

@@ -19,6 +19,13 @@ export const REPORT_KEYS = [
   'flood',
   'browser',
   'browser.follow',
+  'followers.node0',
+  'followers.node10',
+  'followers.node30',
+  'validators.n4',
+  'validators.n7',
+  'validators.n16',
+  'validators.n32',
 ] as const
 
 export type ReportKey = (typeof REPORT_KEYS)[number]

@@ -8,6 +8,12 @@
  * event and times it by txid. No HTTP: one POST per transaction would be what is measured.
  * Hashing is Node's native SHA-256, which the Node entry (src/node/index.ts) installs on import.
  *
+ * A follower (`follower: true`, the `followers` case) is a non-validator that only follows: over a
+ * window it reports each block's lag, from its proposer's timestamp to its arrival here (one
+ * machine, one clock), and how many validators it is linked to. With `membership` and `keyDir` a
+ * peer runs in a closed network (keys from `wspeer network`'s layout, ledger in memory), so
+ * validators sign blocks and followers verify them (PROTOCOL.md 11.6), as on `npm start`.
+ *
  * Commands (bench/processes.ts): listen, dial, closed, open, measure, stop.
  */
 import type { Transaction } from '../src/core/wire/payload-types.js'
@@ -25,6 +31,11 @@ interface Args {
   payloadBytes: number
   /** A validator's data dir: its ledger then lives in LevelDB there (the durable variant). */
   dataDir?: string
+  /** A closed network: the membership file, and this peer's key directory (its ledger stays in memory). */
+  membership?: string
+  keyDir?: string
+  /** Only follows the chain and reports block lag (the `followers` case). */
+  follower?: boolean
 }
 
 const args = workerArgs<Args>()
@@ -52,6 +63,8 @@ let validators: string[] = []
 let next = 0
 let seq = 0
 let filler = ''
+/** A follower's block lags (ms) in the window. */
+let lags: number[] = []
 
 /**
  * BENCH_ALLOC_PROF=<dir>: a sampling profile of every allocation in the measured window, garbage
@@ -156,9 +169,15 @@ async function listen(): Promise<void> {
   if (args.dataDir !== undefined) argv.push('--data-dir', args.dataDir)
   // What each --fsync policy costs the durable case: BENCH_FSYNC=never|checkpoint|block (default block).
   if (args.dataDir !== undefined && process.env.BENCH_FSYNC !== undefined) argv.push('--fsync', process.env.BENCH_FSYNC)
+  if (args.membership !== undefined) argv.push('--membership', args.membership)
+  if (args.keyDir !== undefined) argv.push('--data-dir', args.keyDir, '--ledger', 'memory')
   const config = resolveConfig({ argv })
   node = await startNodePeer({ ...config, limits: { ...config.limits, ...args.limits } })
-  if (args.role === 'non-validator') {
+  if (args.follower === true) {
+    node.peer.on('block-committed', ({ block }) => {
+      if (recording) lags.push(Date.now() - block.timestamp)
+    })
+  } else if (args.role === 'non-validator') {
     const overhead = JSON.stringify({ txid: `${args.id}-xxxxxx`, origin: args.id, timestamp: Date.now() }).length
     filler = 'x'.repeat(Math.max(1, args.payloadBytes - overhead))
     watchCommits()
@@ -171,6 +190,19 @@ async function waitForPeers(n: number): Promise<string[]> {
   const ids = (): string[] => peer.status().peers.map((p) => p.id)
   while (ids().length < n) await sleep(20)
   return ids()
+}
+
+/** A follower's window: block lag p99 and max, blocks applied, and its links. */
+function followerFigures(): Record<string, number> {
+  const sorted = lags.sort((a, b) => a - b)
+  const peers = node!.peer.status().peers
+  return {
+    lagP99: sorted.length === 0 ? Number.NaN : quantile(sorted, 0.99),
+    lagMax: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
+    lagBlocks: sorted.length,
+    validatorLinks: peers.filter((p) => p.role === 'validator').length,
+    links: peers.length,
+  }
 }
 
 onCommand(async (m) => {
@@ -200,6 +232,7 @@ onCommand(async (m) => {
       const m0 = node!.peer.metrics()
       const c0 = committed
       latencies = []
+      lags = []
       recording = true
       const t0 = performance.now()
       const allocations = await startAllocationProfile()
@@ -223,11 +256,16 @@ onCommand(async (m) => {
         framesSent: m1.framesSent - m0.framesSent,
         framesReceived: m1.framesReceived - m0.framesReceived,
         blocks: m1.blocksCommitted - m0.blocksCommitted,
+        ...(args.follower === true ? followerFigures() : {}),
         // State transfers so far (a replica that fell behind and caught up by SYNC_*).
         transfers: (node!.peer.status().consensus as { transfers?: number }).transfers ?? 0,
       })
       break
     }
+    case 'status':
+      // For diagnosis scripts: the peer's status and metrics as they are now.
+      reply({ reply: 'status', status: node!.peer.status(), metrics: node!.peer.metrics() })
+      break
     case 'stop':
       await Promise.race([node?.stop(), sleep(500)])
       process.exit(0)

@@ -55,6 +55,8 @@ export interface BlockSyncOptions {
   membership?: Membership
   /** Sends to the followers this peer serves (a relay's: the non-validators that dialed it), best effort. */
   toFollowers?: (envelope: Envelope) => void
+  /** Whether this peer serves any follower now: a relay with none builds no envelope. */
+  servesFollowers?: () => boolean
 }
 
 export class BlockSync {
@@ -64,7 +66,10 @@ export class BlockSync {
   readonly #follower: ChainFollower
   /** Chain heights linked peers last claimed, by peer ID. */
   readonly #heights = new Map<string, number>()
-  /** A verifying follower's validators' signatures (with a membership, on a non-validator). */
+  /**
+   * Validators' signatures (with a membership). A follower's, to verify what it takes; a
+   * validator's, to hand its followers whole proofs, so one validator link is enough to follow.
+   */
   readonly #proofs: CommitProofs | undefined
   #unsubscribeRelay: (() => void) | undefined
   /** The newest proof passed on to this relay's followers (its block is applied here). */
@@ -80,10 +85,11 @@ export class BlockSync {
       fetchBlocks: (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal),
       verifying: options.membership !== undefined,
     })
-    if (follows && options.membership !== undefined) {
+    if (options.membership !== undefined) {
       this.#proofs = new CommitProofs({
         membership: options.membership,
-        height: () => options.ledger.height(),
+        // A validator collects signatures of blocks it has committed too: it proves them to its followers.
+        height: follows ? () => options.ledger.height() : () => 0,
         onProven: (proven, source) => this.#proven(proven, source),
       })
     }
@@ -91,12 +97,13 @@ export class BlockSync {
     if (follows && toFollowers !== undefined) {
       // A proof goes on only with its block applied here, so a follower that asks for the blocks below it gets them.
       this.#unsubscribeRelay = options.ledger.onBlock((block) => {
-        toFollowers(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, options.clock.now()))
         const latest = this.#proofs?.latest
-        if (latest !== undefined && latest.number === block.number) {
-          this.#relayed = latest
-          toFollowers(this.#proofEnvelope(latest))
-        }
+        const proven = latest !== undefined && latest.number === block.number
+        if (proven) this.#relayed = latest
+        // Encoding a block costs about what applying it does: not for nobody.
+        if (options.servesFollowers?.() === false) return
+        toFollowers(makeEnvelope(MessageType.SYNC_BLOCK_ADDED, { block }, options.clock.now()))
+        if (proven) toFollowers(this.#proofEnvelope(latest))
       })
     }
   }
@@ -105,7 +112,7 @@ export class BlockSync {
   followerStatus(): FollowerStatus {
     const latest = this.#proofs?.latest
     return {
-      verifying: this.#proofs !== undefined,
+      verifying: this.#proofs !== undefined && this.#o.role !== 'validator',
       ...(latest === undefined ? {} : { proof: { number: latest.number, signers: latest.signatures.map((s) => s.signer) } }),
       refusedSignatures: this.#proofs?.refused ?? 0,
       refusedBlocks: this.#follower.refused,
@@ -149,11 +156,15 @@ export class BlockSync {
   }
 
   /**
-   * SYNC_COMMIT_PROOF. Validators and open-mode followers have no use for it. A bad signature is
-   * counted and logged, never applied; the link stays (a relay may pass on what it was given).
+   * SYNC_COMMIT_PROOF: a follower counts it toward what it may take; a validator toward the whole
+   * proofs it hands its followers (its own signatures come here too). Open mode has no use for it.
+   * A bad signature is counted and logged, never used; the link stays (a relay may pass on what it
+   * was given).
    */
-  async commitProof(payload: CommitProofPayload, from: Link): Promise<void> {
+  async commitProof(payload: CommitProofPayload, from: Pick<Link, 'remoteId' | 'label' | 'remoteIsValidator'>): Promise<void> {
     if (this.#proofs === undefined) return
+    // A validator takes signatures only from validators: anyone else could make it verify floods.
+    if (this.#o.role === 'validator' && !from.remoteIsValidator) return
     const outcome = await this.#proofs.add(payload, from.remoteId)
     if (outcome === 'refused') {
       this.#o.log.warn('refused a commit proof: a signature is not a validator\'s', { remotePeer: from.label, number: payload.number })
@@ -195,6 +206,14 @@ export class BlockSync {
   }
 
   #proven(proven: ProvenBlock, sourceId: string): void {
+    if (this.#o.role === 'validator') {
+      // Only what this validator can serve: a follower fetches the blocks below the proof from it.
+      if (proven.number < this.#o.ledger.height()) {
+        this.#relayed = proven
+        this.#o.toFollowers?.(this.#proofEnvelope(proven))
+      }
+      return
+    }
     const link = [...this.#o.linked.values()].find((l) => l.remoteId === sourceId)
     this.#follower.proven(proven.number, proven.blockHash, { id: sourceId, label: link?.label ?? sourceId })
   }

@@ -1,15 +1,17 @@
 /**
  * A validator's side of follower proofs: it signs "block n has hash h" (identity/commit-statement.ts)
- * for some of the blocks it commits and sends the signature to its followers (SYNC_COMMIT_PROOF).
+ * for some of the blocks it commits and sends the signature (SYNC_COMMIT_PROOF) to its followers and
+ * to the other validators, which gather f+1 of them into whole proofs for their own followers.
  *
- * Which blocks: every `everyBlocks`-th (block numbers, so every honest validator signs the same
- * ones and their signatures meet in a quorum at a follower), and the head once no block followed
- * for `idleMs` (so the last blocks before a pause are proven too; validators at rest share a head).
- * A proof of block n covers every block below it through the hash chain, so under load the cost is
- * one signature per `everyBlocks` blocks, whatever the rate, and followers lag by at most that many
- * blocks or `idleMs`.
+ * Which blocks: every `everyBlocks`-th, and the first block whose proposer timestamp falls in a
+ * new period of `periodMs` (both read from the block itself, so every honest validator signs the
+ * same blocks and their signatures meet in a quorum at a follower), and the head once no block
+ * followed for `idleMs` (so the last blocks before a pause are proven too; validators at rest
+ * share a head). A proof of block n covers every block below it through the hash chain, so the
+ * cost is at most one signature per `everyBlocks` blocks plus one per `periodMs`, whatever the
+ * rate, and a follower waits for a proof about `periodMs` at most.
  *
- *   const attester = new CommitAttester({ keyPair, signer: 'vp0', ledger, clock, everyBlocks: 16, idleMs: 50, send, log })
+ *   const attester = new CommitAttester({ keyPair, signer: 'vp0', ledger, clock, everyBlocks: 16, periodMs: 100, idleMs: 50, send, log })
  *   attester.start()          // signs from now on; the stored head after idleMs
  *   attester.latest           // the newest signed statement, for a follower that links later
  *   attester.stop()
@@ -23,6 +25,7 @@ import type { Logger } from '../util/logger.js'
 import type { Envelope } from '../wire/envelope.js'
 import { MessageType } from '../wire/message-type.js'
 import { makeEnvelope } from '../wire/payloads.js'
+import type { CommitProofPayload } from '../wire/payload-types.js'
 
 export interface CommitAttesterOptions {
   keyPair: KeyPair
@@ -32,9 +35,10 @@ export interface CommitAttesterOptions {
   clock: Clock
   log: Logger
   everyBlocks: number
+  periodMs: number
   idleMs: number
-  /** Sends a signed statement to this validator's followers. */
-  send(envelope: Envelope): void
+  /** Sends a signed statement (as an envelope, and as its payload for this peer's own use). */
+  send(envelope: Envelope, payload: CommitProofPayload): void
 }
 
 export class CommitAttester {
@@ -45,6 +49,8 @@ export class CommitAttester {
   #signed = 0
   #latest: { number: number; envelope: Envelope } | undefined
   #stopped = false
+  /** The period of the previous block's timestamp. */
+  #lastPeriod = -1
 
   constructor(options: CommitAttesterOptions) {
     this.#o = options
@@ -56,9 +62,13 @@ export class CommitAttester {
   }
 
   start(): void {
+    this.#lastPeriod = this.#periodOf(this.#o.ledger.getBlock(this.#o.ledger.height() - 1)?.timestamp ?? 0)
     this.#unsubscribe = this.#o.ledger.onBlock((block, hash) => {
       this.#clearIdle()
-      if (block.number % this.#o.everyBlocks === 0) this.#sign(block.number, hash)
+      const period = this.#periodOf(block.timestamp)
+      const newPeriod = period > this.#lastPeriod
+      this.#lastPeriod = period
+      if (block.number % this.#o.everyBlocks === 0 || newPeriod) this.#sign(block.number, hash)
       else this.#armIdle()
     })
     // A chain loaded from a store: its head is proven once the validator is at rest.
@@ -69,6 +79,10 @@ export class CommitAttester {
     this.#stopped = true
     this.#unsubscribe?.()
     this.#clearIdle()
+  }
+
+  #periodOf(timestamp: number): number {
+    return Math.floor(timestamp / this.#o.periodMs)
   }
 
   #armIdle(): void {
@@ -92,9 +106,10 @@ export class CommitAttester {
     signCommit(this.#o.keyPair, this.#o.signer, number, hash).then(
       (signature) => {
         if (this.#stopped || (this.#latest !== undefined && this.#latest.number > number)) return
-        const envelope = makeEnvelope(MessageType.SYNC_COMMIT_PROOF, { number, blockHash: hash, signatures: [signature] }, this.#o.clock.now())
+        const payload: CommitProofPayload = { number, blockHash: hash, signatures: [signature] }
+        const envelope = makeEnvelope(MessageType.SYNC_COMMIT_PROOF, payload, this.#o.clock.now())
         this.#latest = { number, envelope }
-        this.#o.send(envelope)
+        this.#o.send(envelope, payload)
       },
       (err: unknown) => this.#o.log.error('could not sign a commit statement', { number, error: describeError(err) }),
     )

@@ -78,6 +78,11 @@ export const DEFAULT_SYNC_TIMEOUT_MS = 5000
  * and one verification per follower, covers that many blocks through the hash chain.
  */
 export const DEFAULT_COMMIT_PROOF_EVERY_BLOCKS = 16
+/**
+ * A validator also signs the first block whose proposer timestamp falls in a new period of this
+ * many ms (100), so a follower waits about that long for a proof at any block rate.
+ */
+export const DEFAULT_COMMIT_PROOF_PERIOD_MS = 100
 /** A validator also signs its head once no block followed for this long (50 ms), so the last blocks before a pause are proven. */
 export const DEFAULT_COMMIT_PROOF_IDLE_MS = 50
 
@@ -111,6 +116,7 @@ export interface PeerLimits {
   maxSyncAnswerBytes: number
   syncTimeoutMs: number
   commitProofEveryBlocks: number
+  commitProofPeriodMs: number
   commitProofIdleMs: number
 }
 
@@ -143,6 +149,7 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   maxSyncAnswerBytes: DEFAULT_MAX_SYNC_ANSWER_BYTES,
   syncTimeoutMs: DEFAULT_SYNC_TIMEOUT_MS,
   commitProofEveryBlocks: DEFAULT_COMMIT_PROOF_EVERY_BLOCKS,
+  commitProofPeriodMs: DEFAULT_COMMIT_PROOF_PERIOD_MS,
   commitProofIdleMs: DEFAULT_COMMIT_PROOF_IDLE_MS,
 })
 

@@ -164,6 +164,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       unicast: (msg, peerId) => this.unicast(msg, peerId),
       ...(this.#identity.membership === undefined ? {} : { membership: this.#identity.membership }),
       toFollowers: (msg) => this.#toFollowers(msg),
+      servesFollowers: () => this.#servesAnyFollower(),
     })
     this.#local = new LocalTransactions({ origin: config.id, clock: this.#clock, log: this.#log, pending: config.pending })
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN
@@ -237,8 +238,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
         clock: this.#clock,
         log: this.#log,
         everyBlocks: this.#limits.commitProofEveryBlocks,
+        periodMs: this.#limits.commitProofPeriodMs,
         idleMs: this.#limits.commitProofIdleMs,
-        send: (msg) => this.#toFollowers(msg),
+        send: (msg, signed) => {
+          // Other validators gather it into whole proofs for their followers; so does this one.
+          this.broadcast(msg, 'validator')
+          this.#toFollowers(msg)
+          void this.#blockSync.commitProof(signed, { remoteId: this.id, label: this.id, remoteIsValidator: true })
+        },
       })
       this.#attester.start()
     }
@@ -380,7 +387,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.#blockSync.catchUpFrom(link, chain.height)
     if (this.#servesFollower(link)) {
       // A new follower learns at once how far it can climb (it would otherwise wait for the next proof).
-      const greeting = this.role === 'validator' ? this.#attester?.latest : this.#blockSync.greetingForFollower()
+      const greeting = this.#blockSync.greetingForFollower() ?? this.#attester?.latest
       if (greeting !== undefined) this.#trySend(link, greeting)
     }
   }
@@ -438,6 +445,11 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
    */
   #servesFollower(link: Link): boolean {
     return link.remote !== undefined && !link.remoteIsValidator && (this.role === 'validator' || !link.initiated)
+  }
+
+  #servesAnyFollower(): boolean {
+    for (const link of this.#registry.values()) if (this.#servesFollower(link)) return true
+    return false
   }
 
   #toFollowers(msg: Envelope): void {

@@ -99,7 +99,7 @@ describe('commit attester (a validator)', () => {
     const ledger = sourceChain(0)
     const clock = new ManualClock()
     const sent: Envelope[] = []
-    const attester = new CommitAttester({ keyPair: keys[0]!, signer: 'vp0', ledger, clock, log: silentLogger, everyBlocks: 4, idleMs: 50, send: (e) => sent.push(e) })
+    const attester = new CommitAttester({ keyPair: keys[0]!, signer: 'vp0', ledger, clock, log: silentLogger, everyBlocks: 4, periodMs: 1_000_000, idleMs: 50, send: (e) => sent.push(e) })
     attester.start()
     const commit = (i: number) => {
       ledger.beginTxBatch(`b${i}`)
@@ -127,5 +127,21 @@ describe('commit attester (a validator)', () => {
     commit(8)
     clock.advance(100)
     expect(sent).toHaveLength(2)
+  })
+
+  it('signs the first block of each period of proposer time, so followers wait about a period at any rate', async () => {
+    const { keys } = await validators(1)
+    const ledger = sourceChain(0)
+    const sent: Envelope[] = []
+    const attester = new CommitAttester({ keyPair: keys[0]!, signer: 'vp0', ledger, clock: new ManualClock(), log: silentLogger, everyBlocks: 1000, periodMs: 100, idleMs: 50, send: (e) => sent.push(e) })
+    attester.start()
+    ;[10, 50, 120, 150, 230].forEach((timestamp, i) => {
+      ledger.beginTxBatch(`b${i}`)
+      ledger.execTxs(`b${i}`, [{ txid: `t${i}`, payload: `k${i}=v`, timestamp, origin: 'vp0' }])
+      ledger.commitTxBatch(`b${i}`, { timestamp, proposer: 'vp0' })
+    })
+    await expect.poll(() => sent.length).toBe(2)
+    expect(sent.map((e) => decodePayload(MessageType.SYNC_COMMIT_PROOF, e.payload).number)).toEqual([3, 5])
+    attester.stop()
   })
 })

@@ -40,7 +40,7 @@ function committed(peer: Peer, count: number): Promise<void> {
 }
 
 describe('a verifying follower', () => {
-  it('follows a 4-validator network on their signatures, and says which validators proved its head', async () => {
+  it('follows a 4-validator network on their signatures, also through one validator link, and says which validators proved its head', async () => {
     net = new MemoryNetwork()
     const { keys, membership } = await members(4)
     const validators = keys.map((keyPair, i) =>
@@ -58,8 +58,12 @@ describe('a verifying follower', () => {
     const vp0 = validators[0]!
     await vi.waitFor(() => expect(vp0.status().peers).toHaveLength(3), { timeout: 5000, interval: 5 })
     const follower = net.add({ id: 'nvp0', role: 'non-validator', consensus: 'noops', identity: { keyPair: await generateKeyPair(), membership }, limits: { discoveryPeriodMs: 100 }, bootstrap: [MemoryNetwork.address('vp0')] })
+    // Room for one link only: vp0 hands it whole proofs, gathered from the other validators' signatures.
+    const lonely = net.add({ id: 'nvp1', role: 'non-validator', consensus: 'noops', identity: { keyPair: await generateKeyPair(), membership }, limits: { maxPeers: 1, discoveryPeriodMs: 100 }, bootstrap: [MemoryNetwork.address('vp3')] })
     await follower.start()
+    await lonely.start()
     await vi.waitFor(() => expect(follower.status().peers).toHaveLength(4), { timeout: 5000, interval: 5 })
+    expect(lonely.status().peers.map((p) => p.id)).toEqual(['vp3'])
     const blocks = committed(vp0, 5)
     for (let i = 0; i < 5; i++) {
       await vp0.submit(`k${i}=v`)
@@ -67,6 +71,8 @@ describe('a verifying follower', () => {
     }
     await blocks
     await vi.waitFor(() => expect(follower.status().chain).toEqual(vp0.status().chain), { timeout: 5000, interval: 5 })
+    await vi.waitFor(() => expect(lonely.status().chain).toEqual(vp0.status().chain), { timeout: 5000, interval: 5 })
+    expect(lonely.status().follower!.proof!.signers).toHaveLength(2)
     const status = follower.status().follower!
     expect(status.verifying).toBe(true)
     expect(status.proof!.number).toBe(vp0.status().chain.height - 1)

@@ -164,7 +164,7 @@ function openLoop(perSecond: number, run: number): void {
 }
 
 async function listen(): Promise<void> {
-  const argv = ['--id', args.id, '--port', '0', '--role', args.role, '--consensus', 'pbft', '--log-level', 'error']
+  const argv = ['--id', args.id, '--port', '0', '--role', args.role, '--consensus', 'pbft', '--log-level', process.env.BENCH_LOG_LEVEL ?? 'error']
   argv.push('--consensus-options', JSON.stringify(args.consensusOptions))
   if (args.dataDir !== undefined) argv.push('--data-dir', args.dataDir)
   // What each --fsync policy costs the durable case: BENCH_FSYNC=never|checkpoint|block (default block).

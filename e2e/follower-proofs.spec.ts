@@ -87,5 +87,7 @@ test('a tab refuses a forged block and a forged proof from a relay, and follows 
   expect(after.proof!.signers.length).toBeGreaterThanOrEqual(2)
   expect(after.proof!.signers.every((s) => validators.includes(s))).toBe(true)
   expect(after.refusedBlocks).toBe(1)
+  // The dashboard says it too: the proof's signers, and what was refused.
+  await expect(tab.page.locator('#self-proof')).toContainText(/#\d+ signed by vp\d, vp\d · 2 refused/)
   expect(await tab.page.evaluate((h) => window.peer!.status().chain.height > h, height)).toBe(true)
 })

@@ -293,6 +293,7 @@ async function main(): Promise<void> {
   const lastAtTop = new Map<string, number>()
   const netMode = $<HTMLSpanElement>('#net-mode')
   const selfLag = $<HTMLSpanElement>('#self-lag')
+  const selfProof = $<HTMLSpanElement>('#self-proof')
   $<HTMLElement>('#self-id').title = `key id ${peer.status().identity.keyId}${tab.persistentKey ? '' : ' (in-memory key: this origin has no IndexedDB or WebCrypto Ed25519)'}`
   let lastMetrics = peer.metrics()
   let lastOriginFan: number | undefined
@@ -328,6 +329,14 @@ async function main(): Promise<void> {
       st.lag.blocks === 0
         ? `in step at ${st.chain.height}`
         : `−${st.lag.blocks} block${st.lag.blocks === 1 ? '' : 's'}${st.lag.ms === null ? '' : ` · ${(st.lag.ms / 1000).toFixed(1)} s`}`
+    // What the tab verified (status().follower): the signers of its latest proof, and what it refused.
+    const follower = st.follower
+    const refused = follower === undefined ? 0 : follower.refusedSignatures + follower.refusedBlocks
+    selfProof.dataset['state'] = follower?.verifying !== true ? 'error' : refused > 0 ? 'connecting' : 'online'
+    selfProof.textContent =
+      follower?.verifying !== true
+        ? 'blocks unverified'
+        : `${follower.proof === undefined ? 'no proof yet' : `#${follower.proof.number} signed by ${follower.proof.signers.join(', ')}`}${refused > 0 ? ` · ${refused} refused` : ''}`
     // Open development mode anywhere in the network is worth shouting about (SECURITY.md).
     const identities = fresh.map((s) => s.identity).filter((i) => i !== undefined)
     if (identities.length > 0) {

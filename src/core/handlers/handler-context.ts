@@ -38,8 +38,8 @@ export interface HandlerContext {
   recordHeight(peerId: string, height: number): void
   /** SYNC_BLOCK_ADDED from a link. */
   blockAdded(block: Block, from: Link): void
-  /** SYNC_COMMIT_PROOF from a link: validators' signatures over a committed block. */
-  commitProof(proof: CommitProofPayload, from: Link): Promise<void>
+  /** SYNC_COMMIT_PROOF from a link: validators' signatures over a committed block (checked beside the receive loop). */
+  commitProof(proof: CommitProofPayload, from: Link): void
   /** A RESPONSE(FAILURE) from the remote: it refused something we sent. */
   refusedByPeer(from: Link, refusal: { code: string; message: string; inReplyTo: number | undefined }): void
   /** An answer to one of our requests (SYNC_BLOCKS, SYNC_STATE_SNAPSHOT, SYNC_STATE_DELTAS). */

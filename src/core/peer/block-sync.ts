@@ -24,7 +24,7 @@
  *   sync.close()                                       // stop: every request fails
  */
 import type { SyncHooks } from '../consensus/consenter.js'
-import { AbortError, TransportError } from '../errors.js'
+import { AbortError, TransportError, describeError } from '../errors.js'
 import type { Link } from '../handlers/link.js'
 import type { Membership } from '../identity/membership.js'
 import type { Ledger } from '../ledger/ledger.js'
@@ -59,6 +59,12 @@ export interface BlockSyncOptions {
   servesFollowers?: () => boolean
 }
 
+/**
+ * SYNC_COMMIT_PROOF messages a peer verifies at once (64); more are dropped and counted: a
+ * validator sends a few a second, so only a flood gets here, and a later proof covers the blocks.
+ */
+export const MAX_PROOFS_VERIFYING = 64
+
 export class BlockSync {
   readonly #o: BlockSyncOptions
   readonly #client: SyncClient
@@ -72,6 +78,9 @@ export class BlockSync {
    */
   readonly #proofs: CommitProofs | undefined
   #unsubscribeRelay: (() => void) | undefined
+  /** SYNC_COMMIT_PROOF messages being verified now, and those dropped at MAX_PROOFS_VERIFYING. */
+  #verifying = 0
+  #proofsDropped = 0
   /** The newest proof passed on to this relay's followers (its block is applied here). */
   #relayed: ProvenBlock | undefined
 
@@ -116,6 +125,7 @@ export class BlockSync {
       ...(latest === undefined ? {} : { proof: { number: latest.number, signers: latest.signatures.map((s) => s.signer) } }),
       refusedSignatures: this.#proofs?.refused ?? 0,
       refusedBlocks: this.#follower.refused,
+      droppedProofs: this.#proofsDropped,
     }
   }
 
@@ -161,14 +171,24 @@ export class BlockSync {
    * A bad signature is counted and logged, never used; the link stays (a relay may pass on what it
    * was given).
    */
-  async commitProof(payload: CommitProofPayload, from: Pick<Link, 'remoteId' | 'label' | 'remoteIsValidator'>): Promise<void> {
+  commitProof(payload: CommitProofPayload, from: Pick<Link, 'remoteId' | 'label' | 'remoteIsValidator'>): void {
     if (this.#proofs === undefined) return
     // A validator takes signatures only from validators: anyone else could make it verify floods.
     if (this.#o.role === 'validator' && !from.remoteIsValidator) return
-    const outcome = await this.#proofs.add(payload, from.remoteId)
-    if (outcome === 'refused') {
-      this.#o.log.warn('refused a commit proof: a signature is not a validator\'s', { remotePeer: from.label, number: payload.number })
+    // Verified beside the link's receive loop, not in it: consensus messages on the same link must
+    // not wait for a signature check. Bounded: past the cap a message is dropped (a later one proves more).
+    if (this.#verifying >= MAX_PROOFS_VERIFYING) {
+      this.#proofsDropped++
+      return
     }
+    this.#verifying++
+    this.#proofs
+      .add(payload, from.remoteId)
+      .then((outcome) => {
+        if (outcome === 'refused') this.#o.log.warn('refused a commit proof: a signature is not a validator\'s', { remotePeer: from.label, number: payload.number })
+      })
+      .catch((err: unknown) => this.#o.log.error('could not check a commit proof', { remotePeer: from.label, error: describeError(err) }))
+      .finally(() => this.#verifying--)
   }
 
   /** An answer to a request (SYNC_BLOCKS, ...); one no request from that peer awaits is dropped. */

@@ -102,6 +102,8 @@ export interface FollowerStatus {
   refusedSignatures: number
   /** Blocks refused because they did not lead to the proven block, over the peer's life. */
   refusedBlocks: number
+  /** Commit proofs dropped unread because MAX_PROOFS_VERIFYING were being verified (a flood), over the peer's life. */
+  droppedProofs: number
 }
 
 export interface QueueStatus {

@@ -244,9 +244,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
           // Other validators gather it into whole proofs for their followers; so does this one.
           this.broadcast(msg, 'validator')
           this.#toFollowers(msg)
-          this.#blockSync
-            .commitProof(signed, { remoteId: this.id, label: this.id, remoteIsValidator: true })
-            .catch((err: unknown) => this.#log.error('could not count its own commit statement', { error: describeError(err) }))
+          this.#blockSync.commitProof(signed, { remoteId: this.id, label: this.id, remoteIsValidator: true })
         },
       })
       this.#attester.start()

@@ -111,6 +111,7 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
         load: `open loop, ${FOLLOWERS_RATE} tx/s to the primary`,
         lag: 'now - block proposer timestamp when the block reached the follower (same machine clock)',
         rounds: 'fresh processes per variant and round, variants interleaved',
+        follower_priority: 'followers run at niceness 10: on a real network they have machines of their own',
       },
     })
   }

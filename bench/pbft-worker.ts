@@ -16,6 +16,7 @@
  *
  * Commands (bench/processes.ts): listen, dial, closed, open, measure, stop.
  */
+import { setPriority } from 'node:os'
 import type { Transaction } from '../src/core/wire/payload-types.js'
 import { MessageType } from '../src/core/wire/message-type.js'
 import { makeEnvelope } from '../src/core/wire/payloads.js'
@@ -39,6 +40,8 @@ interface Args {
 }
 
 const args = workerArgs<Args>()
+/** Niceness of follower processes (the `followers` case). */
+const FOLLOWER_NICE = 10
 const TXID_PREFIX = `${args.id}-`
 
 let node: NodePeer | undefined
@@ -174,6 +177,9 @@ async function listen(): Promise<void> {
   const config = resolveConfig({ argv })
   node = await startNodePeer({ ...config, limits: { ...config.limits, ...args.limits } })
   if (args.follower === true) {
+    // Followers run at low priority: on a real network they have machines of their own, and here
+    // thirty of them at the validators' priority would measure the two cores, not the protocol.
+    setPriority(FOLLOWER_NICE)
     node.peer.on('block-committed', ({ block }) => {
       if (recording) lags.push(Date.now() - block.timestamp)
     })

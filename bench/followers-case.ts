@@ -14,7 +14,7 @@
  *   - followers_unlinked: followers with no validator link at the end (fed by relays, or not).
  * Tabs: `browser.follow` measures one tab at 10,000 tx/s; the many-tab variant is not built yet.
  */
-import { interleave, notMeasured, selected, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
+import { interleave, notMeasured, selected, suiteCase, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
 import { withClosedNetwork } from './closed-network.js'
 import { pbftWarmupMs } from './pbft-case.js'
 
@@ -118,13 +118,5 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
   return out
 }
 
-let suite: Promise<Map<ReportKey, CaseResult>> | undefined
-
 /** One `followers` variant's result; the first call runs every selected variant, interleaved. */
-export async function runFollowersCase(key: ReportKey, options: BenchOptions): Promise<MeasuredResult> {
-  suite ??= runSuite(options.only ?? [], options)
-  const result = (await suite).get(key)
-  if (result === undefined) throw new Error(`${key} was not run`)
-  if (result.status === 'not measured') throw new Error(result.reason.replace(/^failed: /, ''))
-  return result
-}
+export const runFollowersCase = suiteCase(runSuite)

@@ -245,6 +245,23 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 }
 
 /** Whether a case runs under `--only`: its key, or a prefix of it ("transport", "pbft"). */
+/**
+ * One case of a suite whose variants run together, interleaved: the first call runs every selected
+ * variant (`run`), later calls read their own result from it. A variant not measured throws its reason.
+ */
+export function suiteCase(
+  run: (only: readonly string[], options: BenchOptions) => Promise<Map<ReportKey, CaseResult>>,
+): (key: ReportKey, options: BenchOptions) => Promise<MeasuredResult> {
+  let suite: Promise<Map<ReportKey, CaseResult>> | undefined
+  return async (key, options) => {
+    suite ??= run(options.only ?? [], options)
+    const result = (await suite).get(key)
+    if (result === undefined) throw new Error(`${key} was not run`)
+    if (result.status === 'not measured') throw new Error(result.reason.replace(/^failed: /, ''))
+    return result
+  }
+}
+
 export function selected(key: string, only: readonly string[]): boolean {
   return only.length === 0 || only.some((o) => key === o || key.startsWith(`${o}.`))
 }

@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { interleave, notMeasured, selected, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
+import { interleave, notMeasured, selected, suiteCase, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
 import { spawnWorker, withWorkers, type Worker } from './processes.js'
 import { PAYLOAD_BYTES } from './transport-case.js'
 
@@ -229,13 +229,5 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
   return out
 }
 
-let suite: Promise<Map<ReportKey, CaseResult>> | undefined
-
 /** One PBFT case's result; the first call runs every selected PBFT variant, interleaved. */
-export async function runPbftCase(key: ReportKey, options: BenchOptions): Promise<MeasuredResult> {
-  suite ??= runSuite(options.only ?? [], options)
-  const result = (await suite).get(key)
-  if (result === undefined) throw new Error(`${key} was not run`)
-  if (result.status === 'not measured') throw new Error(result.reason.replace(/^failed: /, ''))
-  return result
-}
+export const runPbftCase = suiteCase(runSuite)

@@ -7,7 +7,7 @@
  * (N processes start their optimizing compilers on two cores at once). Fresh processes per
  * variant and round, variants interleaved. Target: 32 validators commit at least 5,000 tx/s.
  */
-import { interleave, notMeasured, selected, summarizeRounds, type BenchOptions, type CaseResult, type MeasuredResult, type ReportKey } from './harness.js'
+import { interleave, notMeasured, selected, suiteCase, summarizeRounds, type BenchOptions, type CaseResult, type ReportKey } from './harness.js'
 import { withClosedNetwork } from './closed-network.js'
 import { BENCH_BATCH_TIMEOUT_MS, pbftWarmupMs } from './pbft-case.js'
 
@@ -81,13 +81,5 @@ async function runSuite(only: readonly string[], options: BenchOptions): Promise
   return out
 }
 
-let suite: Promise<Map<ReportKey, CaseResult>> | undefined
-
 /** One `validators` variant's result; the first call runs every selected variant, interleaved. */
-export async function runValidatorsCase(key: ReportKey, options: BenchOptions): Promise<MeasuredResult> {
-  suite ??= runSuite(options.only ?? [], options)
-  const result = (await suite).get(key)
-  if (result === undefined) throw new Error(`${key} was not run`)
-  if (result.status === 'not measured') throw new Error(result.reason.replace(/^failed: /, ''))
-  return result
-}
+export const runValidatorsCase = suiteCase(runSuite)

@@ -32,7 +32,8 @@ describe('a tab among six Node peers', () => {
       ...['nv0', 'nv1'].map((id) => net!.add({ id, role: 'non-validator', consensus: 'noops', limits: quick, bootstrap: [MemoryNetwork.address('vp0')] })),
     ]
     for (const node of nodes) await node.start()
-    await vi.waitFor(() => expect(nodes.every((n) => n.status().peers.length === 5)).toBe(true), { timeout: 10_000, interval: 10 })
+    // Validators link to all five others; a non-validator linked to a validator dials no other follower.
+    await vi.waitFor(() => expect(nodes.map((n) => n.status().peers.length)).toEqual([5, 5, 5, 5, 4, 4]), { timeout: 10_000, interval: 10 })
 
     // The page was served by a non-validator: the tab starts there and must still find a validator.
     const tab = net.add({ id: 'tab-1', role: 'non-validator', consensus: 'noops', limits: tabPeerLimits(quick), bootstrap: [MemoryNetwork.address('nv0')] })

@@ -7,7 +7,7 @@
  * `?connect=ws://host:port/chat` picks the first Node peer to dial; the default is the peer that
  * served this page.
  */
-import { startTabPeer, validateMembership, type Membership, type Peer, type PeerStatus, type MetricsSnapshot, type TabPeer, type TabLedgerStorage } from '../src/browser/index.js'
+import { startTabPeer, membershipFromAnswer, type Membership, type Peer, type PeerStatus, type MetricsSnapshot, type TabPeer, type TabLedgerStorage } from '../src/browser/index.js'
 import { createTimeChart, rate } from './charts.js'
 import { renderGraph, type GraphLink, type GraphNode } from './graph.js'
 import { createNodeWatcher, fetchOriginFanProcessed, httpBaseOf } from './node-status.js'
@@ -71,16 +71,15 @@ async function networkConsensus(connect: string): Promise<{ consensus?: string; 
 
 /**
  * The membership the tab checks blocks against, from the peer that served this page (and so its
- * code): not from `?connect=`, which may name any peer. A peer in open mode answers 404
- * ERR_NO_MEMBERSHIP; a page served by something else (the Vite dev server) falls back to asking
- * the peer the tab dials first.
+ * code): not from `?connect=`, which may name any peer. A peer in open mode answers
+ * {"mode":"open"}; a page served by something else (the Vite dev server) falls back to asking the
+ * peer the tab dials first.
  */
 async function pageMembership(): Promise<Membership | 'fetch' | 'none'> {
   try {
     const res = await fetch(new URL('/membership', location.href), { signal: AbortSignal.timeout(3000) })
-    if (res.ok) return validateMembership(await res.json(), 'this page\'s /membership')
-    const body = (await res.json().catch(() => ({}))) as { code?: string }
-    return res.status === 404 && body.code === 'ERR_NO_MEMBERSHIP' ? 'none' : 'fetch'
+    if (!res.ok) return 'fetch'
+    return membershipFromAnswer(await res.json(), 'this page\'s /membership') ?? 'none'
   } catch {
     return 'fetch'
   }

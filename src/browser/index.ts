@@ -284,7 +284,7 @@ export {
 
 export { createBrowserConnector, createBrowserPeer } from './browser-connector.js'
 
-export { startTabPeer, randomTabId, tabPeerLimits, TAB_DISCOVERY_PERIOD_MS, TAB_MAX_LINKS, TAB_REDIAL_MAX_MS, MAX_FLOOD_MESSAGES, MAX_REFUSALS_KEPT, SAME_HISTORY_TIMEOUT_MS, MEMBERSHIP_FETCH_TIMEOUT_MS } from './tab-peer.js'
+export { startTabPeer, membershipFromAnswer, randomTabId, tabPeerLimits, TAB_DISCOVERY_PERIOD_MS, TAB_MAX_LINKS, TAB_REDIAL_MAX_MS, MAX_FLOOD_MESSAGES, MAX_REFUSALS_KEPT, SAME_HISTORY_TIMEOUT_MS, MEMBERSHIP_FETCH_TIMEOUT_MS } from './tab-peer.js'
 export type { TabPeer, TabPeerOptions, Refusal, LinkEnd } from './tab-peer.js'
 export { openTabLedger, TAB_LEDGER_DB_PREFIX } from './tab-ledger.js'
 export type { TabLedger, TabLedgerOptions, TabLedgerStorage } from './tab-ledger.js'

@@ -28,7 +28,7 @@ import type { ChatStreamEnd } from '../core/chat/chat-stream.js'
 import { createPeer } from '../core/peer/peer.js'
 import type { PeerLimits } from '../core/peer/limits.js'
 import { createConsoleLogger, type LogLevel } from '../core/util/logger.js'
-import { describeError } from '../core/errors.js'
+import { ConfigError, describeError } from '../core/errors.js'
 import type { ConsenterOptions } from '../core/consensus/consenter.js'
 import { MessageType } from '../core/wire/message-type.js'
 import { makeEnvelope } from '../core/wire/payloads.js'
@@ -100,8 +100,8 @@ export interface TabPeerOptions {
   ledger?: 'indexeddb' | 'memory'
   /**
    * The validator membership the tab verifies blocks against (PROTOCOL.md 11.6): a Membership,
-   * 'fetch' (default: `GET /membership` of the peer at `connect`, which also served the page and
-   * its code, so it is trusted as much; a 404 means the network runs in open mode), or 'none'
+   * 'fetch' (default: `GET /membership` of the peer at `connect`; `{"mode":"open"}` means the
+   * network runs in open mode), or 'none'
    * (open mode: blocks are taken as linked peers announce them).
    */
   membership?: Membership | 'fetch' | 'none'
@@ -284,6 +284,18 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
  * two heads must hash the same on both sides. undefined when the peer cannot be asked (kept, and
  * the catch-up says more later).
  */
+/**
+ * A Node peer's `GET /membership` answer: `{"mode":"open"}` (undefined: nothing to verify against)
+ * or `{"mode":"closed","validators":[...]}`; anything else is refused with a ConfigError.
+ */
+export function membershipFromAnswer(answer: unknown, source: string): Membership | undefined {
+  if (typeof answer === 'object' && answer !== null && (answer as { mode?: unknown }).mode === 'open') return undefined
+  if (typeof answer !== 'object' || answer === null || (answer as { mode?: unknown }).mode !== 'closed') {
+    throw new ConfigError(`${source}: not a membership answer (expected mode "open" or "closed")`)
+  }
+  return validateMembership({ validators: (answer as { validators?: unknown }).validators }, source)
+}
+
 /** The membership option resolved: fetched from the Node peer's `/membership` when asked to. */
 async function tabMembership(option: Membership | 'fetch' | 'none', connect: string, log: Logger): Promise<Membership | undefined> {
   if (option === 'none') return undefined
@@ -291,9 +303,8 @@ async function tabMembership(option: Membership | 'fetch' | 'none', connect: str
   const base = httpBaseOf(connect)!
   try {
     const res = await fetch(`${base}/membership`, { signal: AbortSignal.timeout(MEMBERSHIP_FETCH_TIMEOUT_MS) })
-    if (res.status === 404) return undefined
     if (!res.ok) throw new Error(`HTTP ${res.status}`)
-    return validateMembership(await res.json(), `${base}/membership`)
+    return membershipFromAnswer(await res.json(), `${base}/membership`)
   } catch (err) {
     log.warn('could not load the membership: blocks will not be verified against validators\' signatures', { base, error: describeError(err) })
     return undefined

@@ -418,11 +418,12 @@ export function createHttpApi(options: HttpApiOptions): RequestHandler {
       GET: (_req, res) => sendText(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(peer.metrics(), { peer: peer.id }), READ_ONLY_CORS),
     },
     // The membership a tab verifies blocks against: as trusted as the dashboard code this peer serves it.
+    // Open mode is an answer, not an error: a page asks on every load and must not log a failed request.
     '/membership': {
       GET: (_req, res) => {
         const membership = peer.membership
-        if (membership === undefined) throw new HttpError(404, 'ERR_NO_MEMBERSHIP', 'this peer runs in open development mode: no membership', READ_ONLY_CORS)
-        sendJson(res, 200, { validators: membership.members.map((m) => ({ id: m.id, publicKey: toHex(m.publicKey) })) }, READ_ONLY_CORS)
+        if (membership === undefined) return sendJson(res, 200, { mode: 'open' }, READ_ONLY_CORS)
+        sendJson(res, 200, { mode: 'closed', validators: membership.members.map((m) => ({ id: m.id, publicKey: toHex(m.publicKey) })) }, READ_ONLY_CORS)
       },
     },
     '/healthz': { GET: (_req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok') },

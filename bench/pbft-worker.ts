@@ -268,10 +268,6 @@ onCommand(async (m) => {
       })
       break
     }
-    case 'status':
-      // For diagnosis scripts: the peer's status and metrics as they are now.
-      reply({ reply: 'status', status: node!.peer.status(), metrics: node!.peer.metrics() })
-      break
     case 'stop':
       await Promise.race([node?.stop(), sleep(500)])
       process.exit(0)

@@ -48,7 +48,7 @@ export interface BlockSyncOptions {
   /** How long a request waits for its answer. */
   syncTimeoutMs: number
   /** The registered links (the peer's PeerRegistry), read for the follower's retry. */
-  linked: { values(): Iterable<Link> }
+  linked: { values(): Iterable<Link>; get(peerId: string): Link | undefined }
   /** Sends to one linked peer; throws PeerNotFoundError when it is not linked (the peer's unicast). */
   unicast(envelope: Envelope, peerId: string): void
   /** The validators whose signatures prove blocks; without it a follower trusts announcements (open mode). */
@@ -234,8 +234,7 @@ export class BlockSync {
       }
       return
     }
-    const link = [...this.#o.linked.values()].find((l) => l.remoteId === sourceId)
-    this.#follower.proven(proven.number, proven.blockHash, { id: sourceId, label: link?.label ?? sourceId })
+    this.#follower.proven(proven.number, proven.blockHash, { id: sourceId, label: this.#o.linked.get(sourceId)?.label ?? sourceId })
   }
 
   #proofEnvelope(proven: ProvenBlock): Envelope {

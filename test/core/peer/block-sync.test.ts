@@ -31,7 +31,7 @@ function syncOf(role: PeerRole, links: Link[], source: Ledger) {
     log: recordingLogger(logs),
     clock: new ManualClock(),
     syncTimeoutMs: 1000,
-    linked: { values: () => linked.values() },
+    linked: { values: () => linked.values(), get: (id: string) => linked.get(id) },
     unicast: (envelope, peerId) => {
       if (!linked.has(peerId)) throw new PeerNotFoundError(peerId)
       requests.push({ to: peerId, envelope })

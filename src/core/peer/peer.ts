@@ -23,8 +23,8 @@ import { systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { TypedEventTarget } from '../util/typed-event-target.js'
 import type { Envelope } from '../wire/envelope.js'
-import { messageTypeName } from '../wire/message-type.js'
-import { makeResponse } from '../wire/payloads.js'
+import { MessageType, messageTypeName } from '../wire/message-type.js'
+import { makeEnvelope, makeResponse } from '../wire/payloads.js'
 import { ResponseStatus, type Block, type BlockchainInfo, type PeerEndpoint, type PeerRole } from '../wire/payload-types.js'
 import { MAX_PEER_ID_LENGTH } from '../wire/peer-id.js'
 import { normalizeChatAddress } from './address-book.js'
@@ -371,6 +371,8 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.#log.info('follower link closed to make room for a validator', { remotePeer: evicted.remoteId, validator: remote.id })
       const reason = 'room made for a validator; followers may link to another peer'
       this.#trySend(evicted, makeResponse(ResponseStatus.FAILURE, reason, { code: 'ERR_LIMIT' }))
+      // ... and which: as a follower turned away at registration hears (peer-handler.ts).
+      this.#trySend(evicted, makeEnvelope(MessageType.DISC_PEERS, { peers: this.#discovery.peersFor(evicted) }))
       evicted.close(CloseCode.TOO_MANY_PEERS, closeReason('ERR_LIMIT', reason))
     }
     if (replaced !== undefined) {

@@ -1,6 +1,7 @@
 /**
  * Followers cannot lock validators out (issue #16): a peer whose inbound slots are all taken by
- * non-validators still admits a validator, closing its oldest follower link with 4005.
+ * non-validators still admits a validator, closing its oldest follower link with 4005; a follower
+ * turned away for room hears where else to go before the close.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import '../../support/test-consenters.js'
@@ -48,5 +49,26 @@ describe('follower links', () => {
     void vp1.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
     await vi.waitFor(() => expect(vp0.status().peers.map((p) => p.id).sort()).toEqual(['tab-1', 'vp1']), { timeout: 5000, interval: 5 })
     expect(tab2.status().peers).toEqual([])
+  })
+
+  it('a follower turned away for room learns the refusing peer\'s links and follows through another', async () => {
+    net = new MemoryNetwork()
+    // No periodic discovery and no redial within the test: what tab-2 learns, it learns from the refusal.
+    const quiet = { discoveryPeriodMs: 60_000, redialBaseMs: 60_000, redialMaxMs: 60_000 }
+    const vp0 = net.add({ id: 'vp0', role: 'validator', consensus: 'test-recording', limits: { ...quiet, maxFollowerLinks: 1 } })
+    const vp1 = net.add({ id: 'vp1', role: 'validator', consensus: 'test-recording', limits: quiet })
+    const tab1 = net.add({ id: 'tab-1', role: 'non-validator', consensus: 'test-recording', limits: quiet })
+    const tab2 = net.add({ id: 'tab-2', role: 'non-validator', consensus: 'test-recording', limits: quiet })
+    await Promise.all([vp0, vp1, tab1, tab2].map((p) => p.start()))
+    void vp1.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+    void tab1.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+    await vi.waitFor(() => expect(vp0.status().peers.map((p) => p.id).sort()).toEqual(['tab-1', 'vp1']), { timeout: 5000, interval: 5 })
+    const ends: { id: string; code: number }[] = []
+    tab2.on('peer-disconnected', (e) => ends.push(e))
+
+    await tab2.chatWithPeer(MemoryNetwork.address('vp0')).catch(() => undefined)
+    expect(ends).toEqual([expect.objectContaining({ id: 'vp0', code: 4005 })])
+    await vi.waitFor(() => expect(tab2.status().peers.map((p) => p.id)).toEqual(['vp1']), { timeout: 5000, interval: 5 })
+    expect(vp0.status().peers.map((p) => p.id).sort()).toEqual(['tab-1', 'vp1'])
   })
 })

@@ -60,10 +60,17 @@ export interface BlockSyncOptions {
 }
 
 /**
- * SYNC_COMMIT_PROOF messages a peer verifies at once (64); more are dropped and counted: a
- * validator sends a few a second, so only a flood gets here, and a later proof covers the blocks.
+ * SYNC_COMMIT_PROOF messages a peer verifies at once (64), or PROOFS_VERIFYING_PER_MEMBER per
+ * member of a larger membership; more are dropped and counted: each validator sends a few a
+ * second, so only a flood gets here, and a later proof covers the blocks.
  */
 export const MAX_PROOFS_VERIFYING = 64
+/**
+ * Messages in verification per member (4): every member's statement of one block arrives at once
+ * (N - 1 at a validator, N whole proofs at a follower), so a fixed bound would drop a large
+ * network's statements of two blocks in a row, and its validators would never gather a quorum.
+ */
+export const PROOFS_VERIFYING_PER_MEMBER = 4
 
 export class BlockSync {
   readonly #o: BlockSyncOptions
@@ -80,6 +87,7 @@ export class BlockSync {
   #unsubscribeRelay: (() => void) | undefined
   /** SYNC_COMMIT_PROOF messages being verified now, and those dropped at MAX_PROOFS_VERIFYING. */
   #verifying = 0
+  readonly #maxVerifying: number
   #proofsDropped = 0
   /** The newest proof passed on to this relay's followers (its block is applied here). */
   #relayed: ProvenBlock | undefined
@@ -94,6 +102,7 @@ export class BlockSync {
       fetchBlocks: (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal),
       verifying: options.membership !== undefined,
     })
+    this.#maxVerifying = Math.max(MAX_PROOFS_VERIFYING, PROOFS_VERIFYING_PER_MEMBER * (options.membership?.members.length ?? 0))
     if (options.membership !== undefined) {
       this.#proofs = new CommitProofs({
         membership: options.membership,
@@ -177,7 +186,7 @@ export class BlockSync {
     if (this.#o.role === 'validator' && !from.remoteIsValidator) return
     // Verified beside the link's receive loop, not in it: consensus messages on the same link must
     // not wait for a signature check. Bounded: past the cap a message is dropped (a later one proves more).
-    if (this.#verifying >= MAX_PROOFS_VERIFYING) {
+    if (this.#verifying >= this.#maxVerifying) {
       this.#proofsDropped++
       return
     }

@@ -87,6 +87,48 @@ describe('commit proofs (a follower)', () => {
     expect(proven.map(([p]) => p.number)).toEqual([20])
   })
 
+  it('checks no more signatures of a block than it lacks, however many copies arrive at once', async () => {
+    // N = 7, quorum 3: every validator's statement, then every validator's whole proof, arrive together.
+    const { keys, membership } = await validators(7)
+    let verified = 0
+    const counting: Membership = {
+      members: membership.members,
+      get: (id) => {
+        verified++
+        return membership.get(id)
+      },
+      getByKeyId: (keyId) => membership.getByKeyId(keyId),
+      authorize: (endpoint, key) => membership.authorize(endpoint, key),
+    }
+    const proven: number[] = []
+    const proofs = new CommitProofs({ membership: counting, height: () => 0, onProven: (p) => proven.push(p.number) })
+    const sigs = await Promise.all(keys.map((k, i) => signCommit(k, `vp${i}`, 16, hash(1))))
+    const outcomes = await Promise.all(sigs.map((sig) => proofs.add({ number: 16, blockHash: hash(1), signatures: [sig] }, sig.signer)))
+    expect(proven).toEqual([16])
+    expect(verified).toBe(3)
+    expect(outcomes.filter((o) => o === 'proven')).toHaveLength(1)
+    expect(outcomes.filter((o) => o === 'refused')).toEqual([])
+
+    verified = 0
+    const whole = { number: 32, blockHash: hash(2), signatures: await Promise.all([0, 1, 2].map((i) => signCommit(keys[i]!, `vp${i}`, 32, hash(2)))) }
+    await Promise.all(keys.map((_, i) => proofs.add(whole, `vp${i}`)))
+    expect(proven).toEqual([16, 32])
+    expect(verified).toBe(3)
+  })
+
+  it('checks a waiting signature after all when one being checked turns out bad', async () => {
+    const { keys, membership } = await validators(4)
+    const proven: number[] = []
+    const proofs = new CommitProofs({ membership, height: () => 0, onProven: (p) => proven.push(p.number) })
+    const forged = [0, 1].map((i) => ({ signer: `vp${i}`, signature: new Uint8Array(64).fill(9) }))
+    const real = await Promise.all([2, 3].map((i) => signCommit(keys[i]!, `vp${i}`, 8, hash(5))))
+    // The forged pair starts first and fills the quorum's checks; the real pair waits, then is checked.
+    const outcomes = await Promise.all([...forged, ...real].map((sig) => proofs.add({ number: 8, blockHash: hash(5), signatures: [sig] }, 'relay')))
+    expect(outcomes).toEqual(['refused', 'refused', 'pending', 'proven'])
+    expect(proven).toEqual([8])
+    expect(proofs.refused).toBe(2)
+  })
+
   it('ignores blocks below the chain', async () => {
     const { proofs, sign } = await setup(50)
     expect(await proofs.add({ number: 40, blockHash: hash(4), signatures: [await sign(0, 40, hash(4))] }, 'vp0')).toBe('stale')

@@ -37,6 +37,7 @@ import { EndpointType, type Block, type BlocksPayload, type CommitProofPayload, 
 import { ChainFollower, type ChainSource } from './chain-follower.js'
 import { CommitProofs, type ProvenBlock } from './commit-proofs.js'
 import type { FollowerStatus } from './peer-types.js'
+import { DEFAULT_MAX_PROOFS_VERIFYING, PROOFS_VERIFYING_PER_MEMBER, type PeerLimits } from './limits.js'
 import { SyncClient } from './sync-client.js'
 
 export interface BlockSyncOptions {
@@ -57,20 +58,10 @@ export interface BlockSyncOptions {
   toFollowers?: (envelope: Envelope) => void
   /** Whether this peer serves any follower now: a relay with none builds no envelope. */
   servesFollowers?: () => boolean
+  /** The follower's bounds (limits.ts); each defaults to its DEFAULT_*. */
+  limits?: Partial<Pick<PeerLimits, 'maxUnprovenBlocks' | 'proofSignaturesPerSigner' | 'maxProofsVerifying'>>
 }
 
-/**
- * SYNC_COMMIT_PROOF messages a peer verifies at once (64), or PROOFS_VERIFYING_PER_MEMBER per
- * member of a larger membership; more are dropped and counted: each validator sends a few a
- * second, so only a flood gets here, and a later proof covers the blocks.
- */
-export const MAX_PROOFS_VERIFYING = 64
-/**
- * Messages in verification per member (4): every member's statement of one block arrives at once
- * (N - 1 at a validator, N whole proofs at a follower), so a fixed bound would drop a large
- * network's statements of two blocks in a row, and its validators would never gather a quorum.
- */
-export const PROOFS_VERIFYING_PER_MEMBER = 4
 
 export class BlockSync {
   readonly #o: BlockSyncOptions
@@ -85,7 +76,7 @@ export class BlockSync {
    */
   readonly #proofs: CommitProofs | undefined
   #unsubscribeRelay: (() => void) | undefined
-  /** SYNC_COMMIT_PROOF messages being verified now, and those dropped at MAX_PROOFS_VERIFYING. */
+  /** SYNC_COMMIT_PROOF messages being verified now, the most allowed (limits.ts: maxProofsVerifying), and those dropped. */
   #verifying = 0
   readonly #maxVerifying: number
   #proofsDropped = 0
@@ -101,14 +92,17 @@ export class BlockSync {
       log: options.log,
       fetchBlocks: (peerId, start, end, signal) => this.#fetchBlocks(peerId, start, end, signal),
       verifying: options.membership !== undefined,
+      ...(options.limits?.maxUnprovenBlocks === undefined ? {} : { maxUnprovenBlocks: options.limits.maxUnprovenBlocks }),
     })
-    this.#maxVerifying = Math.max(MAX_PROOFS_VERIFYING, PROOFS_VERIFYING_PER_MEMBER * (options.membership?.members.length ?? 0))
+    const maxVerifying = options.limits?.maxProofsVerifying ?? DEFAULT_MAX_PROOFS_VERIFYING
+    this.#maxVerifying = Math.max(maxVerifying, PROOFS_VERIFYING_PER_MEMBER * (options.membership?.members.length ?? 0))
     if (options.membership !== undefined) {
       this.#proofs = new CommitProofs({
         membership: options.membership,
         // A validator collects signatures of blocks it has committed too: it proves them to its followers.
         height: follows ? () => options.ledger.height() : () => 0,
         onProven: (proven, source) => this.#proven(proven, source),
+        ...(options.limits?.proofSignaturesPerSigner === undefined ? {} : { perSigner: options.limits.proofSignaturesPerSigner }),
       })
     }
     const toFollowers = options.toFollowers

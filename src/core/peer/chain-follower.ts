@@ -27,11 +27,10 @@ import { pageBlocks, type FetchBlocks } from '../ledger/page-blocks.js'
 import { bytesEqual } from '../util/bytes.js'
 import type { Logger } from '../util/logger.js'
 import type { Block } from '../wire/payload-types.js'
+import { DEFAULT_MAX_UNPROVEN_BLOCKS } from './limits.js'
 
 export type { FetchBlocks } from '../ledger/page-blocks.js'
 
-/** Announced blocks a follower keeps above its chain while it waits for a proof or a gap (1024). */
-export const DEFAULT_MAX_UNPROVEN_BLOCKS = 1024
 
 /** A linked peer blocks come from: its ID (for requests) and a label (for logs). */
 export interface ChainSource {

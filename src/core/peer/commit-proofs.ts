@@ -21,9 +21,8 @@ import { proofQuorum, verifyCommitSignature } from '../identity/commit-statement
 import type { Membership } from '../identity/membership.js'
 import { toHex } from '../util/bytes.js'
 import type { CommitProofPayload, CommitSignature } from '../wire/payload-types.js'
+import { DEFAULT_PROOF_SIGNATURES_PER_SIGNER } from './limits.js'
 
-/** Signatures of one signer kept while they wait for a quorum (8). */
-export const DEFAULT_PROOF_SIGNATURES_PER_SIGNER = 8
 
 /** A block `quorum` members signed. */
 export interface ProvenBlock {

@@ -85,6 +85,29 @@ export const DEFAULT_COMMIT_PROOF_EVERY_BLOCKS = 16
 export const DEFAULT_COMMIT_PROOF_PERIOD_MS = 100
 /** A validator also signs its head once no block followed for this long (50 ms), so the last blocks before a pause are proven. */
 export const DEFAULT_COMMIT_PROOF_IDLE_MS = 50
+/**
+ * Announced blocks a verifying follower holds above its chain until a proof covers them (1024);
+ * one further above is not kept (it is fetched once proven).
+ */
+export const DEFAULT_MAX_UNPROVEN_BLOCKS = 1024
+/**
+ * Signatures of one validator a peer keeps while they wait for a quorum (8): a byzantine member
+ * signing made-up blocks displaces only its own.
+ */
+export const DEFAULT_PROOF_SIGNATURES_PER_SIGNER = 8
+/**
+ * SYNC_COMMIT_PROOF messages a peer verifies at once (64), or PROOFS_VERIFYING_PER_MEMBER per
+ * member of a larger membership; more are dropped and counted: each validator sends a few a
+ * second, so only a flood gets here, and a later proof covers the blocks.
+ */
+export const DEFAULT_MAX_PROOFS_VERIFYING = 64
+/**
+ * Messages in verification per member (4), when that is more than maxProofsVerifying: every
+ * member's statement of one block arrives at once (N - 1 at a validator, N whole proofs at a
+ * follower), so a fixed bound would drop a large network's statements of two blocks in a row, and
+ * its validators would never gather a quorum.
+ */
+export const PROOFS_VERIFYING_PER_MEMBER = 4
 
 export interface PeerLimits {
   maxFrameBytes: number
@@ -118,6 +141,9 @@ export interface PeerLimits {
   commitProofEveryBlocks: number
   commitProofPeriodMs: number
   commitProofIdleMs: number
+  maxUnprovenBlocks: number
+  proofSignaturesPerSigner: number
+  maxProofsVerifying: number
 }
 
 export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
@@ -151,6 +177,9 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerLimits> = Object.freeze({
   commitProofEveryBlocks: DEFAULT_COMMIT_PROOF_EVERY_BLOCKS,
   commitProofPeriodMs: DEFAULT_COMMIT_PROOF_PERIOD_MS,
   commitProofIdleMs: DEFAULT_COMMIT_PROOF_IDLE_MS,
+  maxUnprovenBlocks: DEFAULT_MAX_UNPROVEN_BLOCKS,
+  proofSignaturesPerSigner: DEFAULT_PROOF_SIGNATURES_PER_SIGNER,
+  maxProofsVerifying: DEFAULT_MAX_PROOFS_VERIFYING,
 })
 
 /**

@@ -102,7 +102,7 @@ export interface FollowerStatus {
   refusedSignatures: number
   /** Blocks refused because they did not lead to the proven block, over the peer's life. */
   refusedBlocks: number
-  /** Commit proofs dropped unread because the most allowed were being verified (MAX_PROOFS_VERIFYING, or PROOFS_VERIFYING_PER_MEMBER per member) (a flood), over the peer's life. */
+  /** Commit proofs dropped unread because the most allowed were being verified (limits `maxProofsVerifying`, or PROOFS_VERIFYING_PER_MEMBER per member: a flood), over the peer's life. */
   droppedProofs: number
 }
 

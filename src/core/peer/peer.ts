@@ -165,6 +165,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       ...(this.#identity.membership === undefined ? {} : { membership: this.#identity.membership }),
       toFollowers: (msg) => this.#toFollowers(msg),
       servesFollowers: () => this.#servesAnyFollower(),
+      limits: this.#limits,
     })
     this.#local = new LocalTransactions({ origin: config.id, clock: this.#clock, log: this.#log, pending: config.pending })
     this.#consensusName = config.consensus ?? DEFAULT_CONSENSUS_PLUGIN

@@ -3,7 +3,10 @@ import { AbortError, PeerNotFoundError, TransportError } from '../../../src/core
 import type { Link } from '../../../src/core/handlers/link.js'
 import type { Ledger } from '../../../src/core/ledger/ledger.js'
 import { createMemoryLedger } from '../../../src/core/ledger/memory-ledger.js'
-import { BlockSync } from '../../../src/core/peer/block-sync.js'
+import { BlockSync, type BlockSyncOptions } from '../../../src/core/peer/block-sync.js'
+import { generateKeyPair } from '../../../src/core/identity/key-pair.js'
+import { validateMembership } from '../../../src/core/identity/membership.js'
+import { toHex } from '../../../src/core/util/bytes.js'
 import { ManualClock } from '../../../src/core/util/clock.js'
 import type { Envelope } from '../../../src/core/wire/envelope.js'
 import { MessageType } from '../../../src/core/wire/message-type.js'
@@ -20,7 +23,7 @@ const follower = linkTo({ id: 'tab', address: '', type: EndpointType.NON_VALIDAT
  * A BlockSync over linked `links`; its requests go to `requests`, and `answer` answers one from
  * `source` the way the peer handler does (resolveRequest).
  */
-function syncOf(role: PeerRole, links: Link[], source: Ledger) {
+function syncOf(role: PeerRole, links: Link[], source: Ledger, extra: Partial<BlockSyncOptions> = {}) {
   const ledger = createMemoryLedger()
   const logs: LogRecord[] = []
   const requests: { to: string; envelope: Envelope }[] = []
@@ -36,6 +39,7 @@ function syncOf(role: PeerRole, links: Link[], source: Ledger) {
       if (!linked.has(peerId)) throw new PeerNotFoundError(peerId)
       requests.push({ to: peerId, envelope })
     },
+    ...extra,
   })
   const answer = (index: number): void => {
     const { to, envelope } = requests[index]!
@@ -102,5 +106,20 @@ describe('block sync', () => {
     await expect(fromVp0).rejects.toThrow(TransportError)
     s.sync.close()
     await expect(fromVp1).rejects.toThrow(AbortError)
+  })
+
+  it('verifies at most maxProofsVerifying proof messages at once, or 4 per member when that is more', async () => {
+    const keys = await Promise.all(Array.from({ length: 8 }, () => generateKeyPair()))
+    const membership = validateMembership({ validators: keys.map((k, i) => ({ id: `vp${i}`, publicKey: toHex(k.publicKey) })) })
+    const proof = (n: number) => ({ number: n, blockHash: new Uint8Array(32).fill(n), signatures: [{ signer: 'vp1', signature: new Uint8Array(64).fill(n) }] })
+    for (const [maxProofsVerifying, allowed] of [
+      [40, 40],
+      [10, 32],
+    ] as const) {
+      const s = syncOf('non-validator', [validator], sourceChain(1), { membership, limits: { maxProofsVerifying } })
+      for (let n = 1; n <= 50; n++) s.sync.commitProof(proof(n), validator)
+      expect(s.sync.followerStatus().droppedProofs).toBe(50 - allowed)
+      await vi.waitFor(() => expect(s.sync.followerStatus().refusedSignatures).toBe(allowed), { timeout: 5000, interval: 5 })
+    }
   })
 })

@@ -124,7 +124,9 @@ describe('commit proofs (a follower)', () => {
     const real = await Promise.all([2, 3].map((i) => signCommit(keys[i]!, `vp${i}`, 8, hash(5))))
     // The forged pair starts first and fills the quorum's checks; the real pair waits, then is checked.
     const outcomes = await Promise.all([...forged, ...real].map((sig) => proofs.add({ number: 8, blockHash: hash(5), signatures: [sig] }, 'relay')))
-    expect(outcomes).toEqual(['refused', 'refused', 'pending', 'proven'])
+    expect(outcomes.slice(0, 2)).toEqual(['refused', 'refused'])
+    // Both real ones are checked at once once the forged fail: either may complete the proof.
+    expect(outcomes.slice(2).sort()).toEqual(['pending', 'proven'])
     expect(proven).toEqual([8])
     expect(proofs.refused).toBe(2)
   })

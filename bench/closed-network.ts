@@ -15,6 +15,8 @@ import { PAYLOAD_BYTES } from './transport-case.js'
 
 export interface ClosedNetwork {
   ids: string[]
+  /** The validators' chat URLs, in `ids` order. */
+  urls: string[]
   validators: Worker[]
   client: Worker
   followers: Worker[]
@@ -54,7 +56,7 @@ export async function withClosedNetwork<T>(
       await Promise.all(validators.map((w, i) => w.request({ cmd: 'dial', urls: urls.slice(0, i), expect: n - 1 }, 'connected', linkTimeout)))
       await client.request({ cmd: 'dial', urls, expect: n }, 'connected', linkTimeout)
       await Promise.all(followerWorkers.map((w) => w.request({ cmd: 'dial', urls: [urls[0]!], expect: 1 }, 'connected', linkTimeout)))
-      return body({ ids, validators, client, followers: followerWorkers, all })
+      return body({ ids, urls, validators, client, followers: followerWorkers, all })
     })
   } finally {
     rmSync(root, { recursive: true, force: true })

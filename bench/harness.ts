@@ -22,6 +22,8 @@ export const REPORT_KEYS = [
   'followers.node0',
   'followers.node10',
   'followers.node30',
+  'followers.tabs25',
+  'followers.tabs50',
   'validators.n4',
   'validators.n7',
   'validators.n16',

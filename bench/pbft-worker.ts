@@ -198,17 +198,20 @@ async function waitForPeers(n: number): Promise<string[]> {
   return ids()
 }
 
-/** A follower's window: block lag p99 and max, blocks applied, and its links. */
+/** A follower's window: block lag p99 and max, and blocks applied. */
 function followerFigures(): Record<string, number> {
   const sorted = lags.sort((a, b) => a - b)
-  const peers = node!.peer.status().peers
   return {
     lagP99: sorted.length === 0 ? Number.NaN : quantile(sorted, 0.99),
     lagMax: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
     lagBlocks: sorted.length,
-    validatorLinks: peers.filter((p) => p.role === 'validator').length,
-    links: peers.length,
   }
+}
+
+/** This process's links at the end of the window: all of them, and those to validators. */
+function linkFigures(): Record<string, number> {
+  const peers = node!.peer.status().peers
+  return { links: peers.length, validatorLinks: peers.filter((p) => p.role === 'validator').length }
 }
 
 onCommand(async (m) => {
@@ -263,6 +266,7 @@ onCommand(async (m) => {
         framesReceived: m1.framesReceived - m0.framesReceived,
         blocks: m1.blocksCommitted - m0.blocksCommitted,
         ...(args.follower === true ? followerFigures() : {}),
+        ...linkFigures(),
         // State transfers so far (a replica that fell behind and caught up by SYNC_*).
         transfers: (node!.peer.status().consensus as { transfers?: number }).transfers ?? 0,
       })

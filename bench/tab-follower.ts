@@ -5,9 +5,11 @@
  * follows a PBFT network under load. For every transaction in every block the tab applies, it
  * takes the time from the transaction's submission (its `timestamp`, set by the load client on the
  * same machine's clock) to the tab applying its block: the head committed that block after the
- * submission, so this time bounds how far the tab is behind the head. The driver calls it through
- * `window.benchFollower`: start(url, ...) -> the peer IDs once linked to every one of `expectIds`,
- * measure(warmup, duration) -> counts and latencies, stop().
+ * submission, so this time bounds how far the tab is behind the head. For every block it also takes
+ * the block's age on arrival (now - the proposer's timestamp), the figure the Node followers of the
+ * `followers` case report. The driver calls it through `window.benchFollower`: start(url, ...) ->
+ * the peer IDs once linked to every one of `expectIds` (or, with `anyOf`, to one of them),
+ * measure(warmup, duration) -> counts, latencies and links, stop().
  */
 import { startTabPeer, type ConsenterOptions, type TabPeer } from '../src/browser/index.js'
 import { quantile } from './harness.js'
@@ -16,6 +18,7 @@ import { sleep, waitForLinks } from './tab-page.js'
 let tab: TabPeer | undefined
 let recording = false
 let latencies: number[] = []
+let blockAges: number[] = []
 let transactions = 0
 let blocks = 0
 
@@ -27,10 +30,15 @@ export interface FollowMeasurement {
   p99: number
   max: number
   height: number
+  /** Block age on arrival (now - proposer timestamp), p99 and max over the window's blocks. */
+  blockAgeP99: number
+  blockAgeMax: number
+  /** Links at the end of the window. */
+  links: number
 }
 
 export interface BenchFollower {
-  start(url: string, options: { id: string; consensusOptions: ConsenterOptions; expectIds: string[] }): Promise<string[]>
+  start(url: string, options: { id: string; consensusOptions: ConsenterOptions; expectIds: string[]; anyOf?: boolean }): Promise<string[]>
   measure(warmupMs: number, durationMs: number): Promise<FollowMeasurement>
   stop(): Promise<void>
 }
@@ -45,10 +53,11 @@ const benchFollower: BenchFollower = {
       const txs = block.transactions
       transactions += txs.length
       if (!recording) return
+      blockAges.push(now - block.timestamp)
       for (let i = 0; i < txs.length; i++) latencies.push(now - txs[i]!.timestamp)
     })
     // The tab dials the first URL and discovers the rest, as a dashboard tab does.
-    return waitForLinks(peer, (ids) => options.expectIds.every((id) => ids.includes(id)))
+    return waitForLinks(peer, (ids) => (options.anyOf === true ? options.expectIds.some((id) => ids.includes(id)) : options.expectIds.every((id) => ids.includes(id))))
   },
   async measure(warmupMs, durationMs) {
     await sleep(warmupMs)
@@ -56,11 +65,13 @@ const benchFollower: BenchFollower = {
     const tx0 = transactions
     const b0 = blocks
     latencies = []
+    blockAges = []
     recording = true
     await sleep(durationMs)
     recording = false
     const ms = performance.now() - t0
     const sorted = latencies.sort((a, b) => a - b)
+    const ages = blockAges.sort((a, b) => a - b)
     return {
       transactions: transactions - tx0,
       blocks: blocks - b0,
@@ -69,6 +80,9 @@ const benchFollower: BenchFollower = {
       p99: quantile(sorted, 0.99),
       max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1]!,
       height: tab?.peer.status().chain.height ?? 0,
+      blockAgeP99: quantile(ages, 0.99),
+      blockAgeMax: ages.length === 0 ? Number.NaN : ages[ages.length - 1]!,
+      links: tab?.peer.status().peers.length ?? 0,
     }
   },
   async stop() {

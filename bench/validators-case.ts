@@ -31,14 +31,18 @@ async function runVariant(n: number, options: BenchOptions): Promise<Round> {
     const answers = await Promise.all(net.all.map((w) => w.request({ cmd: 'measure', ...span }, 'measured', span.warmupMs + span.durationMs + 60_000)))
     const client = answers[n]!
     const committed = client.committed as number
-    if (!(committed > 0)) throw new Error(`nothing committed with ${n} validators`)
+    if (!(committed > 0)) {
+      const heights = answers.slice(0, n).map((a) => a.height as number)
+      throw new Error(`nothing committed with ${n} validators (client height ${client.height as number}, validators' ${Math.min(...heights)}..${Math.max(...heights)})`)
+    }
     const validatorCpuMs = answers.slice(0, n).reduce((sum, a) => sum + (a.cpuMs as number), 0)
     const round = {
       committed_per_s: (committed / (client.ms as number)) * 1000,
       p99_ms: client.p99 as number,
       validator_cpu_us_per_tx: (validatorCpuMs * 1000) / committed,
     }
-    process.stderr.write(`  validators ${n}: ${Math.round(round.committed_per_s)} tx/s, p99 ${round.p99_ms.toFixed(0)} ms, ${round.validator_cpu_us_per_tx.toFixed(1)} us CPU/tx\n`)
+    const window = `${((validatorCpuMs / (client.ms as number)) * 100).toFixed(0)}% of a core for the validators, ${(((client.cpuMs as number) / (client.ms as number)) * 100).toFixed(0)}% for the client`
+    process.stderr.write(`  validators ${n}: ${Math.round(round.committed_per_s)} tx/s, p99 ${round.p99_ms.toFixed(0)} ms, ${round.validator_cpu_us_per_tx.toFixed(1)} us CPU/tx (${window})\n`)
     return round
   })
 }

@@ -15,6 +15,11 @@ export interface AddressEntry {
   validator: boolean | undefined
   /** Failed dials since the last success. */
   failures: number
+  /**
+   * Links closed for want of room (4005) in a row. Such a link registers before the peer refuses
+   * it, which resets `failures`, so the backoff on a full peer counts these instead.
+   */
+  fullRefusals: number
   /** When it may be dialed next (clock ms); 0 = now. */
   nextDialAt: number
   connected: boolean
@@ -73,7 +78,7 @@ export class AddressBook {
     let entry = this.#entries.get(address)
     if (entry === undefined) {
       if (this.#entries.size >= this.#max) return undefined
-      entry = { address, id, validator, failures: 0, nextDialAt: 0, connected: false, dialing: false }
+      entry = { address, id, validator, failures: 0, fullRefusals: 0, nextDialAt: 0, connected: false, dialing: false }
       this.#entries.set(address, entry)
     } else {
       if (id !== undefined && entry.id === undefined) entry.id = id

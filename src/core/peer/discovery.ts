@@ -208,15 +208,22 @@ export class Discovery {
   }
 
   /**
-   * A link ended. A registered one (`wasRegistered`) makes both the address dialed and the one
-   * announced due for a redial; a dial that never registered (refused, handshake failed) backs off.
+   * A link ended (with close `code`). A registered one (`wasRegistered`) makes both the address
+   * dialed and the one announced due for a redial, soon, or backing off while the peer keeps
+   * closing it for want of room (4005); a dial that never registered (refused, handshake failed)
+   * backs off. Then what else is due is dialed into the freed slot: a follower a full validator
+   * turned away has just learned a relay from it (peer-handler.ts), and must not wait a period.
    */
-  linkEnded(link: Link, wasRegistered: boolean): void {
+  linkEnded(link: Link, wasRegistered: boolean, code?: number): void {
     if (wasRegistered) {
-      for (const address of [link.dialedAddress, normalizeChatAddress(link.remote!.address)]) {
+      const full = code === CloseCode.TOO_MANY_PEERS
+      for (const address of new Set([link.dialedAddress, normalizeChatAddress(link.remote!.address)])) {
         const entry = address === undefined ? undefined : this.#book.get(address)
-        if (entry !== undefined) this.#scheduleRedial(entry, 1)
+        if (entry === undefined) continue
+        entry.fullRefusals = full ? entry.fullRefusals + 1 : 0
+        this.#scheduleRedial(entry, full ? entry.fullRefusals : 1)
       }
+      this.dialDue()
     } else if (link.dialedAddress !== undefined && (link.remote === undefined || !this.#o.linked.has(link.remote.id))) {
       const entry = this.#book.get(link.dialedAddress)
       if (entry !== undefined) this.#scheduleRedial(entry, entry.failures + 1)

@@ -408,7 +408,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.dispatchTyped('peer-disconnected', { ...infoOf(remote), code, reason })
     }
     // Its addresses become due for a redial (a dial that never registered backs off).
-    this.#discovery.linkEnded(link, wasRegistered)
+    this.#discovery.linkEnded(link, wasRegistered, code)
   }
 
   // ---- sending ----

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { TransportError } from '../../../src/core/errors.js'
+import { CloseCode, TransportError } from '../../../src/core/errors.js'
 import type { Link } from '../../../src/core/handlers/link.js'
 import { Discovery, dialOrder, type DiscoveryLimits, type LinkedPeers } from '../../../src/core/peer/discovery.js'
 import { ManualClock } from '../../../src/core/util/clock.js'
@@ -59,7 +59,7 @@ function discoveryOver(limits: Partial<DiscoveryLimits> = {}, random: () => numb
   const linked = new Linked()
   const metrics = { peersListEntriesDropped: 0 }
   const dials: string[] = []
-  const pending = new Map<string, { fail: (err: Error) => void; signal: AbortSignal }>()
+  const pending = new Map<string, { fail: (err: Error) => void; succeed: () => void; signal: AbortSignal }>()
   const sent: { to: string; type: number }[] = []
   let periods = 0
   const discovery: Discovery = new Discovery({
@@ -74,8 +74,8 @@ function discoveryOver(limits: Partial<DiscoveryLimits> = {}, random: () => numb
     dial: (address, signal) => {
       dials.push(address)
       const settle = discovery.countDial()
-      return new Promise<void>((_resolve, reject) => {
-        pending.set(address, { fail: reject, signal })
+      return new Promise<void>((resolve, reject) => {
+        pending.set(address, { fail: reject, succeed: resolve, signal })
       }).finally(settle)
     },
     send: (link, envelope) => {
@@ -172,6 +172,36 @@ describe('discovery', () => {
     d.clock.advance(100)
     d.discovery.dialDue()
     expect(d.dials).toEqual([at('vp1'), 'ws://vp1.example/chat'])
+  })
+
+  it('backs off a peer that keeps closing the link for want of room (4005), and not one whose link lived', async () => {
+    const d = discoveryOver({ redialBaseMs: 100, redialMaxMs: 10_000 })
+    const link = linkTo(endpoint('vp1'), at('vp1'))
+    d.discovery.linkRegistered(link)
+    d.discovery.start()
+    // Each refused link registered first (so no dial failed): the wait still doubles, 100 ms ceiling first.
+    for (const ceiling of [100, 200, 400, 800]) {
+      d.discovery.linkRegistered(link)
+      d.discovery.linkEnded(link, true, CloseCode.TOO_MANY_PEERS)
+      const before = d.dials.length
+      d.clock.advance(ceiling / 2 - 1)
+      d.discovery.dialDue()
+      expect(d.dials).toHaveLength(before)
+      d.clock.advance(ceiling / 2 + 1)
+      d.discovery.dialDue()
+      expect(d.dials).toHaveLength(before + 1)
+      d.pending.get(at('vp1'))!.succeed()
+      await vi.waitFor(() => expect(d.discovery.dialsInFlight).toBe(0), { timeout: 1000, interval: 1 })
+    }
+    // A link that ended otherwise resets it: redialed within redialBaseMs again.
+    d.discovery.linkRegistered(link)
+    d.discovery.linkEnded(link, true, CloseCode.GOING_AWAY)
+    d.discovery.linkRegistered(link)
+    d.discovery.linkEnded(link, true, CloseCode.TOO_MANY_PEERS)
+    const before = d.dials.length
+    d.clock.advance(100)
+    d.discovery.dialDue()
+    expect(d.dials).toHaveLength(before + 1)
   })
 
   it('asks every linked peer for its peers each period, then runs onPeriod; stop ends the period and aborts dials', () => {

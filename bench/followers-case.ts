@@ -26,6 +26,7 @@ import { withClosedNetwork, type ClosedNetwork } from './closed-network.js'
 import { pbftWarmupMs } from './pbft-case.js'
 import { openBenchPage, withBenchBrowser, type Browser } from './browser-case.js'
 import type { BenchFollower, FollowMeasurement } from './tab-follower.js'
+import type { LogLevel } from '../src/browser/index.js'
 
 /** Offered load (the issue's 5,000 tx/s). */
 export const FOLLOWERS_RATE = 5000
@@ -67,7 +68,10 @@ async function openTabs(at: BenchBrowser, ids: string[], url: string, count: num
       tabIds.map(async (id) => {
         const tab = await openBenchPage(at.browser, at.pageUrl, 'benchFollower')
         opened.push(tab)
-        const args = { url, id, consensusOptions: { validators: ids }, expectIds: ids, anyOf: true }
+        // BENCH_TAB_LOG=warn (or info, debug): each tab's log at that level, on stderr with its ID.
+        const logLevel = process.env.BENCH_TAB_LOG as LogLevel | undefined
+        if (logLevel !== undefined) tab.page.on('console', (m) => process.stderr.write(`[${id}] ${m.text()}\n`))
+        const args = { url, id, consensusOptions: { validators: ids }, expectIds: ids, anyOf: true, ...(logLevel === undefined ? {} : { logLevel }) }
         await tab.page.evaluate((a) => (globalThis as unknown as { benchFollower: BenchFollower }).benchFollower.start(a.url, a), args)
       }),
     )
@@ -116,7 +120,7 @@ async function measure(v: Variant, net: ClosedNetwork, tabs: Tab[], options: Ben
     line += `, worst follower lag p99 ${round.follower_lag_p99_ms.toFixed(0)} ms max ${round.follower_lag_max_ms.toFixed(0)} ms, ${round.followers_unlinked} without a validator link`
   }
   if (tabAnswers.length > 0) Object.assign(round, tabFigures(tabAnswers, answers.slice(0, n), client))
-  if (tabAnswers.length > 0) line += `, worst tab lag p99 ${round.tab_lag_p99_ms!.toFixed(0)} ms max ${round.tab_lag_max_ms!.toFixed(0)} ms, ${round.tabs_unlinked} tabs unlinked, ${round.tabs_without_blocks} without blocks`
+  if (tabAnswers.length > 0) line += `, worst tab lag p99 ${round.tab_lag_p99_ms!.toFixed(0)} ms max ${round.tab_lag_max_ms!.toFixed(0)} ms, ${round.tabs_unlinked} tabs unlinked, ${round.tabs_without_blocks} without blocks, the client's links ${client.links as number}, tabs' links ${tabAnswers.map((t) => t.links).join(' ')}`
   process.stderr.write(`${line}\n`)
   // BENCH_FOLLOWERS_DEBUG=1: every process's CPU over the window (validators, client, followers).
   if (process.env.BENCH_FOLLOWERS_DEBUG) process.stderr.write(`    CPU ms: ${answers.map((a) => Math.round(a.cpuMs as number)).join(' ')}; follower blocks: ${followerAnswers.map((a) => String(a.lagBlocks)).join(' ')}\n`)

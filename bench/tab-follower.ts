@@ -11,7 +11,7 @@
  * the peer IDs once linked to every one of `expectIds` (or, with `anyOf`, to one of them),
  * measure(warmup, duration) -> counts, latencies and links, stop().
  */
-import { startTabPeer, type ConsenterOptions, type TabPeer } from '../src/browser/index.js'
+import { startTabPeer, type ConsenterOptions, type LogLevel, type TabPeer } from '../src/browser/index.js'
 import { quantile } from './harness.js'
 import { sleep, waitForLinks } from './tab-page.js'
 
@@ -38,14 +38,14 @@ export interface FollowMeasurement {
 }
 
 export interface BenchFollower {
-  start(url: string, options: { id: string; consensusOptions: ConsenterOptions; expectIds: string[]; anyOf?: boolean }): Promise<string[]>
+  start(url: string, options: { id: string; consensusOptions: ConsenterOptions; expectIds: string[]; anyOf?: boolean; logLevel?: LogLevel }): Promise<string[]>
   measure(warmupMs: number, durationMs: number): Promise<FollowMeasurement>
   stop(): Promise<void>
 }
 
 const benchFollower: BenchFollower = {
   async start(url, options) {
-    tab = await startTabPeer({ connect: url, id: options.id, consensus: 'pbft', consensusOptions: options.consensusOptions, logLevel: 'error' })
+    tab = await startTabPeer({ connect: url, id: options.id, consensus: 'pbft', consensusOptions: options.consensusOptions, logLevel: options.logLevel ?? 'error' })
     const peer = tab.peer
     peer.on('block-committed', ({ block }) => {
       const now = Date.now()

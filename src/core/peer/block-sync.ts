@@ -62,7 +62,6 @@ export interface BlockSyncOptions {
   limits?: Partial<Pick<PeerLimits, 'maxUnprovenBlocks' | 'proofSignaturesPerSigner' | 'maxProofsVerifying'>>
 }
 
-
 export class BlockSync {
   readonly #o: BlockSyncOptions
   readonly #client: SyncClient

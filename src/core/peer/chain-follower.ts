@@ -31,7 +31,6 @@ import { DEFAULT_MAX_UNPROVEN_BLOCKS } from './limits.js'
 
 export type { FetchBlocks } from '../ledger/page-blocks.js'
 
-
 /** A linked peer blocks come from: its ID (for requests) and a label (for logs). */
 export interface ChainSource {
   id: string

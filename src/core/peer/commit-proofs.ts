@@ -23,7 +23,6 @@ import { toHex } from '../util/bytes.js'
 import type { CommitProofPayload, CommitSignature } from '../wire/payload-types.js'
 import { DEFAULT_PROOF_SIGNATURES_PER_SIGNER } from './limits.js'
 
-
 /** A block `quorum` members signed. */
 export interface ProvenBlock {
   number: number

@@ -477,7 +477,8 @@ async function waitForCommit(io: CliIo, url: string, timeoutMs: number): Promise
       }
       last = status === 202 ? 'pending' : errorText(status, body)
     } catch (err) {
-      last = describeError(err)
+      // A poll the deadline itself cut short is no answer: the user is told the last real one.
+      if (Date.now() < deadline || last === 'no answer yet') last = describeError(err)
     }
     const pause = Math.min(TX_WAIT_POLL_MS, deadline - Date.now())
     if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause))

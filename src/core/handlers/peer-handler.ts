@@ -1,4 +1,4 @@
-import { CloseCode, DuplicateHelloError, HandlerStateError, HandshakeError, HandshakeTimeoutError, LimitExceededError, UnknownTypeError } from '../errors.js'
+import { CloseCode, DuplicateHelloError, HandlerStateError, HandshakeError, HandshakeTimeoutError, UnknownTypeError } from '../errors.js'
 import type { ChatHandler } from '../chat/handle-chat.js'
 import type { ChatStreamEnd } from '../chat/chat-stream.js'
 import { CloseToken, closeReason, closeReasonOf } from '../chat/close-reason.js'
@@ -181,9 +181,6 @@ export class PeerHandler implements ChatHandler {
       this.#ctx.register(this.link, hello.blockchainInfo)
     } catch (err) {
       this.link.remote = undefined
-      // Turned away for room (4005): the remote first hears where else to go. A tab or follower
-      // that knows only this peer's address would otherwise redial it forever (issue #16).
-      if (err instanceof LimitExceededError) this.reply(makeEnvelope(MessageType.DISC_PEERS, { peers: this.#ctx.peersFor(this.link) }))
       throw err
     }
     this.link.state = 'established'

@@ -212,7 +212,7 @@ export class Discovery {
    * dialed and the one announced due for a redial, soon, or backing off while the peer keeps
    * closing it for want of room (4005); a dial that never registered (refused, handshake failed)
    * backs off. Then what else is due is dialed into the freed slot: a follower a full validator
-   * turned away has just learned a relay from it (peer-handler.ts), and must not wait a period.
+   * turned away has just learned a relay from it (peer.ts, #sendOtherPeers), and must not wait a period.
    */
   linkEnded(link: Link, wasRegistered: boolean, code?: number): void {
     if (wasRegistered) {

@@ -8,6 +8,7 @@ import {
   CloseCode,
   ConfigError,
   DuplicateLinkError,
+  LimitExceededError,
   PeerNotFoundError,
   StreamClosedError,
   WspeerError,
@@ -43,7 +44,7 @@ import { PeerIdentity } from './peer-identity.js'
 import type { Membership } from '../identity/membership.js'
 import { CommitAttester } from './commit-attester.js'
 import { PeerMetrics } from './peer-metrics.js'
-import { PeerRegistry } from './peer-registry.js'
+import { PeerRegistry, type Displaced } from './peer-registry.js'
 import { ReportedChain } from './reported-chain.js'
 import type { ChainInfo, MetricsSnapshot, Peer, PeerConfig, PeerEvents, PeerStatus, TransactionStatus } from './peer-types.js'
 
@@ -357,7 +358,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
   /** A link's handshake succeeded: it joins the registry, gets its queue, and every part hears of it. */
   #register(link: Link, chain: BlockchainInfo): void {
     if (this.#state !== 'running') throw new WspeerError('ERR_LIFECYCLE', 'peer is stopping', { closeCode: CloseCode.GOING_AWAY })
-    const { replaced, evicted } = this.#registry.register(link)
+    let displaced: Displaced<Link>
+    try {
+      displaced = this.#registry.register(link)
+    } catch (err) {
+      if (err instanceof LimitExceededError) this.#sendOtherPeers(link)
+      throw err
+    }
+    const { replaced, evicted } = displaced
     link.onRegistered?.()
     this.#blockSync.linkRegistered(link.remoteId, chain.height)
     link.queue = this.#engine!.openQueue({
@@ -372,8 +380,7 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       this.#log.info('follower link closed to make room for a validator', { remotePeer: evicted.remoteId, validator: remote.id })
       const reason = 'room made for a validator; followers may link to another peer'
       this.#trySend(evicted, makeResponse(ResponseStatus.FAILURE, reason, { code: 'ERR_LIMIT' }))
-      // ... and which: as a follower turned away at registration hears (peer-handler.ts).
-      this.#trySend(evicted, makeEnvelope(MessageType.DISC_PEERS, { peers: this.#discovery.peersFor(evicted) }))
+      this.#sendOtherPeers(evicted)
       evicted.close(CloseCode.TOO_MANY_PEERS, closeReason('ERR_LIMIT', reason))
     }
     if (replaced !== undefined) {
@@ -393,6 +400,14 @@ class WspeerPeer extends TypedEventTarget<PeerEvents> implements Peer {
       const greeting = this.#blockSync.greetingForFollower() ?? this.#attester?.latest
       if (greeting !== undefined) this.#trySend(link, greeting)
     }
+  }
+
+  /**
+   * Before a link closes for want of room (4005), its remote hears where else to go: a tab or
+   * follower that knows only this peer's address would otherwise redial it forever (issue #16).
+   */
+  #sendOtherPeers(link: Link): void {
+    this.#trySend(link, makeEnvelope(MessageType.DISC_PEERS, { peers: this.#discovery.peersFor(link) }))
   }
 
   #linkEnded(link: Link, end: ChatStreamEnd | undefined): void {

@@ -62,14 +62,14 @@ interface BenchBrowser {
 
 /** Opens `count` tabs (each a fresh context) that dial `url`; each has started once it first linked to a validator. */
 async function openTabs(at: BenchBrowser, ids: string[], url: string, count: number, opened: Tab[]): Promise<void> {
+  // BENCH_TAB_LOG=warn (or info, debug): each tab's log at that level, on stderr with its ID.
+  const logLevel = process.env.BENCH_TAB_LOG as LogLevel | undefined
   for (let first = 0; first < count; first += TABS_OPENING_AT_ONCE) {
     const tabIds = Array.from({ length: Math.min(TABS_OPENING_AT_ONCE, count - first) }, (_, j) => `tab-f${first + j}`)
     await Promise.all(
       tabIds.map(async (id) => {
         const tab = await openBenchPage(at.browser, at.pageUrl, 'benchFollower')
         opened.push(tab)
-        // BENCH_TAB_LOG=warn (or info, debug): each tab's log at that level, on stderr with its ID.
-        const logLevel = process.env.BENCH_TAB_LOG as LogLevel | undefined
         if (logLevel !== undefined) tab.page.on('console', (m) => process.stderr.write(`[${id}] ${m.text()}\n`))
         const args = { url, id, consensusOptions: { validators: ids }, expectIds: ids, anyOf: true, ...(logLevel === undefined ? {} : { logLevel }) }
         await tab.page.evaluate((a) => (globalThis as unknown as { benchFollower: BenchFollower }).benchFollower.start(a.url, a), args)
@@ -119,8 +119,10 @@ async function measure(v: Variant, net: ClosedNetwork, tabs: Tab[], options: Ben
     round.followers_without_blocks = followerAnswers.filter((a) => (a.lagBlocks as number) === 0).length
     line += `, worst follower lag p99 ${round.follower_lag_p99_ms.toFixed(0)} ms max ${round.follower_lag_max_ms.toFixed(0)} ms, ${round.followers_unlinked} without a validator link`
   }
-  if (tabAnswers.length > 0) Object.assign(round, tabFigures(tabAnswers, answers.slice(0, n), client))
-  if (tabAnswers.length > 0) line += `, worst tab lag p99 ${round.tab_lag_p99_ms!.toFixed(0)} ms max ${round.tab_lag_max_ms!.toFixed(0)} ms, ${round.tabs_unlinked} tabs unlinked, ${round.tabs_without_blocks} without blocks, the client's links ${client.links as number}, tabs' links ${tabAnswers.map((t) => t.links).join(' ')}`
+  if (tabAnswers.length > 0) {
+    Object.assign(round, tabFigures(tabAnswers, answers.slice(0, n), client))
+    line += `, worst tab lag p99 ${round.tab_lag_p99_ms!.toFixed(0)} ms max ${round.tab_lag_max_ms!.toFixed(0)} ms, ${round.tabs_unlinked} tabs unlinked, ${round.tabs_without_blocks} without blocks, the client's links ${client.links as number}, tabs' links ${tabAnswers.map((t) => t.links).join(' ')}`
+  }
   process.stderr.write(`${line}\n`)
   // BENCH_FOLLOWERS_DEBUG=1: every process's CPU over the window (validators, client, followers).
   if (process.env.BENCH_FOLLOWERS_DEBUG) process.stderr.write(`    CPU ms: ${answers.map((a) => Math.round(a.cpuMs as number)).join(' ')}; follower blocks: ${followerAnswers.map((a) => String(a.lagBlocks)).join(' ')}\n`)

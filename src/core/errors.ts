@@ -71,8 +71,14 @@ export class MessageTooLargeError extends WspeerError {
 /** A state snapshot too large for one sync answer; the asker should sync by blocks (SYNC_GET_BLOCKS). */
 export class SnapshotTooLargeError extends WspeerError {
   override readonly name: string = 'SnapshotTooLargeError'
-  constructor(size: number, limit: number) {
-    super('ERR_SNAPSHOT_TOO_LARGE', `the state snapshot is about ${size} bytes, over the sync answer budget of ${limit} bytes; sync by blocks instead`)
+  /** `size` undefined: the state may be over the budget, and is not built to find out. */
+  constructor(size: number | undefined, limit: number) {
+    super(
+      'ERR_SNAPSHOT_TOO_LARGE',
+      size === undefined
+        ? `the state snapshot may be over the sync answer budget of ${limit} bytes (this peer's state lives in its store and is not built whole to measure it); sync by blocks instead`
+        : `the state snapshot is about ${size} bytes, over the sync answer budget of ${limit} bytes; sync by blocks instead`,
+    )
   }
 }
 

@@ -57,9 +57,13 @@ export function deltasAnswer(ledger: Ledger, start: number, end: number, budget:
   return out
 }
 
-/** The whole state, or SnapshotTooLargeError when it would not fit the budget. */
+/**
+ * The whole state, or SnapshotTooLargeError when it would not fit the budget, or may not: a ledger
+ * whose state keys live in a durable index does not build a state it cannot bound first.
+ */
 export function snapshotAnswer(ledger: Ledger, budget: AnswerBudget): [string, string][] {
-  const entries = ledger.snapshot()
+  const entries = ledger.snapshot(budget.maxBytes)
+  if (entries === undefined) throw new SnapshotTooLargeError(undefined, budget.maxBytes)
   const bytes = entriesBytes(entries)
   if (bytes > budget.maxBytes) throw new SnapshotTooLargeError(bytes, budget.maxBytes)
   return entries

@@ -48,6 +48,8 @@ const FIRST_CHUNK_BYTES = 64 * 1024
 export interface BlockStore {
   /** Blocks stored. */
   readonly length: number
+  /** Bytes of every block record appended (released ones included): each transaction's fields in full, UTF-8. */
+  readonly bytes: number
   /** Appends block number `length`, whose previousBlockHash must be the last hash stored. */
   append(block: Block, hash: Uint8Array): void
   /** Block `number` decoded again, frozen; undefined when not stored. */
@@ -92,6 +94,7 @@ class PackedBlockStore implements BlockStore {
   #index = new Uint32Array(INITIAL_INDEX_BLOCKS * INDEX_SLOTS)
   readonly #hashChunks: Uint8Array[] = []
   #length = 0
+  #bytes = 0
   /** The first block of each chunk. */
   readonly #chunkFirst: number[] = []
   /** Leading chunks whose bytes were released: their blocks come from #read. */
@@ -109,6 +112,10 @@ class PackedBlockStore implements BlockStore {
     return this.#length
   }
 
+  get bytes(): number {
+    return this.#bytes
+  }
+
   append(block: Block, hash: Uint8Array): void {
     if (block.number !== this.#length) throw new LedgerError(`block store: block ${block.number} appended at ${this.#length}`)
     if (hash.length !== HASH_BYTES || block.stateHash.length !== HASH_BYTES) throw new LedgerError('block store: hashes must be 32 bytes')
@@ -119,6 +126,7 @@ class PackedBlockStore implements BlockStore {
     const chunk = this.#chunks.length - 1
     const start = this.#pos
     this.#writeBlock(block, records)
+    this.#bytes += this.#pos - start
     this.#growIndex()
     this.#index[this.#length * INDEX_SLOTS] = chunk
     this.#index[this.#length * INDEX_SLOTS + 1] = start

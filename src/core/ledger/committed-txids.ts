@@ -22,6 +22,7 @@
  */
 import { TxidFilter, TXID_FILTER_BYTES, checkTxidFilterBytes } from './txid-filter.js'
 import { TxidSet } from './txid-set.js'
+import type { KeyBlockIndex } from './key-block-index.js'
 
 /**
  * IDs in one in-memory generation once a store indexes committed IDs (default 131,072: about 8-12
@@ -37,15 +38,7 @@ export interface CommittedTxidsOptions {
 }
 
 /** A durable index of committed txids, written a generation at a time (ledger-store.ts keeps one). */
-export interface TxidIndex {
-  /** The block holding a txid the index holds, undefined when it holds none. */
-  lookup(txid: string): number | undefined
-  /**
-   * Writes a generation: every ID of blocks first..last, each with its block, and calls `written`
-   * once it is stored. Until then the generation stays in memory, and for good if the write fails.
-   */
-  write(ids: TxidSet, first: number, last: number, written: () => void): void
-}
+export type TxidIndex = KeyBlockIndex
 
 interface Generation {
   ids: TxidSet

@@ -52,3 +52,5 @@ export {
 export type { PendingStore } from './pending-store.js'
 export { TXID_GENERATION_SIZE, type CommittedTxidsOptions, type TxidIndex } from './committed-txids.js'
 export { TXID_FILTER_BYTES } from './txid-filter.js'
+export { STATE_GENERATION_SIZE } from './state-keys.js'
+export type { KeyBlockEntries, KeyBlockIndex } from './key-block-index.js'

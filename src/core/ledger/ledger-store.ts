@@ -27,8 +27,10 @@
  * no longer lives in memory twice. Committed txids likewise: the ledger hands each full generation
  * of txids (committed-txids.ts) to this store's txid index, which writes it as one record per hash
  * bucket in the write queue, behind the blocks it covers, and answers lookups with `getSync`, one
- * read per indexed generation, only for IDs the ledger's Bloom filter says it may have seen. A
- * database without `getSync` (IndexedDB) keeps every block and txid in memory.
+ * read per indexed generation, only for IDs the ledger's Bloom filter says it may have seen. State
+ * keys the same way, in a second index of the same layout: `getState` reads the newest block that
+ * wrote a key, so no map of the whole state is ever built. A
+ * database without `getSync` (IndexedDB) keeps every block, txid and state key in memory.
  *
  * Key layout (one keyspace, utf8 keys, binary values):
  *   m/format   "1"            m/network  the network label given at first open
@@ -39,6 +41,9 @@
  *              txid index holds every txid of blocks below n
  *   t/<bucket, 4 hex digits>/<first block, 16 digits>   JSON [[txid, block], ...]: the txids of
  *              one generation whose stable hash (FNV-1a) falls in the bucket
+ *   m/state    as m/txids, for the state key index (state-keys.ts): each key with the newest block
+ *              that wrote it, whose transactions hold the value
+ *   s/<bucket>/<first block>   JSON [[key, block], ...]: as t/, one generation of state keys
  *
  *   const db = new ClassicLevel<string, Uint8Array>(dir, { valueEncoding: 'view' })
  *   const ledger = createMemoryLedger()
@@ -52,7 +57,7 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import { MessageType } from '../wire/message-type.js'
 import { decodePayload, encodePayload } from '../wire/payloads.js'
 import type { Block, Transaction } from '../wire/payload-types.js'
-import type { TxidIndex } from './committed-txids.js'
+import type { KeyBlockEntries, KeyBlockIndex } from './key-block-index.js'
 import type { Ledger } from './ledger.js'
 import type { PendingStore } from './pending-store.js'
 
@@ -126,6 +131,8 @@ export interface LedgerStoreStats {
   releasedTxids: number
   /** Generations of txids the index holds. */
   txidGenerations: number
+  /** Generations of state keys the state index holds (keys -> the newest block that wrote each). */
+  stateGenerations: number
 }
 
 export interface LedgerStore extends PendingStore {
@@ -144,9 +151,10 @@ const BLOCK_PREFIX = 'b/'
 const PENDING_PREFIX = 'p/'
 const META_TXIDS = 'm/txids'
 const TXID_PREFIX = 't/'
-/** Hash buckets of the txid index: a lookup reads one bucket's record per generation. */
-const TXID_INDEX_BUCKETS = 4096
-const txidKey = (bucket: number, first: number): string => TXID_PREFIX + bucket.toString(16).padStart(4, '0') + '/' + String(first).padStart(16, '0')
+const META_STATE = 'm/state'
+const STATE_PREFIX = 's/'
+/** Hash buckets of a key index: a lookup reads one bucket's record per generation. */
+const KEY_INDEX_BUCKETS = 4096
 /** After '/' in code-unit order: the exclusive end of a prefix's range. */
 const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
 const blockKey = (n: number): string => BLOCK_PREFIX + String(n).padStart(16, '0')
@@ -195,11 +203,9 @@ class LevelLedgerStore implements LedgerStore {
   #releasedBlocks = 0
   /** Whether the ledger may drop stored blocks and read them back (releaseStoredBlocks, and a database with getSync). */
   readonly #releases: boolean
-  /** First block of each generation of txids the index holds (written), oldest first. */
-  #txidGenerations: number[] = []
-  /** Likewise, with those whose write is queued: what the next index record names. */
-  #txidGenerationsQueued: number[] = []
-  #txidBuckets = TXID_INDEX_BUCKETS
+  /** Committed txids -> their block, and state keys -> the newest block that wrote each (StoredKeyIndex below). */
+  readonly #txidIndex: StoredKeyIndex
+  readonly #stateIndex: StoredKeyIndex
   /** Txids held as pending in the store, so a committing block deletes exactly those. */
   readonly #pendingIds = new Set<string>()
   #pending: Transaction[] = []
@@ -218,6 +224,16 @@ class LevelLedgerStore implements LedgerStore {
     this.#opts = options
     this.#log = options.log ?? silentLogger
     this.#releases = (options.releaseStoredBlocks ?? true) && (options.db.supports as { getSync?: unknown } | undefined)?.getSync === true && typeof options.db.getSync === 'function'
+    const host: IndexHost = {
+      db: this.#db,
+      closed: () => this.#closed,
+      failed: () => this.#failure !== undefined,
+      enqueue: (ops, waiter) => this.#enqueueWith(ops, 0, false, waiter),
+      corrupt: (problem, cause) => this.#corrupt(problem, cause),
+      where: () => this.#where(),
+    }
+    this.#txidIndex = new StoredKeyIndex(host, { what: 'txid', metaKey: META_TXIDS, prefix: TXID_PREFIX })
+    this.#stateIndex = new StoredKeyIndex(host, { what: 'state key', metaKey: META_STATE, prefix: STATE_PREFIX })
   }
 
   async load(): Promise<void> {
@@ -246,10 +262,16 @@ class LevelLedgerStore implements LedgerStore {
         `the ledger store ${this.#where()} belongs to network ${JSON.stringify(network)}, not ${JSON.stringify(this.#opts.network)}; ${this.#discard()}`,
       )
     }
-    const indexedBelow = await this.#loadTxidIndex()
-    if (this.#releases) this.#ledger.indexTxids(this.#txidIndex, indexedBelow)
+    const txidsBelow = await this.#txidIndex.load()
+    const stateBelow = await this.#stateIndex.load()
+    if (this.#releases) {
+      this.#ledger.indexTxids(this.#txidIndex, txidsBelow)
+      this.#ledger.indexState(this.#stateIndex, stateBelow)
+    }
     await this.#loadBlocks()
-    if (indexedBelow > this.#ledger.height()) throw this.#corrupt(`has a txid index of blocks below ${indexedBelow}, past its chain (height ${this.#ledger.height()})`)
+    for (const [what, below] of [['txid', txidsBelow], ['state key', stateBelow]] as const) {
+      if (below > this.#ledger.height()) throw this.#corrupt(`has a ${what} index of blocks below ${below}, past its chain (height ${this.#ledger.height()})`)
+    }
     await this.#loadPending()
     this.#storedHeight = this.#ledger.height()
     this.#unsubscribe = this.#ledger.onBlock((block, hash) => this.#onBlock(block, hash))
@@ -287,82 +309,6 @@ class LevelLedgerStore implements LedgerStore {
       throw this.#corrupt(`has head record ${head.height}/${head.hash} but its blocks end at ${height}/${toHex(this.#ledger.headHash())}`)
     }
     if (this.#loadedBlocks > 0) this.#log.info('ledger loaded from store', { height, location: this.#opts.location })
-  }
-
-  /** Reads the txid index's record; returns the height below which it holds every txid (1: none). */
-  async #loadTxidIndex(): Promise<number> {
-    const text = await this.#readText(META_TXIDS)
-    if (text === undefined) return 1
-    let meta: { buckets?: unknown; below?: unknown; generations?: unknown }
-    try {
-      meta = JSON.parse(text) as typeof meta
-    } catch (err) {
-      throw this.#corrupt('has an unreadable txid index record', err)
-    }
-    const { buckets, below, generations } = meta
-    const isBlock = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
-    if (!(isBlock(buckets) && (buckets & (buckets - 1)) === 0 && isBlock(below) && Array.isArray(generations) && generations.every(isBlock))) {
-      throw this.#corrupt('has an unreadable txid index record')
-    }
-    this.#txidBuckets = buckets
-    this.#txidGenerations = [...generations]
-    this.#txidGenerationsQueued = [...generations]
-    return below
-  }
-
-  /** The store's side of the ledger's txid generations (committed-txids.ts TxidIndex). */
-  readonly #txidIndex: TxidIndex = {
-    lookup: (txid) => {
-      if (this.#closed) throw new LedgerStoreError('ERR_LEDGER_CLOSED', `the txid index lives in the ledger store ${this.#where()}, which is closed`)
-      const bucket = txidBucket(txid, this.#txidBuckets)
-      const generations = this.#txidGenerations
-      // Newest first: recent IDs are asked about most.
-      for (let g = generations.length - 1; g >= 0; g--) {
-        const key = txidKey(bucket, generations[g]!)
-        const value = this.#db.getSync!(key)
-        if (value === undefined) continue
-        let entries: unknown
-        try {
-          entries = JSON.parse(decoder.decode(value))
-        } catch (err) {
-          throw this.#corrupt(`holds an unreadable txid index record ${key}`, err)
-        }
-        if (!Array.isArray(entries)) throw this.#corrupt(`holds an unreadable txid index record ${key}`)
-        for (const entry of entries as unknown[]) {
-          if (Array.isArray(entry) && entry[0] === txid) {
-            if (!Number.isSafeInteger(entry[1]) || (entry[1] as number) < 1) throw this.#corrupt(`holds a txid index record ${key} that names no block for ${JSON.stringify(txid)}`)
-            return entry[1] as number
-          }
-        }
-      }
-      return undefined
-    },
-    write: (ids, first, last, written) => {
-      const buckets = new Map<number, [string, number][]>()
-      ids.forEach((txid, block) => {
-        const bucket = txidBucket(txid, this.#txidBuckets)
-        let entries = buckets.get(bucket)
-        if (entries === undefined) buckets.set(bucket, (entries = []))
-        entries.push([txid, block])
-      })
-      const ops: LevelOperation[] = []
-      for (const [bucket, entries] of buckets) ops.push({ type: 'put', key: txidKey(bucket, first), value: encoder.encode(JSON.stringify(entries)) })
-      this.#txidGenerationsQueued.push(first)
-      ops.push({ type: 'put', key: META_TXIDS, value: encoder.encode(JSON.stringify({ buckets: this.#txidBuckets, below: last + 1, generations: this.#txidGenerationsQueued })) })
-      // Queued behind the blocks it covers (the ledger hands a generation over only after they
-      // committed), so the index never names a block the store lacks. Not forced to disk on its
-      // own: a lost index write is written again after the next load. The ledger is told
-      // synchronously as the write completes, so by the time flushed() resolves it has let the
-      // generation go.
-      if (this.#failure !== undefined) return
-      this.#enqueueWith(ops, 0, false, {
-        resolve: () => {
-          this.#txidGenerations.push(first)
-          written()
-        },
-        reject: () => undefined,
-      })
-    },
   }
 
   async #loadPending(): Promise<void> {
@@ -416,7 +362,8 @@ class LevelLedgerStore implements LedgerStore {
       loadedBlocks: this.#loadedBlocks,
       releasedBlocks: this.#releasedBlocks,
       releasedTxids: this.#ledger.releasedTxids(),
-      txidGenerations: this.#txidGenerations.length,
+      txidGenerations: this.#txidIndex.generations,
+      stateGenerations: this.#stateIndex.generations,
     }
   }
 
@@ -551,13 +498,137 @@ class LevelLedgerStore implements LedgerStore {
 }
 
 /**
- * The txid index's bucket of an ID: FNV-1a over its UTF-16 code units. Stable across processes
- * (the index outlives them), unlike the keyed hashes in memory; chosen IDs can crowd one bucket,
- * which makes lookups of that bucket read more, but only IDs the keyed Bloom filter passes are
- * looked up at all.
+ * A key index's bucket of a key: FNV-1a over its UTF-16 code units. Stable across processes
+ * (the index outlives them), unlike the keyed hashes in memory; chosen keys can crowd one bucket,
+ * which makes lookups of that bucket read more, but only txids the keyed Bloom filter passes are
+ * looked up at all, and state keys only when a user reads one.
  */
-function txidBucket(txid: string, buckets: number): number {
+function keyBucket(key: string, buckets: number): number {
   let h = 0x811c9dc5
-  for (let i = 0; i < txid.length; i++) h = Math.imul(h ^ txid.charCodeAt(i), 0x01000193)
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
   return (h >>> 0) & (buckets - 1)
+}
+
+/** What a StoredKeyIndex needs of the store it lives in. */
+interface IndexHost {
+  db: LevelDatabase
+  closed: () => boolean
+  failed: () => boolean
+  /** Queues operations for the next write; `waiter` is called synchronously when it completes or fails. */
+  enqueue: (ops: LevelOperation[], waiter: Waiter) => void
+  corrupt: (problem: string, cause?: unknown) => LedgerStoreError
+  where: () => string
+}
+
+interface StoredKeyIndexLayout {
+  /** Named in errors: 'txid', 'state key'. */
+  what: string
+  /** Record of the index: JSON {"buckets": n, "below": n, "generations": [first block of each]}. */
+  metaKey: string
+  /** Prefix of its bucket records, `<prefix><bucket, 4 hex digits>/<first block, 16 digits>`. */
+  prefix: string
+}
+
+/**
+ * The store's side of a KeyBlockIndex: each generation written as one record per hash bucket
+ * (JSON [[key, block], ...]) plus the index record naming every generation, in one batch queued
+ * behind the blocks it covers (the ledger hands a generation over only after they committed), so
+ * an index never names a block the store lacks. Not forced to disk on its own: a lost index write
+ * is written again after the next load. The ledger is told synchronously as the write completes,
+ * so by the time flushed() resolves it has let the generation go.
+ */
+class StoredKeyIndex implements KeyBlockIndex {
+  readonly #host: IndexHost
+  readonly #layout: StoredKeyIndexLayout
+  /** First block of each generation the index holds (written), oldest first. */
+  #generations: number[] = []
+  /** Likewise, with those whose write is queued: what the next index record names. */
+  #queued: number[] = []
+  #buckets = KEY_INDEX_BUCKETS
+
+  constructor(host: IndexHost, layout: StoredKeyIndexLayout) {
+    this.#host = host
+    this.#layout = layout
+  }
+
+  get generations(): number {
+    return this.#generations.length
+  }
+
+  /** Reads the index record; returns the height below which the index holds every key (1: none). */
+  async load(): Promise<number> {
+    const { db, corrupt } = this.#host
+    const { what, metaKey } = this.#layout
+    const value = await db.get(metaKey)
+    if (value === undefined) return 1
+    let meta: { buckets?: unknown; below?: unknown; generations?: unknown }
+    try {
+      meta = JSON.parse(decoder.decode(value)) as typeof meta
+    } catch (err) {
+      throw corrupt(`has an unreadable ${what} index record`, err)
+    }
+    const { buckets, below, generations } = meta
+    const isBlock = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
+    if (!(isBlock(buckets) && (buckets & (buckets - 1)) === 0 && isBlock(below) && Array.isArray(generations) && generations.every(isBlock))) {
+      throw corrupt(`has an unreadable ${what} index record`)
+    }
+    this.#buckets = buckets
+    this.#generations = [...generations]
+    this.#queued = [...generations]
+    return below
+  }
+
+  lookup(key: string): number | undefined {
+    const { db, corrupt, where } = this.#host
+    const { what } = this.#layout
+    if (this.#host.closed()) throw new LedgerStoreError('ERR_LEDGER_CLOSED', `the ${what} index lives in the ledger store ${where()}, which is closed`)
+    const bucket = keyBucket(key, this.#buckets)
+    const generations = this.#generations
+    // Newest first: recent keys are asked about most, and a state key's newest write is the answer.
+    for (let g = generations.length - 1; g >= 0; g--) {
+      const recordKey = this.#recordKey(bucket, generations[g]!)
+      const value = db.getSync!(recordKey)
+      if (value === undefined) continue
+      let entries: unknown
+      try {
+        entries = JSON.parse(decoder.decode(value))
+      } catch (err) {
+        throw corrupt(`holds an unreadable ${what} index record ${recordKey}`, err)
+      }
+      if (!Array.isArray(entries)) throw corrupt(`holds an unreadable ${what} index record ${recordKey}`)
+      for (const entry of entries as unknown[]) {
+        if (Array.isArray(entry) && entry[0] === key) {
+          if (!Number.isSafeInteger(entry[1]) || (entry[1] as number) < 1) throw corrupt(`holds a ${what} index record ${recordKey} that names no block for ${JSON.stringify(key)}`)
+          return entry[1] as number
+        }
+      }
+    }
+    return undefined
+  }
+
+  write(entries: KeyBlockEntries, first: number, last: number, written: () => void): void {
+    if (this.#host.failed()) return
+    const buckets = new Map<number, [string, number][]>()
+    entries.forEach((key, block) => {
+      const bucket = keyBucket(key, this.#buckets)
+      let list = buckets.get(bucket)
+      if (list === undefined) buckets.set(bucket, (list = []))
+      list.push([key, block])
+    })
+    const ops: LevelOperation[] = []
+    for (const [bucket, list] of buckets) ops.push({ type: 'put', key: this.#recordKey(bucket, first), value: encoder.encode(JSON.stringify(list)) })
+    this.#queued.push(first)
+    ops.push({ type: 'put', key: this.#layout.metaKey, value: encoder.encode(JSON.stringify({ buckets: this.#buckets, below: last + 1, generations: this.#queued })) })
+    this.#host.enqueue(ops, {
+      resolve: () => {
+        this.#generations.push(first)
+        written()
+      },
+      reject: () => undefined,
+    })
+  }
+
+  #recordKey(bucket: number, first: number): string {
+    return this.#layout.prefix + bucket.toString(16).padStart(4, '0') + '/' + String(first).padStart(16, '0')
+  }
 }

@@ -1,5 +1,6 @@
 import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/payload-types.js'
 import type { TxidIndex } from './committed-txids.js'
+import type { KeyBlockIndex } from './key-block-index.js'
 
 /**
  * The ledger a consenter drives: a hash-chained list of blocks over a small key-value state
@@ -24,8 +25,12 @@ export interface Ledger {
   blockHash(number: number): Uint8Array | undefined
   stateHash(): Uint8Array
   getState(key: string): string | undefined
-  /** The whole state, sorted by key (state transfer snapshot). */
-  snapshot(): [string, string][]
+  /**
+   * The whole state, sorted by key (state transfer snapshot). With `maxBytes`, undefined when the
+   * state's keys and values may hold more UTF-8 bytes than that and the ledger will not build the
+   * whole state to find out (a ledger whose state keys live in a durable index).
+   */
+  snapshot(maxBytes?: number): [string, string][] | undefined
   /** Write set of one committed block. */
   getDelta(blockNumber: number): StateDelta | undefined
   /** Whether a transaction with this ID is already in a committed block. */
@@ -67,4 +72,13 @@ export interface Ledger {
   indexTxids(index: TxidIndex, indexedBelow: number): void
   /** Committed txids no longer in memory, found through the txid index (0 without one). */
   releasedTxids(): number
+
+  /**
+   * Lets the ledger answer getState without a map of the whole state: it keeps the keys of recent
+   * blocks in memory (state-keys.ts) and hands older ones to a durable `index` a generation at a
+   * time, which already holds every key of blocks below `indexedBelow`; a value is read back from
+   * the newest block that wrote its key. Set on a ledger holding only genesis, before its store
+   * loads the chain, and only with blocks the ledger can read back (releaseBlocks).
+   */
+  indexState(index: KeyBlockIndex, indexedBelow: number): void
 }

@@ -26,8 +26,10 @@ import type { Block, BlockchainInfo, StateDelta, Transaction } from '../wire/pay
 import { blockProblem, genesisBlock, hashBlock, isSealed, isUint64, isWellFormedString, sealTransactions, transactionProblem } from './block-hash.js'
 import { createBlockStore, type BlockStore, type BlockStoreOptions } from './block-store.js'
 import { CommittedTxids, type CommittedTxidsOptions, type TxidIndex } from './committed-txids.js'
+import type { KeyBlockIndex } from './key-block-index.js'
 import type { Ledger } from './ledger.js'
-import { compareCodePoints, nextStateHash, sortWrites, transactionWrite } from './state-machine.js'
+import { StateKeys, STATE_GENERATION_SIZE } from './state-keys.js'
+import { OPAQUE_KEY_PREFIX, compareCodePoints, nextStateHash, payloadKey, sortWrites, transactionWrite } from './state-machine.js'
 
 export interface MemoryLedgerOptions {
   /** Where errors thrown by onBlock listeners are reported (they never undo a commit). */
@@ -36,6 +38,8 @@ export interface MemoryLedgerOptions {
   blockStore?: BlockStoreOptions
   /** How committed txids are held once a store indexes them (committed-txids.ts defaults). */
   txids?: CommittedTxidsOptions
+  /** Distinct state keys per in-memory generation once a store indexes them (default STATE_GENERATION_SIZE). */
+  stateGenerationSize?: number
 }
 
 interface OpenBatch {
@@ -53,7 +57,7 @@ interface OpenBatch {
 type BlockListener = (block: Block, hash: Uint8Array) => void
 
 export function createMemoryLedger(options: MemoryLedgerOptions = {}): Ledger {
-  return new MemoryLedger(options.log ?? silentLogger, createBlockStore(options.blockStore), new CommittedTxids(options.txids))
+  return new MemoryLedger(options.log ?? silentLogger, createBlockStore(options.blockStore), new CommittedTxids(options.txids), options.stateGenerationSize ?? STATE_GENERATION_SIZE)
 }
 
 class MemoryLedger implements Ledger {
@@ -69,13 +73,18 @@ class MemoryLedger implements Ledger {
    * ledger's largest single cost, for a state nothing on the commit path reads.
    */
   #state: Map<string, string> | undefined
+  /** Instead of #state, once a store indexes state keys (indexState): each key's newest block. */
+  #stateKeys: StateKeys | undefined
   /** Every committed transaction ID and its block (committed-txids.ts: in memory, or recent ones once a store indexes them). */
   readonly #txids: CommittedTxids
   readonly #listeners = new Set<BlockListener>()
   #batch: OpenBatch | undefined
 
-  constructor(log: Logger, store: BlockStore, txids: CommittedTxids) {
+  readonly #stateGenerationSize: number
+
+  constructor(log: Logger, store: BlockStore, txids: CommittedTxids, stateGenerationSize: number) {
     this.#log = log
+    this.#stateGenerationSize = stateGenerationSize
     this.#store = store
     this.#txids = txids
     const genesis = genesisBlock()
@@ -123,11 +132,33 @@ class MemoryLedger implements Ledger {
   }
 
   getState(key: string): string | undefined {
-    return this.#stateMap().get(key)
+    if (this.#stateKeys === undefined) return this.#stateMap().get(key)
+    let number = this.#stateKeys.get(key)
+    // tx/<txid> is also written by the opaque transaction of that ID: the newer write wins.
+    if (key.startsWith(OPAQUE_KEY_PREFIX)) {
+      const opaque = this.#txids.get(key.slice(OPAQUE_KEY_PREFIX.length))
+      if (opaque !== undefined && (number === undefined || opaque > number)) number = opaque
+    }
+    if (number === undefined) return undefined
+    // The block's last write of the key is its value (transactionWrite: one write per transaction).
+    const txs = this.getBlock(number)!.transactions
+    for (let i = txs.length - 1; i >= 0; i--) {
+      const [written, value] = transactionWrite(txs[i]!)
+      if (written === key) return value
+    }
+    throw new LedgerError(`the state key index names block ${number} for ${JSON.stringify(key)}, which does not write it`)
   }
 
-  snapshot(): [string, string][] {
-    return [...this.#stateMap()].sort((a, b) => compareCodePoints(a[0], b[0]))
+  snapshot(maxBytes?: number): [string, string][] | undefined {
+    if (this.#stateKeys === undefined) return [...this.#stateMap()].sort((a, b) => compareCodePoints(a[0], b[0]))
+    // No map of the whole state is kept here (see #stateKeys), and building one to measure it is
+    // what must not happen. Every write's key and value come from its transaction's fields, which
+    // the packed store holds in at least as many bytes: so its size bounds the state's, and a
+    // chain that passes is small enough to replay.
+    if (maxBytes === undefined || this.#store.bytes > maxBytes) return undefined
+    const state = new Map<string, string>()
+    for (let n = 1; n < this.height(); n++) for (const [key, value] of blockWrites(this.getBlock(n)!)) state.set(key, value)
+    return [...state].sort((a, b) => compareCodePoints(a[0], b[0]))
   }
 
   getDelta(blockNumber: number): StateDelta | undefined {
@@ -150,6 +181,12 @@ class MemoryLedger implements Ledger {
 
   releasedTxids(): number {
     return this.#txids.released
+  }
+
+  indexState(index: KeyBlockIndex, indexedBelow: number): void {
+    if (this.height() !== 1) throw new LedgerError(`a state key index is set on a ledger holding only genesis; this one has height ${this.height()}`)
+    if (this.#stateKeys !== undefined) throw new LedgerError('a state key index is set once')
+    this.#stateKeys = new StateKeys(index, indexedBelow, this.#stateGenerationSize)
   }
 
   transactionCount(): number {
@@ -307,7 +344,7 @@ class MemoryLedger implements Ledger {
     return this.#batch
   }
 
-  /** The state map, built from every block's writes on first use (see #state). */
+  /** The state map, built from every block's writes on first use (see #state); never with #stateKeys. */
   #stateMap(): Map<string, string> {
     if (this.#state !== undefined) return this.#state
     const state = new Map<string, string>()
@@ -329,6 +366,15 @@ class MemoryLedger implements Ledger {
     this.#headHash = hash
     const state = this.#state
     if (state !== undefined) for (let i = 0; i < writes.length; i++) state.set(writes[i]![0], writes[i]![1])
+    const stateKeys = this.#stateKeys
+    if (stateKeys !== undefined) {
+      // Only keys a `key=value` payload sets: an opaque payload's key is tx/<txid>, whose block the
+      // committed txids know already (getState).
+      for (let i = 0; i < txs.length; i++) {
+        const key = payloadKey(txs[i]!.payload)
+        if (key !== undefined) stateKeys.add(key, block.number)
+      }
+    }
     // The block number rides in the set, so locateTransaction needs no index of its own.
     for (let i = 0; i < txs.length; i++) this.#txids.add(txs[i]!.txid, block.number)
     if (block.number === 0) return

@@ -35,12 +35,16 @@ export function emptyStateHash(): Uint8Array {
 
 /** The one write a transaction makes. */
 export function transactionWrite(tx: Transaction): [key: string, value: string] {
-  const eq = tx.payload.indexOf('=')
-  if (eq > 0) {
-    const key = tx.payload.slice(0, eq)
-    if (codePointLengthAtMost(key, MAX_STATE_KEY_LENGTH)) return [key, tx.payload.slice(eq + 1)]
-  }
-  return [OPAQUE_KEY_PREFIX + tx.txid, tx.payload]
+  const key = payloadKey(tx.payload)
+  return key === undefined ? [OPAQUE_KEY_PREFIX + tx.txid, tx.payload] : [key, tx.payload.slice(key.length + 1)]
+}
+
+/** The key a `key=value` payload sets; undefined for an opaque payload (stored under `tx/<txid>`). */
+export function payloadKey(payload: string): string | undefined {
+  const eq = payload.indexOf('=')
+  if (eq <= 0) return undefined
+  const key = payload.slice(0, eq)
+  return codePointLengthAtMost(key, MAX_STATE_KEY_LENGTH) ? key : undefined
 }
 
 function codePointLengthAtMost(text: string, max: number): boolean {

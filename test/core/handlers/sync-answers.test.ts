@@ -79,4 +79,23 @@ describe('sync answers fit in one frame, whatever the blocks hold', () => {
     expect(() => snapshotAnswer(ledger, budget)).toThrow(expect.objectContaining({ code: 'ERR_SNAPSHOT_TOO_LARGE' }))
     expect(snapshotAnswer(ledgerOf(1, 3, (i) => `k${i}=v`), budget)).toHaveLength(3)
   })
+
+  it('refuses a snapshot a store-backed ledger cannot bound, and answers one it can', () => {
+    // A ledger whose state keys live in an index (as over LevelDB): its state is not kept whole.
+    const indexed = (blocks: number, payload: (i: number) => string): Ledger => {
+      const ledger = createMemoryLedger()
+      ledger.indexState({ lookup: () => undefined, write: () => undefined }, 1)
+      let i = 0
+      for (let b = 0; b < blocks; b++, i++) {
+        ledger.beginTxBatch(`b${b}`)
+        ledger.execTxs(`b${b}`, [{ txid: `tx${i}`, payload: payload(i), timestamp: 1, origin: 'vp0' }])
+        ledger.commitTxBatch(`b${b}`, { timestamp: 1, proposer: 'vp0' })
+      }
+      return ledger
+    }
+    // 200 rewrites of one key: a tiny state behind a chain the budget does not bound.
+    const small = { ...budget, maxBytes: 4096 }
+    expect(() => snapshotAnswer(indexed(200, () => 'k=value'), small)).toThrow(expect.objectContaining({ code: 'ERR_SNAPSHOT_TOO_LARGE', message: expect.stringContaining('may be over') as string }))
+    expect(snapshotAnswer(indexed(5, (i) => `k${i % 2}=v${i}`), small)).toEqual([['k0', 'v4'], ['k1', 'v3']])
+  })
 })

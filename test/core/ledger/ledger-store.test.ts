@@ -87,7 +87,8 @@ describe('ledger store', () => {
     const store = await openLedgerStore(ledger, { db: view({ readsSync: true }), network: NETWORK })
     // 2 KB transactions: the ledger's first 64 KiB chunk of blocks fills after about 30 blocks.
     const committed = Array.from({ length: 80 }, (_, i) => commit(ledger, [tx(`k${i}=${'x'.repeat(2048)}`)]))
-    const state = ledger.snapshot()
+    const state = ledger.snapshot(Number.MAX_SAFE_INTEGER)
+    expect(state).toHaveLength(80)
     await store.flushed()
     const released = store.stats().releasedBlocks
     expect(released).toBeGreaterThan(20)
@@ -105,7 +106,7 @@ describe('ledger store', () => {
     expect(reopened.stats().loadedBlocks).toBe(80)
     expect(reopened.stats().releasedBlocks).toBeGreaterThan(20)
     expect(again.getBlocks(1, 80)).toEqual(committed)
-    expect(again.snapshot()).toEqual(state)
+    expect(again.snapshot(Number.MAX_SAFE_INTEGER)).toEqual(state)
     await reopened.close()
 
     // Asked not to, or over a database without synchronous reads, it keeps every block.
@@ -144,6 +145,57 @@ describe('ledger store', () => {
     for (const block of committed) for (const t of block.transactions) expect(again.hasTransaction(t.txid)).toBe(true)
     expect(again.locateTransaction(committed[20]!.transactions[1]!.txid)).toEqual({ block: 21, index: 1 })
     expect(again.transactionCount()).toBe(81)
+    await reopened.close()
+  })
+
+  it('answers state reads from its state key index, never building the whole state, also after a restart', async () => {
+    const random = seededRandom(testSeed('ledger store state keys'))
+    const { view } = persistentDb()
+    const small = { stateGenerationSize: 4, txids: { generationSize: 8, filterBytes: 4096 } }
+    const ledger = createMemoryLedger(small)
+    const store = await openLedgerStore(ledger, { db: view({ readsSync: true }), network: NETWORK })
+    // The same blocks on a ledger with no store hold the state in a map: the expected answers.
+    const reference = createMemoryLedger()
+    const keys = new Set<string>()
+    const opaque: string[] = []
+    // A key=value write of tx/<id> before the opaque transaction of that ID overwrites it.
+    reference.applyBlock(commit(ledger, [tx('tx/planned=early')]))
+    keys.add('tx/planned')
+    for (let b = 0; b < 60; b++) {
+      const txs = Array.from({ length: 1 + Math.floor(random() * 4) }, () => {
+        // Rewrites of a few keys, fresh keys, opaque payloads (stored under tx/<txid>), and
+        // key=value rewrites of an opaque payload's key.
+        const pick = random()
+        if (pick > 0.9 && opaque.length > 0) return tx(`tx/${opaque[Math.floor(random() * opaque.length)]!}=over ${b}`)
+        const made = tx(pick < 0.5 ? `k${Math.floor(random() * 6)}=${b}` : pick < 0.75 ? `fresh${b}-${seq}=${b}` : `opaque ${b}`)
+        if (!made.payload.includes('=')) opaque.push(made.txid)
+        return made
+      })
+      if (b === 30) txs.push(tx('opaque planned', 'planned'))
+      reference.applyBlock(commit(ledger, txs))
+      for (const t of txs) keys.add(t.payload.includes('=') ? t.payload.slice(0, t.payload.indexOf('=')) : `tx/${t.txid}`)
+    }
+    await store.flushed()
+    const expectReads = (target: Ledger) => {
+      for (const key of [...keys, 'never-written', 'k6']) expect([key, target.getState(key)]).toEqual([key, reference.getState(key)])
+    }
+    expect(store.stats().stateGenerations).toBeGreaterThan(5)
+    expectReads(ledger)
+    // A snapshot is built only when the chain's records bound it under the limit.
+    expect(ledger.snapshot(1024)).toBeUndefined()
+    expect(ledger.snapshot()).toBeUndefined()
+    expect(ledger.snapshot(Number.MAX_SAFE_INTEGER)).toEqual(reference.snapshot())
+    await store.close()
+
+    const again = createMemoryLedger(small)
+    const reopened = await openLedgerStore(again, { db: view({ readsSync: true }), network: NETWORK })
+    expectReads(again)
+    // And the keys of blocks past the index go on into new generations.
+    const last = commit(again, [tx('k0=after restart')])
+    reference.applyBlock(last)
+    expect(again.getState('k0')).toBe('after restart')
+    await reopened.flushed()
+    expectReads(again)
     await reopened.close()
   })
 

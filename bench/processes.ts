@@ -4,13 +4,13 @@
  * commands (`{ cmd, ... }`) and waits for replies (`{ reply, ... }`); workers never decide when a
  * round starts or ends. A worker that dies or does not answer in time fails the round.
  *
- * Every worker runs with the Node flags `wspeer network` gives its peers (src/node/peer-process.ts),
- * the raw baselines too, so the figures are those of the peers users run and ratios compare like
+ * Every worker runs with the Node flags and the environment (glibc's malloc settings) `wspeer
+ * network` gives its peers (src/node/peer-process.ts), the raw baselines too, so the figures are those of the peers users run and ratios compare like
  * with like.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { peerNodeArgs } from '../src/node/peer-process.js'
+import { peerNodeArgs, peerProcessEnv } from '../src/node/peer-process.js'
 
 /** How long a worker may take to answer one command. */
 export const WORKER_REPLY_TIMEOUT_MS = 60_000
@@ -40,6 +40,7 @@ export function spawnWorker(script: string, name: string, args: Record<string, u
   // BENCH_NODE_ARGS comes after the peers' flags, so it can override them (V8 takes the last).
   const child = spawn(process.execPath, [...peerNodeArgs(), ...profile, ...extraArgs, '--import', 'tsx', file, JSON.stringify({ name, ...args })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: peerProcessEnv(process.env),
   })
   const inbox: Message[] = []
   const waiters: { expect: string; resolve: (m: Message) => void; reject: (e: Error) => void }[] = []

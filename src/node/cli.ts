@@ -39,7 +39,7 @@ import { DEFAULT_BASE_PORT, DEFAULT_NETWORK_LOG_LEVEL, DEFAULT_NETWORK_PEERS, MA
 import { DEFAULT_PBFT_OPTIONS } from '../core/consensus/pbft/config.js'
 import { DEFAULT_FSYNC_POLICY } from '../core/ledger/ledger-store.js'
 import { describeIntegerRule, integerWithin } from '../core/util/integer-options.js'
-import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerNodeArgs } from './peer-process.js'
+import { DEFAULT_INITIAL_OLD_SPACE_MB, MAX_INITIAL_OLD_SPACE_MB, peerEnvText, peerNodeArgs } from './peer-process.js'
 
 /** `wspeer tx` and `wspeer status` give up on the peer after this long (10 s). */
 export const HTTP_CLIENT_TIMEOUT_MS = 10_000
@@ -147,8 +147,9 @@ PBFT (with --consensus pbft; each lands in the plugin's options, checked at star
   --validators <id,id,...>        the validator set; a replica's index is its position [WSPEER_PBFT_VALIDATORS]
 ${pbftFlags.join('\n')}
 
-Node flags: \`wspeer network\` starts its peers as node ${peerNodeArgs().join(' ')} (fewer full GC pauses
-under load; src/node/peer-process.ts). To run a peer the same way: node ${peerNodeArgs().join(' ')} bin/wspeer.js start ...
+Node flags: \`wspeer network\` starts its peers with fewer full GC pauses and bounded malloc growth
+under load (src/node/peer-process.ts). To run a peer the same way:
+  ${peerEnvText()} node ${peerNodeArgs().join(' ')} bin/wspeer.js start ...
 `
 }
 

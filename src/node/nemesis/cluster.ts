@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { BIN_PATH } from '../network.js'
-import { peerNodeArgs } from '../peer-process.js'
+import { peerNodeArgs, peerProcessEnv } from '../peer-process.js'
 
 /**
  * PBFT options of the nemesis's validators: shorter timeouts than the defaults, as the
@@ -82,7 +82,8 @@ export class Cluster {
       '--redial-max-ms', '1000',
     ]
     const toFile = (this.#options.logs ?? 'files') === 'files'
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', toFile ? 'pipe' : 'ignore'] })
+    // The flags and environment `wspeer network` gives its peers, so the nemesis and the soak run what users run.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', toFile ? 'pipe' : 'ignore'], env: peerProcessEnv(process.env) })
     if (toFile) {
       let log = this.#logs[i]
       if (log === undefined) {

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { freePortRun } from '../support/ports.js'
 import { BIN, statusOf } from '../support/peer-process.js'
-import { peerNodeArgs } from '../../src/node/peer-process.js'
+import { peerNodeArgs, peerProcessEnv } from '../../src/node/peer-process.js'
 
 const PEERS = 4
 /** Time for four processes to start and find each other on a slow CI machine. */
@@ -19,17 +19,19 @@ const NETWORK_UP_TIMEOUT_MS = 30_000
 const COMMIT_TIMEOUT_MS = 20_000
 
 /** Argument lists of the running processes whose arguments include `marker` (Linux: read from /proc). */
-function processArgsWith(marker: string): string[][] {
-  const found: string[][] = []
+function processesWith(marker: string): { args: string[]; env: string[] }[] {
+  const found: { args: string[]; env: string[] }[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     let args: string[]
+    let env: string[]
     try {
       args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0')
     } catch {
       continue // gone in the meantime
     }
-    if (args.includes(marker)) found.push(args)
+    if (args.includes(marker)) found.push({ args, env })
   }
   return found
 }
@@ -77,11 +79,19 @@ describe('wspeer network (end to end)', () => {
           for (const p of s!.peers) expect(p.keyId).toBe(keyIds.get(p.id))
         }
 
-        // Each child runs with the peers' Node flags (peer-process.ts), ahead of the launcher.
+        // Each child runs with the peers' Node flags (peer-process.ts), ahead of the launcher, and
+        // with their glibc malloc settings in its environment.
         if (existsSync('/proc/self/cmdline')) {
-          const children = processArgsWith('start').filter((args) => args.some((a) => a.startsWith(dataDir)))
+          const children = processesWith('start').filter(({ args }) => args.some((a) => a.startsWith(dataDir)))
           expect(children).toHaveLength(PEERS)
-          for (const args of children) expect(args.slice(1, 1 + peerNodeArgs().length)).toEqual(peerNodeArgs())
+          const malloc = Object.entries(peerProcessEnv(process.env))
+            .filter(([name]) => name.startsWith('MALLOC_'))
+            .map(([name, value]) => `${name}=${String(value)}`)
+          expect(malloc.map((v) => v.split('=')[0]).sort()).toEqual(['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'])
+          for (const { args, env } of children) {
+            expect(args.slice(1, 1 + peerNodeArgs().length)).toEqual(peerNodeArgs())
+            expect(env).toEqual(expect.arrayContaining(malloc))
+          }
         }
 
         const res = await fetch(`http://127.0.0.1:${basePort + 1}/transactions`, {

@@ -5,8 +5,8 @@
  * round starts or ends. A worker that dies or does not answer in time fails the round.
  *
  * Every worker runs with the Node flags and the environment (glibc's malloc settings) `wspeer
- * network` gives its peers (src/node/peer-process.ts), the raw baselines too, so the figures are those of the peers users run and ratios compare like
- * with like.
+ * network` gives its peers (src/node/peer-process.ts), the raw baselines too, so the figures are
+ * those of the peers users run and ratios compare like with like.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'

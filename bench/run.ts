@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
 import { CASES } from './cases.js'
 import { MIN_ROUNDS, buildReport, formatTable, notMeasured, parseArgs, selected, type BenchOptions, type CaseResult, type ReportKey } from './harness.js'
-import { peerNodeArgs, peerProcessEnv } from '../src/node/peer-process.js'
+import { peerEnvText, peerNodeArgs } from '../src/node/peer-process.js'
 
 /**
  * Full runs: 5 rounds of a 3 s window after 1 s warm-up, fresh processes each round; --quick: 3
@@ -54,11 +54,7 @@ async function main(): Promise<void> {
     // The flags every worker process runs with: those `wspeer network` gives its peers.
     node_flags: peerNodeArgs().join(' '),
     // And the glibc malloc settings in their environment (peerProcessEnv), which move RSS and CPU.
-    node_env: Object.entries(peerProcessEnv(process.env))
-      .filter(([name]) => name.startsWith('MALLOC_'))
-      .map(([name, value]) => `${name}=${String(value)}`)
-      .sort()
-      .join(' '),
+    node_env: peerEnvText(process.env),
     // Whether ws masks and unmasks frames natively (bufferutil installed, not a dependency here):
     // it changes the figures. Measured with it: PBFT batch 100 about 8% faster, and the transport
     // cases' raw baseline 1.5-1.8x faster while wspeer's transport barely moved, so their ratio

@@ -63,6 +63,9 @@ export const PEER_MALLOC_MMAP_THRESHOLD_BYTES = 128 * 1024
  */
 export const PEER_MALLOC_ARENA_MAX = 2
 
+/** The environment variables peerProcessEnv sets (glibc reads them at process start). */
+export const PEER_ENV_NAMES = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_ARENA_MAX'] as const
+
 /** `env` plus MALLOC_MMAP_THRESHOLD_ (PEER_MALLOC_MMAP_THRESHOLD_BYTES) and MALLOC_ARENA_MAX (PEER_MALLOC_ARENA_MAX), each unless set already. */
 export function peerProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env }
@@ -71,9 +74,11 @@ export function peerProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out
 }
 
-/** The variables peerProcessEnv adds, as shell assignments (`MALLOC_MMAP_THRESHOLD_=131072 MALLOC_ARENA_MAX=2`), for help texts. */
-export function peerEnvText(): string {
-  return Object.entries(peerProcessEnv({}))
-    .map(([name, value]) => `${name}=${String(value)}`)
-    .join(' ')
+/**
+ * The PEER_ENV_NAMES variables a peer started from `env` gets, as shell assignments
+ * (`MALLOC_MMAP_THRESHOLD_=131072 MALLOC_ARENA_MAX=2` from an empty one): for help texts and reports.
+ */
+export function peerEnvText(env: NodeJS.ProcessEnv = {}): string {
+  const out = peerProcessEnv(env)
+  return PEER_ENV_NAMES.map((name) => `${name}=${String(out[name])}`).join(' ')
 }

@@ -5,6 +5,7 @@ import {
   MAX_INITIAL_OLD_SPACE_MB,
   PEER_MALLOC_ARENA_MAX,
   PEER_MALLOC_MMAP_THRESHOLD_BYTES,
+  peerEnvText,
   peerNodeArgs,
   peerProcessEnv,
 } from '../../src/node/peer-process.js'
@@ -35,5 +36,7 @@ describe('peerProcessEnv', () => {
     expect(peerProcessEnv(given)).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: String(PEER_MALLOC_MMAP_THRESHOLD_BYTES) })
     expect(peerProcessEnv({})).toEqual({ MALLOC_MMAP_THRESHOLD_: String(PEER_MALLOC_MMAP_THRESHOLD_BYTES), MALLOC_ARENA_MAX: String(PEER_MALLOC_ARENA_MAX) })
     expect(given).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '4' })
+    expect(peerEnvText(given)).toBe(`MALLOC_MMAP_THRESHOLD_=${PEER_MALLOC_MMAP_THRESHOLD_BYTES} MALLOC_ARENA_MAX=4`)
+    expect(peerEnvText()).toBe(`MALLOC_MMAP_THRESHOLD_=${PEER_MALLOC_MMAP_THRESHOLD_BYTES} MALLOC_ARENA_MAX=${PEER_MALLOC_ARENA_MAX}`)
   })
 })

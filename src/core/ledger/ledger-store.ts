@@ -17,9 +17,10 @@
  * transaction is written (in the same group-commit queue), and a restarted peer submits again
  * whatever it still holds that no block has committed.
  *
- * What is written, and what is derived: blocks (with their transactions) and the head record are
- * stored; the key-value state and every hash are rebuilt at open by applying the stored blocks to
- * the ledger, which re-executes each and checks its hashes. That check is also how a corrupt store
+ * What is written, and what is derived: blocks (with their transactions), the head record and the
+ * key indexes are stored; a state value lives only in the block that wrote it, and every hash is
+ * computed again at open by applying the stored blocks to the ledger, which re-executes each and
+ * checks its hashes. That check is also how a corrupt store
  * is found: it is refused with ERR_LEDGER_CORRUPT, never skipped.
  *
  * Memory: once blocks are written, the store lets the ledger drop their bytes (Ledger.releaseBlocks)

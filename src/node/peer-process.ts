@@ -63,14 +63,19 @@ export const PEER_MALLOC_MMAP_THRESHOLD_BYTES = 128 * 1024
  */
 export const PEER_MALLOC_ARENA_MAX = 2
 
-/** The environment variables peerProcessEnv sets (glibc reads them at process start). */
-export const PEER_ENV_NAMES = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_ARENA_MAX'] as const
+/** What peerProcessEnv sets, each unless set already (glibc reads them at process start). */
+const PEER_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: String(PEER_MALLOC_MMAP_THRESHOLD_BYTES),
+  MALLOC_ARENA_MAX: String(PEER_MALLOC_ARENA_MAX),
+}
+
+/** The environment variables peerProcessEnv sets. */
+export const PEER_ENV_NAMES: readonly string[] = Object.keys(PEER_ENV)
 
 /** `env` plus MALLOC_MMAP_THRESHOLD_ (PEER_MALLOC_MMAP_THRESHOLD_BYTES) and MALLOC_ARENA_MAX (PEER_MALLOC_ARENA_MAX), each unless set already. */
 export function peerProcessEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env }
-  out['MALLOC_MMAP_THRESHOLD_'] ??= String(PEER_MALLOC_MMAP_THRESHOLD_BYTES)
-  out['MALLOC_ARENA_MAX'] ??= String(PEER_MALLOC_ARENA_MAX)
+  for (const [name, value] of Object.entries(PEER_ENV)) out[name] ??= value
   return out
 }
 

@@ -236,6 +236,7 @@ class LevelLedgerStore implements LedgerStore {
     this.#releases = (options.releaseStoredBlocks ?? true) && (options.db.supports as { getSync?: unknown } | undefined)?.getSync === true && typeof options.db.getSync === 'function'
     const host: IndexHost = {
       db: this.#db,
+      readText: (key) => this.#readText(key),
       closed: () => this.#closed,
       failed: () => this.#failure !== undefined,
       enqueue: (ops, waiter) => this.#enqueueWith(ops, 0, false, waiter),
@@ -522,6 +523,8 @@ function keyBucket(key: string, buckets: number): number {
 /** What a StoredKeyIndex needs of the store it lives in. */
 interface IndexHost {
   db: LevelDatabase
+  /** A record as text; unreadable bytes are a corrupt store. */
+  readText: (key: string) => Promise<string | undefined>
   closed: () => boolean
   failed: () => boolean
   /** Queues operations for the next write; `waiter` is called synchronously when it completes or fails. */
@@ -567,13 +570,13 @@ class StoredKeyIndex implements KeyBlockIndex {
 
   /** Reads the index record; returns the height below which the index holds every key (1: none). */
   async load(): Promise<number> {
-    const { db, corrupt } = this.#host
+    const { readText, corrupt } = this.#host
     const { what, metaKey } = this.#layout
-    const value = await db.get(metaKey)
-    if (value === undefined) return 1
+    const text = await readText(metaKey)
+    if (text === undefined) return 1
     let meta: { buckets?: unknown; below?: unknown; generations?: unknown }
     try {
-      meta = JSON.parse(decoder.decode(value)) as typeof meta
+      meta = JSON.parse(text) as typeof meta
     } catch (err) {
       throw corrupt(`has an unreadable ${what} index record`, err)
     }

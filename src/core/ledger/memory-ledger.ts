@@ -1,7 +1,7 @@
 /**
  * The in-memory Ledger: every block, the key-value state and the set of committed txids, all held
- * in memory for the life of the peer, unless a durable store takes old blocks and txids off it
- * (releaseBlocks, indexTxids). A block's write set (its delta) is not kept beside it: it
+ * in memory for the life of the peer, unless a durable store takes old blocks, txids and state
+ * keys off it (releaseBlocks, indexTxids, indexState). A block's write set (its delta) is not kept beside it: it
  * follows from the block's transactions and is computed again when asked for. Every object kept
  * per block is copied by each young-generation GC it lives through, so a validator at thousands of
  * blocks a second keeps as few of them as it can.
